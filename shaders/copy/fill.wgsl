@@ -1,0 +1,19 @@
+// fill.wgsl — out[i] = value for i < count (zeros, ones, full).
+// One element per thread, 256 threads per workgroup; grids wider than 65535 workgroups fold into y.
+// Memory traffic: 4 bytes written per element, nothing read.
+
+struct Params {
+  count: u32,
+  grid_x: u32,
+  value: f32,
+  pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x + gid.y * P.grid_x;
+  if (i < P.count) { out[i] = P.value; }
+}

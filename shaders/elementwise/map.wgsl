@@ -1,0 +1,77 @@
+// map.wgsl — elementwise map: out[view] = EXPR(in0[view], in1[view], in2[view]).
+//
+// What it computes: one output element per thread. Every operand is a strided view of a buffer over
+// the same logical shape (rank <= 8): element (i0..ir) of operand k lives at
+// offsets[k] + sum_d i_d * strides[k][d]. Broadcasting is a stride of 0, a permute is a reordering of
+// strides, a slice is an offset, `cat` writes each input into a strided window of the output. So this
+// one file implements every elementwise op of the op table (src/ops/optable.ts), forward and backward,
+// and the movement ops (expand, permute, slice, cat).
+//
+// Variants (template values, chosen in src/ops/map.ts, never by shape):
+//   INDEXING = contiguous  every operand is a dense row-major array of the logical shape: index = i.
+//   INDEXING = strided     the general case: decompose i into coordinates (rank divisions).
+//   OPERANDS = the `let` lines that load the inputs; EXPR = the op table's WGSL expression.
+//
+// Tiling: 256 threads per workgroup, 1 element per thread; grids wider than 65535 workgroups fold
+// into y (element i = gid.x + gid.y * grid_x).
+// Memory traffic: (inputs + 1) x 4 bytes per element; 0 FLOP-bound ops, so it runs at copy bandwidth.
+
+struct Params {
+  count: u32,                     // number of output elements
+  rank: u32,                      // logical rank, <= 8
+  grid_x: u32,                    // threads along x (workgroups_x * 256)
+  p0: f32,                        // scalar parameters of the op (slope, exponent, clamp bounds, ...)
+  p1: f32,
+  pad0: u32, pad1: u32, pad2: u32,
+  offsets: vec4u,                 // element offsets of out, in0, in1, in2
+  shape: array<vec4u, 2>,         // logical shape, innermost last
+  strides: array<vec4u, 8>,       // [out, in0, in1, in2] x 2 vec4 (8 dims each)
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+{{BINDINGS}}
+
+fn dim(d: u32) -> u32 { return P.shape[d / 4u][d % 4u]; }
+fn stride(k: u32, d: u32) -> u32 { return P.strides[k * 2u + d / 4u][d % 4u]; }
+
+// Helpers the op table's expressions use.
+// (through a var: WGSL rejects a NaN constant expression)
+fn nan_f32() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }
+// pow with PyTorch's meaning for negative bases: defined for integer exponents.
+fn spow(x: f32, p: f32) -> f32 {
+  if (p == 0.0) { return 1.0; }
+  let r = pow(abs(x), p);
+  if (x >= 0.0) { return r; }
+  if (fract(p) != 0.0) { return nan_f32(); }
+  return select(r, -r, (i32(p) & 1) == 1);
+}
+// tanh that cannot overflow: exp of a non-positive number only.
+fn stanh(x: f32) -> f32 {
+  let e = exp(-2.0 * abs(x));
+  return sign(x) * (1.0 - e) / (1.0 + e);
+}
+fn ssigmoid(x: f32) -> f32 {
+  let e = exp(-abs(x));
+  return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x + gid.y * P.grid_x;
+  if (i >= P.count) { return; }
+  var o = vec4u(i, i, i, i) + P.offsets;
+  if ({{STRIDED}}) {
+    // Decompose i into coordinates, innermost first, and accumulate each operand's offset.
+    o = P.offsets;
+    var rem = i;
+    for (var d = P.rank; d > 0u; d--) {
+      let n = dim(d - 1u);
+      let c = rem % n;
+      rem = rem / n;
+      o += c * vec4u(stride(0u, d - 1u), stride(1u, d - 1u), stride(2u, d - 1u), stride(3u, d - 1u));
+    }
+  }
+{{OPERANDS}}
+  out[o.x] = {{EXPR}};
+}

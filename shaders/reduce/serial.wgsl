@@ -1,0 +1,67 @@
+// serial.wgsl — reduction (sum or max) with one thread per output: for many outputs with short
+// reduction axes (e.g. summing a [4096, 8] gradient over its last axis, or over a broadcast batch axis).
+//
+// What it computes: out[o] = scale * COMBINE over r < red_size of x[base(o) + red_offset(r)], r in order.
+// Index mapping as in tree.wgsl. Tiling: 256 threads per workgroup, one output each, no shared memory
+// and no barriers; neighbouring threads read neighbouring outputs' elements, which are adjacent when
+// the kept axes are innermost. Order fixed by the shape: bitwise repeatable.
+// Memory traffic: 4 bytes read per input element, 4 bytes written per output. FLOPs: 1 per element.
+
+struct Params {
+  num_out: u32,
+  red_size: u32,
+  chunk: u32,                     // unused (layout shared with tree.wgsl)
+  num_chunks: u32,                // unused
+  out_rank: u32,
+  red_rank: u32,
+  grid_x: u32,                    // threads along x
+  scale: f32,
+  out_shape: array<vec4u, 2>,
+  out_strides: array<vec4u, 2>,
+  red_shape: array<vec4u, 2>,
+  red_strides: array<vec4u, 2>,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+
+fn combine(a: f32, b: f32) -> f32 { return {{COMBINE}}; }
+fn identity() -> f32 { var bits = {{IDENTITY}}; return bitcast<f32>(bits); }  // bits: WGSL has no -inf literal
+
+fn at(v: array<vec4u, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }
+
+fn out_offset(o: u32) -> u32 {
+  var rem = o;
+  var off = 0u;
+  for (var d = P.out_rank; d > 0u; d--) {
+    let n = at(P.out_shape, d - 1u);
+    off += (rem % n) * at(P.out_strides, d - 1u);
+    rem /= n;
+  }
+  return off;
+}
+
+fn red_offset(r: u32) -> u32 {
+  if (P.red_rank == 1u) { return r * at(P.red_strides, 0u); }
+  var rem = r;
+  var off = 0u;
+  for (var d = P.red_rank; d > 0u; d--) {
+    let n = at(P.red_shape, d - 1u);
+    off += (rem % n) * at(P.red_strides, d - 1u);
+    rem /= n;
+  }
+  return off;
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let o = gid.x + gid.y * P.grid_x;
+  if (o >= P.num_out) { return; }
+  let base = out_offset(o);
+  var acc = identity();
+  for (var r = 0u; r < P.red_size; r++) {
+    acc = combine(acc, x[base + red_offset(r)]);
+  }
+  out[o] = acc * P.scale;
+}

@@ -1,0 +1,164 @@
+// Opening Dawn: instance, adapter, device, limits and features.
+// This is the lowest layer; it knows nothing about tensors or kernels.
+import { create, globals } from 'webgpu';
+import { installPolling } from './poll.ts';
+
+export interface DeviceOptions {
+  /** Dawn backend: 'vulkan', 'metal', 'd3d12', 'opengl', 'null', ... (env DAWNGRAD_BACKEND). */
+  backend?: string;
+  /** Adapter name as Dawn lists it, e.g. 'llvmpipe' (env DAWNGRAD_ADAPTER). */
+  adapter?: string;
+  powerPreference?: GPUPowerPreference;
+}
+
+export interface AdapterReport {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  backend: string;
+  /** True for CPU implementations such as lavapipe / llvmpipe / SwiftShader. */
+  isSoftware: boolean;
+  features: string[];
+  limits: Record<string, number>;
+}
+
+export interface OpenDevice {
+  gpu: GPU | null;
+  adapter: GPUAdapter;
+  device: GPUDevice;
+  report: AdapterReport;
+}
+
+/** Optional features we use when the adapter has them. */
+export const OPTIONAL_FEATURES = ['timestamp-query', 'shader-f16', 'subgroups'] as const;
+
+export const SETUP_HINT =
+  'No WebGPU adapter could be created. On Debian bookworm without a GPU, Dawn needs the Vulkan loader and\n' +
+  "Mesa's lavapipe from bookworm-backports (Mesa 25; bookworm's own 22.3 is rejected by Dawn).\n" +
+  'Run `bash scripts/setup.sh` as root (it adds bookworm-backports and installs them), or by hand:\n' +
+  '  sudo cp /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list.d/backports.sources\n' +
+  "  sudo sed -i 's/^Suites:.*/Suites: bookworm-backports/' /etc/apt/sources.list.d/backports.sources\n" +
+  '  sudo apt-get update && sudo apt-get install -y -t bookworm-backports libvulkan1 mesa-vulkan-drivers';
+
+export class NoAdapterError extends Error {
+  override name = 'NoAdapterError';
+}
+
+let globalsInstalled = false;
+
+export async function openDevice(opts: DeviceOptions = {}): Promise<OpenDevice> {
+  if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp'; // silences Mesa warnings
+  if (!globalsInstalled) {
+    // GPUBufferUsage, GPUMapMode, ... as globals, as in a browser.
+    for (const [k, v] of Object.entries(globals as Record<string, unknown>)) {
+      if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+    }
+    globalsInstalled = true;
+  }
+  installPolling();
+  const backend = opts.backend ?? process.env.DAWNGRAD_BACKEND;
+  const adapterName = opts.adapter ?? process.env.DAWNGRAD_ADAPTER;
+  const flags: string[] = [];
+  if (backend) flags.push(`backend=${backend}`);
+  if (adapterName) flags.push(`adapter=${adapterName}`);
+  let gpu: GPU | null;
+  let adapter: GPUAdapter | null = null;
+  const problems: string[] = [];
+  const capture = captureStderr();
+  try {
+    gpu = create(flags);
+    adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference });
+  } catch (e) {
+    problems.push(String((e as Error)?.message ?? e));
+    gpu = null;
+  } finally {
+    problems.push(...capture.stop());
+  }
+  if (!adapter) {
+    gpu = null;
+    const what = [backend && `backend '${backend}'`, adapterName && `adapter '${adapterName}'`].filter(Boolean).join(', ');
+    const detail = problems.filter((p) => p.trim()).join('\n').trim();
+    const missingVulkan = /libvulkan|vulkan/i.test(detail) || !detail;
+    throw new NoAdapterError(
+      `dawngrad: no WebGPU adapter${what ? ` for ${what}` : ''}.` +
+        (detail ? `\nDawn said:\n${indent(detail)}` : '') +
+        (adapterName || backend ? `\nCheck DAWNGRAD_BACKEND / DAWNGRAD_ADAPTER; unset them to let Dawn choose.` : '') +
+        (missingVulkan ? `\n${SETUP_HINT}` : ''),
+    );
+  }
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter!.features.has(f)) as GPUFeatureName[];
+  const requiredLimits: Record<string, number> = {};
+  // Ask for everything the adapter really has instead of WebGPU's conservative defaults.
+  for (const key of LIMIT_NAMES) {
+    const v = (adapter.limits as unknown as Record<string, number>)[key];
+    if (typeof v === 'number') requiredLimits[key] = v;
+  }
+  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  const info = adapter.info ?? ({} as GPUAdapterInfo);
+  const limits: Record<string, number> = {};
+  for (const key of LIMIT_NAMES) {
+    const v = (device.limits as unknown as Record<string, number>)[key];
+    if (typeof v === 'number') limits[key] = v;
+  }
+  const description = info.description ?? '';
+  const report: AdapterReport = {
+    vendor: info.vendor ?? '',
+    architecture: info.architecture ?? '',
+    device: info.device ?? '',
+    description,
+    backend: backend ?? guessBackend(description),
+    isSoftware: /llvmpipe|lavapipe|swiftshader|software/i.test(`${description} ${info.architecture} ${info.device}`),
+    features: [...device.features].sort(),
+    limits,
+  };
+  return { gpu, adapter, device, report };
+}
+
+function guessBackend(description: string): string {
+  if (/mesa|vulkan|llvmpipe|nvidia|radv|anv/i.test(description)) return 'vulkan';
+  if (process.platform === 'darwin') return 'metal';
+  if (process.platform === 'win32') return 'd3d12';
+  return 'vulkan';
+}
+
+function indent(s: string): string {
+  return s.split('\n').map((l) => `  ${l}`).join('\n');
+}
+
+/** Dawn prints adapter problems (missing libvulkan, ...) to stderr; capture them for the error. */
+function captureStderr(): { stop(): string[] } {
+  const lines: string[] = [];
+  const orig = process.stderr.write.bind(process.stderr);
+  const origWarn = console.warn;
+  process.stderr.write = ((chunk: unknown, ...rest: unknown[]) => {
+    lines.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  console.warn = (...a: unknown[]) => lines.push(a.join(' '));
+  return {
+    stop() {
+      process.stderr.write = orig;
+      console.warn = origWarn;
+      return lines;
+    },
+  };
+}
+
+export const LIMIT_NAMES = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxUniformBufferBindingSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxUniformBuffersPerShaderStage',
+  'maxBindGroups',
+  'maxBindingsPerBindGroup',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'minStorageBufferOffsetAlignment',
+  'minUniformBufferOffsetAlignment',
+] as const;

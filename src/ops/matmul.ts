@@ -1,0 +1,135 @@
+// Batched matrix multiply with NumPy batch broadcasting (torch.matmul semantics, 1-D operands too).
+//   forward  C = A · B                      (shaders/matmul/*.wgsl)
+//   backward dA = dC · Bᵀ, dB = Aᵀ · dC     (transposes materialised by permute, then the same kernel;
+//                                            summed over broadcast batch axes)
+// Kernel choice per adapter: CPU adapters (lavapipe) get register tiles without workgroup memory,
+// which measured fastest there; GPUs get workgroup-memory tiles. DAWNGRAD_MATMUL=register|workgroup
+// overrides (the tests run both on any adapter).
+import { record } from '../autograd/graph.ts';
+import { coalesce, launchMap } from '../runtime/map.ts';
+import { Uniforms } from '../runtime/grid.ts';
+import { broadcastShapes, contiguousStrides, fmtShape, ShapeError, sizeOf } from '../tensor/shape.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import type { Engine } from '../tensor/engine.ts';
+import { reshape, transpose } from './movement.ts';
+import { sumTo } from './reduce.ts';
+import { assertTensor, output, sameEngine } from './util.ts';
+
+export type MatmulKernel = 'register' | 'workgroup';
+
+let forcedKernel: MatmulKernel | null = null;
+/** Force a matmul kernel family (tests and benchmarks); null restores the per-adapter choice. */
+export function setMatmulKernel(k: MatmulKernel | null): void {
+  forcedKernel = k;
+}
+
+export function matmulKernelFor(e: Engine): MatmulKernel {
+  const env = process.env.DAWNGRAD_MATMUL;
+  if (forcedKernel) return forcedKernel;
+  if (env === 'register' || env === 'workgroup') return env;
+  return e.adapter.isSoftware ? 'register' : 'workgroup';
+}
+
+const REGISTER = { TM: 16, TN: 1 };
+const WORKGROUP = { TILE_M: 64, TILE_N: 64, TILE_K: 16 };
+
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  assertTensor(a, 'matmul', 'first input');
+  assertTensor(b, 'matmul', 'second input');
+  if (a.rank === 0 || b.rank === 0) throw new ShapeError(`matmul: both inputs need at least one axis, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  // torch.matmul: a 1-D left operand is a row vector, a 1-D right operand a column vector.
+  if (a.rank === 1 || b.rank === 1) {
+    const a2 = a.rank === 1 ? reshape(a, [1, a.shape[0]]) : a;
+    const b2 = b.rank === 1 ? reshape(b, [b.shape[0], 1]) : b;
+    const c = matmul(a2, b2);
+    const shape = c.shape.slice(0, -2);
+    if (a.rank !== 1) shape.push(c.shape[c.rank - 2]);
+    if (b.rank !== 1) shape.push(c.shape[c.rank - 1]);
+    return reshape(c, shape);
+  }
+  const e = sameEngine('matmul', a, b);
+  const [M, K] = a.shape.slice(-2);
+  const [K2, N] = b.shape.slice(-2);
+  if (K !== K2) throw new ShapeError(`matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} do not match (inner sizes ${K} and ${K2})`);
+  let batch: number[];
+  try {
+    batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
+  } catch {
+    throw new ShapeError(`matmul: batch axes of ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be broadcast together`);
+  }
+  const c = output(e, [...batch, M, N], 'matmul');
+  launchMatmul(e, a, b, c, batch, M, N, K);
+  return record(c, 'matmul', [a, b], (g, needs) => [
+    needs[0] ? sumTo(matmul(g, transpose(b)), a.shape) : null,
+    needs[1] ? sumTo(matmul(transpose(a), g), b.shape) : null,
+  ]);
+}
+
+/** Batch strides of an operand whose batch axes broadcast to `batch`. */
+function batchStrides(shape: number[], batch: number[], matrixSize: number): number[] {
+  const own = shape.slice(0, -2);
+  const off = batch.length - own.length;
+  const st = contiguousStrides(own).map((s) => s * matrixSize);
+  return batch.map((_, i) => (i < off || own[i - off] === 1 ? 0 : st[i - off]));
+}
+
+function launchMatmul(e: Engine, a: Tensor, b: Tensor, c: Tensor, batch: number[], M: number, N: number, K: number): void {
+  const rt = e.runtime;
+  const numBatch = sizeOf(batch);
+  if (c.size === 0) return;
+  if (K === 0) {
+    e.fill(c, 0);
+    return;
+  }
+  // The kernels read A as vec4 rows: pad K to a multiple of 4 with zeros when needed.
+  const K4 = Math.ceil(K / 4) * 4;
+  let aBuf = a.buffer('matmul');
+  let bBuf = b.buffer('matmul');
+  let aT = a;
+  let bT = b;
+  const scratch: Tensor[] = [];
+  if (K4 !== K) {
+    aT = padLastAxis(e, a, K4);
+    bT = padRows(e, b, K4);
+    scratch.push(aT, bT);
+    aBuf = aT.buffer();
+    bBuf = bT.buffer();
+  }
+  const merged = coalesce(batch.length ? batch : [1], [
+    batch.length ? contiguousStrides(batch).map((s) => s * M * N) : [0],
+    batch.length ? batchStrides(aT.shape, batch, M * K4) : [0],
+    batch.length ? batchStrides(bT.shape, batch, K4 * N) : [0],
+  ]);
+  if (merged.shape.length > 4) throw new ShapeError(`matmul: more than 4 independent batch axes (${fmtShape(batch)}); reshape them first`);
+  const u = new Uniforms(16)
+    .u32(M, N, K4, merged.shape.length)
+    .vec4s(merged.shape, 1, 1)
+    .vec4s(merged.strides[1], 1)
+    .vec4s(merged.strides[2], 1)
+    .done();
+  const kind = matmulKernelFor(e);
+  if (kind === 'register') {
+    const k = rt.kernels.get('matmul/register_tile', REGISTER, 'matmul');
+    rt.dispatch(k, [c.buffer(), aBuf, bBuf], u, [Math.ceil(N / (64 * REGISTER.TN)), Math.ceil(M / REGISTER.TM), numBatch], 'matmul');
+  } else {
+    const k = rt.kernels.get('matmul/workgroup_tile', WORKGROUP, 'matmul');
+    rt.dispatch(k, [c.buffer(), aBuf, bBuf], u, [Math.ceil(N / WORKGROUP.TILE_N), Math.ceil(M / WORKGROUP.TILE_M), numBatch], 'matmul');
+  }
+  for (const t of scratch) t.dispose(); // buffers return to the pool after the submit
+}
+
+/** [..., M, K] -> [..., M, K4] with zero columns (scratch, outside autograd). */
+function padLastAxis(e: Engine, x: Tensor, K4: number): Tensor {
+  const shape = [...x.shape.slice(0, -1), K4];
+  const y = e.zeros(shape, { category: 'scratch' });
+  launchMap(e.runtime, 'matmul.pad', 'a', ['a'], [{ buffer: x.buffer(), offset: 0, strides: contiguousStrides(x.shape) }], { buffer: y.buffer(), offset: 0, strides: contiguousStrides(shape) }, x.shape);
+  return y;
+}
+
+/** [..., K, N] -> [..., K4, N] with zero rows (scratch, outside autograd). */
+function padRows(e: Engine, x: Tensor, K4: number): Tensor {
+  const shape = [...x.shape.slice(0, -2), K4, x.shape[x.rank - 1]];
+  const y = e.zeros(shape, { category: 'scratch' });
+  launchMap(e.runtime, 'matmul.pad', 'a', ['a'], [{ buffer: x.buffer(), offset: 0, strides: contiguousStrides(x.shape) }], { buffer: y.buffer(), offset: 0, strides: contiguousStrides(shape) }, x.shape);
+  return y;
+}

@@ -1,0 +1,193 @@
+// Reductions: sum, mean, max over any set of axes (keepdim or not), and their adjoints expand/sumTo.
+//
+// Planning (pure TS): split the input's axes into kept and reduced ones, merge neighbours that are
+// contiguous, and pick a kernel by shape only (so results are bitwise repeatable):
+//   serial.wgsl  one thread per output          short reduction axes, many outputs
+//   tree.wgsl    one workgroup per output       everything else
+//   tree.wgsl x2 two stages (chunks, then the partials) when few outputs reduce many elements
+import { record } from '../autograd/graph.ts';
+import { grid1d, Uniforms } from '../runtime/grid.ts';
+import { launchMap } from '../runtime/map.ts';
+import type { PooledBuffer } from '../runtime/pool.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import { broadcastStrides, contiguousStrides, fmtShape, normalizeAxes, ShapeError, sizeOf, type Shape } from '../tensor/shape.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import { assertTensor, dense, output, sameEngine } from './util.ts';
+
+export type ReduceKind = 'sum' | 'max';
+
+export interface ReducePlan {
+  numOut: number;
+  redSize: number;
+  outShape: number[];
+  outStrides: number[];
+  redShape: number[];
+  redStrides: number[];
+}
+
+function mergeAxes(shape: number[], strides: number[]): { shape: number[]; strides: number[] } {
+  const s: number[] = [];
+  const st: number[] = [];
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 1) continue;
+    const last = s.length - 1;
+    if (last >= 0 && st[last] === strides[i] * shape[i]) {
+      s[last] *= shape[i];
+      st[last] = strides[i];
+    } else {
+      s.push(shape[i]);
+      st.push(strides[i]);
+    }
+  }
+  return s.length ? { shape: s, strides: st } : { shape: [1], strides: [0] };
+}
+
+export function planReduce(shape: Shape, axes: number[]): ReducePlan {
+  const strides = contiguousStrides(shape);
+  const red = new Set(axes);
+  const kept = mergeAxes(shape.map((d, i) => (red.has(i) ? 1 : d)), strides);
+  const reduced = mergeAxes(shape.map((d, i) => (red.has(i) ? d : 1)), strides);
+  return {
+    numOut: sizeOf(shape.filter((_, i) => !red.has(i))),
+    redSize: sizeOf(shape.filter((_, i) => red.has(i))),
+    outShape: kept.shape,
+    outStrides: kept.strides,
+    redShape: reduced.shape,
+    redStrides: reduced.strides,
+  };
+}
+
+const COMBINE: Record<ReduceKind, { COMBINE: string; IDENTITY: string }> = {
+  sum: { COMBINE: 'a + b', IDENTITY: '0x00000000u' }, // 0.0
+  max: { COMBINE: 'max(a, b)', IDENTITY: '0xff800000u' }, // -inf
+};
+
+const WG = 256;
+const CHUNK = 16384;
+
+function params(p: ReducePlan, chunk: number, numChunks: number, gridX: number, scale: number): Uint32Array {
+  return new Uniforms(40)
+    .u32(p.numOut, p.redSize, chunk, numChunks, p.outShape.length, p.redShape.length, gridX)
+    .f32(scale)
+    .vec4s(p.outShape, 2, 1)
+    .vec4s(p.outStrides, 2)
+    .vec4s(p.redShape, 2, 1)
+    .vec4s(p.redStrides, 2)
+    .done();
+}
+
+/** Record a reduction of `src` by `plan` into `dst` (numOut elements), times `scale`. */
+export function launchReduce(rt: Runtime, kind: ReduceKind, src: PooledBuffer, plan: ReducePlan, dst: PooledBuffer, scale: number, op: string): void {
+  if (plan.numOut === 0) return;
+  const defines = COMBINE[kind];
+  if (plan.redSize <= 32 || (plan.numOut >= 4096 && plan.redSize <= 4096)) {
+    const g = grid1d(plan.numOut);
+    const k = rt.kernels.get('reduce/serial', defines, `${op}.serial`);
+    rt.dispatch(k, [dst, src], params(plan, 0, 1, g.gridX, scale), g.workgroups, op);
+    return;
+  }
+  const k = rt.kernels.get('reduce/tree', defines, `${op}.tree`);
+  const numChunks = plan.numOut < 256 && plan.redSize > CHUNK ? Math.min(1024, Math.ceil(plan.redSize / CHUNK)) : 1;
+  if (numChunks === 1) {
+    const g = grid1d(plan.numOut, 1);
+    rt.dispatch(k, [dst, src], params(plan, plan.redSize, 1, g.gridX, scale), g.workgroups, op);
+    return;
+  }
+  // Stage 1: numOut x numChunks partials; stage 2: reduce each output's partials.
+  const chunk = Math.ceil(plan.redSize / numChunks / WG) * WG;
+  const chunks = Math.ceil(plan.redSize / chunk);
+  const partials = rt.alloc(plan.numOut * chunks * 4, 'scratch', `${op}.partials`);
+  const g1 = grid1d(plan.numOut * chunks, 1);
+  rt.dispatch(k, [partials, src], params(plan, chunk, chunks, g1.gridX, 1), g1.workgroups, op);
+  const stage2: ReducePlan = { numOut: plan.numOut, redSize: chunks, outShape: [plan.numOut], outStrides: [chunks], redShape: [chunks], redStrides: [1] };
+  launchReduce(rt, kind, partials, stage2, dst, scale, op);
+  rt.release(partials); // reusable after the submit that runs both stages
+}
+
+function reducedShape(shape: Shape, axes: number[], keepdim: boolean): number[] {
+  const red = new Set(axes);
+  return keepdim ? shape.map((d, i) => (red.has(i) ? 1 : d)) : shape.filter((_, i) => !red.has(i));
+}
+
+function reduce(kind: ReduceKind, op: string, x: Tensor, axes: number | readonly number[] | undefined, keepdim: boolean, mean: boolean): { y: Tensor; axes: number[] } {
+  assertTensor(x, op);
+  const e = sameEngine(op, x);
+  const ax = normalizeAxes(op, axes, x.rank);
+  const plan = planReduce(x.shape, ax);
+  if (kind === 'max' && plan.redSize === 0) throw new ShapeError(`${op}: cannot take the max over an empty axis of ${fmtShape(x.shape)}`);
+  const y = output(e, reducedShape(x.shape, ax, keepdim), op);
+  const scale = mean ? (plan.redSize ? 1 / plan.redSize : NaN) : 1;
+  launchReduce(e.runtime, kind, x.buffer(op), plan, y.buffer(op), scale, op);
+  return { y, axes: ax };
+}
+
+/** Sum over `axes` (all when omitted); negative axes count from the end. */
+export function sum(x: Tensor, axes?: number | readonly number[], keepdim = false): Tensor {
+  const { y, axes: ax } = reduce('sum', 'sum', x, axes, keepdim, false);
+  return record(y, 'sum', [x], (g) => [expand(keepShape(g, x.shape, ax), x.shape)]);
+}
+
+/** Mean over `axes` (all when omitted). */
+export function mean(x: Tensor, axes?: number | readonly number[], keepdim = false): Tensor {
+  const { y, axes: ax } = reduce('sum', 'mean', x, axes, keepdim, true);
+  const n = x.size / Math.max(y.size, 1);
+  return record(y, 'mean', [x], (g) => [expand(keepShape(g, x.shape, ax), x.shape, 1 / n)]);
+}
+
+/** Max over `axes`; the gradient is shared equally among tied maxima (like torch.amax). */
+export function max(x: Tensor, axes?: number | readonly number[], keepdim = false): Tensor {
+  const { y, axes: ax } = reduce('max', 'max', x, axes, keepdim, false);
+  return record(y, 'max', [x], (g) => {
+    const e = x.engine;
+    const yk = keepShape(y, x.shape, ax);
+    const mask = output(e, x.shape, 'max.backward');
+    launchMap(e.runtime, 'max.backward', 'select(0.0, 1.0, a == b)', ['a', 'b'], [dense(x, 'max'), { buffer: yk.buffer(), offset: 0, strides: broadcastStrides(yk.shape, x.shape) }], dense(mask, 'max'), x.shape);
+    const count = sum(mask, ax, true);
+    const gk = keepShape(g, x.shape, ax);
+    const dx = output(e, x.shape, 'max.backward');
+    launchMap(e.runtime, 'max.backward', 'm * g / c', ['m', 'g', 'c'], [
+      dense(mask, 'max'),
+      { buffer: gk.buffer(), offset: 0, strides: broadcastStrides(gk.shape, x.shape) },
+      { buffer: count.buffer(), offset: 0, strides: broadcastStrides(count.shape, x.shape) },
+    ], dense(dx, 'max'), x.shape);
+    return [dx];
+  });
+}
+
+/** `g` (reduced over `axes`) as a view with the reduced axes kept as size 1. */
+function keepShape(g: Tensor, shape: Shape, axes: number[]): Tensor {
+  const ks = reducedShape(shape, axes, true);
+  if (ks.length === g.rank && ks.every((d, i) => d === g.shape[i])) return g;
+  return new Tensor(g.engine, g.storage('reshape').retain(), ks, false);
+}
+
+/** Broadcast `x` to `shape` (materialised), optionally times `scale`. Backward: sumTo. */
+export function expand(x: Tensor, shape: Shape, scale = 1): Tensor {
+  assertTensor(x, 'expand');
+  const e = sameEngine('expand', x);
+  const target = [...shape];
+  const strides = (() => {
+    if (x.rank > target.length) throw new ShapeError(`expand: cannot expand ${fmtShape(x.shape)} to ${fmtShape(target)}`);
+    const off = target.length - x.rank;
+    x.shape.forEach((d, i) => {
+      if (d !== 1 && d !== target[i + off]) throw new ShapeError(`expand: cannot expand ${fmtShape(x.shape)} to ${fmtShape(target)}`);
+    });
+    return broadcastStrides(x.shape, target);
+  })();
+  const y = output(e, target, 'expand');
+  launchMap(e.runtime, 'expand', scale === 1 ? 'a' : 'a * p0', ['a'], [{ buffer: x.buffer('expand'), offset: 0, strides }], dense(y, 'expand'), target, scale);
+  return record(y, 'expand', [x], (g) => [scale === 1 ? sumTo(g, x.shape) : sumTo(g, x.shape, scale)]);
+}
+
+/** Sum `g` over the axes that broadcasting added or stretched, giving a tensor of `shape`. */
+export function sumTo(g: Tensor, shape: Shape, scale = 1): Tensor {
+  const target = [...shape];
+  const off = g.rank - target.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.rank; i++) if (i < off || (target[i - off] === 1 && g.shape[i] !== 1)) axes.push(i);
+  const e = g.engine;
+  const y = output(e, target, 'sumTo');
+  const plan = planReduce(g.shape, axes);
+  launchReduce(e.runtime, 'sum', g.buffer('sumTo'), plan, y.buffer('sumTo'), scale, 'sumTo');
+  return record(y, 'sumTo', [g], (gy) => [expand(gy, g.shape, scale)]);
+}

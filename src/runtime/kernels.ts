@@ -1,0 +1,106 @@
+// Kernel registry: WGSL sources from shaders/, specialised by template, compiled once per variant.
+//
+// A kernel variant is (file, template values). Shapes never enter the key: they travel in uniforms,
+// so one pipeline serves every shape. Compile problems are collected asynchronously
+// (getCompilationInfo) and thrown at the next sync point with the kernel's name, the message and the
+// offending source lines.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const SHADER_DIR = fileURLToPath(new URL('../../shaders/', import.meta.url));
+const sourceCache = new Map<string, string>();
+
+/** Raw text of shaders/<path>.wgsl. */
+export function shaderSource(path: string): string {
+  let s = sourceCache.get(path);
+  if (s === undefined) {
+    s = readFileSync(`${SHADER_DIR}${path}.wgsl`, 'utf8');
+    sourceCache.set(path, s);
+  }
+  return s;
+}
+
+/** Replace every {{KEY}} with defines[KEY]; an unknown key is an error (a typo would compile oddly). */
+export function specialise(path: string, source: string, defines: Record<string, string | number>): string {
+  return source.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+    if (!(key in defines)) throw new Error(`kernel ${path}: template value {{${key}}} was not given`);
+    return String(defines[key]);
+  });
+}
+
+export interface CompiledKernel {
+  readonly name: string;
+  readonly id: number;
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+  readonly code: string;
+}
+
+export class KernelCompileError extends Error {
+  override name = 'KernelCompileError';
+}
+
+export class KernelCache {
+  private pipelines = new Map<string, CompiledKernel>();
+  private checks: Promise<void>[] = [];
+  private firstError: Error | null = null;
+  private nextId = 1;
+
+  constructor(private device: GPUDevice) {}
+
+  get size(): number {
+    return this.pipelines.size;
+  }
+
+  /**
+   * The pipeline for shaders/<path>.wgsl specialised with `defines`. `name` labels the GPU objects,
+   * so Dawn's own validation messages name the kernel too.
+   */
+  get(path: string, defines: Record<string, string | number> = {}, name = path): CompiledKernel {
+    const key = `${path}|${JSON.stringify(defines)}`;
+    let k = this.pipelines.get(key);
+    if (k) return k;
+    const code = specialise(path, shaderSource(path), defines);
+    const module = this.device.createShaderModule({ code, label: name });
+    this.checks.push(
+      module.getCompilationInfo().then((info) => {
+        const errors = info.messages.filter((m) => m.type === 'error');
+        if (errors.length && !this.firstError) this.firstError = new KernelCompileError(formatCompileErrors(name, path, code, errors));
+      }),
+    );
+    const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: name });
+    k = { name, id: this.nextId++, pipeline, layout: pipeline.getBindGroupLayout(0), code };
+    this.pipelines.set(key, k);
+    return k;
+  }
+
+  /** Wait for outstanding compile checks; throw the first compile error found. */
+  async check(): Promise<void> {
+    if (this.checks.length) {
+      const pending = this.checks;
+      this.checks = [];
+      await Promise.all(pending);
+    }
+    if (this.firstError) {
+      const e = this.firstError;
+      this.firstError = null;
+      throw e;
+    }
+  }
+}
+
+export function formatCompileErrors(name: string, path: string, code: string, messages: readonly GPUCompilationMessage[]): string {
+  const lines = code.split('\n');
+  const parts = messages.map((m) => {
+    const n = m.lineNum;
+    const from = Math.max(1, n - 2);
+    const to = Math.min(lines.length, n + 2);
+    const excerpt: string[] = [];
+    for (let i = from; i <= to; i++) {
+      excerpt.push(`${i === n ? '>' : ' '} ${String(i).padStart(4)} | ${lines[i - 1]}`);
+      if (i === n && m.linePos > 0) excerpt.push(`         ${' '.repeat(m.linePos - 1)}^`);
+    }
+    return `  line ${n}:${m.linePos}: ${m.message}\n${excerpt.join('\n')}`;
+  });
+  return `WGSL compile error in kernel '${name}' (shaders/${path}.wgsl):\n${parts.join('\n')}`;
+}

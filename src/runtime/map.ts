@@ -1,0 +1,91 @@
+// Launcher for shaders/elementwise/map.wgsl: out[view] = expr(inputs[views]) over a logical shape.
+// Below the tensor layer: it takes buffers and strides, so autograd and ops can both use it.
+import { grid1d, Uniforms } from './grid.ts';
+import type { PooledBuffer } from './pool.ts';
+import type { Runtime } from './runtime.ts';
+
+/** A strided window of a buffer, in elements. */
+export interface View {
+  buffer: PooledBuffer;
+  offset: number;
+  strides: readonly number[];
+}
+
+export const MAX_RANK = 8;
+const OFFSET_FIELDS = ['y', 'z', 'w'];
+
+function contiguous(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
+
+/**
+ * Drop size-1 axes and merge neighbours that every view walks contiguously, so that a broadcast bias
+ * over NCHW becomes [N, C, H*W] and a plain copy becomes rank 1. Returns the reduced shape and strides.
+ */
+export function coalesce(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+  const keep = shape.map((d, i) => i).filter((i) => shape[i] !== 1);
+  let outShape = keep.map((i) => shape[i]);
+  let outStrides = strides.map((st) => keep.map((i) => st[i]));
+  for (let d = outShape.length - 2; d >= 0; d--) {
+    if (outStrides.every((st) => st[d] === st[d + 1] * outShape[d + 1])) {
+      outShape[d] *= outShape[d + 1];
+      outShape.splice(d + 1, 1);
+      for (const st of outStrides) {
+        st[d] = st[d + 1];
+        st.splice(d + 1, 1);
+      }
+    }
+  }
+  if (outShape.length === 0) {
+    outShape = [1];
+    outStrides = strides.map(() => [1]);
+  }
+  return { shape: outShape, strides: outStrides };
+}
+
+/**
+ * Record `out = expr(names...)`. `names` are the WGSL names of the inputs as `expr` uses them.
+ * p0/p1 are the op's scalar parameters (the expression reads them as P.p0 / P.p1 via `p0`, `p1`).
+ */
+export function launchMap(
+  rt: Runtime,
+  op: string,
+  expr: string,
+  names: readonly string[],
+  inputs: readonly View[],
+  out: View,
+  shape: readonly number[],
+  p0 = 0,
+  p1 = 0,
+): void {
+  let count = 1;
+  for (const d of shape) count *= d;
+  if (count === 0) return;
+  if (inputs.length > 3) throw new Error(`${op}: map kernel takes at most 3 inputs`);
+  const c = coalesce(shape, [out.strides, ...inputs.map((v) => v.strides)]);
+  if (c.shape.length > MAX_RANK) throw new Error(`${op}: rank ${c.shape.length} after merging axes exceeds ${MAX_RANK}`);
+  const dense = contiguous(c.shape);
+  const strided = !c.strides.every((st) => st.every((s, i) => s === dense[i]));
+  const bindings = names.map((n, i) => `@group(0) @binding(${i + 2}) var<storage, read> ${n}_buf: array<f32>;`).join('\n');
+  const operands = names.map((n, i) => `  let ${n} = ${n}_buf[o.${OFFSET_FIELDS[i]}];`).join('\n');
+  const kernel = rt.kernels.get(
+    'elementwise/map',
+    { BINDINGS: bindings, OPERANDS: operands, EXPR: expr.replace(/\bp([01])\b/g, 'P.p$1'), STRIDED: strided ? 'true' : 'false' },
+    op,
+  );
+  const g = grid1d(count);
+  const u = new Uniforms(52)
+    .u32(count, c.shape.length, g.gridX)
+    .f32(p0, p1)
+    .u32(0, 0, 0)
+    .vec4s([out.offset, ...inputs.map((v) => v.offset)], 1)
+    .vec4s(c.shape, 2, 1);
+  for (let k = 0; k < 4; k++) u.vec4s(c.strides[k] ?? [], 2);
+  rt.dispatch(kernel, [out.buffer, ...inputs.map((v) => v.buffer)], u.done(), g.workgroups, op);
+}

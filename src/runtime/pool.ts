@@ -1,0 +1,162 @@
+// Buffer pool with size classes and a memory ledger.
+//
+// A buffer freed while the current command encoder may still use it goes to `pending` and returns to
+// the free lists only after that encoder is submitted (WebGPU orders later writes after the submit).
+// Size classes step by 1/4 octave above 4 KiB (at most 25% waste); small buffers round to 256 bytes.
+
+export type MemoryCategory = 'parameters' | 'optimizer' | 'activations' | 'gradients' | 'scratch';
+export const CATEGORIES: MemoryCategory[] = ['parameters', 'optimizer', 'activations', 'gradients', 'scratch'];
+
+export interface PooledBuffer {
+  readonly id: number;
+  readonly buffer: GPUBuffer;
+  /** Size class in bytes (>= the bytes asked for). */
+  readonly size: number;
+  /** Bytes asked for by the current owner. */
+  used: number;
+  category: MemoryCategory;
+}
+
+export interface MemoryReport {
+  /** Bytes held by live tensors (sum of their size classes). */
+  liveBytes: number;
+  byCategory: Record<MemoryCategory, number>;
+  /** Bytes idle in the pool, ready for reuse. */
+  pooledBytes: number;
+  /** Bytes freed but waiting for the submit that last used them. */
+  pendingBytes: number;
+  /** Highest liveBytes seen. */
+  highWaterBytes: number;
+  /** GPU buffers created since the engine opened (a steady training loop stops creating them). */
+  buffersCreated: number;
+  liveBuffers: number;
+}
+
+export function sizeClass(bytes: number): number {
+  if (bytes <= 256) return 256;
+  if (bytes <= 4096) return Math.ceil(bytes / 256) * 256;
+  const octave = 2 ** Math.floor(Math.log2(bytes));
+  const step = octave / 4;
+  return Math.ceil(bytes / step) * step;
+}
+
+export class BufferPool {
+  private free = new Map<number, PooledBuffer[]>();
+  private pending: PooledBuffer[] = [];
+  private nextId = 1;
+  private live = new Set<PooledBuffer>();
+  private pooledBytes = 0;
+  private pendingBytes = 0;
+  private liveBytes = 0;
+  private highWater = 0;
+  private created = 0;
+  private byCategory: Record<MemoryCategory, number> = { parameters: 0, optimizer: 0, activations: 0, gradients: 0, scratch: 0 };
+
+  constructor(
+    private device: GPUDevice,
+    private maxBufferSize: number,
+    /** Idle bytes kept for reuse; beyond this the oldest idle buffers are destroyed. */
+    private maxPooledBytes = 2 ** 31,
+  ) {}
+
+  acquire(bytes: number, category: MemoryCategory, what: string): PooledBuffer {
+    let size = sizeClass(Math.max(bytes, 4));
+    if (size > this.maxBufferSize) size = Math.ceil(bytes / 4) * 4;
+    if (bytes > this.maxBufferSize) {
+      throw new RangeError(
+        `${what}: needs a buffer of ${fmtBytes(bytes)}, above this adapter's maxBufferSize of ${fmtBytes(this.maxBufferSize)}. ` +
+          'Use a smaller batch or input size.',
+      );
+    }
+    const list = this.free.get(size);
+    let pb = list?.pop();
+    if (pb) {
+      this.pooledBytes -= pb.size;
+    } else {
+      const buffer = this.device.createBuffer({
+        size,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+        label: what,
+      });
+      this.created++;
+      pb = { id: this.nextId++, buffer, size, used: bytes, category };
+    }
+    pb.used = bytes;
+    pb.category = category;
+    this.live.add(pb);
+    this.liveBytes += pb.size;
+    this.byCategory[category] += pb.size;
+    if (this.liveBytes > this.highWater) this.highWater = this.liveBytes;
+    return pb;
+  }
+
+  /** Give a buffer back; it becomes reusable after the next submit. */
+  release(pb: PooledBuffer): void {
+    if (!this.live.delete(pb)) return;
+    this.liveBytes -= pb.size;
+    this.byCategory[pb.category] -= pb.size;
+    this.pending.push(pb);
+    this.pendingBytes += pb.size;
+  }
+
+  /** Move a live buffer to another category (e.g. a tensor that becomes a gradient). */
+  recategorize(pb: PooledBuffer, category: MemoryCategory): void {
+    if (!this.live.has(pb) || pb.category === category) return;
+    this.byCategory[pb.category] -= pb.size;
+    this.byCategory[category] += pb.size;
+    pb.category = category;
+  }
+
+  /** Called after each queue submit: pending buffers become reusable. */
+  onSubmitted(): void {
+    for (const pb of this.pending) {
+      let list = this.free.get(pb.size);
+      if (!list) this.free.set(pb.size, (list = []));
+      list.push(pb);
+      this.pooledBytes += pb.size;
+    }
+    this.pending.length = 0;
+    this.pendingBytes = 0;
+    if (this.pooledBytes > this.maxPooledBytes) this.trim(this.maxPooledBytes / 2);
+  }
+
+  /** Destroy idle buffers until at most `keepBytes` stay pooled (largest first). */
+  trim(keepBytes = 0): void {
+    const sizes = [...this.free.keys()].sort((a, b) => b - a);
+    for (const s of sizes) {
+      const list = this.free.get(s)!;
+      while (list.length && this.pooledBytes > keepBytes) {
+        list.pop()!.buffer.destroy();
+        this.pooledBytes -= s;
+      }
+    }
+  }
+
+  report(): MemoryReport {
+    return {
+      liveBytes: this.liveBytes,
+      byCategory: { ...this.byCategory },
+      pooledBytes: this.pooledBytes,
+      pendingBytes: this.pendingBytes,
+      highWaterBytes: this.highWater,
+      buffersCreated: this.created,
+      liveBuffers: this.live.size,
+    };
+  }
+
+  destroyAll(): void {
+    for (const pb of this.live) pb.buffer.destroy();
+    for (const pb of this.pending) pb.buffer.destroy();
+    for (const list of this.free.values()) for (const pb of list) pb.buffer.destroy();
+    this.live.clear();
+    this.pending.length = 0;
+    this.free.clear();
+  }
+}
+
+export function fmtBytes(n: number): string {
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
+  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
+  if (n >= 2 ** 10) return `${(n / 2 ** 10).toFixed(1)} KiB`;
+  return `${n} B`;
+}

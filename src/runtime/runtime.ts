@@ -1,0 +1,258 @@
+// The command stream: every op records a dispatch into one open compute pass of one command encoder.
+// Nothing is submitted until a sync point: a readback, `flush()`, or the safety cap on queued
+// dispatches. Uniform buffers are content-addressed (a training loop's shapes repeat, so after the
+// first step no uniform is written) and bind groups are cached by (pipeline, buffers, uniform).
+import { beginWait } from '../device/poll.ts';
+import type { AdapterReport } from '../device/gpu.ts';
+import { BufferPool, sizeClass, type MemoryCategory, type PooledBuffer } from './pool.ts';
+import { KernelCache, type CompiledKernel } from './kernels.ts';
+
+export interface RuntimeOptions {
+  /** Submit automatically after this many queued dispatches (bounds pending memory). */
+  maxQueuedDispatches?: number;
+}
+
+export class GpuError extends Error {
+  override name = 'GpuError';
+}
+
+const MAX_UNIFORMS = 4096;
+const MAX_BIND_GROUPS = 16384;
+
+export class Runtime {
+  readonly pool: BufferPool;
+  readonly kernels: KernelCache;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private queued = 0;
+  private opsInBatch = new Set<string>();
+  private scopeChecks: Promise<string | null>[] = [];
+  private uncaptured: string | null = null;
+  private lostMessage: string | null = null;
+  private closed = false;
+  private uniforms = new Map<string, { buffer: GPUBuffer; id: number }>();
+  private uniformId = 1;
+  private retiredUniforms: GPUBuffer[] = [];
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private staging = new Map<number, GPUBuffer[]>();
+  readonly maxQueuedDispatches: number;
+  /** Counters for benchmarks and tests. */
+  readonly stats = { dispatches: 0, submits: 0, uniformWrites: 0, bindGroupsCreated: 0 };
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly report: AdapterReport,
+    opts: RuntimeOptions = {},
+  ) {
+    this.pool = new BufferPool(device, report.limits.maxBufferSize ?? 256 * 2 ** 20);
+    this.kernels = new KernelCache(device);
+    this.maxQueuedDispatches = opts.maxQueuedDispatches ?? 4096;
+    device.addEventListener('uncapturederror', (ev) => {
+      ev.preventDefault();
+      if (!this.uncaptured) this.uncaptured = (ev as GPUUncapturedErrorEvent).error.message;
+    });
+    void device.lost.then((info) => {
+      if (!this.closed) this.lostMessage = `${info.reason ?? 'unknown'}: ${info.message}`;
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Throw if the device is gone or closed; called before recording any work. */
+  assertUsable(op: string): void {
+    if (this.closed) throw new GpuError(`${op}: the engine is closed`);
+    if (this.lostMessage) throw new GpuError(`${op}: the GPU device was lost (${this.lostMessage}). Create a new engine; saved checkpoints are unaffected.`);
+  }
+
+  alloc(bytes: number, category: MemoryCategory, what: string): PooledBuffer {
+    this.assertUsable(what);
+    return this.pool.acquire(bytes, category, what);
+  }
+
+  release(pb: PooledBuffer): void {
+    this.pool.release(pb);
+  }
+
+  /** Upload data into a buffer (ordered before the not-yet-submitted work, which cannot use it yet). */
+  write(pb: PooledBuffer, data: ArrayBufferView, byteOffset = 0): void {
+    this.device.queue.writeBuffer(pb.buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  private uniform(words: Uint32Array): { buffer: GPUBuffer; id: number } {
+    let key = '';
+    for (let i = 0; i < words.length; i++) key += words[i].toString(36) + ',';
+    let u = this.uniforms.get(key);
+    if (u) {
+      this.uniforms.delete(key);
+      this.uniforms.set(key, u); // most recently used last
+      return u;
+    }
+    const size = Math.max(16, Math.ceil(words.byteLength / 16) * 16);
+    const buffer = this.device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, mappedAtCreation: true });
+    new Uint32Array(buffer.getMappedRange()).set(words);
+    buffer.unmap();
+    this.stats.uniformWrites++;
+    u = { buffer, id: this.uniformId++ };
+    this.uniforms.set(key, u);
+    if (this.uniforms.size > MAX_UNIFORMS) {
+      const [oldKey, old] = this.uniforms.entries().next().value as [string, { buffer: GPUBuffer }];
+      this.uniforms.delete(oldKey);
+      this.retiredUniforms.push(old.buffer); // destroyed after the submit that may still read it
+    }
+    return u;
+  }
+
+  /**
+   * Record one dispatch. Binding 0 is the uniform block (if `params` is given), bindings 1.. are the
+   * storage buffers in order.
+   */
+  dispatch(kernel: CompiledKernel, buffers: PooledBuffer[], params: Uint32Array | null, workgroups: [number, number?, number?], op = kernel.name): void {
+    this.assertUsable(op);
+    const [x, y = 1, z = 1] = workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const maxDim = this.report.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+    if (x > maxDim || y > maxDim || z > maxDim) {
+      throw new GpuError(`${op}: dispatch of ${x}x${y}x${z} workgroups exceeds the limit of ${maxDim} per dimension`);
+    }
+    const u = params ? this.uniform(params) : null;
+    let key = `${kernel.id}`;
+    if (u) key += `u${u.id}`;
+    for (const b of buffers) key += `,${b.id}`;
+    let bg = this.bindGroups.get(key);
+    if (!bg) {
+      const entries: GPUBindGroupEntry[] = [];
+      if (u) entries.push({ binding: 0, resource: { buffer: u.buffer } });
+      buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer } }));
+      bg = this.device.createBindGroup({ layout: kernel.layout, entries, label: op });
+      this.stats.bindGroupsCreated++;
+      this.bindGroups.set(key, bg);
+      if (this.bindGroups.size > MAX_BIND_GROUPS) this.bindGroups.delete(this.bindGroups.keys().next().value as string);
+    }
+    const pass = this.openPass();
+    pass.setPipeline(kernel.pipeline);
+    pass.setBindGroup(0, bg);
+    pass.dispatchWorkgroups(x, y, z);
+    this.opsInBatch.add(op);
+    this.stats.dispatches++;
+    if (++this.queued >= this.maxQueuedDispatches) this.submit();
+  }
+
+  /** Copy between buffers (ends the current compute pass; the next dispatch opens a new one). */
+  copy(src: PooledBuffer, srcOffset: number, dst: PooledBuffer, dstOffset: number, bytes: number): void {
+    this.assertUsable('copy');
+    if (bytes === 0) return;
+    this.endPass();
+    this.openEncoder().copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
+  }
+
+  private openEncoder(): GPUCommandEncoder {
+    if (!this.encoder) {
+      this.device.pushErrorScope('validation');
+      this.encoder = this.device.createCommandEncoder();
+    }
+    return this.encoder;
+  }
+
+  private openPass(): GPUComputePassEncoder {
+    if (!this.pass) this.pass = this.openEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  /** Submit the recorded work (no wait). Returns after queue.submit. */
+  submit(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    const ops = [...this.opsInBatch].join(', ');
+    this.device.queue.submit([this.encoder.finish()]);
+    this.scopeChecks.push(this.device.popErrorScope().then((e) => (e ? `${e.message}\n(while running ops: ${ops})` : null)));
+    this.encoder = null;
+    this.queued = 0;
+    this.opsInBatch.clear();
+    this.stats.submits++;
+    this.pool.onSubmitted();
+    for (const b of this.retiredUniforms) b.destroy();
+    this.retiredUniforms.length = 0;
+  }
+
+  /** Throw any error the GPU reported so far (validation, uncaptured, lost, compile). */
+  async checkErrors(): Promise<void> {
+    await this.kernels.check();
+    if (this.scopeChecks.length) {
+      const checks = this.scopeChecks;
+      this.scopeChecks = [];
+      const msgs = (await Promise.all(checks)).filter((m): m is string => !!m);
+      if (msgs.length) throw new GpuError(`GPU validation error: ${msgs[0]}`);
+    }
+    if (this.uncaptured) {
+      const m = this.uncaptured;
+      this.uncaptured = null;
+      throw new GpuError(`GPU error: ${m}`);
+    }
+    if (this.lostMessage) throw new GpuError(`the GPU device was lost (${this.lostMessage})`);
+  }
+
+  /** Submit everything recorded and wait until the GPU has finished it. */
+  async flush(): Promise<void> {
+    if (this.closed) return;
+    await this.kernels.check();
+    this.submit();
+    beginWait();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.checkErrors();
+  }
+
+  /** Read `bytes` from a buffer: one copy into a staging buffer, one submit, one map. */
+  async read(src: PooledBuffer, byteOffset: number, bytes: number): Promise<ArrayBuffer> {
+    this.assertUsable('read');
+    await this.kernels.check();
+    if (bytes === 0) return new ArrayBuffer(0);
+    const size = sizeClass(bytes);
+    const list = this.staging.get(size);
+    const staging = list?.pop() ?? this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
+    this.endPass();
+    this.openEncoder().copyBufferToBuffer(src.buffer, byteOffset, staging, 0, Math.ceil(bytes / 4) * 4);
+    this.submit();
+    beginWait();
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, Math.ceil(bytes / 4) * 4);
+    } catch (e) {
+      await this.checkErrors();
+      throw new GpuError(`read: mapping the result failed: ${(e as Error).message}`);
+    }
+    const out = staging.getMappedRange(0, Math.ceil(bytes / 4) * 4).slice(0, bytes);
+    staging.unmap();
+    let back = this.staging.get(size);
+    if (!back) this.staging.set(size, (back = []));
+    back.push(staging);
+    await this.checkErrors();
+    return out;
+  }
+
+  /** Destroy the device and every buffer. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      if (this.encoder && !this.lostMessage) await this.flush().catch(() => undefined);
+    } finally {
+      this.closed = true;
+      this.encoder = null;
+      this.pass = null;
+      this.pool.destroyAll();
+      for (const u of this.uniforms.values()) u.buffer.destroy();
+      for (const list of this.staging.values()) for (const b of list) b.destroy();
+      this.uniforms.clear();
+      this.bindGroups.clear();
+      this.staging.clear();
+      this.device.destroy();
+    }
+  }
+}
