@@ -20,6 +20,7 @@ export function record(
   out.requiresGrad = true;
   const needs = inputs.map((t) => t.requiresGrad);
   const node: GradNode = { op, inputs, backward: (g) => backward(g, needs) };
+  for (const t of inputs) t.graphRefs++;
   out.node = node;
   return out;
 }
@@ -116,7 +117,10 @@ function runBackward(root: Tensor, grad?: Tensor): void {
       });
       for (const gi of inputGrads) if (gi && gi !== g && gi.id >= mark) gi.dispose();
       g.dispose();
-      t.node = null; // free the graph as we go: saved tensors are released with the closure
+    }
+    // Free the graph: nodes drop their inputs, and intermediates already disposed (by a tidy) go.
+    for (const t of order) {
+      t.freeNode();
       t.graphFreed = true;
     }
     for (const leaf of leaves) {

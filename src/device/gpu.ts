@@ -1,5 +1,6 @@
 // Opening Dawn: instance, adapter, device, limits and features.
 // This is the lowest layer; it knows nothing about tensors or kernels.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { create, globals } from 'webgpu';
 import { installPolling } from './poll.ts';
 
@@ -79,12 +80,13 @@ export async function openDevice(opts: DeviceOptions = {}): Promise<OpenDevice> 
     gpu = null;
     const what = [backend && `backend '${backend}'`, adapterName && `adapter '${adapterName}'`].filter(Boolean).join(', ');
     const detail = problems.filter((p) => p.trim()).join('\n').trim();
-    const missingVulkan = /libvulkan|vulkan/i.test(detail) || !detail;
+    const missing = missingDrivers();
     throw new NoAdapterError(
       `dawngrad: no WebGPU adapter${what ? ` for ${what}` : ''}.` +
         (detail ? `\nDawn said:\n${indent(detail)}` : '') +
+        (missing.length ? `\nMissing on this machine:\n${missing.map((m) => `  - ${m}`).join('\n')}` : '') +
         (adapterName || backend ? `\nCheck DAWNGRAD_BACKEND / DAWNGRAD_ADAPTER; unset them to let Dawn choose.` : '') +
-        (missingVulkan ? `\n${SETUP_HINT}` : ''),
+        (missing.length || !(adapterName || backend) ? `\n${SETUP_HINT}` : ''),
     );
   }
   const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter!.features.has(f)) as GPUFeatureName[];
@@ -113,6 +115,39 @@ export async function openDevice(opts: DeviceOptions = {}): Promise<OpenDevice> 
     limits,
   };
   return { gpu, adapter, device, report };
+}
+
+/** Which parts of the Vulkan stack are absent (Linux): the loader and an installable driver (ICD). */
+export function missingDrivers(): string[] {
+  if (process.platform !== 'linux') return [];
+  const missing: string[] = [];
+  const libDirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'];
+  if (!libDirs.some((d) => existsSync(`${d}/libvulkan.so.1`))) missing.push('the Vulkan loader libvulkan.so.1 (Debian package libvulkan1)');
+  const icdDirs = (process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES)
+    ? [] // the user points the loader at specific drivers; trust them
+    : ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
+  const icds = icdDirs.flatMap((d) => {
+    try {
+      return readdirSync(d).filter((f) => f.endsWith('.json'));
+    } catch {
+      return [];
+    }
+  });
+  if (icdDirs.length && icds.length === 0) missing.push("a Vulkan driver: Mesa's lavapipe, lvp_icd.*.json (Debian package mesa-vulkan-drivers from bookworm-backports)");
+  else if (icds.length && icds.every((f) => f.startsWith('lvp')) && mesaTooOld()) {
+    missing.push("a recent enough lavapipe: Mesa 22.x is rejected by Dawn; install mesa-vulkan-drivers from bookworm-backports (Mesa 25)");
+  }
+  return missing;
+}
+
+function mesaTooOld(): boolean {
+  try {
+    const status = readFileSync('/var/lib/dpkg/status', 'utf8');
+    const m = /Package: mesa-vulkan-drivers\n(?:.+\n)*?Version: (\d+)\./.exec(status);
+    return !!m && Number(m[1]) < 23;
+  } catch {
+    return false;
+  }
 }
 
 function guessBackend(description: string): string {

@@ -28,7 +28,7 @@ function isNative(fn: Function): boolean {
 
 /** Install the wrapper once per process (idempotent). */
 export function installPolling(): void {
-  if (installed) return;
+  if (installed || process.env.DAWNGRAD_POLL === 'spin') return;
   installed = true;
   const orig = globalThis.setImmediate;
   originalSetImmediate = orig;

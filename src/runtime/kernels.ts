@@ -60,7 +60,14 @@ export class KernelCache {
     const key = `${path}|${JSON.stringify(defines)}`;
     let k = this.pipelines.get(key);
     if (k) return k;
-    const code = specialise(path, shaderSource(path), defines);
+    k = this.compile(name, specialise(path, shaderSource(path), defines), path, key);
+    return k;
+  }
+
+  /** Compile WGSL text directly (used by get(); tests use it to exercise the error path). */
+  compile(name: string, code: string, path = name, key = `${path}|source:${code}`): CompiledKernel {
+    let k = this.pipelines.get(key);
+    if (k) return k;
     const module = this.device.createShaderModule({ code, label: name });
     this.checks.push(
       module.getCompilationInfo().then((info) => {

@@ -1,7 +1,9 @@
 // Buffer pool with size classes and a memory ledger.
 //
-// A buffer freed while the current command encoder may still use it goes to `pending` and returns to
-// the free lists only after that encoder is submitted (WebGPU orders later writes after the submit).
+// A buffer freed while the current command encoder may still use it goes to `recycled`: GPU commands
+// recorded later in the same encoder may reuse it at once (a queue runs commands in order, so the new
+// writer comes after the old readers), but an upload may not (queue.writeBuffer runs before the
+// unsubmitted commands). After the submit, recycled buffers join the free lists.
 // Size classes step by 1/4 octave above 4 KiB (at most 25% waste); small buffers round to 256 bytes.
 
 export type MemoryCategory = 'parameters' | 'optimizer' | 'activations' | 'gradients' | 'scratch';
@@ -42,7 +44,8 @@ export function sizeClass(bytes: number): number {
 
 export class BufferPool {
   private free = new Map<number, PooledBuffer[]>();
-  private pending: PooledBuffer[] = [];
+  private recycled = new Map<number, PooledBuffer[]>();
+  private pending = new Set<PooledBuffer>();
   private nextId = 1;
   private live = new Set<PooledBuffer>();
   private pooledBytes = 0;
@@ -59,7 +62,7 @@ export class BufferPool {
     private maxPooledBytes = 2 ** 31,
   ) {}
 
-  acquire(bytes: number, category: MemoryCategory, what: string): PooledBuffer {
+  acquire(bytes: number, category: MemoryCategory, what: string, gpuWritten = true): PooledBuffer {
     let size = sizeClass(Math.max(bytes, 4));
     if (size > this.maxBufferSize) size = Math.ceil(bytes / 4) * 4;
     if (bytes > this.maxBufferSize) {
@@ -68,9 +71,11 @@ export class BufferPool {
           'Use a smaller batch or input size.',
       );
     }
-    const list = this.free.get(size);
-    let pb = list?.pop();
+    let pb = gpuWritten ? this.recycled.get(size)?.pop() : undefined;
     if (pb) {
+      this.pendingBytes -= pb.size;
+      this.pending.delete(pb);
+    } else if ((pb = this.free.get(size)?.pop())) {
       this.pooledBytes -= pb.size;
     } else {
       const buffer = this.device.createBuffer({
@@ -95,8 +100,11 @@ export class BufferPool {
     if (!this.live.delete(pb)) return;
     this.liveBytes -= pb.size;
     this.byCategory[pb.category] -= pb.size;
-    this.pending.push(pb);
+    this.pending.add(pb);
     this.pendingBytes += pb.size;
+    let list = this.recycled.get(pb.size);
+    if (!list) this.recycled.set(pb.size, (list = []));
+    list.push(pb);
   }
 
   /** Move a live buffer to another category (e.g. a tensor that becomes a gradient). */
@@ -115,8 +123,9 @@ export class BufferPool {
       list.push(pb);
       this.pooledBytes += pb.size;
     }
-    this.pending.length = 0;
+    this.pending.clear();
     this.pendingBytes = 0;
+    this.recycled.clear();
     if (this.pooledBytes > this.maxPooledBytes) this.trim(this.maxPooledBytes / 2);
   }
 
@@ -149,7 +158,8 @@ export class BufferPool {
     for (const pb of this.pending) pb.buffer.destroy();
     for (const list of this.free.values()) for (const pb of list) pb.buffer.destroy();
     this.live.clear();
-    this.pending.length = 0;
+    this.pending.clear();
+    this.recycled.clear();
     this.free.clear();
   }
 }

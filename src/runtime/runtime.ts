@@ -66,9 +66,19 @@ export class Runtime {
     if (this.lostMessage) throw new GpuError(`${op}: the GPU device was lost (${this.lostMessage}). Create a new engine; saved checkpoints are unaffected.`);
   }
 
+  /**
+   * A buffer for GPU-written data. It may be one freed earlier in the batch being recorded: commands
+   * run in order, so the new writer comes after the old readers.
+   */
   alloc(bytes: number, category: MemoryCategory, what: string): PooledBuffer {
     this.assertUsable(what);
-    return this.pool.acquire(bytes, category, what);
+    return this.pool.acquire(bytes, category, what, true);
+  }
+
+  /** A buffer for data uploaded with writeBuffer, which runs before unsubmitted commands. */
+  allocForUpload(bytes: number, category: MemoryCategory, what: string): PooledBuffer {
+    this.assertUsable(what);
+    return this.pool.acquire(bytes, category, what, false);
   }
 
   release(pb: PooledBuffer): void {
@@ -116,6 +126,7 @@ export class Runtime {
     if (x > maxDim || y > maxDim || z > maxDim) {
       throw new GpuError(`${op}: dispatch of ${x}x${y}x${z} workgroups exceeds the limit of ${maxDim} per dimension`);
     }
+    const pass = this.openPass(); // first: the encoder's error scope also covers bind group creation
     const u = params ? this.uniform(params) : null;
     let key = `${kernel.id}`;
     if (u) key += `u${u.id}`;
@@ -130,7 +141,6 @@ export class Runtime {
       this.bindGroups.set(key, bg);
       if (this.bindGroups.size > MAX_BIND_GROUPS) this.bindGroups.delete(this.bindGroups.keys().next().value as string);
     }
-    const pass = this.openPass();
     pass.setPipeline(kernel.pipeline);
     pass.setBindGroup(0, bg);
     pass.dispatchWorkgroups(x, y, z);
@@ -200,10 +210,31 @@ export class Runtime {
     if (this.lostMessage) throw new GpuError(`the GPU device was lost (${this.lostMessage})`);
   }
 
+  /** Throw a kernel compile error before submitting; the recorded batch is dropped with it. */
+  private async checkKernels(): Promise<void> {
+    try {
+      await this.kernels.check();
+    } catch (e) {
+      this.discard();
+      throw e;
+    }
+  }
+
+  /** Drop the recorded, unsubmitted work (after an error made it unusable). */
+  private discard(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    this.encoder = null;
+    this.queued = 0;
+    this.opsInBatch.clear();
+    void this.device.popErrorScope().catch(() => undefined); // balance the scope pushed with the encoder
+    this.pool.onSubmitted(); // nothing will run: pending buffers are free again
+  }
+
   /** Submit everything recorded and wait until the GPU has finished it. */
   async flush(): Promise<void> {
     if (this.closed) return;
-    await this.kernels.check();
+    await this.checkKernels();
     this.submit();
     beginWait();
     await this.device.queue.onSubmittedWorkDone();
@@ -213,7 +244,7 @@ export class Runtime {
   /** Read `bytes` from a buffer: one copy into a staging buffer, one submit, one map. */
   async read(src: PooledBuffer, byteOffset: number, bytes: number): Promise<ArrayBuffer> {
     this.assertUsable('read');
-    await this.kernels.check();
+    await this.checkKernels();
     if (bytes === 0) return new ArrayBuffer(0);
     const size = sizeClass(bytes);
     const list = this.staging.get(size);

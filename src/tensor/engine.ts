@@ -43,9 +43,11 @@ export class Engine {
 
   // ---- creation -------------------------------------------------------------------------------
 
-  private make(shape: Shape, op: string, opts: TensorOptions = {}): Tensor {
+  private make(shape: Shape, op: string, opts: TensorOptions = {}, upload = false): Tensor {
     const s = checkShape(op, shape);
-    const pb = this.runtime.alloc(sizeOf(s) * 4, opts.category ?? 'activations', op);
+    const bytes = sizeOf(s) * 4;
+    const category = opts.category ?? 'activations';
+    const pb = upload ? this.runtime.allocForUpload(bytes, category, op) : this.runtime.alloc(bytes, category, op);
     return new Tensor(this, new Storage(this, pb), s, opts.requiresGrad ?? false);
   }
 
@@ -72,7 +74,7 @@ export class Engine {
     if (sizeOf(s) !== flat.length) {
       throw new ShapeError(`tensor: ${flat.length} values do not fill shape ${fmtShape(s)} (${sizeOf(s)} elements)`);
     }
-    const t = this.make(s, 'tensor', opts);
+    const t = this.make(s, 'tensor', opts, true);
     if (flat.length) this.runtime.write(t.buffer(), flat);
     return t;
   }

@@ -47,6 +47,13 @@ export class Tensor {
   graphFreed = false;
   /** Excluded from tidy() scopes (gradients, parameters, optimizer state). */
   kept = false;
+  /**
+   * Live graph nodes that have this tensor as an input. While > 0, dispose() only marks the tensor:
+   * its values and its own node stay until backward() (or the disposal of every consumer) frees them,
+   * so a tidy() inside an op can drop intermediates that the graph still needs.
+   */
+  graphRefs = 0;
+  private disposeRequested = false;
   private storageRef: Storage | null;
 
   constructor(
@@ -67,7 +74,7 @@ export class Tensor {
   }
 
   get isDisposed(): boolean {
-    return this.storageRef === null;
+    return this.disposeRequested || this.storageRef === null;
   }
 
   /** The tensor's storage; using a disposed tensor is an error that names the op. */
@@ -86,13 +93,31 @@ export class Tensor {
     return this;
   }
 
-  /** Free the GPU memory (once no view shares it). Safe to call twice. */
+  /** Free the GPU memory (once no view and no live graph needs it). Safe to call twice. */
   dispose(): void {
-    if (!this.storageRef) return;
+    if (this.disposeRequested) return;
+    this.disposeRequested = true;
+    this.engine.untrack(this);
+    this.collect();
+  }
+
+  /** Release the storage and the node once disposed and no live node uses this tensor. */
+  private collect(): void {
+    if (!this.disposeRequested || this.graphRefs > 0 || !this.storageRef) return;
     this.storageRef.release();
     this.storageRef = null;
+    this.freeNode();
+  }
+
+  /** Drop this tensor's graph node; inputs that were waiting for it are collected. */
+  freeNode(): void {
+    const node = this.node;
+    if (!node) return;
     this.node = null;
-    this.engine.untrack(this);
+    for (const input of node.inputs) {
+      input.graphRefs--;
+      input.collect();
+    }
   }
 
   /** Copy the values to the CPU (a sync point: submits the recorded work and waits for it). */

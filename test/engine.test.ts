@@ -1,0 +1,217 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { add, mul, sum, matmul, relu, KernelCompileError, type Tensor } from '../src/index.ts';
+import { threefry2x32, uniformReference, normalReference } from '../src/tensor/random.ts';
+import { useEngine } from './helpers/engine.ts';
+
+const engine = useEngine();
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tsx = (script: string, env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+
+describe('creating tensors', () => {
+  it('tensor, zeros, ones, full, shape, item', async () => {
+    const e = engine();
+    const t = e.tensor([[1, 2, 3], [4, 5, 6]]);
+    expect(t.shape).toEqual([2, 3]);
+    expect([...(await t.toArray())]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect([...(await e.zeros([2, 2]).toArray())]).toEqual([0, 0, 0, 0]);
+    expect([...(await e.ones([3]).toArray())]).toEqual([1, 1, 1]);
+    expect([...(await e.full([2], 7.5).toArray())]).toEqual([7.5, 7.5]);
+    expect(await e.tensor(3).item()).toBe(3);
+    expect(e.tensor(3).shape).toEqual([]);
+    await expect(t.item()).rejects.toThrow(/item: tensor has 6 elements/);
+    expect(() => e.tensor([1, 2, 3], [2, 2])).toThrow(/tensor: 3 values do not fill shape \[2, 2\]/);
+    expect(() => e.zeros([2, -1])).toThrow(/invalid shape/);
+    expect(e.zeros([0, 3]).size).toBe(0);
+  });
+
+  it('Threefry-2x32-20 matches the Random123 known-answer test', () => {
+    expect(threefry2x32(0, 0, 0, 0)).toEqual([0x6b200159, 0x99ba4efe]);
+    expect(threefry2x32(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff)).toEqual([0x1cb996fc, 0xbb002be7]);
+    expect(threefry2x32(0x13198a2e, 0x03707344, 0x243f6a88, 0x85a308d3)).toEqual([0xc4923a9c, 0x483df7a0]);
+  });
+
+  it('rand gives the same bits as the CPU mirror for the same seed; randn the same values', async () => {
+    const e = engine();
+    const u = await e.rand([1001], { seed: 42 }).toArray();
+    expect(Buffer.from(u.buffer).equals(Buffer.from(uniformReference(1001, 42).buffer))).toBe(true);
+    const v = await e.rand([7], { seed: 42, low: -3, high: 5 }).toArray();
+    expect([...v]).toEqual([...uniformReference(7, 42, -3, 5)]);
+    const n = await e.randn([1001], { seed: 9, mean: 1, std: 2 }).toArray();
+    const ref = normalReference(1001, 9, 1, 2);
+    n.forEach((x, i) => expect(Math.abs(x - ref[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(ref[i]))));
+    // statistics of a large draw
+    const big = await e.randn([100_000], { seed: 3 }).toArray();
+    const mean = big.reduce((a, b) => a + b, 0) / big.length;
+    const sd = Math.sqrt(big.reduce((a, b) => a + (b - mean) ** 2, 0) / big.length);
+    expect(Math.abs(mean)).toBeLessThan(0.01);
+    expect(Math.abs(sd - 1)).toBeLessThan(0.01);
+    // different seeds differ; no seed draws from the engine's counter
+    const a = await e.rand([4], { seed: 1 }).toArray();
+    const b = await e.rand([4], { seed: 2 }).toArray();
+    expect([...a]).not.toEqual([...b]);
+  });
+});
+
+describe('scopes and lifetime', () => {
+  it('tidy frees what it does not return, and nests', async () => {
+    const e = engine();
+    const before = e.memory().liveBytes;
+    const x = e.tensor([1, 2, 3], [3]);
+    const kept = e.tidy(() => {
+      const a = mul(x, 2);
+      const inner = e.tidy(() => add(a, mul(a, a)));
+      return { result: inner, list: [relu(a)] };
+    });
+    expect([...(await kept.result.toArray())]).toEqual([6, 20, 42]);
+    expect([...(await kept.list[0].toArray())]).toEqual([2, 4, 6]);
+    kept.result.dispose();
+    kept.list[0].dispose();
+    x.dispose();
+    expect(e.memory().liveBytes).toBe(before);
+  });
+
+  it('using a disposed tensor is an error that names the op', () => {
+    const e = engine();
+    const x = e.zeros([2]);
+    x.dispose();
+    expect(x.isDisposed).toBe(true);
+    expect(() => add(x, 1)).toThrow(/addScalar: tensor #\d+ \[2\] was disposed/);
+    x.dispose(); // twice is fine
+  });
+
+  it('tidy refuses async functions', () => {
+    const e = engine();
+    expect(() => e.tidy((async () => 1) as () => unknown)).toThrow(/tidy: the function returned a Promise/);
+  });
+
+  it('200 iterations of forward + backward leave live bytes flat', async () => {
+    const e = engine();
+    const w = e.randn([32, 16], { seed: 1, requiresGrad: true });
+    const x = e.randn([8, 32], { seed: 2 });
+    const step = () =>
+      e.tidy(() => {
+        const loss = sum(relu(matmul(x, w)).mul(0.5));
+        loss.backward();
+        return loss.detach();
+      });
+    for (let i = 0; i < 5; i++) step().dispose();
+    await e.flush();
+    const start = e.memory();
+    for (let i = 0; i < 200; i++) {
+      step().dispose();
+      if (i % 50 === 49) await e.flush();
+    }
+    await e.flush();
+    const end = e.memory();
+    expect(end.liveBytes).toBe(start.liveBytes);
+    expect(end.buffersCreated).toBe(start.buffersCreated); // the pool serves every step
+    expect(end.byCategory.gradients).toBe(w.grad!.buffer().size);
+  });
+
+  it('records a whole step into one submit; uniforms and bind groups are reused', async () => {
+    const e = engine();
+    const w = e.randn([16, 16], { seed: 1, requiresGrad: true });
+    const x = e.randn([4, 16], { seed: 2 });
+    const step = () =>
+      e.tidy(() => {
+        sum(relu(matmul(x, w))).backward();
+      });
+    for (let i = 0; i < 4; i++) {
+      step(); // warm-up: pipelines, uniforms, and the pool settling into a fixed buffer assignment
+      await e.flush();
+    }
+    const s0 = { ...e.runtime.stats };
+    step();
+    await e.flush();
+    const s1 = e.runtime.stats;
+    expect(s1.submits - s0.submits).toBe(1);
+    expect(s1.dispatches - s0.dispatches).toBeGreaterThan(5);
+    expect(s1.uniformWrites - s0.uniformWrites).toBe(0);
+    expect(s1.bindGroupsCreated - s0.bindGroupsCreated).toBe(0);
+  });
+
+  it('memory() reports categories and the high-water mark', () => {
+    const e = engine();
+    const p = e.zeros([1000], { category: 'parameters' });
+    const m = e.memory();
+    expect(m.byCategory.parameters).toBeGreaterThanOrEqual(4000);
+    expect(m.highWaterBytes).toBeGreaterThanOrEqual(m.liveBytes);
+    p.dispose();
+  });
+});
+
+describe('errors', () => {
+  it('a WGSL compile error names the kernel and shows the offending line', async () => {
+    const e = engine();
+    const code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(1)
+fn main() {
+  let x: f32 = 1u;
+  out[0] = x;
+}`;
+    const k = e.runtime.kernels.compile('broken_kernel', code);
+    const buf = e.zeros([1]);
+    e.runtime.dispatch(k, [], null, [1]);
+    let err: unknown;
+    try {
+      await e.flush();
+    } catch (x) {
+      err = x;
+    }
+    expect(err).toBeInstanceOf(KernelCompileError);
+    expect(String((err as Error).message)).toMatch(/kernel 'broken_kernel'/);
+    expect(String((err as Error).message)).toMatch(/>\s+4 \|\s+let x: f32 = 1u;/);
+    // the engine keeps working afterwards
+    expect(await sum(e.ones([3])).item()).toBe(3);
+    buf.dispose();
+  });
+
+  it('a validation error becomes a thrown error naming the op', async () => {
+    const e = engine();
+    const code = `@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(1)
+fn main() { out[0] = 1.0; }`;
+    const k = e.runtime.kernels.compile('needs_a_buffer', code);
+    e.runtime.dispatch(k, [], null, [1], 'myop'); // binding 1 missing from the bind group
+    await expect(e.flush()).rejects.toThrow(/myop/);
+    expect(await sum(e.ones([2])).item()).toBe(2);
+  });
+
+  it('without a Vulkan driver, createEngine explains what is missing and how to install it', () => {
+    const r = tsx('test/fixtures/no-adapter.ts', { VK_DRIVER_FILES: '/nonexistent/icd.json', VK_ICD_FILENAMES: '/nonexistent/icd.json' });
+    expect(r.status).toBe(3);
+    expect(r.stdout).toMatch(/NoAdapterError/);
+    expect(r.stdout).toMatch(/no WebGPU adapter/);
+    expect(r.stdout).toMatch(/apt-get install -y -t bookworm-backports libvulkan1 mesa-vulkan-drivers/);
+  });
+
+  it('an unknown adapter name lists the adapters Dawn has', () => {
+    const r = tsx('test/fixtures/no-adapter.ts', { DAWNGRAD_ADAPTER: 'no-such-gpu' });
+    expect(r.status).toBe(3);
+    expect(r.stdout).toMatch(/adapter 'no-such-gpu'/);
+    expect(r.stdout).toMatch(/DAWNGRAD_ADAPTER/);
+  });
+});
+
+describe('close', () => {
+  it('the process exits on its own after engine.close()', () => {
+    const t0 = Date.now();
+    const r = tsx('test/fixtures/exit-after-close.ts');
+    expect(r.error).toBeUndefined(); // no timeout
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/done true/);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+
+  it('ops after close fail clearly', async () => {
+    const { createEngine } = await import('../src/index.ts');
+    const e = await createEngine();
+    const x: Tensor = e.ones([2]);
+    await e.close();
+    await e.close(); // idempotent
+    expect(() => add(x, 1)).toThrow(/the engine is closed/);
+  });
+});

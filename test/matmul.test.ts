@@ -1,0 +1,53 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { matmul, setMatmulKernel, ShapeError } from '../src/index.ts';
+import { checkOp } from './helpers/check.ts';
+import { useEngine } from './helpers/engine.ts';
+import { matmulRef } from './helpers/reference.ts';
+
+const engine = useEngine();
+
+const SHAPES: [number[], number[]][] = [
+  [[3, 4], [4, 5]],
+  [[1, 1], [1, 1]],
+  [[5, 7], [7, 3]], // K not a multiple of 4: zero-padded
+  [[17, 33], [33, 19]], // partial tiles everywhere
+  [[70, 12], [12, 130]], // several workgroups in both directions
+  [[2, 3, 6], [2, 6, 5]], // batched
+  [[2, 3, 6], [6, 5]], // broadcast right operand
+  [[4, 1, 3, 8], [5, 8, 2]], // broadcast batch axes on both sides
+  [[6], [6, 3]], // 1-D left operand
+  [[2, 4, 6], [6]], // 1-D right operand
+  [[6], [6]], // dot product
+];
+
+describe.each(['register', 'workgroup'] as const)('matmul with %s tiles', (kind) => {
+  afterEach(() => setMatmulKernel(null));
+  it.each(SHAPES)('%j x %j', async (sa, sb) => {
+    setMatmulKernel(kind);
+    await checkOp(engine(), {
+      name: `matmul-${kind}`,
+      inputs: [{ shape: sa }, { shape: sb }],
+      gpu: (a, b) => matmul(a, b),
+      ref: matmulRef,
+      rtol: 1e-4,
+      atol: 1e-4,
+    });
+  });
+
+  it('a larger product matches float64', async () => {
+    setMatmulKernel(kind);
+    await checkOp(engine(), { name: 'matmul-big', inputs: [{ shape: [129, 200] }, { shape: [200, 131] }], gpu: matmul, ref: matmulRef, rtol: 1e-4, atol: 1e-3, noGrad: true });
+  });
+});
+
+describe('matmul errors', () => {
+  it('names the op and both shapes', () => {
+    const e = engine();
+    expect(() => matmul(e.zeros([2, 3]), e.zeros([4, 5]))).toThrow(/matmul: shapes \[2, 3\] and \[4, 5\] do not match/);
+    expect(() => matmul(e.zeros([2, 2, 3]), e.zeros([3, 3, 5]))).toThrow(ShapeError);
+  });
+  it('an empty inner axis gives zeros', async () => {
+    const e = engine();
+    expect([...(await matmul(e.zeros([2, 0]), e.zeros([0, 2])).toArray())]).toEqual([0, 0, 0, 0]);
+  });
+});

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { sum, mean, max, l1Loss, expand } from '../src/index.ts';
+import { checkOp } from './helpers/check.ts';
+import { useEngine } from './helpers/engine.ts';
+import { reduceRef, binaryRef, unaryRef, type Arr } from './helpers/reference.ts';
+
+const engine = useEngine();
+
+const CASES: [number[], number | number[] | undefined, boolean][] = [
+  [[7], undefined, false],
+  [[3, 5], 1, false],
+  [[3, 5], 0, true],
+  [[3, 5], -1, true],
+  [[2, 3, 5, 7], [0, 2, 3], false], // NCHW per-channel statistics
+  [[2, 3, 5, 7], [1], true],
+  [[2, 3, 5, 7], [-1, -3], false],
+  [[4, 1, 6], [1], false],
+  [[1, 1, 1], undefined, true],
+  [[5, 300], 1, false], // tree kernel with a tail
+  [[3000, 3], 1, false], // serial kernel, many outputs
+  [[40, 700], 0, true], // strided reduction axis
+  [[2, 70000], 1, false], // two-stage
+];
+
+describe('reductions against float64', () => {
+  for (const kind of ['sum', 'mean', 'max'] as const) {
+    it.each(CASES)(`${kind} of %j over %j keepdim=%s`, async (shape, axes, keepdim) => {
+      const big = shape.reduce((a, b) => a * b, 1) > 2000;
+      const op = { sum, mean, max }[kind];
+      await checkOp(engine(), {
+        name: `${kind}${JSON.stringify(axes)}`,
+        inputs: [{ shape }],
+        gpu: (x) => op(x, axes, keepdim),
+        ref: (x) => reduceRef(kind, x, axes === undefined ? undefined : typeof axes === 'number' ? [axes] : axes, keepdim),
+        rtol: 1e-5,
+        atol: 1e-4,
+        noGrad: big, // finite differences over 100k elements would be slow; small cases cover backward
+      });
+    });
+  }
+
+  it('sums more than 5 million elements accurately, in one pass of two stages', async () => {
+    const e = engine();
+    const n = 5_300_001;
+    const data = new Float32Array(n);
+    let ref = 0;
+    let refMax = -Infinity;
+    for (let i = 0; i < n; i++) {
+      data[i] = (Math.imul(i, 2654435761) >>> 0) / 2 ** 32 - 0.4;
+      ref += data[i];
+      refMax = Math.max(refMax, data[i]);
+    }
+    const x = e.tensor(data, [n]);
+    const s = await sum(x).item();
+    expect(Math.abs(s - ref) / Math.abs(ref)).toBeLessThan(1e-5);
+    const m = await mean(x).item();
+    expect(Math.abs(m - ref / n)).toBeLessThan(1e-6);
+    const mx = await max(x).item();
+    expect(mx).toBe(refMax);
+    x.dispose();
+  });
+
+  it('is bitwise repeatable', async () => {
+    const e = engine();
+    const x = e.randn([3, 1_000_003], { seed: 5 });
+    const a = await sum(x, 1).toArray();
+    const b = await sum(x, 1).toArray();
+    expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+    const c = await sum(x).toArray();
+    const d = await sum(x).toArray();
+    expect(c[0]).toBe(d[0]);
+    x.dispose();
+  });
+
+  it('max shares the gradient among ties, like torch.amax', async () => {
+    const e = engine();
+    const x = e.tensor([1, 3, 3, 2], [4], { requiresGrad: true });
+    max(x).backward();
+    expect([...(await x.grad!.toArray())]).toEqual([0, 0.5, 0.5, 0]);
+  });
+
+  it('axis errors name the op', () => {
+    const e = engine();
+    expect(() => sum(e.zeros([2, 3]), 2)).toThrow(/sum: axis 2 is out of range for a tensor of rank 2/);
+    expect(() => mean(e.zeros([2, 3]), [0, 0])).toThrow(/mean: axis 0 given twice/);
+    expect(() => max(e.zeros([2, 0]), 1)).toThrow(/max: cannot take the max over an empty axis/);
+  });
+});
+
+describe('l1Loss and expand', () => {
+  for (const reduction of ['mean', 'sum', 'none'] as const) {
+    it(`l1Loss reduction=${reduction}`, async () => {
+      await checkOp(engine(), {
+        name: `l1Loss-${reduction}`,
+        inputs: [{ shape: [2, 3, 5] }, { shape: [2, 3, 5] }],
+        gpu: (a, b) => l1Loss(a, b, reduction),
+        ref: (a, b) => {
+          const d = unaryRef('abs(a)', binaryRef('a - b', a, b));
+          return reduction === 'none' ? d : reduceRef(reduction, d, undefined, false);
+        },
+      });
+    });
+  }
+  it('l1Loss checks shapes and reduction', () => {
+    const e = engine();
+    expect(() => l1Loss(e.zeros([2, 3]), e.zeros([3, 2]))).toThrow(/l1Loss: input \[2, 3\] and target \[3, 2\]/);
+    expect(() => l1Loss(e.zeros([2]), e.zeros([2]), 'avg' as never)).toThrow(/reduction must be/);
+  });
+  it('expand broadcasts and its gradient sums back', async () => {
+    await checkOp(engine(), {
+      name: 'expand',
+      inputs: [{ shape: [3, 1, 2] }],
+      gpu: (x) => expand(x, [4, 3, 5, 2]),
+      ref: (x: Arr) => binaryRef('a + b', x, { data: new Float64Array(120), shape: [4, 3, 5, 2] }),
+    });
+  });
+});
