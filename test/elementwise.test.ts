@@ -19,9 +19,11 @@ const PARAMS: Record<string, [number, number]> = {
   rdivScalar: [2, 0],
 };
 const KINKS: Record<string, number[]> = { abs: [0], relu: [0], leakyRelu: [0], clamp: [-0.5, 0.7] };
-const UNARY_SHAPES = [[7], [3, 5], [2, 3, 5, 7], [1, 1, 1], [1031]];
+// [4, 6] and [2, 8, 3]: dense and a multiple of 4, so they take map_vec4.wgsl; the rest take map.wgsl.
+const UNARY_SHAPES = [[7], [3, 5], [2, 3, 5, 7], [1, 1, 1], [1031], [4, 6], [2, 8, 3]];
 const BINARY_SHAPES: [number[], number[]][] = [
   [[3, 5], [3, 5]],
+  [[4, 6], [4, 6]], // dense, vec4 path
   [[2, 3, 5], [5]],
   [[4, 1, 3], [1, 6, 1]],
   [[2, 1, 7, 1], [3, 1, 5]],

@@ -7,10 +7,12 @@
 // one file implements every elementwise op of the op table (src/ops/optable.ts), forward and backward,
 // and the movement ops (expand, permute, slice, cat).
 //
-// Variants (template values, chosen in src/ops/map.ts, never by shape):
-//   INDEXING = contiguous  every operand is a dense row-major array of the logical shape: index = i.
-//   INDEXING = strided     the general case: decompose i into coordinates (rank divisions).
-//   OPERANDS = the `let` lines that load the inputs; EXPR = the op table's WGSL expression.
+// Variants (template values, chosen in src/runtime/map.ts, never by shape):
+//   STRIDED = false   every operand is a dense row-major array of the logical shape: index = i.
+//   STRIDED = true    the general case: decompose i into coordinates (rank divisions).
+//   ARGS / CALL = the inputs as parameters of apply() and the loads that feed it;
+//   EXPR = the op table's WGSL expression.
+// Dense operands whose sizes and offsets are multiples of 4 take map_vec4.wgsl instead.
 //
 // Tiling: 256 threads per workgroup, 1 element per thread; grids wider than 65535 workgroups fold
 // into y (element i = gid.x + gid.y * grid_x).
@@ -65,6 +67,9 @@ fn ssigmoid(x: f32) -> f32 {
   return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
 }
 
+// The op: one expression of the op table over scalars.
+fn apply({{ARGS}}) -> f32 { return {{EXPR}}; }
+
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let i = gid.x + gid.y * P.grid_x;
@@ -81,6 +86,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
       o += c * vec4u(stride(0u, d - 1u), stride(1u, d - 1u), stride(2u, d - 1u), stride(3u, d - 1u));
     }
   }
-{{OPERANDS}}
-  out[o.x] = {{EXPR}};
+  out[o.x] = apply({{CALL}});
 }

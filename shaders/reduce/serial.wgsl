@@ -1,17 +1,21 @@
-// serial.wgsl — reduction (sum or max) with one thread per output: for many outputs with short
-// reduction axes (e.g. summing a [4096, 8] gradient over its last axis, or over a broadcast batch axis).
+// serial.wgsl — reduction (sum or max) with one thread per partial result and no barriers at all.
 //
-// What it computes: out[o] = scale * COMBINE over r < red_size of x[base(o) + red_offset(r)], r in order.
-// Index mapping as in tree.wgsl. Tiling: 256 threads per workgroup, one output each, no shared memory
-// and no barriers; neighbouring threads read neighbouring outputs' elements, which are adjacent when
-// the kept axes are innermost. Order fixed by the shape: bitwise repeatable.
-// Memory traffic: 4 bytes read per input element, 4 bytes written per output. FLOPs: 1 per element.
+// What it computes: out[o * num_chunks + c] = scale * COMBINE over r = c, c + num_chunks, c + 2·num_chunks,
+// ... < red_size of x[base(o) + red_offset(r)], in that order.
+//   num_chunks = 1: one thread per output, for many outputs with short reduction axes.
+//   num_chunks > 1: stage 1 of a split reduction for few outputs with long axes: neighbouring threads
+//   read neighbouring elements (coalesced), each walks its own residue class; src/ops/reduce.ts then
+//   reduces the [num_out, num_chunks] partials the same way until one value per output is left.
+// Index mapping as in tree.wgsl. Tiling: 256 threads per workgroup; no shared memory and no barriers,
+// which matters on CPU adapters (lavapipe runs barriers as coroutine switches). The order of every
+// addition is fixed by the shape alone: bitwise repeatable.
+// Memory traffic: 4 bytes read per input element, 4 bytes written per partial. FLOPs: 1 per element.
 
 struct Params {
   num_out: u32,
   red_size: u32,
   chunk: u32,                     // unused (layout shared with tree.wgsl)
-  num_chunks: u32,                // unused
+  num_chunks: u32,                // partials per output (1 = the final result)
   out_rank: u32,
   red_rank: u32,
   grid_x: u32,                    // threads along x
@@ -56,12 +60,14 @@ fn red_offset(r: u32) -> u32 {
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let o = gid.x + gid.y * P.grid_x;
-  if (o >= P.num_out) { return; }
+  let w = gid.x + gid.y * P.grid_x;
+  if (w >= P.num_out * P.num_chunks) { return; }
+  let o = w / P.num_chunks;
+  let c = w % P.num_chunks;
   let base = out_offset(o);
   var acc = identity();
-  for (var r = 0u; r < P.red_size; r++) {
+  for (var r = c; r < P.red_size; r += P.num_chunks) {
     acc = combine(acc, x[base + red_offset(r)]);
   }
-  out[o] = acc * P.scale;
+  out[w] = acc * P.scale;
 }

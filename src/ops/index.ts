@@ -12,7 +12,7 @@ export { reshape, permute, transpose, slice, cat } from './movement.ts';
 export { sum, mean, max, expand, sumTo } from './reduce.ts';
 export { matmul, setMatmulKernel, matmulKernelFor, type MatmulKernel } from './matmul.ts';
 export { l1Loss, type Reduction } from './loss.ts';
-export { OPS, jsExpression, usedNames, type OpName, type UnaryName, type BinaryName } from './optable.ts';
+export { OPS, jsExpression, usedNames, type OpName, type UnaryName, type BinaryName, type UnaryOp, type BinaryOp } from './optable.ts';
 
 type Operand = Tensor | number;
 type Axes = number | readonly number[];

@@ -61,9 +61,12 @@ const COMBINE: Record<ReduceKind, { COMBINE: string; IDENTITY: string }> = {
   sum: { COMBINE: 'a + b', IDENTITY: '0x00000000u' }, // 0.0
   max: { COMBINE: 'max(a, b)', IDENTITY: '0xff800000u' }, // -inf
 };
+const COMBINE4: Record<ReduceKind, string> = { sum: 'a + b', max: 'max(a, b)' };
 
-const WG = 256;
-const CHUNK = 16384;
+/** Partials per output in a split reduction's first stage. */
+const SPLIT_CHUNKS = 8192;
+/** Below this many elements a GPU reduces in one tree pass. */
+const SPLIT_MIN = 1 << 20;
 
 function params(p: ReducePlan, chunk: number, numChunks: number, gridX: number, scale: number): Uint32Array {
   return new Uniforms(40)
@@ -76,32 +79,45 @@ function params(p: ReducePlan, chunk: number, numChunks: number, gridX: number, 
     .done();
 }
 
-/** Record a reduction of `src` by `plan` into `dst` (numOut elements), times `scale`. */
+/**
+ * Record a reduction of `src` by `plan` into `dst` (numOut elements), times `scale`.
+ * Kernel by shape only: short axes -> serial; many outputs -> tree (one workgroup each);
+ * few outputs with long axes -> split into coalesced partials (serial with num_chunks > 1), then
+ * reduce the partials again. The 'tree' / 'split' preference per adapter: CPU adapters avoid
+ * barriers (split), GPUs use the tree for the middle regime.
+ */
 export function launchReduce(rt: Runtime, kind: ReduceKind, src: PooledBuffer, plan: ReducePlan, dst: PooledBuffer, scale: number, op: string): void {
   if (plan.numOut === 0) return;
   const defines = COMBINE[kind];
+  const serial = rt.kernels.get('reduce/serial', defines, `${op}.serial`);
+  const parallelism = plan.numOut * plan.redSize;
   if (plan.redSize <= 32 || (plan.numOut >= 4096 && plan.redSize <= 4096)) {
     const g = grid1d(plan.numOut);
-    const k = rt.kernels.get('reduce/serial', defines, `${op}.serial`);
-    rt.dispatch(k, [dst, src], params(plan, 0, 1, g.gridX, scale), g.workgroups, op);
+    rt.dispatch(serial, [dst, src], params(plan, 0, 1, g.gridX, scale), g.workgroups, op);
     return;
   }
-  const k = rt.kernels.get('reduce/tree', defines, `${op}.tree`);
-  const numChunks = plan.numOut < 256 && plan.redSize > CHUNK ? Math.min(1024, Math.ceil(plan.redSize / CHUNK)) : 1;
-  if (numChunks === 1) {
+  if (plan.numOut >= 256 || (!rt.report.isSoftware && parallelism < SPLIT_MIN)) {
     const g = grid1d(plan.numOut, 1);
-    rt.dispatch(k, [dst, src], params(plan, plan.redSize, 1, g.gridX, scale), g.workgroups, op);
+    const tree = rt.kernels.get('reduce/tree', defines, `${op}.tree`);
+    rt.dispatch(tree, [dst, src], params(plan, plan.redSize, 1, g.gridX, scale), g.workgroups, op);
     return;
   }
-  // Stage 1: numOut x numChunks partials; stage 2: reduce each output's partials.
-  const chunk = Math.ceil(plan.redSize / numChunks / WG) * WG;
-  const chunks = Math.ceil(plan.redSize / chunk);
+  // Split: each output's axis into `chunks` interleaved partials (neighbouring threads read
+  // neighbouring elements), then reduce the partials [numOut, chunks] along their last axis.
+  const chunks = Math.max(2, Math.min(SPLIT_CHUNKS, Math.floor(plan.redSize / 16)));
   const partials = rt.alloc(plan.numOut * chunks * 4, 'scratch', `${op}.partials`);
-  const g1 = grid1d(plan.numOut * chunks, 1);
-  rt.dispatch(k, [partials, src], params(plan, chunk, chunks, g1.gridX, 1), g1.workgroups, op);
+  const g1 = grid1d(plan.numOut * chunks);
+  // Rows that are contiguous (and start on vec4 boundaries) are read as vec4s.
+  const rowsContiguous = plan.redShape.length === 1 && plan.redStrides[0] === 1 && (plan.numOut === 1 || (plan.outShape.length === 1 && plan.outStrides[0] === plan.redSize && plan.redSize % 4 === 0));
+  if (rowsContiguous && process.env.DAWNGRAD_NOVEC4 !== '1') {
+    const k = rt.kernels.get('reduce/split_vec4', { ...defines, COMBINE4: COMBINE4[kind] }, `${op}.split4`);
+    rt.dispatch(k, [partials, src, src], params(plan, 0, chunks, g1.gridX, 1), g1.workgroups, op);
+  } else {
+    rt.dispatch(serial, [partials, src], params(plan, 0, chunks, g1.gridX, 1), g1.workgroups, op);
+  }
   const stage2: ReducePlan = { numOut: plan.numOut, redSize: chunks, outShape: [plan.numOut], outStrides: [chunks], redShape: [chunks], redStrides: [1] };
   launchReduce(rt, kind, partials, stage2, dst, scale, op);
-  rt.release(partials); // reusable after the submit that runs both stages
+  rt.release(partials); // reused only by commands recorded after both stages
 }
 
 function reducedShape(shape: Shape, axes: number[], keepdim: boolean): number[] {

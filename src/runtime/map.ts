@@ -12,6 +12,13 @@ export interface View {
 }
 
 export const MAX_RANK = 8;
+/**
+ * Threads in a vec4 map's grid; a grid-stride loop covers the rest. On CPU adapters fewer, longer
+ * threads measured ~25% faster (16384 threads: 5.3 GB/s vs 4.2 GB/s unbounded, lavapipe, 2 cores);
+ * GPUs want a thread per vec4.
+ */
+const MAX_THREADS_CPU = 16384;
+const MAX_THREADS_GPU = 1 << 22;
 const OFFSET_FIELDS = ['y', 'z', 'w'];
 
 function contiguous(shape: readonly number[]): number[] {
@@ -72,13 +79,28 @@ export function launchMap(
   if (c.shape.length > MAX_RANK) throw new Error(`${op}: rank ${c.shape.length} after merging axes exceeds ${MAX_RANK}`);
   const dense = contiguous(c.shape);
   const strided = !c.strides.every((st) => st.every((s, i) => s === dense[i]));
+  const expression = expr.replace(/\bp([01])\b/g, 'P.p$1');
+  const args = names.map((n) => `${n}: f32`).join(', ');
+  const all = [out, ...inputs];
+  if (!strided && count % 4 === 0 && all.every((v) => v.offset % 4 === 0)) {
+    // Dense and aligned: four elements per thread.
+    const bindings = names.map((n, i) => `@group(0) @binding(${i + 2}) var<storage, read> ${n}_buf: array<vec4f>;`).join('\n');
+    const loads = names.map((n, i) => `  let ${n}4 = ${n}_buf[i + P.offsets4.${OFFSET_FIELDS[i]}];`).join('\n');
+    const call = (c: string) => `apply(${names.map((n) => `${n}4.${c}`).join(', ')})`;
+    const kernel = rt.kernels.get(
+      'elementwise/map_vec4',
+      { BINDINGS: bindings, LOADS: loads, ARGS: args, EXPR: expression, CALL_X: call('x'), CALL_Y: call('y'), CALL_Z: call('z'), CALL_W: call('w') },
+      op,
+    );
+    const g = grid1d(Math.min(count / 4, rt.report.isSoftware ? MAX_THREADS_CPU : MAX_THREADS_GPU));
+    const threads = g.workgroups[0] * g.workgroups[1] * 256;
+    const u = new Uniforms(12).u32(count / 4, g.gridX, threads).f32(p0, p1).u32(0, 0, 0).vec4s(all.map((v) => v.offset / 4), 1).done();
+    rt.dispatch(kernel, [out.buffer, ...inputs.map((v) => v.buffer)], u, g.workgroups, op);
+    return;
+  }
   const bindings = names.map((n, i) => `@group(0) @binding(${i + 2}) var<storage, read> ${n}_buf: array<f32>;`).join('\n');
-  const operands = names.map((n, i) => `  let ${n} = ${n}_buf[o.${OFFSET_FIELDS[i]}];`).join('\n');
-  const kernel = rt.kernels.get(
-    'elementwise/map',
-    { BINDINGS: bindings, OPERANDS: operands, EXPR: expr.replace(/\bp([01])\b/g, 'P.p$1'), STRIDED: strided ? 'true' : 'false' },
-    op,
-  );
+  const call = names.map((n, i) => `${n}_buf[o.${OFFSET_FIELDS[i]}]`).join(', ');
+  const kernel = rt.kernels.get('elementwise/map', { BINDINGS: bindings, ARGS: args, CALL: call, EXPR: expression, STRIDED: strided ? 'true' : 'false' }, op);
   const g = grid1d(count);
   const u = new Uniforms(52)
     .u32(count, c.shape.length, g.gridX)

@@ -1,0 +1,61 @@
+// map_vec4.wgsl — elementwise map over dense operands, four elements per thread.
+//
+// What it computes: out[i] = apply(in0[i], in1[i], in2[i]) for every element, where apply() is one
+// expression of the op table (src/ops/optable.ts), as in map.wgsl. Used when every operand is a dense
+// row-major array of the logical shape whose offset and element count are multiples of 4
+// (src/runtime/map.ts decides); everything else takes map.wgsl.
+// Tiling: 256 threads per workgroup; thread t loads one vec4 of each input, applies the scalar
+// expression to each component, and stores one vec4. On lavapipe a vec4 access is one wide load per
+// lane instead of four, which roughly doubles the bandwidth of the scalar kernel.
+// Memory traffic: (inputs + 1) x 16 bytes per thread; elementwise ops are bandwidth-bound.
+
+struct Params {
+  count4: u32,                    // number of vec4s in the output
+  grid_x: u32,                    // threads along x
+  stride: u32,                    // threads in the whole grid
+  p0: f32,
+  p1: f32,
+  pad0: u32, pad1: u32, pad2: u32,
+  offsets4: vec4u,                // vec4 offsets of out, in0, in1, in2
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<vec4f>;
+{{BINDINGS}}
+
+// Helpers the op table's expressions use (the same as in map.wgsl).
+fn nan_f32() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }
+fn spow(x: f32, p: f32) -> f32 {
+  if (fract(p) == 0.0 && abs(p) <= 64.0) {
+    var e = u32(abs(p));
+    var base = x;
+    var r = 1.0;
+    while (e > 0u) {
+      if ((e & 1u) == 1u) { r *= base; }
+      base *= base;
+      e >>= 1u;
+    }
+    return select(r, 1.0 / r, p < 0.0);
+  }
+  if (x < 0.0) { return nan_f32(); }
+  return pow(x, p);
+}
+fn stanh(x: f32) -> f32 {
+  let e = exp(-2.0 * abs(x));
+  return sign(x) * (1.0 - e) / (1.0 + e);
+}
+fn ssigmoid(x: f32) -> f32 {
+  let e = exp(-abs(x));
+  return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
+}
+
+fn apply({{ARGS}}) -> f32 { return {{EXPR}}; }
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  // Grid-stride loop: a bounded grid, each thread walking the array with the grid's width.
+  for (var i = gid.x + gid.y * P.grid_x; i < P.count4; i += P.stride) {
+{{LOADS}}
+    out[i + P.offsets4.x] = vec4f({{CALL_X}}, {{CALL_Y}}, {{CALL_Z}}, {{CALL_W}});
+  }
+}

@@ -1,0 +1,48 @@
+// split_vec4.wgsl — stage 1 of a split reduction over a contiguous axis, reading vec4s.
+//
+// What it computes: for output o (whose reduced elements are the contiguous run
+// x[o·red_size .. o·red_size + red_size)), partial c (of num_chunks) combines the vec4s
+// v = c, c + num_chunks, c + 2·num_chunks, ... < red_size / 4, then lanes' components, then (for
+// c < red_size % 4) one tail element. src/ops/reduce.ts reduces the [num_out, num_chunks] partials.
+// Requires red_size % 4 == 0 when num_out > 1 (rows must start on a vec4 boundary); reduce.ts checks.
+// Tiling: 256 threads per workgroup, one partial each: neighbouring threads read neighbouring vec4s
+// (8 lanes = 128 contiguous bytes on lavapipe), no shared memory, no barriers. Fixed order: bitwise
+// repeatable. Memory traffic: 4 bytes per element read once; FLOPs: 1 per element.
+
+struct Params {
+  num_out: u32,
+  red_size: u32,
+  chunk: u32,                     // unused (layout shared with tree.wgsl)
+  num_chunks: u32,
+  out_rank: u32,                  // unused: rows are contiguous
+  red_rank: u32,                  // unused
+  grid_x: u32,                    // threads along x
+  scale: f32,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> x4: array<vec4f>;
+@group(0) @binding(3) var<storage, read> x: array<f32>;
+
+fn combine(a: f32, b: f32) -> f32 { return {{COMBINE}}; }
+fn combine4(a: vec4f, b: vec4f) -> vec4f { return {{COMBINE4}}; }
+fn identity() -> f32 { var bits = {{IDENTITY}}; return bitcast<f32>(bits); }  // bits: WGSL has no -inf literal
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let w = gid.x + gid.y * P.grid_x;
+  if (w >= P.num_out * P.num_chunks) { return; }
+  let o = w / P.num_chunks;
+  let c = w % P.num_chunks;
+  let n4 = P.red_size / 4u;
+  let base4 = o * n4;
+  var acc = vec4f(identity());
+  for (var v = c; v < n4; v += P.num_chunks) {
+    acc = combine4(acc, x4[base4 + v]);
+  }
+  var r = combine(combine(acc.x, acc.y), combine(acc.z, acc.w));
+  let tail = P.red_size % 4u;
+  if (c < tail) { r = combine(r, x[o * P.red_size + n4 * 4u + c]); }
+  out[w] = r * P.scale;
+}
