@@ -63,6 +63,7 @@ export async function openDevice(opts: DeviceOptions = {}): Promise<OpenDevice> 
   const flags: string[] = [];
   if (backend) flags.push(`backend=${backend}`);
   if (adapterName) flags.push(`adapter=${adapterName}`);
+  if (process.env.DAWNGRAD_DAWN_FLAGS) flags.push(...process.env.DAWNGRAD_DAWN_FLAGS.split(' ').filter(Boolean));
   let gpu: GPU | null;
   let adapter: GPUAdapter | null = null;
   const problems: string[] = [];

@@ -30,7 +30,6 @@ export function matmulKernelFor(e: Engine): MatmulKernel {
   return e.adapter.isSoftware ? 'register' : 'workgroup';
 }
 
-const REGISTER = { TM: 16, TN: 1 };
 const WORKGROUP = { TILE_M: 64, TILE_N: 64, TILE_K: 16 };
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
@@ -81,54 +80,56 @@ function launchMatmul(e: Engine, a: Tensor, b: Tensor, c: Tensor, batch: number[
     e.fill(c, 0);
     return;
   }
-  // The kernels read A as vec4 rows: pad K to a multiple of 4 with zeros when needed.
-  const K4 = Math.ceil(K / 4) * 4;
-  let aBuf = a.buffer('matmul');
-  let bBuf = b.buffer('matmul');
+  const kind = matmulKernelFor(e);
+  // register tiles read B as vec4 rows (N % 4 == 0); workgroup tiles read A as vec4 rows (K % 4 == 0).
+  // Other sizes are zero-padded into scratch tensors (and C cropped back for a padded N).
+  const Np = kind === 'register' ? Math.ceil(N / 4) * 4 : N;
+  const Kp = kind === 'workgroup' ? Math.ceil(K / 4) * 4 : K;
+  const scratch: Tensor[] = [];
   let aT = a;
   let bT = b;
-  const scratch: Tensor[] = [];
-  if (K4 !== K) {
-    aT = padLastAxis(e, a, K4);
-    bT = padRows(e, b, K4);
+  let cT = c;
+  if (Kp !== K) {
+    aT = padAxis(e, a, a.rank - 1, Kp);
+    bT = padAxis(e, b, b.rank - 2, Kp);
     scratch.push(aT, bT);
-    aBuf = aT.buffer();
-    bBuf = bT.buffer();
+  }
+  if (Np !== N) {
+    bT = padAxis(e, bT, bT.rank - 1, Np);
+    cT = e.empty([...batch, M, Np], { category: 'scratch' }, 'matmul.pad');
+    scratch.push(bT, cT);
   }
   const merged = coalesce(batch.length ? batch : [1], [
-    batch.length ? contiguousStrides(batch).map((s) => s * M * N) : [0],
-    batch.length ? batchStrides(aT.shape, batch, M * K4) : [0],
-    batch.length ? batchStrides(bT.shape, batch, K4 * N) : [0],
+    batch.length ? contiguousStrides(batch).map((s) => s * M * Np) : [0],
+    batch.length ? batchStrides(aT.shape, batch, M * Kp) : [0],
+    batch.length ? batchStrides(bT.shape, batch, Kp * Np) : [0],
   ]);
   if (merged.shape.length > 4) throw new ShapeError(`matmul: more than 4 independent batch axes (${fmtShape(batch)}); reshape them first`);
   const u = new Uniforms(16)
-    .u32(M, N, K4, merged.shape.length)
+    .u32(M, Np, Kp, merged.shape.length)
     .vec4s(merged.shape, 1, 1)
     .vec4s(merged.strides[1], 1)
     .vec4s(merged.strides[2], 1)
     .done();
-  const kind = matmulKernelFor(e);
+  const buffers = [cT.buffer(), aT.buffer('matmul'), bT.buffer('matmul')];
   if (kind === 'register') {
-    const k = rt.kernels.get('matmul/register_tile', REGISTER, 'matmul');
-    rt.dispatch(k, [c.buffer(), aBuf, bBuf], u, [Math.ceil(N / (64 * REGISTER.TN)), Math.ceil(M / REGISTER.TM), numBatch], 'matmul');
+    const k = rt.kernels.get('matmul/register_tile', {}, 'matmul');
+    rt.dispatch(k, buffers, u, [Math.ceil(Np / 4 / 2 / 16), Math.ceil(M / 4 / 16), numBatch], 'matmul');
   } else {
     const k = rt.kernels.get('matmul/workgroup_tile', WORKGROUP, 'matmul');
-    rt.dispatch(k, [c.buffer(), aBuf, bBuf], u, [Math.ceil(N / WORKGROUP.TILE_N), Math.ceil(M / WORKGROUP.TILE_M), numBatch], 'matmul');
+    rt.dispatch(k, buffers, u, [Math.ceil(N / WORKGROUP.TILE_N), Math.ceil(M / WORKGROUP.TILE_M), numBatch], 'matmul');
   }
-  for (const t of scratch) t.dispose(); // buffers return to the pool after the submit
+  if (cT !== c) {
+    // crop the padded columns: C[..., :, :N] = Cpad[..., :, :N]
+    launchMap(rt, 'matmul.crop', 'a', ['a'], [{ buffer: cT.buffer(), offset: 0, strides: contiguousStrides(cT.shape) }], { buffer: c.buffer(), offset: 0, strides: contiguousStrides(c.shape) }, c.shape);
+  }
+  for (const t of scratch) t.dispose(); // reusable by later commands only
 }
 
-/** [..., M, K] -> [..., M, K4] with zero columns (scratch, outside autograd). */
-function padLastAxis(e: Engine, x: Tensor, K4: number): Tensor {
-  const shape = [...x.shape.slice(0, -1), K4];
-  const y = e.zeros(shape, { category: 'scratch' });
-  launchMap(e.runtime, 'matmul.pad', 'a', ['a'], [{ buffer: x.buffer(), offset: 0, strides: contiguousStrides(x.shape) }], { buffer: y.buffer(), offset: 0, strides: contiguousStrides(shape) }, x.shape);
-  return y;
-}
-
-/** [..., K, N] -> [..., K4, N] with zero rows (scratch, outside autograd). */
-function padRows(e: Engine, x: Tensor, K4: number): Tensor {
-  const shape = [...x.shape.slice(0, -2), K4, x.shape[x.rank - 1]];
+/** `x` zero-padded along `axis` to `size` (a scratch tensor outside autograd). */
+function padAxis(e: Engine, x: Tensor, axis: number, size: number): Tensor {
+  const shape = [...x.shape];
+  shape[axis] = size;
   const y = e.zeros(shape, { category: 'scratch' });
   launchMap(e.runtime, 'matmul.pad', 'a', ['a'], [{ buffer: x.buffer(), offset: 0, strides: contiguousStrides(x.shape) }], { buffer: y.buffer(), offset: 0, strides: contiguousStrides(shape) }, x.shape);
   return y;
