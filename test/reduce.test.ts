@@ -20,6 +20,9 @@ const CASES: [number[], number | number[] | undefined, boolean][] = [
   [[3000, 3], 1, false], // serial kernel, many outputs
   [[40, 700], 0, true], // strided reduction axis
   [[2, 70000], 1, false], // two-stage
+  [[3000, 50], 0, false], // column sums: outputs fastest across threads
+  [[2, 3, 8, 16], [0, 2, 3], true], // per-channel with long contiguous runs: runs first, then runs' sums
+  [[3, 2, 65], [0, 2], false], // runs not a multiple of 4
 ];
 
 describe('reductions against float64', () => {

@@ -8,8 +8,11 @@
 // and the movement ops (expand, permute, slice, cat).
 //
 // Variants (template values, chosen in src/runtime/map.ts, never by shape):
-//   STRIDED = false   every operand is a dense row-major array of the logical shape: index = i.
-//   STRIDED = true    the general case: decompose i into coordinates (rank divisions).
+//   INDEXING = 0   every operand is a dense row-major array of the logical shape: index = i.
+//   INDEXING = 1   rank <= 3 after merging axes: a 3-D grid gives the coordinates directly
+//                  (gid.x innermost), no division at all (broadcast biases over NCHW, permutes).
+//   INDEXING = 2   the general case: decompose i into coordinates (rank divisions per element;
+//                  integer division has no SIMD form on CPUs, so this is the slow path).
 //   ARGS / CALL = the inputs as parameters of apply() and the loads that feed it;
 //   EXPR = the op table's WGSL expression.
 // Dense operands whose sizes and offsets are multiples of 4 take map_vec4.wgsl instead.
@@ -26,8 +29,8 @@ struct Params {
   p1: f32,
   pad0: u32, pad1: u32, pad2: u32,
   offsets: vec4u,                 // element offsets of out, in0, in1, in2
-  shape: array<vec4u, 2>,         // logical shape, innermost last
-  strides: array<vec4u, 8>,       // [out, in0, in1, in2] x 2 vec4 (8 dims each)
+  shape: array<vec4u, 2>,         // logical shape, innermost last (INDEXING 1: innermost first)
+  strides: array<vec4u, 8>,       // [out, in0, in1, in2] x 2 vec4 (8 dims each), ordered as shape
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -72,10 +75,21 @@ fn apply({{ARGS}}) -> f32 { return {{EXPR}}; }
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
+  var o: vec4u;
+  if ({{INDEXING}} == 1) {
+    // 3-D grid over (innermost, middle, outer) coordinates; shape is padded with 1s to rank 3.
+    if (gid.x >= dim(0u)) { return; }
+    o = P.offsets
+      + gid.x * vec4u(stride(0u, 0u), stride(1u, 0u), stride(2u, 0u), stride(3u, 0u))
+      + gid.y * vec4u(stride(0u, 1u), stride(1u, 1u), stride(2u, 1u), stride(3u, 1u))
+      + gid.z * vec4u(stride(0u, 2u), stride(1u, 2u), stride(2u, 2u), stride(3u, 2u));
+    out[o.x] = apply({{CALL}});
+    return;
+  }
   let i = gid.x + gid.y * P.grid_x;
   if (i >= P.count) { return; }
-  var o = vec4u(i, i, i, i) + P.offsets;
-  if ({{STRIDED}}) {
+  o = vec4u(i, i, i, i) + P.offsets;
+  if ({{INDEXING}} == 2) {
     // Decompose i into coordinates, innermost first, and accumulate each operand's offset.
     o = P.offsets;
     var rem = i;

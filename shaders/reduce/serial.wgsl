@@ -1,7 +1,8 @@
 // serial.wgsl — reduction (sum or max) with one thread per partial result and no barriers at all.
 //
-// What it computes: out[o * num_chunks + c] = scale * COMBINE over r = c, c + num_chunks, c + 2·num_chunks,
-// ... < red_size of x[base(o) + red_offset(r)], in that order.
+// What it computes: out[w] = scale * COMBINE over r = c, c + num_chunks, c + 2·num_chunks,
+// ... < red_size of x[base(o) + red_offset(r)], in that order, where w = o * num_chunks + c, or
+// w = c * num_out + o when `chunk` is 1 (outputs fastest: coalesced reads when the kept axis is innermost).
 //   num_chunks = 1: one thread per output, for many outputs with short reduction axes.
 //   num_chunks > 1: stage 1 of a split reduction for few outputs with long axes: neighbouring threads
 //   read neighbouring elements (coalesced), each walks its own residue class; src/ops/reduce.ts then
@@ -14,7 +15,8 @@
 struct Params {
   num_out: u32,
   red_size: u32,
-  chunk: u32,                     // unused (layout shared with tree.wgsl)
+  chunk: u32,                     // 1: outputs vary fastest across threads (partials laid out
+                                  //    [num_chunks, num_out]), for kept axes that are innermost
   num_chunks: u32,                // partials per output (1 = the final result)
   out_rank: u32,
   red_rank: u32,
@@ -62,8 +64,12 @@ fn red_offset(r: u32) -> u32 {
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let w = gid.x + gid.y * P.grid_x;
   if (w >= P.num_out * P.num_chunks) { return; }
-  let o = w / P.num_chunks;
-  let c = w % P.num_chunks;
+  var o = w / P.num_chunks;
+  var c = w % P.num_chunks;
+  if (P.chunk == 1u) {            // neighbouring threads take neighbouring outputs: coalesced when
+    o = w % P.num_out;            // the kept axis is the innermost one
+    c = w / P.num_out;
+  }
   let base = out_offset(o);
   var acc = identity();
   for (var r = c; r < P.red_size; r += P.num_chunks) {

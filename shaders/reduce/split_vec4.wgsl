@@ -1,10 +1,10 @@
 // split_vec4.wgsl — stage 1 of a split reduction over a contiguous axis, reading vec4s.
 //
-// What it computes: for output o (whose reduced elements are the contiguous run
-// x[o·red_size .. o·red_size + red_size)), partial c (of num_chunks) combines the vec4s
-// v = c, c + num_chunks, c + 2·num_chunks, ... < red_size / 4, then lanes' components, then (for
-// c < red_size % 4) one tail element. src/ops/reduce.ts reduces the [num_out, num_chunks] partials.
-// Requires red_size % 4 == 0 when num_out > 1 (rows must start on a vec4 boundary); reduce.ts checks.
+// What it computes: for output o, whose reduced elements are the contiguous run
+// x[base(o) .. base(o) + red_size) (base from the kept axes' strides, as in tree.wgsl), partial c
+// (of num_chunks) combines the vec4s v = c, c + num_chunks, c + 2·num_chunks, ... < red_size / 4, then
+// the vector's components, then (for c < red_size % 4) one tail element. src/ops/reduce.ts reduces the
+// [num_out, num_chunks] partials again. Requires every base(o) to be a multiple of 4 (reduce.ts checks).
 // Tiling: 256 threads per workgroup, one partial each: neighbouring threads read neighbouring vec4s
 // (8 lanes = 128 contiguous bytes on lavapipe), no shared memory, no barriers. Fixed order: bitwise
 // repeatable. Memory traffic: 4 bytes per element read once; FLOPs: 1 per element.
@@ -14,10 +14,12 @@ struct Params {
   red_size: u32,
   chunk: u32,                     // unused (layout shared with tree.wgsl)
   num_chunks: u32,
-  out_rank: u32,                  // unused: rows are contiguous
-  red_rank: u32,                  // unused
+  out_rank: u32,
+  red_rank: u32,                  // unused: the reduced run is contiguous
   grid_x: u32,                    // threads along x
   scale: f32,
+  out_shape: array<vec4u, 2>,
+  out_strides: array<vec4u, 2>,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -27,6 +29,19 @@ struct Params {
 
 fn combine(a: f32, b: f32) -> f32 { return {{COMBINE}}; }
 fn combine4(a: vec4f, b: vec4f) -> vec4f { return {{COMBINE4}}; }
+fn at(v: array<vec4u, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }
+
+fn out_offset(o: u32) -> u32 {
+  var rem = o;
+  var off = 0u;
+  for (var d = P.out_rank; d > 0u; d--) {
+    let n = at(P.out_shape, d - 1u);
+    off += (rem % n) * at(P.out_strides, d - 1u);
+    rem /= n;
+  }
+  return off;
+}
+
 fn identity() -> f32 { var bits = {{IDENTITY}}; return bitcast<f32>(bits); }  // bits: WGSL has no -inf literal
 
 @compute @workgroup_size(256)
@@ -36,13 +51,14 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let o = w / P.num_chunks;
   let c = w % P.num_chunks;
   let n4 = P.red_size / 4u;
-  let base4 = o * n4;
+  let base = out_offset(o);
+  let base4 = base / 4u;
   var acc = vec4f(identity());
   for (var v = c; v < n4; v += P.num_chunks) {
     acc = combine4(acc, x4[base4 + v]);
   }
   var r = combine(combine(acc.x, acc.y), combine(acc.z, acc.w));
   let tail = P.red_size % 4u;
-  if (c < tail) { r = combine(r, x[o * P.red_size + n4 * 4u + c]); }
+  if (c < tail) { r = combine(r, x[base + n4 * 4u + c]); }
   out[w] = r * P.scale;
 }

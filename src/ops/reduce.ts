@@ -89,35 +89,69 @@ function params(p: ReducePlan, chunk: number, numChunks: number, gridX: number, 
 export function launchReduce(rt: Runtime, kind: ReduceKind, src: PooledBuffer, plan: ReducePlan, dst: PooledBuffer, scale: number, op: string): void {
   if (plan.numOut === 0) return;
   const defines = COMBINE[kind];
+  const inner = plan.redShape[plan.redShape.length - 1];
+  const innerContiguous = plan.redStrides[plan.redStrides.length - 1] === 1;
+  // Several reduced axes with a long contiguous innermost one (per-channel statistics of NCHW:
+  // reduce [N, H·W] for each C): first each contiguous run, then the runs' results.
+  if (plan.redShape.length > 1 && innerContiguous && inner >= 64) {
+    const outer = plan.redSize / inner;
+    const rows: ReducePlan = {
+      numOut: plan.numOut * outer,
+      redSize: inner,
+      outShape: [...plan.outShape, ...plan.redShape.slice(0, -1)],
+      outStrides: [...plan.outStrides, ...plan.redStrides.slice(0, -1)],
+      redShape: [inner],
+      redStrides: [1],
+    };
+    const partials = rt.alloc(rows.numOut * 4, 'scratch', `${op}.rows`);
+    launchReduce(rt, kind, src, rows, partials, 1, op);
+    launchReduce(rt, kind, partials, contiguousRows(plan.numOut, outer), dst, scale, op);
+    rt.release(partials);
+    return;
+  }
   const serial = rt.kernels.get('reduce/serial', defines, `${op}.serial`);
-  const parallelism = plan.numOut * plan.redSize;
   if (plan.redSize <= 32 || (plan.numOut >= 4096 && plan.redSize <= 4096)) {
     const g = grid1d(plan.numOut);
     rt.dispatch(serial, [dst, src], params(plan, 0, 1, g.gridX, scale), g.workgroups, op);
     return;
   }
-  if (plan.numOut >= 256 || (!rt.report.isSoftware && parallelism < SPLIT_MIN)) {
+  // Contiguous runs that start on vec4 boundaries can be read as vec4s.
+  const vec4Rows = plan.redShape.length === 1 && innerContiguous && (plan.numOut === 1 || (plan.outStrides.every((s) => s % 4 === 0) && plan.outShape.length <= 8));
+  const software = rt.report.isSoftware;
+  const useTree = !(software && vec4Rows) && (plan.numOut >= 256 || (!software && plan.numOut * plan.redSize < SPLIT_MIN));
+  if (useTree) {
     const g = grid1d(plan.numOut, 1);
     const tree = rt.kernels.get('reduce/tree', defines, `${op}.tree`);
     rt.dispatch(tree, [dst, src], params(plan, plan.redSize, 1, g.gridX, scale), g.workgroups, op);
     return;
   }
   // Split: each output's axis into `chunks` interleaved partials (neighbouring threads read
-  // neighbouring elements), then reduce the partials [numOut, chunks] along their last axis.
-  const chunks = Math.max(2, Math.min(SPLIT_CHUNKS, Math.floor(plan.redSize / 16)));
+  // neighbouring elements), about SPLIT_CHUNKS threads in all, then reduce the [numOut, chunks] partials.
+  const chunks = Math.max(2, Math.min(Math.ceil(SPLIT_CHUNKS / plan.numOut), Math.floor(plan.redSize / 16)));
   const partials = rt.alloc(plan.numOut * chunks * 4, 'scratch', `${op}.partials`);
   const g1 = grid1d(plan.numOut * chunks);
-  // Rows that are contiguous (and start on vec4 boundaries) are read as vec4s.
-  const rowsContiguous = plan.redShape.length === 1 && plan.redStrides[0] === 1 && (plan.numOut === 1 || (plan.outShape.length === 1 && plan.outStrides[0] === plan.redSize && plan.redSize % 4 === 0));
-  if (rowsContiguous && process.env.DAWNGRAD_NOVEC4 !== '1') {
+  const keptInnermost = plan.outStrides[plan.outStrides.length - 1] === 1 && plan.numOut > 1;
+  if (keptInnermost) {
+    // Column sums ([R, C] over R): thread w takes output w % numOut, so neighbours read neighbours.
+    rt.dispatch(serial, [partials, src], params(plan, 1, chunks, g1.gridX, 1), g1.workgroups, op);
+    const stage2: ReducePlan = { numOut: plan.numOut, redSize: chunks, outShape: [plan.numOut], outStrides: [1], redShape: [chunks], redStrides: [plan.numOut] };
+    launchReduce(rt, kind, partials, stage2, dst, scale, op);
+    rt.release(partials);
+    return;
+  }
+  if (vec4Rows) {
     const k = rt.kernels.get('reduce/split_vec4', { ...defines, COMBINE4: COMBINE4[kind] }, `${op}.split4`);
     rt.dispatch(k, [partials, src, src], params(plan, 0, chunks, g1.gridX, 1), g1.workgroups, op);
   } else {
     rt.dispatch(serial, [partials, src], params(plan, 0, chunks, g1.gridX, 1), g1.workgroups, op);
   }
-  const stage2: ReducePlan = { numOut: plan.numOut, redSize: chunks, outShape: [plan.numOut], outStrides: [chunks], redShape: [chunks], redStrides: [1] };
-  launchReduce(rt, kind, partials, stage2, dst, scale, op);
+  launchReduce(rt, kind, partials, contiguousRows(plan.numOut, chunks), dst, scale, op);
   rt.release(partials); // reused only by commands recorded after both stages
+}
+
+/** Plan for reducing a dense [rows, length] buffer along its last axis. */
+function contiguousRows(rows: number, length: number): ReducePlan {
+  return { numOut: rows, redSize: length, outShape: [rows], outStrides: [length], redShape: [length], redStrides: [1] };
 }
 
 function reducedShape(shape: Shape, axes: number[], keepdim: boolean): number[] {

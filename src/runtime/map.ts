@@ -100,14 +100,23 @@ export function launchMap(
   }
   const bindings = names.map((n, i) => `@group(0) @binding(${i + 2}) var<storage, read> ${n}_buf: array<f32>;`).join('\n');
   const call = names.map((n, i) => `${n}_buf[o.${OFFSET_FIELDS[i]}]`).join(', ');
-  const kernel = rt.kernels.get('elementwise/map', { BINDINGS: bindings, ARGS: args, CALL: call, EXPR: expression, STRIDED: strided ? 'true' : 'false' }, op);
+  const rank = c.shape.length;
+  const maxDim = rt.report.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  // A 3-D grid when the merged rank is at most 3 and every axis fits the grid's limits.
+  const grid3 = strided && rank <= 3 && Math.ceil(c.shape[rank - 1] / 256) <= maxDim && (c.shape[rank - 2] ?? 1) <= maxDim && (c.shape[rank - 3] ?? 1) <= maxDim;
+  const indexing = !strided ? 0 : grid3 ? 1 : 2;
+  const kernel = rt.kernels.get('elementwise/map', { BINDINGS: bindings, ARGS: args, CALL: call, EXPR: expression, INDEXING: indexing }, op);
   const g = grid1d(count);
+  // INDEXING 1 lists axes innermost first (x, y, z); the others outermost first.
+  const order = (v: number[]) => (indexing === 1 ? [...v].reverse() : v);
   const u = new Uniforms(52)
-    .u32(count, c.shape.length, g.gridX)
+    .u32(count, rank, g.gridX)
     .f32(p0, p1)
     .u32(0, 0, 0)
     .vec4s([out.offset, ...inputs.map((v) => v.offset)], 1)
-    .vec4s(c.shape, 2, 1);
-  for (let k = 0; k < 4; k++) u.vec4s(c.strides[k] ?? [], 2);
-  rt.dispatch(kernel, [out.buffer, ...inputs.map((v) => v.buffer)], u.done(), g.workgroups, op);
+    .vec4s(order(c.shape), 2, 1);
+  for (let k = 0; k < 4; k++) u.vec4s(c.strides[k] ? order(c.strides[k]) : [], 2);
+  const workgroups: [number, number, number] =
+    indexing === 1 ? [Math.ceil(c.shape[rank - 1] / 256), c.shape[rank - 2] ?? 1, c.shape[rank - 3] ?? 1] : [g.workgroups[0], g.workgroups[1], 1];
+  rt.dispatch(kernel, [out.buffer, ...inputs.map((v) => v.buffer)], u.done(), workgroups, op);
 }

@@ -67,7 +67,7 @@ export class BufferPool {
     if (size > this.maxBufferSize) size = Math.ceil(bytes / 4) * 4;
     if (bytes > this.maxBufferSize) {
       throw new RangeError(
-        `${what}: needs a buffer of ${fmtBytes(bytes)}, above this adapter's maxBufferSize of ${fmtBytes(this.maxBufferSize)}. ` +
+        `${what}: needs a buffer of ${fmtBytes(bytes)}, above this adapter's largest storage binding of ${fmtBytes(this.maxBufferSize)}. ` +
           'Use a smaller batch or input size.',
       );
     }

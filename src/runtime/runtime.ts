@@ -44,7 +44,8 @@ export class Runtime {
     readonly report: AdapterReport,
     opts: RuntimeOptions = {},
   ) {
-    this.pool = new BufferPool(device, report.limits.maxBufferSize ?? 256 * 2 ** 20);
+    // Every buffer is bound whole, so a buffer may not exceed the largest storage binding.
+    this.pool = new BufferPool(device, Math.min(report.limits.maxBufferSize ?? 2 ** 28, report.limits.maxStorageBufferBindingSize ?? 2 ** 27));
     this.kernels = new KernelCache(device);
     this.maxQueuedDispatches = opts.maxQueuedDispatches ?? 4096;
     device.addEventListener('uncapturederror', (ev) => {

@@ -1,0 +1,91 @@
+// Shared benchmark plumbing: benny suites with settings fit for a slow CPU adapter, results as rows
+// (ms, GFLOP/s or GB/s, the peer's ms and the ratio), JSON under bench/results/ and a Markdown table.
+import b from 'benny';
+import { execSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface Row {
+  suite: string;
+  case: string;
+  /** Median-ish time per run from benny (1000 / ops). */
+  ms: number;
+  /** Useful work per run, to turn ms into a rate. */
+  flops?: number;
+  bytes?: number;
+  peerMs?: number;
+  note?: string;
+}
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+const OPTIONS = { minSamples: Number(process.env.BENCH_SAMPLES ?? 5), maxTime: Number(process.env.BENCH_MAX_TIME ?? 2), delay: 0.05 };
+
+/** Time async cases with benny; returns ms per run for each case name. */
+export async function time(suite: string, cases: Record<string, () => Promise<void>>): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  await b.suite(
+    suite,
+    ...Object.entries(cases).map(([name, fn]) => b.add(name, fn, OPTIONS)),
+    b.cycle((result: { name: string; ops: number }) => {
+      out[result.name] = 1000 / result.ops;
+    }),
+    b.complete(() => undefined),
+  );
+  return out;
+}
+
+export function rate(r: Row): string {
+  if (r.flops) return `${(r.flops / r.ms / 1e6).toFixed(2)} GFLOP/s`;
+  if (r.bytes) return `${(r.bytes / r.ms / 1e6).toFixed(2)} GB/s`;
+  return '';
+}
+
+export function peerRate(r: Row): string {
+  if (!r.peerMs) return '';
+  if (r.flops) return `${(r.flops / r.peerMs / 1e6).toFixed(2)} GFLOP/s`;
+  if (r.bytes) return `${(r.bytes / r.peerMs / 1e6).toFixed(2)} GB/s`;
+  return '';
+}
+
+export function table(rows: Row[]): string {
+  const lines = [
+    '| suite | case | ms | rate | TF.js ms | TF.js rate | speed-up |',
+    '|---|---|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.suite} | ${r.case}${r.note ? ` (${r.note})` : ''} | ${r.ms.toFixed(2)} | ${rate(r)} | ${r.peerMs ? r.peerMs.toFixed(2) : '-'} | ${peerRate(r) || '-'} | ${r.peerMs ? `${(r.peerMs / r.ms).toFixed(2)}x` : '-'} |`,
+    ),
+  ];
+  return lines.join('\n');
+}
+
+export function commit(): string {
+  try {
+    return execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'adapter';
+}
+
+/** Write bench/results/<name>-<adapter>.json and replace the marked section of docs/benchmarks.md. */
+export function save(name: string, adapter: string, rows: Row[], extra: Record<string, unknown> = {}): string {
+  const dir = `${ROOT}bench/results`;
+  mkdirSync(dir, { recursive: true });
+  const file = `${dir}/${name}-${slug(adapter)}.json`;
+  const payload = { name, adapter, commit: commit(), date: new Date().toISOString(), ...extra, rows: rows.map((r) => ({ ...r, rate: rate(r), peerRate: peerRate(r) || undefined, speedup: r.peerMs ? r.peerMs / r.ms : undefined })) };
+  writeFileSync(file, JSON.stringify(payload, null, 2) + '\n');
+  const doc = `${ROOT}docs/benchmarks.md`;
+  const begin = `<!-- bench:${name}:begin -->`;
+  const end = `<!-- bench:${name}:end -->`;
+  const section = `${begin}\nAdapter: ${adapter}; commit ${payload.commit}; ${payload.date.slice(0, 10)}.\n\n${table(rows)}\n${end}`;
+  let text = existsSync(doc) ? readFileSync(doc, 'utf8') : '# Benchmarks\n';
+  if (text.includes(begin) && text.includes(end)) text = text.slice(0, text.indexOf(begin)) + section + text.slice(text.indexOf(end) + end.length);
+  else text += `\n## ${name}\n\n${section}\n`;
+  writeFileSync(doc, text);
+  return file;
+}
