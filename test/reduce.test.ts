@@ -16,13 +16,15 @@ const CASES: [number[], number | number[] | undefined, boolean][] = [
   [[2, 3, 5, 7], [-1, -3], false],
   [[4, 1, 6], [1], false],
   [[1, 1, 1], undefined, true],
-  [[5, 300], 1, false], // tree kernel with a tail
+  [[5, 300], 1, false], // a tail after the vec4 part (lavapipe) / tree kernel (GPUs)
   [[3000, 3], 1, false], // serial kernel, many outputs
   [[40, 700], 0, true], // strided reduction axis
-  [[2, 70000], 1, false], // two-stage
+  [[2, 70000], 1, false], // several stages
   [[3000, 50], 0, false], // column sums: outputs fastest across threads
   [[2, 3, 8, 16], [0, 2, 3], true], // per-channel with long contiguous runs: runs first, then runs' sums
   [[3, 2, 65], [0, 2], false], // runs not a multiple of 4
+  [[35], undefined, false], // split into 2 partials with 3 tail elements
+  [[700], 0, true], // a 43-partial middle stage with a tail
 ];
 
 describe('reductions against float64', () => {

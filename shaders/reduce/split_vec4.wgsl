@@ -3,7 +3,7 @@
 // What it computes: for output o, whose reduced elements are the contiguous run
 // x[base(o) .. base(o) + red_size) (base from the kept axes' strides, as in tree.wgsl), partial c
 // (of num_chunks) combines the vec4s v = c, c + num_chunks, c + 2·num_chunks, ... < red_size / 4, then
-// the vector's components, then (for c < red_size % 4) one tail element. src/ops/reduce.ts reduces the
+// the vector's components, then the tail elements n4·4 + c, n4·4 + c + num_chunks, ... < red_size. src/ops/reduce.ts reduces the
 // [num_out, num_chunks] partials again. Requires every base(o) to be a multiple of 4 (reduce.ts checks).
 // Tiling: 256 threads per workgroup, one partial each: neighbouring threads read neighbouring vec4s
 // (8 lanes = 128 contiguous bytes on lavapipe), no shared memory, no barriers. Fixed order: bitwise
@@ -59,6 +59,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   }
   var r = combine(combine(acc.x, acc.y), combine(acc.z, acc.w));
   let tail = P.red_size % 4u;
-  if (c < tail) { r = combine(r, x[base + n4 * 4u + c]); }
+  for (var t = c; t < tail; t += P.num_chunks) { r = combine(r, x[base + n4 * 4u + t]); }
   out[w] = r * P.scale;
 }

@@ -8,7 +8,7 @@
 import { record } from '../autograd/graph.ts';
 import { coalesce, launchMap } from '../runtime/map.ts';
 import { Uniforms } from '../runtime/grid.ts';
-import { broadcastShapes, contiguousStrides, fmtShape, ShapeError, sizeOf } from '../tensor/shape.ts';
+import { broadcastShapes, contiguousStrides, fmtShape, sameShape, ShapeError, sizeOf } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { reshape, transpose } from './movement.ts';
@@ -58,9 +58,11 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   }
   const c = output(e, [...batch, M, N], 'matmul');
   launchMatmul(e, a, b, c, batch, M, N, K);
+  // Sum over batch axes that broadcasting stretched (only when there are any).
+  const fit = (t: Tensor, shape: number[]) => (sameShape(t.shape, shape) ? t : sumTo(t, shape));
   return record(c, 'matmul', [a, b], (g, needs) => [
-    needs[0] ? sumTo(matmul(g, transpose(b)), a.shape) : null,
-    needs[1] ? sumTo(matmul(transpose(a), g), b.shape) : null,
+    needs[0] ? fit(matmul(g, transpose(b)), a.shape) : null,
+    needs[1] ? fit(matmul(transpose(a), g), b.shape) : null,
   ]);
 }
 

@@ -1,10 +1,14 @@
 // Reductions: sum, mean, max over any set of axes (keepdim or not), and their adjoints expand/sumTo.
 //
 // Planning (pure TS): split the input's axes into kept and reduced ones, merge neighbours that are
-// contiguous, and pick a kernel by shape only (so results are bitwise repeatable):
-//   serial.wgsl  one thread per output          short reduction axes, many outputs
-//   tree.wgsl    one workgroup per output       everything else
-//   tree.wgsl x2 two stages (chunks, then the partials) when few outputs reduce many elements
+// contiguous, and pick kernels by shape and adapter kind only (so results are bitwise repeatable on a
+// given adapter; a CPU and a GPU adapter may add in different orders):
+//   serial.wgsl      one thread per output, short reduction axes with many outputs; with num_chunks > 1
+//                    the first stage of a split reduction (also column sums, outputs fastest)
+//   split_vec4.wgsl  first stage of a split reduction over contiguous runs, read as vec4s
+//   tree.wgsl        one workgroup per output (GPUs, and strided axes with many outputs)
+// Several reduced axes with a long contiguous innermost run (NCHW per-channel statistics) reduce the
+// runs first, then the runs' results. Every split stage is reduced again until one value per output.
 import { record } from '../autograd/graph.ts';
 import { grid1d, Uniforms } from '../runtime/grid.ts';
 import { launchMap } from '../runtime/map.ts';
