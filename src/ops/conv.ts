@@ -1,0 +1,271 @@
+// Convolutions (NCHW, float32, groups = 1), torch.nn.functional semantics:
+//   conv2d(x, w, bias, { stride, padding, dilation, activation?, slope? })        w: [Cout, Cin, kh, kw]
+//   convTranspose2d(x, w, bias, { stride, padding, outputPadding, dilation })    w: [Cin, Cout, kh, kw]
+// Kernels (shaders/conv/):
+//   forward.wgsl      implicit GEMM with a fused bias + ReLU/LeakyReLU epilogue
+//   transpose.wgsl    transposed conv in gather form (phase-decomposed), also conv2d's dX
+//   weight_grad.wgsl  dW split over pixels into partials, summed in a fixed order (no atomics)
+// Backward of conv2d: dŷ = dy·act'(y); dX = convTranspose(dŷ, w); dW = weight_grad(x, dŷ); dbias = Σ dŷ.
+// Backward of convTranspose2d: dX = conv2d(dy, w); dW = weight_grad(dy, x); dbias = Σ dy.
+import { record } from '../autograd/graph.ts';
+import { launchMap } from '../runtime/map.ts';
+import { Uniforms } from '../runtime/grid.ts';
+import type { PooledBuffer } from '../runtime/pool.ts';
+import type { Engine } from '../tensor/engine.ts';
+import { fmtShape, ShapeError } from '../tensor/shape.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { launchReduce, sum } from './reduce.ts';
+import { assertTensor, dense, output, sameEngine } from './util.ts';
+
+type Pair = number | readonly [number, number];
+export type Activation = 'relu' | 'leakyRelu';
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  /** A number, [h, w] (symmetric), or [top, bottom, left, right]. */
+  padding?: number | readonly [number, number] | readonly [number, number, number, number];
+  dilation?: Pair;
+  /** Fused into the kernel's epilogue (and its derivative into backward). */
+  activation?: Activation;
+  /** LeakyReLU slope (default 0.01, as PyTorch). */
+  slope?: number;
+}
+
+export interface ConvTranspose2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  outputPadding?: Pair;
+  dilation?: Pair;
+}
+
+/** Kernel geometry: sizes along h and w, padding as leading (top/left) and trailing (bottom/right). */
+export interface ConvGeometry {
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  pt: number;
+  pb: number;
+  pl: number;
+  pr: number;
+  dh: number;
+  dw: number;
+}
+
+function pair(op: string, name: string, v: Pair | undefined, dflt: number, min: number): [number, number] {
+  const p = v === undefined ? [dflt, dflt] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (p.length !== 2 || !p.every((n) => Number.isInteger(n) && n >= min)) {
+    throw new RangeError(`${op}: ${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return p as [number, number];
+}
+
+function padding4(op: string, v: Conv2dOptions['padding']): [number, number, number, number] {
+  if (Array.isArray(v) && v.length === 4) {
+    if (!v.every((n) => Number.isInteger(n) && n >= 0)) throw new RangeError(`${op}: padding must be non-negative integers, got ${JSON.stringify(v)}`);
+    return [v[0], v[1], v[2], v[3]];
+  }
+  const [ph, pw] = pair(op, 'padding', v as Pair | undefined, 0, 0);
+  return [ph, ph, pw, pw];
+}
+
+function actCode(op: string, activation: Activation | undefined): number {
+  if (activation === undefined) return 0;
+  if (activation === 'relu') return 1;
+  if (activation === 'leakyRelu') return 2;
+  throw new TypeError(`${op}: activation must be 'relu' or 'leakyRelu', got '${String(activation)}'`);
+}
+
+function check4d(op: string, what: string, t: Tensor): void {
+  if (t.rank !== 4) throw new ShapeError(`${op}: ${what} must be 4-D, got ${fmtShape(t.shape)}`);
+}
+
+function checkBias(op: string, bias: Tensor | null | undefined, channels: number, w: Tensor): void {
+  if (bias === null || bias === undefined) return;
+  assertTensor(bias, op, 'bias');
+  if (bias.rank !== 1 || bias.shape[0] !== channels) {
+    throw new ShapeError(`${op}: bias ${fmtShape(bias.shape)} does not match weight ${fmtShape(w.shape)} (expected [${channels}])`);
+  }
+}
+
+const CPU_THREADS = 8192;
+const GPU_THREADS = 1 << 16;
+
+// ---- weight layouts -----------------------------------------------------------------------------
+
+/**
+ * The weight as the kernels read it: wt[k, co] with k = (ci·kh + ki)·kw + kj and the output channels
+ * padded to a multiple of 8 with zeros (one vec4 load = 4 output channels of one tap). `coAxis` says
+ * which of w's first two axes is the kernel's output channel: 0 for forward.wgsl ([Cout, Cin, kh, kw]),
+ * 1 for transpose.wgsl ([Cin_t, Cout_t, kh, kw]). A small scratch copy per call (weights change every
+ * step).
+ */
+function transposedWeight(e: Engine, w: Tensor, coAxis: 0 | 1): { wt: Tensor; coutPad: number } {
+  const [a, b, kh, kw] = w.shape;
+  const cout = coAxis === 0 ? a : b;
+  const cin = coAxis === 0 ? b : a;
+  const coutPad = Math.ceil(cout / 8) * 8;
+  const wt = e.zeros([cin * kh * kw, coutPad], { category: 'scratch' });
+  // Logical shape = w's shape; each element goes to wt[((ci·kh + ki)·kw + kj)·coutPad + co].
+  const ciStride = kh * kw * coutPad;
+  const outStrides = coAxis === 0 ? [1, ciStride, kw * coutPad, coutPad] : [ciStride, 1, kw * coutPad, coutPad];
+  launchMap(e.runtime, 'conv.weight', 'a', ['a'], [dense(w, 'conv')], { buffer: wt.buffer(), offset: 0, strides: outStrides }, w.shape);
+  return { wt, coutPad };
+}
+
+// ---- raw launchers (no autograd) ----------------------------------------------------------------
+
+function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, act: number, slope: number, OH: number, OW: number): Tensor {
+  const [N, Cin, H, W] = x.shape;
+  const Cout = w.shape[0];
+  const y = output(e, [N, Cout, OH, OW], 'conv2d');
+  if (y.size === 0) return y;
+  const { wt, coutPad } = transposedWeight(e, w, 0);
+  const coGroups = coutPad / 8;
+  const u = new Uniforms(20)
+    .u32(N, Cin, H, W, Cout, OH, OW, coGroups, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, coutPad, act)
+    .f32(slope)
+    .u32(bias ? 1 : 0)
+    .done();
+  const k = e.runtime.kernels.get('conv/forward', {}, 'conv2d');
+  const wg: [number, number, number] = [Math.ceil(Math.ceil(OW / 4) / 64), OH, N * coGroups];
+  e.runtime.dispatch(k, [y.buffer(), x.buffer('conv2d'), wt.buffer(), bias ? bias.buffer('conv2d') : wt.buffer()], u, wg, 'conv2d');
+  wt.dispose();
+  return y;
+}
+
+/** Transposed convolution of x [N, Cin_t, IH, IW] with w read as [Cin_t, Cout_t, kh, kw]. */
+function launchTranspose(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, OH: number, OW: number, op: string): Tensor {
+  const [N, Cin, IH, IW] = x.shape;
+  const Cout = w.shape[1];
+  const y = output(e, [N, Cout, OH, OW], op);
+  if (y.size === 0) return y;
+  const { wt, coutPad } = transposedWeight(e, w, 1);
+  const coGroups = coutPad / 8;
+  const qh = Math.ceil(OH / g.sh);
+  const qw = Math.ceil(OW / g.sw);
+  const u = new Uniforms(20)
+    .u32(N, Cin, IH, IW, Cout, OH, OW, coGroups, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, coutPad, bias ? 1 : 0, qh, qw)
+    .done();
+  const k = e.runtime.kernels.get('conv/transpose', {}, op);
+  const wg: [number, number, number] = [Math.ceil(Math.ceil(qw / 4) / 64), qh, N * g.sh * g.sw * coGroups];
+  e.runtime.dispatch(k, [y.buffer(), x.buffer(op), wt.buffer(), bias ? bias.buffer(op) : wt.buffer()], u, wg, op);
+  wt.dispose();
+  return y;
+}
+
+/**
+ * dW[co, (ci, ki, kj)] = Σ dy[n, co, oy, ox] · x[n, ci, oy·sh − pt + ki·dh, ox·sw − pl + kj·dw],
+ * as a tensor [Cout, Cin, kh, kw] (Cout = dy's channels, Cin = x's channels).
+ */
+function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeometry, op: string): Tensor {
+  const [N, Cin, H, W] = x.shape;
+  const [, Cout, OH, OW] = dy.shape;
+  const taps = Cin * g.kh * g.kw;
+  const dw = output(e, [Cout, Cin, g.kh, g.kw], op);
+  if (dw.size === 0) return dw;
+  const rows = N * OH;
+  if (rows === 0 || OW === 0) {
+    e.fill(dw, 0);
+    return dw;
+  }
+  const rt = e.runtime;
+  const threadsPerChunk = Math.ceil(taps / 4) * Math.ceil(Cout / 8);
+  const target = rt.report.isSoftware ? CPU_THREADS : GPU_THREADS;
+  const maxChunksByMemory = Math.max(1, Math.floor((64 * 2 ** 20) / (Cout * taps * 4)));
+  let chunks = Math.max(1, Math.min(rows, maxChunksByMemory, Math.round(target / threadsPerChunk)));
+  const rowsPerChunk = Math.ceil(rows / chunks);
+  chunks = Math.ceil(rows / rowsPerChunk);
+  const part: PooledBuffer = chunks === 1 ? dw.buffer() : rt.alloc(chunks * Cout * taps * 4, 'scratch', `${op}.partials`);
+  const u = new Uniforms(20)
+    .u32(N, Cin, H, W, Cout, OH, OW, taps, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, rowsPerChunk, 0, 0, 0)
+    .done();
+  const k = rt.kernels.get('conv/weight_grad', {}, op);
+  rt.dispatch(k, [part, x.buffer(op), dy.buffer(op)], u, [Math.ceil(Math.ceil(taps / 4) / 64), Math.ceil(Cout / 8), chunks], op);
+  if (chunks > 1) {
+    // Σ over chunks, in order: a column reduction of the [chunks, Cout·taps] partials.
+    const cols = Cout * taps;
+    launchReduce(rt, 'sum', part, { numOut: cols, redSize: chunks, outShape: [cols], outStrides: [1], redShape: [chunks], redStrides: [cols] }, dw.buffer(), 1, op);
+    rt.release(part);
+  }
+  return dw;
+}
+
+/** dŷ = g · act'(y) for a fused activation (from the output: the activations keep the sign). */
+function activationGrad(e: Engine, g: Tensor, y: Tensor, act: number, slope: number, op: string): Tensor {
+  if (act === 0) return g;
+  const out = output(e, g.shape, `${op}.activation`);
+  const expr = act === 1 ? 'select(0.0, g, y > 0.0)' : 'select(g * p0, g, y > 0.0)';
+  launchMap(e.runtime, `${op}.activation`, expr, ['g', 'y'], [dense(g, op), dense(y, op)], dense(out, op), g.shape, slope);
+  return out;
+}
+
+function outSize(op: string, x: Tensor, w: Tensor, size: number, k: number, s: number, p0: number, p1: number, d: number): number {
+  const o = Math.floor((size + p0 + p1 - d * (k - 1) - 1) / s) + 1;
+  if (o < 1) throw new ShapeError(`${op}: input ${fmtShape(x.shape)} is too small for kernel ${fmtShape(w.shape)} with this stride/padding/dilation (output size ${o})`);
+  return o;
+}
+
+// ---- public ops ---------------------------------------------------------------------------------
+
+export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
+  const op = 'conv2d';
+  assertTensor(x, op, 'input');
+  assertTensor(w, op, 'weight');
+  check4d(op, 'input', x);
+  check4d(op, 'weight', w);
+  const e = sameEngine(op, x, w, ...(bias ? [bias] : []));
+  const [, Cin, H, W] = x.shape;
+  const [Cout, wCin, kh, kw] = w.shape;
+  if (wCin !== Cin) throw new ShapeError(`${op}: input ${fmtShape(x.shape)} has ${Cin} channels but weight ${fmtShape(w.shape)} expects ${wCin}`);
+  checkBias(op, bias, Cout, w);
+  const [sh, sw] = pair(op, 'stride', opts.stride, 1, 1);
+  const [dh, dw] = pair(op, 'dilation', opts.dilation, 1, 1);
+  const [pt, pb, pl, pr] = padding4(op, opts.padding);
+  const act = actCode(op, opts.activation);
+  const slope = opts.slope ?? 0.01;
+  const g: ConvGeometry = { kh, kw, sh, sw, pt, pb, pl, pr, dh, dw };
+  const OH = outSize(op, x, w, H, kh, sh, pt, pb, dh);
+  const OW = outSize(op, x, w, W, kw, sw, pl, pr, dw);
+  const y = launchForward(e, x, w, bias, g, act, slope, OH, OW);
+  const inputs = bias ? [x, w, bias] : [x, w];
+  return record(y, op, inputs, (gy, needs) => {
+    const dpre = activationGrad(e, gy, y, act, slope, op);
+    const dx = needs[0] ? launchTranspose(e, dpre, w, null, g, H, W, 'conv2d.dx') : null;
+    const dwt = needs[1] ? launchWeightGrad(e, x, dpre, g, 'conv2d.dw') : null;
+    const db = bias && needs[2] ? sum(dpre, [0, 2, 3]) : null;
+    return bias ? [dx, dwt, db] : [dx, dwt];
+  });
+}
+
+export function convTranspose2d(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: ConvTranspose2dOptions = {}): Tensor {
+  const op = 'convTranspose2d';
+  assertTensor(x, op, 'input');
+  assertTensor(w, op, 'weight');
+  check4d(op, 'input', x);
+  check4d(op, 'weight', w);
+  const e = sameEngine(op, x, w, ...(bias ? [bias] : []));
+  const [, Cin, IH, IW] = x.shape;
+  const [wCin, Cout, kh, kw] = w.shape;
+  if (wCin !== Cin) throw new ShapeError(`${op}: input ${fmtShape(x.shape)} has ${Cin} channels but weight ${fmtShape(w.shape)} expects ${wCin}`);
+  checkBias(op, bias, Cout, w);
+  const [sh, sw] = pair(op, 'stride', opts.stride, 1, 1);
+  const [dh, dw] = pair(op, 'dilation', opts.dilation, 1, 1);
+  const [ph, pw] = pair(op, 'padding', opts.padding, 0, 0);
+  const [oph, opw] = pair(op, 'outputPadding', opts.outputPadding, 0, 0);
+  if (oph >= Math.max(sh, dh) || opw >= Math.max(sw, dw)) throw new RangeError(`${op}: outputPadding must be smaller than stride or dilation (PyTorch's rule)`);
+  const OH = (IH - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1;
+  const OW = (IW - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1;
+  if (OH < 1 || OW < 1) throw new ShapeError(`${op}: input ${fmtShape(x.shape)} with weight ${fmtShape(w.shape)} gives an empty output (${OH}x${OW})`);
+  // The equivalent conv2d (whose input gradient this is) has padding ph on top and ph − oph at the bottom.
+  const g: ConvGeometry = { kh, kw, sh, sw, pt: ph, pb: ph - oph, pl: pw, pr: pw - opw, dh, dw };
+  const y = launchTranspose(e, x, w, bias, g, OH, OW, op);
+  const inputs = bias ? [x, w, bias] : [x, w];
+  return record(y, op, inputs, (gy, needs) => {
+    const dx = needs[0] ? launchForward(e, gy, w, null, g, 0, 0, IH, IW) : null;
+    const dwt = needs[1] ? launchWeightGrad(e, gy, x, g, `${op}.dw`) : null;
+    const db = bias && needs[2] ? sum(gy, [0, 2, 3]) : null;
+    return bias ? [dx, dwt, db] : [dx, dwt];
+  });
+}
+
