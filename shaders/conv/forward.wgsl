@@ -11,8 +11,9 @@
 // workgroup memory is slower than the cache): thread (gid.x, gid.y, gid.z) owns 8 output channels
 // co0 .. co0+7 and 4 neighbouring pixels ox0 .. ox0+3 of row oy of image n. Per tap it loads 4 input
 // values (one per pixel, 0 where padding) and 2 vec4 of weights, then does 32 FMAs into 8 vec4
-// accumulators. Workgroups are 64 threads along x (pixels) so neighbouring threads read neighbouring
-// input columns.
+// accumulators. Workgroups are 64 threads along x, which enumerates (row, pixel quad): neighbouring
+// threads read neighbouring input columns, and a 10×10 image still fills whole workgroups (with
+// one row per workgroup, 61 of 64 lanes would idle through the whole loop on a CPU adapter).
 // Memory traffic: x is read ~Cout/8 times (mostly from cache), wt once per pixel quad, y written once.
 // FLOPs: 2·N·Cout·OH·OW·Cin·kh·kw.
 
@@ -41,8 +42,10 @@ fn activate(v: f32) -> f32 {
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let ox0 = gid.x * 4u;
-  let oy = gid.y;
+  // x enumerates (row, pixel quad) pairs, so that small images still fill whole workgroups.
+  let quads = (P.OW + 3u) / 4u;
+  let oy = gid.x / quads;
+  let ox0 = (gid.x % quads) * 4u;
   let n = gid.z / P.co_groups;
   let co0 = (gid.z % P.co_groups) * 8u;
   if (ox0 >= P.OW || oy >= P.OH) { return; }

@@ -42,9 +42,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let ry = (phase / P.sw) % P.sh;
   let n = phase / (P.sw * P.sh);
   let co0 = g * 8u;
-  let q0 = gid.x * 4u;                            // phase column of the first pixel
-  let oy = ry + gid.y * P.sh;
-  if (q0 >= P.qw || oy >= P.OH) { return; }
+  // x enumerates (phase row, pixel quad) pairs, so that small outputs still fill whole workgroups.
+  let quads = (P.qw + 3u) / 4u;
+  let qy = gid.x / quads;                         // row within the phase
+  let q0 = (gid.x % quads) * 4u;                  // phase column of the first pixel
+  let oy = ry + qy * P.sh;
+  if (qy >= P.qh || oy >= P.OH) { return; }
   let ox = vec4u(q0, q0 + 1u, q0 + 2u, q0 + 3u) * P.sw + rx;
   let pixel_ok = ox < vec4u(P.OW);
   let plane_in = P.IH * P.IW;
@@ -56,7 +59,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     for (var ki = 0u; ki < P.kh; ki++) {
       let num_y = i32(ry + P.ph) - i32(ki * P.dh);
       if (num_y % i32(P.sh) != 0) { continue; }     // uniform: the tap misses this phase
-      let iy = i32(gid.y) + num_y / i32(P.sh);
+      let iy = i32(qy) + num_y / i32(P.sh);
       if (iy < 0 || iy >= i32(P.IH)) { continue; }
       let row = plane + u32(iy) * P.IW;
       for (var kj = 0u; kj < P.kw; kj++) {

@@ -29,10 +29,13 @@ struct Grad {
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let t0 = gid.x * 4u;
-  let co0 = gid.y * 8u;
+  // x enumerates (channel group, tap group) pairs, taps fastest: a first layer with 3·4·4 = 48 taps
+  // still fills whole workgroups.
+  let tap_groups = (P.taps + 3u) / 4u;
+  let t0 = (gid.x % tap_groups) * 4u;
+  let co0 = (gid.x / tap_groups) * 8u;
   let chunk = gid.z;
-  if (t0 >= P.taps || co0 >= P.Cout) { return; }
+  if (co0 >= P.Cout) { return; }
   // Decode the 4 taps: channel offset, row and column offsets (taps past the end repeat the last one).
   var tci: array<u32, 4>;
   var tky: array<i32, 4>;

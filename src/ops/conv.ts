@@ -128,7 +128,7 @@ function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: 
     .u32(bias ? 1 : 0)
     .done();
   const k = e.runtime.kernels.get('conv/forward', {}, 'conv2d');
-  const wg: [number, number, number] = [Math.ceil(Math.ceil(OW / 4) / 64), OH, N * coGroups];
+  const wg: [number, number, number] = [Math.ceil((OH * Math.ceil(OW / 4)) / 64), 1, N * coGroups];
   e.runtime.dispatch(k, [y.buffer(), x.buffer('conv2d'), wt.buffer(), bias ? bias.buffer('conv2d') : wt.buffer()], u, wg, 'conv2d');
   wt.dispose();
   return y;
@@ -148,7 +148,7 @@ function launchTranspose(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g
     .u32(N, Cin, IH, IW, Cout, OH, OW, coGroups, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, coutPad, bias ? 1 : 0, qh, qw)
     .done();
   const k = e.runtime.kernels.get('conv/transpose', {}, op);
-  const wg: [number, number, number] = [Math.ceil(Math.ceil(qw / 4) / 64), qh, N * g.sh * g.sw * coGroups];
+  const wg: [number, number, number] = [Math.ceil((qh * Math.ceil(qw / 4)) / 64), 1, N * g.sh * g.sw * coGroups];
   e.runtime.dispatch(k, [y.buffer(), x.buffer(op), wt.buffer(), bias ? bias.buffer(op) : wt.buffer()], u, wg, op);
   wt.dispose();
   return y;
@@ -181,7 +181,7 @@ function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeometry, op:
     .u32(N, Cin, H, W, Cout, OH, OW, taps, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, rowsPerChunk, 0, 0, 0)
     .done();
   const k = rt.kernels.get('conv/weight_grad', {}, op);
-  rt.dispatch(k, [part, x.buffer(op), dy.buffer(op)], u, [Math.ceil(Math.ceil(taps / 4) / 64), Math.ceil(Cout / 8), chunks], op);
+  rt.dispatch(k, [part, x.buffer(op), dy.buffer(op)], u, [Math.ceil((Math.ceil(taps / 4) * Math.ceil(Cout / 8)) / 64), 1, chunks], op);
   if (chunks > 1) {
     // Σ over chunks, in order: a column reduction of the [chunks, Cout·taps] partials.
     const cols = Cout * taps;

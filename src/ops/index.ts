@@ -12,6 +12,8 @@ export { reshape, permute, transpose, slice, cat } from './movement.ts';
 export { sum, mean, max, expand, sumTo } from './reduce.ts';
 export { matmul, setMatmulKernel, matmulKernelFor, type MatmulKernel } from './matmul.ts';
 export { l1Loss, type Reduction } from './loss.ts';
+export { conv2d, convTranspose2d, type Conv2dOptions, type ConvTranspose2dOptions, type Activation } from './conv.ts';
+export { interpolate, planInterpolate, type InterpolateOptions, type InterpolateMode } from './interpolate.ts';
 export { OPS, jsExpression, usedNames, type OpName, type UnaryName, type BinaryName, type UnaryOp, type BinaryOp } from './optable.ts';
 
 type Operand = Tensor | number;
