@@ -22,11 +22,11 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OPTIONS = { minSamples: Number(process.env.BENCH_SAMPLES ?? 5), maxTime: Number(process.env.BENCH_MAX_TIME ?? 2), delay: 0.05 };
 
 /** Time async cases with benny; returns ms per run for each case name. */
-export async function time(suite: string, cases: Record<string, () => Promise<void>>): Promise<Record<string, number>> {
+export async function time(suite: string, cases: Record<string, () => Promise<void>>, options: Partial<typeof OPTIONS> = {}): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   await b.suite(
     suite,
-    ...Object.entries(cases).map(([name, fn]) => b.add(name, fn, OPTIONS)),
+    ...Object.entries(cases).map(([name, fn]) => b.add(name, fn, { ...OPTIONS, ...options })),
     b.cycle((result: { name: string; ops: number }) => {
       out[result.name] = 1000 / result.ops;
     }),

@@ -9,3 +9,4 @@ export { KernelCompileError } from './runtime/kernels.ts';
 export type { MemoryReport, MemoryCategory } from './runtime/pool.ts';
 export { record } from './autograd/graph.ts';
 export * from './ops/index.ts';
+export * from './optim/index.ts';

@@ -13,6 +13,7 @@ export { sum, mean, max, expand, sumTo } from './reduce.ts';
 export { matmul, setMatmulKernel, matmulKernelFor, type MatmulKernel } from './matmul.ts';
 export { l1Loss, type Reduction } from './loss.ts';
 export { conv2d, convTranspose2d, type Conv2dOptions, type ConvTranspose2dOptions, type Activation } from './conv.ts';
+export { diceLoss, DICE_EPS } from './dice.ts';
 export { interpolate, planInterpolate, type InterpolateOptions, type InterpolateMode } from './interpolate.ts';
 export { OPS, jsExpression, usedNames, type OpName, type UnaryName, type BinaryName, type UnaryOp, type BinaryOp } from './optable.ts';
 

@@ -1,0 +1,77 @@
+// adam.wgsl — one fused Adam step (PyTorch's torch.optim.Adam, amsgrad off, L2 weight decay) for
+// one parameter tensor, in place:
+//   t    = steps[index]                      (already incremented by step_counter.wgsl)
+//   g    = grad + weight_decay * p           (only when weight_decay != 0)
+//   m    = lerp(m, g, 1 - beta1)             (torch.lerp: m + w (g - m), or g - (g - m)(1 - w) for w >= 0.5)
+//   v    = v * beta2 + (1 - beta2) * g * g
+//   step_size = lr / (1 - beta1^t)
+//   denom     = sqrt(v) / sqrt(1 - beta2^t) + eps
+//   p    = p - step_size * (m / denom)
+// The bias corrections 1 - beta^t come from the step count on the GPU as -expm1(t ln beta), with
+// ln beta computed in float64 by the launcher: a Taylor polynomial for |t ln beta| < 0.5, 1 - exp()
+// beyond. That is accurate to a few 1e-7 relative, where 1 - pow(beta_f32, t) would carry
+// beta's float32 rounding (1.3e-5 relative for beta = 0.999, t = 1) into every step.
+// One element per thread, 256 threads per workgroup; grids wider than 65535 workgroups fold into y.
+// Memory traffic: 28 bytes per element (read p, g, m, v; write p, m, v) plus one u32 read per thread
+// (the same address for every thread: a broadcast from cache).
+
+struct Params {
+  count: u32,
+  grid_x: u32,
+  index: u32,            // this parameter's slot in steps
+  pad0: u32,
+  lr: f32,
+  beta2: f32,
+  one_minus_beta1: f32,  // 1 - beta1 rounded once from float64 (PyTorch passes it as a scalar)
+  one_minus_beta2: f32,
+  eps: f32,
+  weight_decay: f32,
+  log_beta1: f32,        // ln(beta1) from float64, at least -88 (beta = 0 gives a correction of 1)
+  log_beta2: f32,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> param: array<f32>;
+@group(0) @binding(2) var<storage, read> grad: array<f32>;
+@group(0) @binding(3) var<storage, read_write> exp_avg: array<f32>;
+@group(0) @binding(4) var<storage, read_write> exp_avg_sq: array<f32>;
+@group(0) @binding(5) var<storage, read> steps: array<u32>;
+
+/** 1 - beta^t = -expm1(t ln beta) for t >= 1, ln beta <= 0. */
+fn bias_correction(log_beta: f32, t: u32) -> f32 {
+  let x = f32(t) * log_beta;
+  if (x > -0.5) {
+    // expm1(x) by its Taylor series to x^9 / 9! (the next term is below 5e-10 relative)
+    let q = 1.0 + x * (1.0 / 2.0 + x * (1.0 / 6.0 + x * (1.0 / 24.0 + x * (1.0 / 120.0 + x * (1.0 / 720.0
+      + x * (1.0 / 5040.0 + x * (1.0 / 40320.0 + x * (1.0 / 362880.0))))))));
+    return -(x * q);
+  }
+  return 1.0 - exp(x);
+}
+
+/** torch.lerp(a, b, w) for a scalar weight. */
+fn lerp(a: f32, b: f32, w: f32) -> f32 {
+  if (abs(w) < 0.5) { return a + w * (b - a); }
+  return b - (b - a) * (1.0 - w);
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x + gid.y * P.grid_x;
+  if (i >= P.count) { return; }
+  let t = steps[P.index];
+  let bias_correction1 = bias_correction(P.log_beta1, t);
+  let bias_correction2 = bias_correction(P.log_beta2, t);
+  let step_size = P.lr / bias_correction1;
+  let bias_correction2_sqrt = sqrt(bias_correction2);
+
+  let p = param[i];
+  var g = grad[i];
+  if (P.weight_decay != 0.0) { g = g + P.weight_decay * p; }
+  let m = lerp(exp_avg[i], g, P.one_minus_beta1);
+  let v = exp_avg_sq[i] * P.beta2 + P.one_minus_beta2 * (g * g);
+  exp_avg[i] = m;
+  exp_avg_sq[i] = v;
+  let denom = sqrt(v) / bias_correction2_sqrt + P.eps;
+  param[i] = p - step_size * (m / denom);
+}

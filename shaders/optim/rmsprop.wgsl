@@ -1,0 +1,41 @@
+// rmsprop.wgsl — one fused RMSprop step (PyTorch's torch.optim.RMSprop, not centered, no momentum,
+// L2 weight decay) for one parameter tensor, in place:
+//   g   = grad + weight_decay * p           (only when weight_decay != 0)
+//   s   = s * alpha + (1 - alpha) * g * g
+//   p   = p - lr * (g / (sqrt(s) + eps))
+// The rule does not depend on the step count, so this kernel does not read it.
+// One element per thread, 256 threads per workgroup; grids wider than 65535 workgroups fold into y.
+// Memory traffic: 20 bytes per element (read p, g, s; write p, s).
+
+struct Params {
+  count: u32,
+  grid_x: u32,
+  pad0: u32,
+  pad1: u32,
+  lr: f32,
+  alpha: f32,
+  one_minus_alpha: f32,  // 1 - alpha rounded once from float64
+  eps: f32,
+  weight_decay: f32,
+  pad2: f32,
+  pad3: f32,
+  pad4: f32,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> param: array<f32>;
+@group(0) @binding(2) var<storage, read> grad: array<f32>;
+@group(0) @binding(3) var<storage, read_write> square_avg: array<f32>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x + gid.y * P.grid_x;
+  if (i >= P.count) { return; }
+  let p = param[i];
+  var g = grad[i];
+  if (P.weight_decay != 0.0) { g = g + P.weight_decay * p; }
+  let s = square_avg[i] * P.alpha + P.one_minus_alpha * (g * g);
+  square_avg[i] = s;
+  let avg = sqrt(s) + P.eps;
+  param[i] = p - P.lr * (g / avg);
+}

@@ -1,0 +1,63 @@
+// Adam (torch.optim.Adam with amsgrad=False, maximize=False, L2 weight decay): one fused
+// shaders/optim/adam.wgsl dispatch per parameter; bias corrections from the GPU step count
+// (-expm1(t ln beta) in the kernel, ln beta from float64 here).
+import { grid1d, Uniforms } from '../runtime/grid.ts';
+import type { PooledBuffer } from '../runtime/pool.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { checkHyper, Optimizer } from './optimizer.ts';
+
+export interface AdamOptions {
+  lr?: number;
+  betas?: readonly [number, number];
+  eps?: number;
+  weightDecay?: number;
+}
+
+export interface AdamHyper {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+}
+
+/** ln(beta) in float64 for the kernel's bias corrections, floored at -88 (exp(-88 t) is 0 in f32). */
+function logBeta(beta: number): number {
+  return Math.max(Math.log(beta), -88);
+}
+
+export class Adam extends Optimizer<AdamHyper> {
+  constructor(params: readonly Tensor[], opts: AdamOptions = {}) {
+    const betas = opts.betas ?? [0.9, 0.999];
+    super('Adam', 'adam', params, {
+      lr: opts.lr ?? 1e-3,
+      betas: Array.isArray(betas) ? [betas[0], betas[1]] : (betas as [number, number]),
+      eps: opts.eps ?? 1e-8,
+      weightDecay: opts.weightDecay ?? 0,
+    });
+  }
+
+  protected validate(h: AdamHyper): void {
+    checkHyper('Adam', 'lr', h.lr, 0);
+    if (!Array.isArray(h.betas) || h.betas.length !== 2) throw new TypeError(`Adam: betas must be a pair [beta1, beta2], got ${String(h.betas)}`);
+    checkHyper('Adam', 'betas[0]', h.betas[0], 0, 1, true);
+    checkHyper('Adam', 'betas[1]', h.betas[1], 0, 1, true);
+    checkHyper('Adam', 'eps', h.eps, 0);
+    checkHyper('Adam', 'weightDecay', h.weightDecay, 0);
+  }
+
+  protected slotNames(): string[] {
+    return ['exp_avg', 'exp_avg_sq'];
+  }
+
+  protected update(k: number, p: PooledBuffer, g: PooledBuffer, slots: PooledBuffer[], steps: PooledBuffer, size: number): void {
+    const rt = this.engine.runtime;
+    const { lr, betas, eps, weightDecay } = this.hyper;
+    const grid = grid1d(size);
+    const kernel = rt.kernels.get('optim/adam', {}, 'Adam.step');
+    const u = new Uniforms(12)
+      .u32(size, grid.gridX, k, 0)
+      .f32(lr, betas[1], 1 - betas[0], 1 - betas[1], eps, weightDecay, logBeta(betas[0]), logBeta(betas[1]))
+      .done();
+    rt.dispatch(kernel, [p, g, slots[0], slots[1], steps], u, grid.workgroups, 'Adam.step');
+  }
+}
