@@ -14,6 +14,7 @@ export { matmul, setMatmulKernel, matmulKernelFor, type MatmulKernel } from './m
 export { l1Loss, type Reduction } from './loss.ts';
 export { conv2d, convTranspose2d, type Conv2dOptions, type ConvTranspose2dOptions, type Activation } from './conv.ts';
 export { diceLoss, DICE_EPS } from './dice.ts';
+export { batchNorm2d, planBatchNorm, type BatchNorm2dOptions } from './batchnorm.ts';
 export { interpolate, planInterpolate, type InterpolateOptions, type InterpolateMode } from './interpolate.ts';
 export { OPS, jsExpression, usedNames, type OpName, type UnaryName, type BinaryName, type UnaryOp, type BinaryOp } from './optable.ts';
 

@@ -1,0 +1,72 @@
+// bn_stats_merge.wgsl — batch-norm statistics, stage 2: one thread per channel.
+//
+// What it computes, for channel c:
+//   training: merges the K partials (count, mean, M2) of bn_stats_partial.wgsl with Chan's formula
+//     in the fixed order k = 0, 1, ..., K − 1, giving the batch mean and the biased variance M2 / n;
+//     writes stats[c] = mean, stats[C + c] = invstd = 1 / sqrt(var + eps); and, when running
+//     statistics are given (flag bit 1), updates them in place:
+//       running_mean = (1 − momentum) · running_mean + momentum · mean
+//       running_var  = (1 − momentum) · running_var  + momentum · M2 / (n − 1)   (unbiased)
+//   eval: stats[c] = running_mean[c], stats[C + c] = 1 / sqrt(running_var[c] + eps) (partial is unused).
+// The stats buffer is what the normalise and backward kernels read, and what backward keeps, so an
+// eval-mode backward uses the running statistics as they were at forward time.
+// Each thread: K sequential merges (K ≤ 1024) of 16-byte partials; merging summaries never subtracts
+// two large sums, so it is as stable as Welford itself.
+// Tiling: 64 threads per workgroup (C is often small), no workgroup memory, no barriers.
+// Memory traffic: 16 bytes per partial read; 8 bytes written per channel (+16 read/written for the
+// running statistics). FLOPs: ~10 per partial.
+
+struct Params {
+  batch: u32,                     // unused here (layout shared by shaders/norm/bn_*.wgsl)
+  channels: u32,                  // C
+  units: u32,                     // unused here
+  chunks: u32,                    // K partials per channel
+  lanes_u: u32,                   // unused here
+  lanes_n: u32,                   // unused here
+  grid_x: u32,                    // threads along x
+  flags: u32,                     // bit 0: training; bit 1: running statistics given
+  count: f32,                     // unused here (the partials carry their counts)
+  eps: f32,
+  momentum: f32,
+  slope: f32,                     // unused here
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> stats: array<f32>;
+@group(0) @binding(2) var<storage, read> partial: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> running_mean: array<f32>;
+@group(0) @binding(4) var<storage, read_write> running_var: array<f32>;
+
+const TRAINING = 1u;
+const RUNNING = 2u;
+
+fn chan(a: vec3f, b: vec3f) -> vec3f {
+  let n = a.x + b.x;
+  if (n == 0.0) { return a; }
+  let d = b.y - a.y;
+  let f = b.x / n;
+  return vec3f(n, a.y + d * f, a.z + b.z + d * d * a.x * f);
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let c = gid.x + gid.y * P.grid_x;
+  if (c >= P.channels) { return; }
+  if ((P.flags & TRAINING) == 0u) {
+    stats[c] = running_mean[c];
+    stats[P.channels + c] = 1.0 / sqrt(running_var[c] + P.eps);
+    return;
+  }
+  var acc = vec3f(0.0);
+  for (var k = 0u; k < P.chunks; k++) {
+    acc = chan(acc, partial[c * P.chunks + k].xyz);
+  }
+  let mean = acc.y;
+  stats[c] = mean;
+  stats[P.channels + c] = 1.0 / sqrt(acc.z / acc.x + P.eps);
+  if ((P.flags & RUNNING) != 0u) {
+    let m = P.momentum;
+    running_mean[c] = (1.0 - m) * running_mean[c] + m * mean;
+    running_var[c] = (1.0 - m) * running_var[c] + m * (acc.z / (acc.x - 1.0));
+  }
+}
