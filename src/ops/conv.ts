@@ -129,7 +129,8 @@ function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: 
     .done();
   const k = e.runtime.kernels.get('conv/forward', {}, 'conv2d');
   const wg: [number, number, number] = [Math.ceil((OH * Math.ceil(OW / 4)) / 64), 1, N * coGroups];
-  e.runtime.dispatch(k, [y.buffer(), x.buffer('conv2d'), wt.buffer(), bias ? bias.buffer('conv2d') : wt.buffer()], u, wg, 'conv2d');
+  const cost = { flops: 2 * N * Cout * OH * OW * Cin * g.kh * g.kw, bytes: 4 * (x.size + wt.size + y.size), shape: `${fmtShape(x.shape)}*${fmtShape(w.shape)}` };
+  e.runtime.dispatch(k, [y.buffer(), x.buffer('conv2d'), wt.buffer(), bias ? bias.buffer('conv2d') : wt.buffer()], u, wg, 'conv2d', cost);
   wt.dispose();
   return y;
 }
@@ -149,7 +150,8 @@ function launchTranspose(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g
     .done();
   const k = e.runtime.kernels.get('conv/transpose', {}, op);
   const wg: [number, number, number] = [Math.ceil((qh * Math.ceil(qw / 4)) / 64), 1, N * g.sh * g.sw * coGroups];
-  e.runtime.dispatch(k, [y.buffer(), x.buffer(op), wt.buffer(), bias ? bias.buffer(op) : wt.buffer()], u, wg, op);
+  const cost = { flops: 2 * N * Cin * IH * IW * Cout * g.kh * g.kw, bytes: 4 * (x.size + wt.size + y.size), shape: `${fmtShape(x.shape)}*${fmtShape(w.shape)}` };
+  e.runtime.dispatch(k, [y.buffer(), x.buffer(op), wt.buffer(), bias ? bias.buffer(op) : wt.buffer()], u, wg, op, cost);
   wt.dispose();
   return y;
 }
@@ -181,7 +183,8 @@ function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeometry, op:
     .u32(N, Cin, H, W, Cout, OH, OW, taps, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, rowsPerChunk, 0, 0, 0)
     .done();
   const k = rt.kernels.get('conv/weight_grad', {}, op);
-  rt.dispatch(k, [part, x.buffer(op), dy.buffer(op)], u, [Math.ceil((Math.ceil(taps / 4) * Math.ceil(Cout / 8)) / 64), 1, chunks], op);
+  const cost = { flops: 2 * N * OH * OW * Cout * taps, bytes: 4 * (x.size + dy.size + chunks * Cout * taps), shape: `${fmtShape(x.shape)}*${fmtShape(dy.shape)}` };
+  rt.dispatch(k, [part, x.buffer(op), dy.buffer(op)], u, [Math.ceil((Math.ceil(taps / 4) * Math.ceil(Cout / 8)) / 64), 1, chunks], op, cost);
   if (chunks > 1) {
     // Σ over chunks, in order: a column reduction of the [chunks, Cout·taps] partials.
     const cols = Cout * taps;

@@ -114,12 +114,13 @@ function launchMatmul(e: Engine, a: Tensor, b: Tensor, c: Tensor, batch: number[
     .vec4s(merged.strides[2], 1)
     .done();
   const buffers = [cT.buffer(), aT.buffer('matmul'), bT.buffer('matmul')];
+  const cost = { flops: 2 * numBatch * M * N * K, bytes: 4 * (a.size + b.size + c.size), shape: `${fmtShape(a.shape)}@${fmtShape(b.shape)}` };
   if (kind === 'register') {
     const k = rt.kernels.get('matmul/register_tile', {}, 'matmul');
-    rt.dispatch(k, buffers, u, [Math.ceil(Np / 4 / 2 / 16), Math.ceil(M / 4 / 16), numBatch], 'matmul');
+    rt.dispatch(k, buffers, u, [Math.ceil(Np / 4 / 2 / 16), Math.ceil(M / 4 / 16), numBatch], 'matmul', cost);
   } else {
     const k = rt.kernels.get('matmul/workgroup_tile', WORKGROUP, 'matmul');
-    rt.dispatch(k, buffers, u, [Math.ceil(N / WORKGROUP.TILE_N), Math.ceil(M / WORKGROUP.TILE_M), numBatch], 'matmul');
+    rt.dispatch(k, buffers, u, [Math.ceil(N / WORKGROUP.TILE_N), Math.ceil(M / WORKGROUP.TILE_M), numBatch], 'matmul', cost);
   }
   if (cT !== c) {
     // crop the padded columns: C[..., :, :N] = Cpad[..., :, :N]

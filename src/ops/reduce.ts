@@ -114,9 +114,12 @@ export function launchReduce(rt: Runtime, kind: ReduceKind, src: PooledBuffer, p
     return;
   }
   const serial = rt.kernels.get('reduce/serial', defines, `${op}.serial`);
-  if (plan.redSize <= 32 || (plan.numOut >= 4096 && plan.redSize <= 4096)) {
+  // Many outputs whose kept axis is innermost (summing partials [chunks, n] over chunks): one thread per
+  // output reads neighbouring addresses, no barriers.
+  const keptContiguous = plan.outStrides[plan.outStrides.length - 1] === 1;
+  if (plan.redSize <= 32 || (plan.numOut >= 4096 && plan.redSize <= 4096) || (keptContiguous && plan.numOut >= 256 && plan.redSize <= 2048)) {
     const g = grid1d(plan.numOut);
-    rt.dispatch(serial, [dst, src], params(plan, 0, 1, g.gridX, scale), g.workgroups, op);
+    rt.dispatch(serial, [dst, src], params(plan, 0, 1, g.gridX, scale), g.workgroups, op, { bytes: 4 * plan.numOut * plan.redSize, shape: `${plan.numOut}x${plan.redSize}` });
     return;
   }
   // Contiguous runs that start on vec4 boundaries can be read as vec4s.
@@ -126,7 +129,7 @@ export function launchReduce(rt: Runtime, kind: ReduceKind, src: PooledBuffer, p
   if (useTree) {
     const g = grid1d(plan.numOut, 1);
     const tree = rt.kernels.get('reduce/tree', defines, `${op}.tree`);
-    rt.dispatch(tree, [dst, src], params(plan, plan.redSize, 1, g.gridX, scale), g.workgroups, op);
+    rt.dispatch(tree, [dst, src], params(plan, plan.redSize, 1, g.gridX, scale), g.workgroups, op, { bytes: 4 * plan.numOut * plan.redSize, shape: `${plan.numOut}x${plan.redSize}` });
     return;
   }
   // Split: each output's axis into `chunks` interleaved partials (neighbouring threads read
@@ -137,7 +140,7 @@ export function launchReduce(rt: Runtime, kind: ReduceKind, src: PooledBuffer, p
   const keptInnermost = plan.outStrides[plan.outStrides.length - 1] === 1 && plan.numOut > 1;
   if (keptInnermost) {
     // Column sums ([R, C] over R): thread w takes output w % numOut, so neighbours read neighbours.
-    rt.dispatch(serial, [partials, src], params(plan, 1, chunks, g1.gridX, 1), g1.workgroups, op);
+    rt.dispatch(serial, [partials, src], params(plan, 1, chunks, g1.gridX, 1), g1.workgroups, op, { bytes: 4 * plan.numOut * plan.redSize, shape: `${plan.numOut}x${plan.redSize}` });
     const stage2: ReducePlan = { numOut: plan.numOut, redSize: chunks, outShape: [plan.numOut], outStrides: [1], redShape: [chunks], redStrides: [plan.numOut] };
     launchReduce(rt, kind, partials, stage2, dst, scale, op);
     rt.release(partials);
@@ -145,9 +148,9 @@ export function launchReduce(rt: Runtime, kind: ReduceKind, src: PooledBuffer, p
   }
   if (vec4Rows) {
     const k = rt.kernels.get('reduce/split_vec4', { ...defines, COMBINE4: COMBINE4[kind] }, `${op}.split4`);
-    rt.dispatch(k, [partials, src, src], params(plan, 0, chunks, g1.gridX, 1), g1.workgroups, op);
+    rt.dispatch(k, [partials, src, src], params(plan, 0, chunks, g1.gridX, 1), g1.workgroups, op, { bytes: 4 * plan.numOut * plan.redSize, shape: `${plan.numOut}x${plan.redSize}` });
   } else {
-    rt.dispatch(serial, [partials, src], params(plan, 0, chunks, g1.gridX, 1), g1.workgroups, op);
+    rt.dispatch(serial, [partials, src], params(plan, 0, chunks, g1.gridX, 1), g1.workgroups, op, { bytes: 4 * plan.numOut * plan.redSize, shape: `${plan.numOut}x${plan.redSize}` });
   }
   launchReduce(rt, kind, partials, contiguousRows(plan.numOut, chunks), dst, scale, op);
   rt.release(partials); // reused only by commands recorded after both stages

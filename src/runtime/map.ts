@@ -95,7 +95,7 @@ export function launchMap(
     const g = grid1d(Math.min(count / 4, rt.report.isSoftware ? MAX_THREADS_CPU : MAX_THREADS_GPU));
     const threads = g.workgroups[0] * g.workgroups[1] * 256;
     const u = new Uniforms(12).u32(count / 4, g.gridX, threads).f32(p0, p1).u32(0, 0, 0).vec4s(all.map((v) => v.offset / 4), 1).done();
-    rt.dispatch(kernel, [out.buffer, ...inputs.map((v) => v.buffer)], u, g.workgroups, op);
+    rt.dispatch(kernel, [out.buffer, ...inputs.map((v) => v.buffer)], u, g.workgroups, op, { bytes: 4 * count * (inputs.length + 1), shape: `[${shape.join(',')}]` });
     return;
   }
   const bindings = names.map((n, i) => `@group(0) @binding(${i + 2}) var<storage, read> ${n}_buf: array<f32>;`).join('\n');
@@ -118,5 +118,5 @@ export function launchMap(
   for (let k = 0; k < 4; k++) u.vec4s(c.strides[k] ? order(c.strides[k]) : [], 2);
   const workgroups: [number, number, number] =
     indexing === 1 ? [Math.ceil(c.shape[rank - 1] / 256), c.shape[rank - 2] ?? 1, c.shape[rank - 3] ?? 1] : [g.workgroups[0], g.workgroups[1], 1];
-  rt.dispatch(kernel, [out.buffer, ...inputs.map((v) => v.buffer)], u.done(), workgroups, op);
+  rt.dispatch(kernel, [out.buffer, ...inputs.map((v) => v.buffer)], u.done(), workgroups, op, { bytes: 4 * count * (inputs.length + 1), shape: `[${shape.join(',')}]` });
 }

@@ -6,6 +6,7 @@ import { beginWait } from '../device/poll.ts';
 import type { AdapterReport } from '../device/gpu.ts';
 import { BufferPool, sizeClass, type MemoryCategory, type PooledBuffer } from './pool.ts';
 import { KernelCache, type CompiledKernel } from './kernels.ts';
+import { Profiler, type DispatchCost } from './profiler.ts';
 
 export interface RuntimeOptions {
   /** Submit automatically after this many queued dispatches (bounds pending memory). */
@@ -36,6 +37,8 @@ export class Runtime {
   private bindGroups = new Map<string, GPUBindGroup>();
   private staging = new Map<number, GPUBuffer[]>();
   readonly maxQueuedDispatches: number;
+  /** Set while profiling (see enableProfiling). */
+  profiler: Profiler | null = null;
   /** Counters for benchmarks and tests. */
   readonly stats = { dispatches: 0, submits: 0, uniformWrites: 0, bindGroupsCreated: 0 };
 
@@ -119,7 +122,7 @@ export class Runtime {
    * Record one dispatch. Binding 0 is the uniform block (if `params` is given), bindings 1.. are the
    * storage buffers in order.
    */
-  dispatch(kernel: CompiledKernel, buffers: PooledBuffer[], params: Uint32Array | null, workgroups: [number, number?, number?], op = kernel.name): void {
+  dispatch(kernel: CompiledKernel, buffers: PooledBuffer[], params: Uint32Array | null, workgroups: [number, number?, number?], op = kernel.name, cost?: DispatchCost): void {
     this.assertUsable(op);
     const [x, y = 1, z = 1] = workgroups;
     if (x === 0 || y === 0 || z === 0) return;
@@ -142,9 +145,20 @@ export class Runtime {
       this.bindGroups.set(key, bg);
       if (this.bindGroups.size > MAX_BIND_GROUPS) this.bindGroups.delete(this.bindGroups.keys().next().value as string);
     }
-    pass.setPipeline(kernel.pipeline);
-    pass.setBindGroup(0, bg);
-    pass.dispatchWorkgroups(x, y, z);
+    if (this.profiler) {
+      // Profiling: a pass per dispatch, timestamped at its start and end.
+      this.endPass();
+      if (this.profiler.full) this.submit();
+      const timed = this.profiler.beginPass(this.openEncoder(), op, kernel.name, cost);
+      timed.setPipeline(kernel.pipeline);
+      timed.setBindGroup(0, bg);
+      timed.dispatchWorkgroups(x, y, z);
+      timed.end();
+    } else {
+      pass.setPipeline(kernel.pipeline);
+      pass.setBindGroup(0, bg);
+      pass.dispatchWorkgroups(x, y, z);
+    }
     this.opsInBatch.add(op);
     this.stats.dispatches++;
     if (++this.queued >= this.maxQueuedDispatches) this.submit();
@@ -183,7 +197,9 @@ export class Runtime {
     if (!this.encoder) return;
     this.endPass();
     const ops = [...this.opsInBatch].join(', ');
+    const afterSubmit = this.profiler?.resolve(this.encoder);
     this.device.queue.submit([this.encoder.finish()]);
+    afterSubmit?.();
     this.scopeChecks.push(this.device.popErrorScope().then((e) => (e ? `${e.message}\n(while running ops: ${ops})` : null)));
     this.encoder = null;
     this.queued = 0;
@@ -239,7 +255,27 @@ export class Runtime {
     this.submit();
     beginWait();
     await this.device.queue.onSubmittedWorkDone();
+    await this.profiler?.drain();
     await this.checkErrors();
+  }
+
+  /**
+   * Time every dispatch with GPU timestamps (needs the adapter feature 'timestamp-query'; returns
+   * false without it). Each dispatch then runs in a pass of its own, so use it to study, not to train.
+   */
+  enableProfiling(on = true): boolean {
+    if (!on) {
+      this.submit();
+      this.profiler?.destroy();
+      this.profiler = null;
+      return true;
+    }
+    if (!this.report.features.includes('timestamp-query')) return false;
+    if (!this.profiler) {
+      this.submit();
+      this.profiler = new Profiler(this.device);
+    }
+    return true;
   }
 
   /** Read `bytes` from a buffer: one copy into a staging buffer, one submit, one map. */

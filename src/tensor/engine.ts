@@ -223,5 +223,6 @@ function collectTensors(v: unknown, into: Set<Tensor>, depth = 0): void {
 export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   const { gpu, device, report } = await openDevice(opts);
   const runtime = new Runtime(device, report, opts);
+  if (process.env.DAWNGRAD_PROFILE === '1') runtime.enableProfiling();
   return new Engine(gpu, runtime, opts);
 }

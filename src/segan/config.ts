@@ -1,0 +1,53 @@
+// Training configuration and the two presets (docs/segan.md explains where each number comes from).
+import { DEFAULT_MODEL, type ModelConfig } from './model.ts';
+
+export type OptimizerName = 'adam' | 'rmsprop';
+
+export interface TrainConfig {
+  model: ModelConfig;
+  preset: PresetName;
+  optimizer: OptimizerName;
+  lr: number;
+  betas: [number, number];
+  /** Critic weights are clamped to [-clamp, clamp] after each critic step (WGAN style). */
+  clamp: number;
+  /** Weight of the soft Dice term in the segmentor's loss (0 = adversarial only, as in the paper). */
+  lambdaDice: number;
+  /** Halve the learning rate every this many epochs (0 = never). */
+  lrHalveEvery: number;
+  /** Weights of the critic's scales [input, f1, f2, f3]. */
+  scaleWeights: number[];
+  batch: number;
+  epochs: number;
+  /** Input crop size (160 in the paper). */
+  size: number;
+  seed: number;
+}
+
+export type PresetName = 'paper' | 'code';
+
+export const PRESETS: Record<PresetName, Pick<TrainConfig, 'optimizer' | 'lr' | 'betas' | 'clamp' | 'lambdaDice' | 'lrHalveEvery'>> = {
+  // arXiv 1706.01805 §2.3-2.4: RMSprop, lr 2e-5, critic clamped to ±0.01, multi-scale L1 only.
+  paper: { optimizer: 'rmsprop', lr: 2e-5, betas: [0.9, 0.999], clamp: 0.01, lambdaDice: 0, lrHalveEvery: 0 },
+  // github.com/YuanXue1993/SegAN train.py: Adam lr 2e-4, betas (0.5, 0.999), clamp ±0.05, + soft Dice
+  // with weight 1, lr halved every 25 epochs.
+  code: { optimizer: 'adam', lr: 2e-4, betas: [0.5, 0.999], clamp: 0.05, lambdaDice: 1, lrHalveEvery: 25 },
+};
+
+export const DEFAULT_PRESET: PresetName = 'code';
+
+export function makeConfig(over: Partial<TrainConfig> & { preset?: PresetName } = {}): TrainConfig {
+  const preset = over.preset ?? DEFAULT_PRESET;
+  if (!(preset in PRESETS)) throw new Error(`unknown preset '${preset}'; choose ${Object.keys(PRESETS).join(' or ')}`);
+  return {
+    preset,
+    ...PRESETS[preset],
+    scaleWeights: [1, 1, 1, 1],
+    batch: 8,
+    epochs: 10,
+    size: 160,
+    seed: 666,
+    ...over,
+    model: { ...DEFAULT_MODEL, ...(over.model ?? {}) },
+  } as TrainConfig;
+}

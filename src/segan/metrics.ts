@@ -1,0 +1,112 @@
+// BRATS-style evaluation: per case, in 3-D, Dice, precision and sensitivity of the whole tumour,
+// tumour core and enhancing tumour; mean ± sd over cases; a table, CSV and JSON.
+export const REGIONS = ['whole', 'core', 'enhancing'] as const;
+export type Region = (typeof REGIONS)[number];
+
+export interface RegionScores {
+  dice: number;
+  precision: number;
+  sensitivity: number;
+}
+
+export interface CaseScores {
+  case: string;
+  regions: Partial<Record<Region, RegionScores>>;
+}
+
+/** Scores of a binary prediction against a binary truth (both 0/1 per voxel). */
+export function scoreMasks(pred: Uint8Array, truth: Uint8Array): RegionScores {
+  let tp = 0;
+  let p = 0;
+  let g = 0;
+  for (let i = 0; i < pred.length; i++) {
+    const a = pred[i] ? 1 : 0;
+    const b = truth[i] ? 1 : 0;
+    tp += a & b;
+    p += a;
+    g += b;
+  }
+  // Empty truth and empty prediction: a perfect score (the BRATS convention for empty regions).
+  return {
+    dice: p + g === 0 ? 1 : (2 * tp) / (p + g),
+    precision: p === 0 ? (g === 0 ? 1 : 0) : tp / p,
+    sensitivity: g === 0 ? (p === 0 ? 1 : 0) : tp / g,
+  };
+}
+
+/** Region masks from BRATS labels (label 3 counted as enhancing when `label3Enhancing`). */
+export function regionFromLabels(labels: Uint8Array, region: Region, label3Enhancing = false): Uint8Array {
+  const out = new Uint8Array(labels.length);
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i];
+    const enh = l === 4 || (label3Enhancing && l === 3);
+    out[i] = region === 'whole' ? (l !== 0 ? 1 : 0) : region === 'core' ? (l === 1 || enh || l === 3 ? 1 : 0) : enh ? 1 : 0;
+  }
+  return out;
+}
+
+/**
+ * BRATS labels from region probabilities [K, V] (K = 1: whole only → label 2; K = 3: nested
+ * regions: enhancing → 4, else core → 1, else whole → 2), thresholded at 0.5.
+ */
+export function labelsFromProbabilities(prob: Float32Array, classes: number, voxels: number): Uint8Array {
+  const out = new Uint8Array(voxels);
+  for (let v = 0; v < voxels; v++) {
+    const w = prob[v] > 0.5;
+    if (classes === 1) {
+      out[v] = w ? 2 : 0;
+      continue;
+    }
+    const c = prob[voxels + v] > 0.5;
+    const e = prob[2 * voxels + v] > 0.5;
+    out[v] = e ? 4 : c ? 1 : w ? 2 : 0;
+  }
+  return out;
+}
+
+export interface Summary {
+  region: Region;
+  metric: keyof RegionScores;
+  mean: number;
+  sd: number;
+}
+
+export function summarize(cases: CaseScores[]): Summary[] {
+  const out: Summary[] = [];
+  for (const region of REGIONS) {
+    for (const metric of ['dice', 'precision', 'sensitivity'] as const) {
+      const v = cases.map((c) => c.regions[region]?.[metric]).filter((x): x is number => x !== undefined);
+      if (!v.length) continue;
+      const mean = v.reduce((a, b) => a + b, 0) / v.length;
+      const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
+      out.push({ region, metric, mean, sd });
+    }
+  }
+  return out;
+}
+
+export function scoresTable(cases: CaseScores[]): string {
+  const regions = REGIONS.filter((r) => cases.some((c) => c.regions[r]));
+  const head = ['case', ...regions.flatMap((r) => [`${r} Dice`, `${r} prec`, `${r} sens`])];
+  const rows = cases.map((c) => [c.case, ...regions.flatMap((r) => {
+    const s = c.regions[r];
+    return s ? [s.dice, s.precision, s.sensitivity].map((v) => v.toFixed(3)) : ['-', '-', '-'];
+  })]);
+  const sums = summarize(cases);
+  rows.push(['mean ± sd', ...regions.flatMap((r) => (['dice', 'precision', 'sensitivity'] as const).map((m) => {
+    const s = sums.find((x) => x.region === r && x.metric === m);
+    return s ? `${s.mean.toFixed(3)}±${s.sd.toFixed(3)}` : '-';
+  }))]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function scoresCsv(cases: CaseScores[]): string {
+  const lines = ['case,region,dice,precision,sensitivity'];
+  for (const c of cases) for (const r of REGIONS) {
+    const s = c.regions[r];
+    if (s) lines.push(`${c.case},${r},${s.dice},${s.precision},${s.sensitivity}`);
+  }
+  return lines.join('\n') + '\n';
+}
