@@ -175,7 +175,8 @@ function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeometry, op:
   const threadsPerChunk = Math.ceil(taps / 4) * Math.ceil(Cout / 8);
   const target = rt.report.isSoftware ? CPU_THREADS : GPU_THREADS;
   const maxChunksByMemory = Math.max(1, Math.floor((64 * 2 ** 20) / (Cout * taps * 4)));
-  let chunks = Math.max(1, Math.min(rows, maxChunksByMemory, Math.round(target / threadsPerChunk)));
+  const maxDim = rt.report.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  let chunks = Math.max(1, Math.min(rows, maxChunksByMemory, maxDim, Math.round(target / threadsPerChunk)));
   const rowsPerChunk = Math.ceil(rows / chunks);
   chunks = Math.ceil(rows / rowsPerChunk);
   const part: PooledBuffer = chunks === 1 ? dw.buffer() : rt.alloc(chunks * Cout * taps * 4, 'scratch', `${op}.partials`);
@@ -227,6 +228,8 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: C
   const [pt, pb, pl, pr] = padding4(op, opts.padding);
   const act = actCode(op, opts.activation);
   const slope = opts.slope ?? 0.01;
+  // backward reads the sign of the saved output, which matches the input's only for slope >= 0
+  if (!(slope >= 0) || !Number.isFinite(slope)) throw new RangeError(`${op}: slope must be a finite number >= 0, got ${slope}`);
   const g: ConvGeometry = { kh, kw, sh, sw, pt, pb, pl, pr, dh, dw };
   const OH = outSize(op, x, w, H, kh, sh, pt, pb, dh);
   const OW = outSize(op, x, w, W, kw, sw, pl, pr, dw);
