@@ -1,12 +1,22 @@
 // The `segan` command line. Subcommands: info, demo (more arrive with the SegAN model).
 import { infoCommand } from './info.ts';
 import { demoCommand } from './demo.ts';
+import { evalCommand, predictCommand, synthCommand, trainCommand } from './segan-commands.ts';
+import { inspectCommand } from './inspect.ts';
 
 const HELP = `segan — SegAN on dawngrad (WebGPU through Dawn, in Node.js)
 
 Usage:
+  segan demo                   synthetic data → a few minutes of training → eval → predict
+  segan train --data DIR [--preset code|paper] [--epochs N] [--batch B] [--resume FILE]
+              [--width W] [--size S] [--classes 1|3] [--run NAME] [--max-steps N]
+  segan eval --data DIR --checkpoint FILE [--cases A,B] [--out DIR]
+  segan predict --checkpoint FILE --case DIR --out seg.nii.gz
+  segan inspect --data DIR [--json]   check BRATS data before a long run (exit 1 on problems)
+  segan synth --out DIR --cases N [--shape 240x240x155]   BRATS-layout synthetic phantoms
+  segan profile [--batch B] [--width W] [--size S]      per-kernel GPU times of one D+G step
   segan info [--json]          the WebGPU adapter, backend, limits and features
-  segan demo [--steps N]       a small engine demo: train a 2-layer network on the GPU
+  segan engine-demo            a small engine demo: a 2-layer network trained on the GPU
   segan help                   this text
 
 Environment:
@@ -19,8 +29,18 @@ export async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'info':
       return infoCommand(rest);
-    case 'demo':
+    case 'engine-demo':
       return demoCommand(rest);
+    case 'train':
+      return trainCommand(rest);
+    case 'eval':
+      return evalCommand(rest);
+    case 'predict':
+      return predictCommand(rest);
+    case 'synth':
+      return synthCommand(rest);
+    case 'inspect':
+      return inspectCommand(rest);
     case undefined:
     case 'help':
     case '--help':

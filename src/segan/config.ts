@@ -21,6 +21,8 @@ export interface TrainConfig {
   epochs: number;
   /** Input crop size (160 in the paper). */
   size: number;
+  /** Centre crop of each volume before the random crops, [x, y, slices] (180×180×128 in the paper). */
+  volumeCrop: [number, number, number];
   seed: number;
 }
 
@@ -46,6 +48,7 @@ export function makeConfig(over: Partial<TrainConfig> & { preset?: PresetName } 
     batch: 8,
     epochs: 10,
     size: 160,
+    volumeCrop: [180, 180, 128],
     seed: 666,
     ...over,
     model: { ...DEFAULT_MODEL, ...(over.model ?? {}) },

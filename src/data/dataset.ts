@@ -1,0 +1,383 @@
+// The BraTS slice dataset for 2-D SegAN training and evaluation.
+//
+// openDataset finds the cases under a folder, makes sure each is preprocessed in the on-disk cache
+// (cache.ts; built once, reused while valid), splits them into train and validation at case level
+// (stratified by group folder, e.g. HGG/LGG, deterministic for the seed) and serves batches of 2-D
+// axial slices read from the cache by offset:
+//   train: random S×S crops (S = cropSize, default 160) of the 180×180 slices, optional random
+//          left-right / up-down flips, shuffled; tumour-free slices optionally thinned (skipEmpty);
+//   val:   centre S×S crops, in order, all slices.
+// Every random choice comes from (seed, epoch): the same pair gives the same batches.
+//
+// Layouts (row-major, last index fastest):
+//   image  [B, M, S, S]  modalities in the order asked for (default t1c, t2, flair), values in [0, 1]
+//   label  [B, K, S, S]  0/1 masks: K = 1 (whole) or K = 3 (whole, core, enhancing)
+//   inside a slice: row = canonical y (anterior → posterior), column = canonical x (right → left)
+import path from 'node:path';
+import { mat3 } from 'gl-matrix';
+import { findCases, regionLookup, DEFAULT_MODALITIES, type BratsCase, type Label3, type Modality, type Region } from './brats.ts';
+import { SliceCache, cacheKey, type CacheEntry } from './cache.ts';
+import { readNiftiHeader, type NiftiHeader } from './nifti.ts';
+import { fromCanonical, type Shape3 } from './orientation.ts';
+import { DEFAULT_CROP, uncropVolume } from './preprocess.ts';
+import { hashSeed, mulberry32, randInt, shuffleInPlace } from './rng.ts';
+
+export type Split = 'train' | 'val';
+
+export interface DatasetOptions {
+  /** Folder for the preprocessed cache (created if needed). */
+  cacheDir: string;
+  /** Input channels, in order (default t1c, t2, flair). */
+  modalities?: readonly Modality[];
+  /** 'whole' → K = 1; 'all' → K = 3 (whole, core, enhancing). Default 'all'. */
+  regions?: 'whole' | 'all';
+  /** Meaning of label 3; default 'enhancing' when the cases use BraTS 2023 names, else 'core'. */
+  label3?: Label3;
+  /** Fraction of cases (per group) held out for validation; default 0.2. Ignored when valCases is given. */
+  valFraction?: number;
+  /** Explicit validation case ids. */
+  valCases?: readonly string[];
+  /** Seed of the case split and the default seed of batches(). Default 0. */
+  seed?: number;
+  /** Side of the square crops served (default 160). */
+  cropSize?: number;
+  /** Fraction of tumour-free slices kept in each training epoch (default 1: all). */
+  skipEmpty?: number;
+  /** Preprocessing crop [X, Y, Z] (default 180×180×128) and percentiles (default [2, 98]). */
+  cropShape?: Shape3;
+  percentiles?: [number, number];
+  /** Cases without a segmentation are an error unless this is false (then their labels are 0). */
+  requireSeg?: boolean;
+  /** Called after each case is ready. */
+  onProgress?: (p: { caseId: string; index: number; total: number; built: boolean }) => void;
+}
+
+export interface BatchOptions {
+  /** Default: the dataset's seed. */
+  seed?: number;
+  epoch?: number;
+  /** Default 'random' for train, 'center' for val. */
+  crop?: 'random' | 'center';
+  /** Random left-right and up-down flips (each with probability 1/2). Default false. */
+  flip?: boolean;
+  /** Default true for train, false for val. */
+  shuffle?: boolean;
+  /** Drop a last batch smaller than batchSize (default false). */
+  dropLast?: boolean;
+}
+
+export interface SampleInfo {
+  caseId: string;
+  /** Slice index within the 128 cached slices. */
+  z: number;
+  /** Crop origin within the 180×180 slice (column x0, row y0). */
+  x0: number;
+  y0: number;
+  flipX: boolean;
+  flipY: boolean;
+}
+
+export interface Batch {
+  /** [count, M, S, S] */
+  image: Float32Array;
+  /** [count, K, S, S] 0/1 */
+  label: Float32Array;
+  /** Samples in this batch (batchSize except perhaps the last). */
+  count: number;
+  samples: SampleInfo[];
+}
+
+export interface CaseSlices {
+  caseId: string;
+  /** [Z, M, S, S] centre crops of every cached slice. */
+  image: Float32Array;
+  /** [Z, K, S, S] 0/1 region masks. */
+  labels: Float32Array;
+  /** [Z, S, S] raw BraTS labels. */
+  raw: Uint8Array;
+  shape: { Z: number; M: number; K: number; S: number };
+}
+
+export interface Dataset {
+  dataDir: string;
+  cases: string[];
+  trainCases: string[];
+  valCases: string[];
+  modalities: Modality[];
+  regions: Region[];
+  label3: Label3;
+  /** Channels in, channels out, crop side, slices per case. */
+  M: number;
+  K: number;
+  S: number;
+  Z: number;
+  /** Which cases were preprocessed now and which came from the cache. */
+  cache: { dir: string; key: string; built: string[]; reused: string[] };
+  numSlices(split: Split): number;
+  batches(split: Split, batchSize: number, opts?: BatchOptions): Generator<Batch>;
+  caseSlices(caseId: string): CaseSlices;
+  /**
+   * Puts predicted labels [Z, S, S] (centre crops, as from caseSlices; BraTS labels 0/1/2/4) back into
+   * the case's original file grid (e.g. 240×240×155), zero outside the crop — ready for
+   * writeNifti(path, result, { like: await referenceHeader(caseId) }).
+   */
+  putBack(caseId: string, predicted: Uint8Array): Uint8Array;
+  /** Header of the case's first modality (its original grid), for writing predictions. */
+  referenceHeader(caseId: string): Promise<NiftiHeader>;
+  caseEntry(caseId: string): CacheEntry;
+  close(): void;
+}
+
+/** Case-level split, stratified by group, deterministic for the seed. */
+export function splitCases(
+  cases: ReadonlyArray<Pick<BratsCase, 'id' | 'group'>>,
+  opts: { valFraction?: number; valCases?: readonly string[]; seed?: number },
+): { train: string[]; val: string[] } {
+  const ids = cases.map((c) => c.id);
+  if (opts.valCases) {
+    const known = new Set(ids);
+    const unknown = opts.valCases.filter((v) => !known.has(v));
+    if (unknown.length) throw new Error(`valCases: unknown case id(s) ${unknown.join(', ')}`);
+    const val = new Set(opts.valCases);
+    return { train: ids.filter((i) => !val.has(i)), val: ids.filter((i) => val.has(i)) };
+  }
+  const f = opts.valFraction ?? 0.2;
+  if (!(f >= 0 && f < 1)) throw new Error(`valFraction ${f} must be in [0, 1)`);
+  const groups = new Map<string, string[]>();
+  for (const c of [...cases].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    if (!groups.has(c.group)) groups.set(c.group, []);
+    groups.get(c.group)!.push(c.id);
+  }
+  const val = new Set<string>();
+  const rand = mulberry32(hashSeed(opts.seed ?? 0, 0x5eed));
+  let largest: string[] = [];
+  for (const g of [...groups.keys()].sort()) {
+    const members = shuffleInPlace([...groups.get(g)!], rand);
+    if (members.length > largest.length) largest = members;
+    const n = Math.round(f * members.length);
+    for (const id of members.slice(0, n)) val.add(id);
+  }
+  if (val.size === 0 && f > 0 && ids.length >= 2) val.add(largest[0]);
+  return { train: ids.filter((i) => !val.has(i)), val: ids.filter((i) => val.has(i)) };
+}
+
+/** The 2-D sampling matrix: crop pixel (u, v, 1) → slice pixel (x, y, 1). */
+export function sampleMatrix(x0: number, y0: number, size: number, flipX: boolean, flipY: boolean): Float32Array {
+  const m = mat3.create() as Float32Array;
+  mat3.fromTranslation(m, [x0, y0]);
+  mat3.translate(m, m, [flipX ? size - 1 : 0, flipY ? size - 1 : 0]);
+  mat3.scale(m, m, [flipX ? -1 : 1, flipY ? -1 : 1]);
+  return m;
+}
+
+/**
+ * Samples an S×S crop of each of `channels` planes of size W×H (src, plane after plane) through the
+ * integer affine `m` (crop pixel → source pixel), writing S×S per channel into dst at dstOffset.
+ */
+function resample<T extends Float32Array | Uint8Array>(src: T, W: number, H: number, channels: number, m: ArrayLike<number>, S: number, dst: T, dstOffset: number): void {
+  const a = m[0];
+  const b = m[1];
+  const c = m[3];
+  const d = m[4];
+  const tx = m[6];
+  const ty = m[7];
+  for (const [u, v] of [
+    [0, 0],
+    [S - 1, 0],
+    [0, S - 1],
+    [S - 1, S - 1],
+  ]) {
+    const x = a * u + c * v + tx;
+    const y = b * u + d * v + ty;
+    if (x < 0 || y < 0 || x >= W || y >= H) throw new Error(`crop corner (${u}, ${v}) maps outside the ${W}×${H} slice`);
+  }
+  const step = a + b * W; // source index step per u
+  for (let ch = 0; ch < channels; ch++) {
+    const base = ch * W * H;
+    let o = dstOffset + ch * S * S;
+    for (let v = 0; v < S; v++) {
+      let s = base + (d * v + ty) * W + (c * v + tx);
+      for (let u = 0; u < S; u++, s += step) dst[o++] = src[s];
+    }
+  }
+}
+
+/** Opens (building the cache where needed) the BraTS dataset under dataDir. */
+export async function openDataset(dataDir: string, opts: DatasetOptions): Promise<Dataset> {
+  if (!opts || !opts.cacheDir) throw new Error('openDataset: cacheDir is required');
+  const modalities = [...(opts.modalities ?? DEFAULT_MODALITIES)];
+  const regions: Region[] = (opts.regions ?? 'all') === 'whole' ? ['whole'] : ['whole', 'core', 'enhancing'];
+  if (opts.regions && opts.regions !== 'whole' && opts.regions !== 'all') throw new Error(`regions '${opts.regions}': use 'whole' or 'all'`);
+  const cropShape = opts.cropShape ?? DEFAULT_CROP;
+  const S = opts.cropSize ?? 160;
+  const [W, H, Z] = cropShape;
+  if (!(Number.isInteger(S) && S >= 1 && S <= W && S <= H)) throw new Error(`cropSize ${S} must be an integer in 1..${Math.min(W, H)}`);
+  const keepEmpty = opts.skipEmpty ?? 1;
+  if (!(keepEmpty >= 0 && keepEmpty <= 1)) throw new Error(`skipEmpty ${keepEmpty} must be a fraction in [0, 1]`);
+  const seed = opts.seed ?? 0;
+
+  const found = await findCases(dataDir);
+  if (found.length === 0) throw new Error(`${dataDir}: no BraTS cases found (expected <case>/<case>_t1ce.nii.gz or <case>/<case>-t1c.nii.gz)`);
+  const bad = found.filter((c) => c.problems.length);
+  if (bad.length) throw new Error(`${dataDir}: ${bad.map((c) => `${c.dir}: ${c.problems.join('; ')}`).join('\n')}`);
+  const label3: Label3 = opts.label3 ?? (found.every((c) => c.layout === 'brats2023') ? 'enhancing' : 'core');
+  const lut = regionLookup(regions, label3);
+  const K = regions.length;
+  const M = modalities.length;
+
+  const cache = await SliceCache.open(opts.cacheDir);
+  const key = cacheKey({ modalities, cropShape, percentiles: opts.percentiles });
+  const entries = new Map<string, CacheEntry>();
+  const built: string[] = [];
+  const reused: string[] = [];
+  try {
+    for (const [i, c] of found.entries()) {
+      const r = await cache.ensure(c, { modalities, cropShape, percentiles: opts.percentiles, requireSeg: opts.requireSeg ?? true });
+      entries.set(c.id, r.entry);
+      (r.built ? built : reused).push(c.id);
+      opts.onProgress?.({ caseId: c.id, index: i, total: found.length, built: r.built });
+    }
+  } catch (e) {
+    cache.close();
+    throw e;
+  }
+  const { train, val } = splitCases(found, { valFraction: opts.valFraction, valCases: opts.valCases, seed });
+  if (train.length === 0) throw new Error(`${dataDir}: no training cases left after the split`);
+  const ids = found.map((c) => c.id);
+
+  const entry = (id: string): CacheEntry => {
+    const e = entries.get(id);
+    if (!e) throw new Error(`unknown case '${id}'`);
+    return e;
+  };
+
+  // Sample lists: [caseIndex, z] pairs.
+  const trainEmpty: Array<[number, number]> = [];
+  const trainTumour: Array<[number, number]> = [];
+  for (const id of train) {
+    const ci = ids.indexOf(id);
+    entry(id).sliceTumour.forEach((t, z) => (t > 0 ? trainTumour : trainEmpty).push([ci, z]));
+  }
+  const valSamples: Array<[number, number]> = [];
+  for (const id of val) {
+    const ci = ids.indexOf(id);
+    for (let z = 0; z < Z; z++) valSamples.push([ci, z]);
+  }
+  const keptEmpty = Math.round(keepEmpty * trainEmpty.length);
+
+  const samplesFor = (split: Split, rand: () => number, shuffle: boolean): Array<[number, number]> => {
+    let list: Array<[number, number]>;
+    if (split === 'train') {
+      const empty = keptEmpty === trainEmpty.length ? trainEmpty : shuffleInPlace([...trainEmpty], rand).slice(0, keptEmpty);
+      // keep slice order (case, z) before shuffling so the unshuffled order is stable
+      list = [...trainTumour, ...empty].sort((p, q) => p[0] - q[0] || p[1] - q[1]);
+    } else if (split === 'val') list = [...valSamples];
+    else throw new Error(`unknown split '${split as string}'; use 'train' or 'val'`);
+    return shuffle ? shuffleInPlace(list, rand) : list;
+  };
+
+  const sliceImage = new Float32Array(M * W * H);
+  const sliceLabel = new Uint8Array(W * H);
+  const regionPlanes = new Float32Array(K * W * H);
+  const decodeRegions = (label: Uint8Array): void => {
+    for (let k = 0; k < K; k++) {
+      const bit = 1 << k;
+      const off = k * W * H;
+      for (let i = 0; i < W * H; i++) regionPlanes[off + i] = (lut[label[i]] & bit) !== 0 ? 1 : 0;
+    }
+  };
+
+  function* batches(split: Split, batchSize: number, bo: BatchOptions = {}): Generator<Batch> {
+    if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`batchSize ${batchSize} must be a positive integer`);
+    const train = split === 'train';
+    const crop = bo.crop ?? (train ? 'random' : 'center');
+    const flip = bo.flip ?? false;
+    const rand = mulberry32(hashSeed(bo.seed ?? seed, bo.epoch ?? 0, train ? 1 : 2));
+    const list = samplesFor(split, rand, bo.shuffle ?? train);
+    const cx = Math.floor((W - S) / 2);
+    const cy = Math.floor((H - S) / 2);
+    for (let start = 0; start < list.length; start += batchSize) {
+      const count = Math.min(batchSize, list.length - start);
+      if (count < batchSize && bo.dropLast) return;
+      const image = new Float32Array(count * M * S * S);
+      const label = new Float32Array(count * K * S * S);
+      const samples: SampleInfo[] = [];
+      for (let b = 0; b < count; b++) {
+        const [ci, z] = list[start + b];
+        const e = entry(ids[ci]);
+        const x0 = crop === 'random' ? randInt(rand, W - S + 1) : cx;
+        const y0 = crop === 'random' ? randInt(rand, H - S + 1) : cy;
+        const flipX = flip ? rand() < 0.5 : false;
+        const flipY = flip ? rand() < 0.5 : false;
+        const m = sampleMatrix(x0, y0, S, flipX, flipY);
+        cache.readSlice(e, z, sliceImage, sliceLabel);
+        decodeRegions(sliceLabel);
+        resample(sliceImage, W, H, M, m, S, image, b * M * S * S);
+        resample(regionPlanes, W, H, K, m, S, label, b * K * S * S);
+        samples.push({ caseId: ids[ci], z, x0, y0, flipX, flipY });
+      }
+      yield { image, label, count, samples };
+    }
+  }
+
+  const caseSlices = (caseId: string): CaseSlices => {
+    const e = entry(caseId);
+    const image = new Float32Array(Z * M * S * S);
+    const labels = new Float32Array(Z * K * S * S);
+    const raw = new Uint8Array(Z * S * S);
+    const m = sampleMatrix(Math.floor((W - S) / 2), Math.floor((H - S) / 2), S, false, false);
+    for (let z = 0; z < Z; z++) {
+      cache.readSlice(e, z, sliceImage, sliceLabel);
+      decodeRegions(sliceLabel);
+      resample(sliceImage, W, H, M, m, S, image, z * M * S * S);
+      resample(regionPlanes, W, H, K, m, S, labels, z * K * S * S);
+      resample(sliceLabel, W, H, 1, m, S, raw, z * S * S);
+    }
+    return { caseId, image, labels, raw, shape: { Z, M, K, S } };
+  };
+
+  const putBack = (caseId: string, predicted: Uint8Array): Uint8Array => {
+    const e = entry(caseId);
+    let full: Uint8Array;
+    if (predicted.length === Z * S * S) {
+      // S×S centre crops → the W×H×Z preprocessing crop
+      full = new Uint8Array(W * H * Z);
+      const ox = Math.floor((W - S) / 2);
+      const oy = Math.floor((H - S) / 2);
+      for (let z = 0; z < Z; z++)
+        for (let y = 0; y < S; y++) {
+          const s = (z * S + y) * S;
+          full.set(predicted.subarray(s, s + S), (z * H + oy + y) * W + ox);
+        }
+    } else if (predicted.length === W * H * Z) full = predicted;
+    else throw new Error(`putBack(${caseId}): ${predicted.length} labels given; expected [${Z}, ${S}, ${S}] = ${Z * S * S} (or [${Z}, ${H}, ${W}])`);
+    const canonical = uncropVolume(full, e.canonicalShape, e.cropOffset, e.cropShape);
+    return fromCanonical(canonical, e.transform);
+  };
+
+  return {
+    dataDir: path.resolve(dataDir),
+    cases: ids,
+    trainCases: train,
+    valCases: val,
+    modalities,
+    regions,
+    label3,
+    M,
+    K,
+    S,
+    Z,
+    cache: { dir: cache.dir, key, built, reused },
+    numSlices: (split: Split) => {
+      if (split === 'train') return trainTumour.length + keptEmpty;
+      if (split === 'val') return valSamples.length;
+      throw new Error(`unknown split '${split as string}'; use 'train' or 'val'`);
+    },
+    batches,
+    caseSlices,
+    putBack,
+    referenceHeader: (caseId: string) => readNiftiHeader(entry(caseId).referenceFile),
+    caseEntry: entry,
+    close: () => cache.close(),
+  };
+}

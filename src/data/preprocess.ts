@@ -1,0 +1,206 @@
+// Preprocessing of a loaded BraTS case for the 2-D SegAN pipeline (segan.md §4B):
+//   1. per volume, intensity normalisation inside the brain: the brain is the voxels > 0 of that
+//      modality (BraTS volumes are skull-stripped with background exactly 0); their 2nd and 98th
+//      percentiles (linear interpolation, as numpy.percentile) map to 0 and 1, values are clipped to
+//      [0, 1] and the background stays 0;
+//   2. a centre crop of 180×180×128 voxels of the canonical (LPS) grid — 180×180 in-plane (x, y) and 128
+//      axial slices along z, the canonical axis 2 — zero-padded where a volume is smaller. The crop
+//      offset is recorded so predictions can be put back (uncropVolume).
+// Output layout is slice-major: image [Z=128, M, Y=180, X=180], label [Z, Y, X].
+import type { LoadedCase, Modality } from './brats.ts';
+import type { Shape3 } from './orientation.ts';
+
+export const DEFAULT_CROP: Shape3 = [180, 180, 128];
+export const DEFAULT_PERCENTILES: [number, number] = [2, 98];
+
+export interface PreprocessOptions {
+  /** Crop size [X, Y, Z] in the canonical grid (default 180×180×128). */
+  cropShape?: Shape3;
+  /** Percentiles mapped to 0 and 1 (default [2, 98]). */
+  percentiles?: [number, number];
+}
+
+/** k-th smallest (0-based) of a[lo..hi], rearranging a (Hoare/Floyd–Rivest style quickselect). */
+function select(a: Float32Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    // median of three as pivot
+    const mid = (lo + hi) >>> 1;
+    let p = a[mid];
+    const x = a[lo];
+    const y = a[hi];
+    if ((x <= p && p <= y) || (y <= p && p <= x)) {
+      /* p */
+    } else if ((p <= x && x <= y) || (y <= x && x <= p)) p = x;
+    else p = y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < p) i++;
+      while (a[j] > p) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+function minFrom(a: Float32Array, from: number): number {
+  let m = Infinity;
+  for (let i = from; i < a.length; i++) if (a[i] < m) m = a[i];
+  return m;
+}
+
+/** Percentiles (0..100, linear interpolation like numpy) of `values`; rearranges `values`. */
+export function percentiles(values: Float32Array, ps: readonly number[]): number[] {
+  const n = values.length;
+  if (n === 0) return ps.map(() => NaN);
+  return ps.map((p) => {
+    if (!(p >= 0 && p <= 100)) throw new Error(`percentile ${p} outside 0..100`);
+    const pos = (p / 100) * (n - 1);
+    const k = Math.floor(pos);
+    const v = select(values, k);
+    const f = pos - k;
+    return f > 0 && k + 1 < n ? v + f * (minFrom(values, k + 1) - v) : v;
+  });
+}
+
+export interface NormaliseStats {
+  /** Voxels > 0 (the brain) and how they mapped: lowValue → 0, highValue → 1. */
+  brainVoxels: number;
+  lowValue: number;
+  highValue: number;
+}
+
+/**
+ * Percentile normalisation inside the brain (voxels > 0): [p_low, p_high] → [0, 1], clipped; everything
+ * else (background, NaN) is 0. When the brain is empty the output is all zero; when p_low == p_high the
+ * brain becomes 1.
+ */
+export function normaliseIntensity(data: Float32Array, opts: { percentiles?: [number, number] } = {}): { data: Float32Array; stats: NormaliseStats } {
+  const [pl, ph] = opts.percentiles ?? DEFAULT_PERCENTILES;
+  if (!(pl < ph)) throw new Error(`percentiles [${pl}, ${ph}]: the first must be below the second`);
+  let n = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] > 0) n++;
+  const out = new Float32Array(data.length);
+  if (n === 0) return { data: out, stats: { brainVoxels: 0, lowValue: 0, highValue: 0 } };
+  const brain = new Float32Array(n);
+  for (let i = 0, j = 0; i < data.length; i++) if (data[i] > 0) brain[j++] = data[i];
+  const [lo, hi] = percentiles(brain, [pl, ph]);
+  const range = hi - lo;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (!(v > 0)) continue;
+    if (range > 0) {
+      const t = (v - lo) / range;
+      out[i] = t < 0 ? 0 : t > 1 ? 1 : t;
+    } else out[i] = 1;
+  }
+  return { data: out, stats: { brainVoxels: n, lowValue: lo, highValue: hi } };
+}
+
+/** Offset of a centred crop (negative where the volume is smaller than the crop: zero padding). */
+export function centerCropOffset(shape: Shape3, size: Shape3): Shape3 {
+  return shape.map((d, i) => Math.floor((d - size[i]) / 2)) as Shape3;
+}
+
+type Voxels = Uint8Array | Float32Array;
+
+/** Copies the box [offset, offset + size) of a volume [X, Y, Z] (x fastest); outside the volume is 0. */
+export function cropVolume<T extends Voxels>(data: T, shape: Shape3, offset: Shape3, size: Shape3): T {
+  const [X, Y, Z] = shape;
+  const [cx, cy, cz] = size;
+  const [ox, oy, oz] = offset;
+  const out = new (data.constructor as new (n: number) => T)(cx * cy * cz);
+  const x0 = Math.max(0, -ox);
+  const x1 = Math.min(cx, X - ox);
+  if (x1 <= x0) return out;
+  for (let z = 0; z < cz; z++) {
+    const sz = z + oz;
+    if (sz < 0 || sz >= Z) continue;
+    for (let y = 0; y < cy; y++) {
+      const sy = y + oy;
+      if (sy < 0 || sy >= Y) continue;
+      const s = ox + X * (sy + Y * sz);
+      out.set(data.subarray(s + x0, s + x1) as never, cx * (y + cy * z) + x0);
+    }
+  }
+  return out;
+}
+
+/** Inverse of cropVolume: places a crop back into a zero volume of `shape`. */
+export function uncropVolume<T extends Voxels>(crop: T, shape: Shape3, offset: Shape3, size: Shape3): T {
+  const [X, Y, Z] = shape;
+  const [cx, cy, cz] = size;
+  const [ox, oy, oz] = offset;
+  if (crop.length !== cx * cy * cz) throw new Error(`uncropVolume: ${crop.length} voxels given for a ${size.join('×')} crop`);
+  const out = new (crop.constructor as new (n: number) => T)(X * Y * Z);
+  const x0 = Math.max(0, -ox);
+  const x1 = Math.min(cx, X - ox);
+  if (x1 <= x0) return out;
+  for (let z = 0; z < cz; z++) {
+    const sz = z + oz;
+    if (sz < 0 || sz >= Z) continue;
+    for (let y = 0; y < cy; y++) {
+      const sy = y + oy;
+      if (sy < 0 || sy >= Y) continue;
+      const c = cx * (y + cy * z);
+      out.set(crop.subarray(c + x0, c + x1) as never, ox + X * (sy + Y * sz) + x0);
+    }
+  }
+  return out;
+}
+
+export interface PreprocessedCase {
+  id: string;
+  modalities: Modality[];
+  /** [Z, M, Y, X] float32 in [0, 1], slice-major. */
+  image: Float32Array;
+  /** [Z, Y, X] raw BraTS labels (zeros when the case has no segmentation). */
+  label: Uint8Array;
+  hasSeg: boolean;
+  /** Crop size [X, Y, Z] and where it starts in the canonical grid. */
+  cropShape: Shape3;
+  cropOffset: Shape3;
+  /** Canonical grid the crop was taken from. */
+  canonicalShape: Shape3;
+  stats: Array<NormaliseStats & { modality: Modality }>;
+}
+
+/** Normalises and crops a loaded case (see the top of this file). */
+export function preprocessCase(c: LoadedCase, opts: PreprocessOptions = {}): PreprocessedCase {
+  const crop = opts.cropShape ?? DEFAULT_CROP;
+  const [cx, cy, cz] = crop;
+  const M = c.images.length;
+  const offset = centerCropOffset(c.shape, crop);
+  const plane = cx * cy;
+  const image = new Float32Array(cz * M * plane);
+  const stats: PreprocessedCase['stats'] = [];
+  c.images.forEach((vol, m) => {
+    const { data, stats: s } = normaliseIntensity(vol, { percentiles: opts.percentiles });
+    stats.push({ modality: c.modalities[m], ...s });
+    const cropped = cropVolume(data, c.shape, offset, crop);
+    for (let z = 0; z < cz; z++) image.set(cropped.subarray(z * plane, (z + 1) * plane), (z * M + m) * plane);
+  });
+  const label = c.seg ? cropVolume(c.seg, c.shape, offset, crop) : new Uint8Array(cz * plane);
+  return {
+    id: c.id,
+    modalities: [...c.modalities],
+    image,
+    label,
+    hasSeg: c.seg !== null,
+    cropShape: [...crop] as Shape3,
+    cropOffset: offset,
+    canonicalShape: [...c.shape] as Shape3,
+    stats,
+  };
+}

@@ -1,0 +1,79 @@
+// Inference with a trained segmentor (eval mode: batch norm uses the running statistics):
+// probabilities and BRATS labels for every slice of a case, 3-D scores, and validation on 2-D crops.
+import type { Batch, CaseSlices, Dataset } from '../data/dataset.ts';
+import { gt, mul, slice, sum } from '../ops/index.ts';
+import type { Engine } from '../tensor/engine.ts';
+import type { Segmentor } from './model.ts';
+import { labelsFromProbabilities, regionFromLabels, scoreMasks, REGIONS, type CaseScores } from './metrics.ts';
+
+/** Class probabilities [Z, K, S, S] and BRATS labels [Z, S, S] for every slice of a case. */
+export async function predictSlices(engine: Engine, S: Segmentor, cs: CaseSlices, batch: number): Promise<{ prob: Float32Array; labels: Uint8Array }> {
+  const { Z, M, K, S: size } = cs.shape;
+  const plane = size * size;
+  const prob = new Float32Array(Z * K * plane);
+  const wasTraining = S.training;
+  S.eval();
+  try {
+    for (let z0 = 0; z0 < Z; z0 += batch) {
+      const n = Math.min(batch, Z - z0);
+      const x = engine.tensor(cs.image.subarray(z0 * M * plane, (z0 + n) * M * plane), [n, M, size, size]);
+      const p = engine.noGrad(() => S.forward(x));
+      prob.set(await p.toArray(), z0 * K * plane);
+      x.dispose();
+      p.dispose();
+    }
+  } finally {
+    S.train(wasTraining);
+  }
+  const labels = new Uint8Array(Z * plane);
+  for (let z = 0; z < Z; z++) {
+    labels.set(labelsFromProbabilities(prob.subarray(z * K * plane, (z + 1) * K * plane), K, plane), z * plane);
+  }
+  return { prob, labels };
+}
+
+/** 3-D Dice / precision / sensitivity of predicted BRATS labels against the truth, per region. */
+export function scoreCase(caseId: string, predicted: Uint8Array, truth: Uint8Array, classes: number, label3Enhancing = false): CaseScores {
+  const regions = classes === 1 ? (['whole'] as const) : REGIONS;
+  const out: CaseScores = { case: caseId, regions: {} };
+  for (const r of regions) out.regions[r] = scoreMasks(regionFromLabels(predicted, r, label3Enhancing), regionFromLabels(truth, r, label3Enhancing));
+  return out;
+}
+
+/** Hard Dice per class over the validation crops (2-D, summed over all slices before dividing). */
+export async function validateSlices(engine: Engine, S: Segmentor, ds: Dataset, batch: number, maxBatches = Infinity): Promise<number[]> {
+  const K = ds.K;
+  const acc = Array.from({ length: K }, () => ({ inter: 0, p: 0, g: 0 }));
+  const wasTraining = S.training;
+  S.eval();
+  try {
+    let b = 0;
+    for (const bt of ds.batches('val', batch, { crop: 'center', shuffle: false }) as Generator<Batch>) {
+      if (b++ >= maxBatches) break;
+      const x = engine.tensor(bt.image, [bt.count, ds.M, ds.S, ds.S]);
+      const y = engine.tensor(bt.label, [bt.count, K, ds.S, ds.S]);
+      const stats = engine.noGrad(() =>
+        engine.tidy(() => {
+          const hard = gt(S.forward(x), 0.5);
+          return Array.from({ length: K }, (_, k) => {
+            const hk = slice(hard, 1, k, k + 1);
+            const yk = slice(y, 1, k, k + 1);
+            return [sum(mul(hk, yk)), sum(hk), sum(yk)];
+          });
+        }),
+      );
+      for (let k = 0; k < K; k++) {
+        const [i, p, g] = await Promise.all(stats[k].map((t) => t.item()));
+        acc[k].inter += i;
+        acc[k].p += p;
+        acc[k].g += g;
+        for (const t of stats[k]) t.dispose();
+      }
+      x.dispose();
+      y.dispose();
+    }
+  } finally {
+    S.train(wasTraining);
+  }
+  return acc.map((a) => (a.p + a.g === 0 ? 1 : (2 * a.inter) / (a.p + a.g)));
+}
