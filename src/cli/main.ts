@@ -3,6 +3,7 @@ import { infoCommand } from './info.ts';
 import { demoCommand } from './demo.ts';
 import { evalCommand, predictCommand, synthCommand, trainCommand } from './segan-commands.ts';
 import { inspectCommand } from './inspect.ts';
+import { seganDemoCommand } from './segan-demo.ts';
 
 const HELP = `segan — SegAN on dawngrad (WebGPU through Dawn, in Node.js)
 
@@ -29,6 +30,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'info':
       return infoCommand(rest);
+    case 'demo':
+      return seganDemoCommand(rest);
     case 'engine-demo':
       return demoCommand(rest);
     case 'train':

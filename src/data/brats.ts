@@ -38,6 +38,15 @@ export function normaliseModality(name: string): Modality | null {
   return k && k !== 'seg' ? k : null;
 }
 
+/** Normalises a list of modality names (aliases such as t1ce or t2f allowed); unknown names are an error. */
+export function normaliseModalities(names: readonly string[]): Modality[] {
+  return names.map((n) => {
+    const m = normaliseModality(n);
+    if (!m) throw new Error(`unknown modality '${n}'; known: ${MODALITIES.join(', ')} (or t1n, t1ce, t1gd, t2w, t2f)`);
+    return m;
+  });
+}
+
 const FILE_RE = /^(.+?)([_-])(t1|t1ce|t1gd|t2|flair|t1n|t1c|t2w|t2f|seg)\.nii(\.gz)?$/i;
 
 export interface BratsCase {
@@ -55,37 +64,46 @@ export interface BratsCase {
   problems: string[];
 }
 
-/** Parses a case folder's listing; null when it holds no BraTS-named volume. */
-function caseFromListing(dir: string, group: string, names: string[]): BratsCase | null {
-  const files: Partial<Record<Modality, string>> = {};
-  let seg: string | null = null;
+/**
+ * Parses a folder's listing into cases: normally one (id = the folder's name), or one per file-name
+ * prefix when the folder holds several cases' files side by side (id = the prefix). Empty when the folder
+ * holds no BraTS-named volume.
+ */
+function casesFromListing(dir: string, group: string, names: string[]): BratsCase[] {
+  const byPrefix = new Map<string, Array<{ name: string; sep: string; suffix: string }>>();
   const other: string[] = [];
-  const problems: string[] = [];
-  const layouts = new Set<Layout>();
-  let any = false;
   for (const name of [...names].sort()) {
     const m = FILE_RE.exec(name);
     if (!m) {
       other.push(name);
       continue;
     }
-    any = true;
-    const info = SUFFIXES[m[3].toLowerCase()];
-    layouts.add(m[2] === '-' ? 'brats2023' : 'brats2018');
-    const p = path.join(dir, name);
-    if (info.kind === 'seg') {
-      if (seg) problems.push(`two segmentation files: ${path.basename(seg)} and ${name}`);
-      else seg = p;
-    } else {
-      const prev = files[info.kind];
-      if (prev) problems.push(`two ${info.kind} files: ${path.basename(prev)} and ${name}`);
-      else files[info.kind] = p;
-    }
+    if (!byPrefix.has(m[1])) byPrefix.set(m[1], []);
+    byPrefix.get(m[1])!.push({ name, sep: m[2], suffix: m[3].toLowerCase() });
   }
-  if (!any) return null;
-  if (layouts.size > 1) problems.push('mixes BraTS 2018 (<case>_t1ce) and BraTS 2023 (<case>-t1c) file names');
-  const layout: Layout = layouts.has('brats2023') ? 'brats2023' : 'brats2018';
-  return { id: path.basename(dir), dir, group, layout, files, seg, other, problems };
+  const single = byPrefix.size === 1;
+  return [...byPrefix.entries()].map(([prefix, list]) => {
+    const files: Partial<Record<Modality, string>> = {};
+    let seg: string | null = null;
+    const problems: string[] = [];
+    const layouts = new Set<Layout>();
+    for (const { name, sep, suffix } of list) {
+      const kind = SUFFIXES[suffix].kind;
+      layouts.add(sep === '-' ? 'brats2023' : 'brats2018');
+      const p = path.join(dir, name);
+      if (kind === 'seg') {
+        if (seg) problems.push(`two segmentation files: ${path.basename(seg)} and ${name}`);
+        else seg = p;
+      } else {
+        const prev = files[kind];
+        if (prev) problems.push(`two ${kind} files: ${path.basename(prev)} and ${name}`);
+        else files[kind] = p;
+      }
+    }
+    if (layouts.size > 1) problems.push('mixes BraTS 2018 (<case>_t1ce) and BraTS 2023 (<case>-t1c) file names');
+    const layout: Layout = layouts.has('brats2023') ? 'brats2023' : 'brats2018';
+    return { id: single ? path.basename(dir) : prefix, dir, group, layout, files, seg, other: single ? other : [], problems };
+  });
 }
 
 /**
@@ -105,14 +123,19 @@ export async function findCases(root: string, opts: { maxDepth?: number } = {}):
     }
     const names = entries.filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => e.name);
     const rel = path.relative(root, path.dirname(dir));
-    const c = caseFromListing(dir, depth === 0 ? '' : rel.split(path.sep).join('/'), names);
-    if (c) {
-      out.push(c);
+    const cs = casesFromListing(dir, depth === 0 ? '' : rel.split(path.sep).join('/'), names);
+    if (cs.length) {
+      out.push(...cs);
       return;
     }
     if (depth >= maxDepth) return;
-    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1)))
-      if (e.isDirectory() && !e.name.startsWith('.')) await visit(path.join(dir, e.name), depth + 1);
+    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (e.name.startsWith('.')) continue;
+      const sub = path.join(dir, e.name);
+      // follow symbolic links to folders (datasets are often linked in)
+      const isDir = e.isDirectory() || (e.isSymbolicLink() && (await fsp.stat(sub).then((st) => st.isDirectory(), () => false)));
+      if (isDir) await visit(sub, depth + 1);
+    }
   };
   await visit(root, 0);
   out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -185,9 +208,8 @@ export async function loadCase(c: string | BratsCase, opts: LoadCaseOptions = {}
     if (found.length === 0) throw new Error(`${c}: no BraTS volumes (<case>_t1ce.nii.gz, <case>-t1c.nii.gz, ...) in this folder`);
     bc = found[0];
   } else bc = c;
-  const modalities = [...(opts.modalities ?? DEFAULT_MODALITIES)];
+  const modalities = normaliseModalities(opts.modalities ?? DEFAULT_MODALITIES);
   if (modalities.length === 0) throw new Error(`${bc.dir}: no modalities requested`);
-  for (const m of modalities) if (!MODALITIES.includes(m)) throw new Error(`unknown modality '${m}'; known: ${MODALITIES.join(', ')}`);
   const missing = modalities.filter((m) => !bc.files[m]);
   if (missing.length) throw new Error(`${bc.dir}: case ${bc.id} has no ${missing.join(', ')} volume`);
   if (opts.requireSeg && !bc.seg) throw new Error(`${bc.dir}: case ${bc.id} has no segmentation (<case>_seg.nii.gz)`);

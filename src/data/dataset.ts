@@ -15,7 +15,7 @@
 //   inside a slice: row = canonical y (anterior → posterior), column = canonical x (right → left)
 import path from 'node:path';
 import { mat3 } from 'gl-matrix';
-import { findCases, regionLookup, DEFAULT_MODALITIES, type BratsCase, type Label3, type Modality, type Region } from './brats.ts';
+import { findCases, normaliseModalities, regionLookup, DEFAULT_MODALITIES, type BratsCase, type Label3, type Modality, type Region } from './brats.ts';
 import { SliceCache, cacheKey, type CacheEntry } from './cache.ts';
 import { readNiftiHeader, type NiftiHeader } from './nifti.ts';
 import { fromCanonical, type Shape3 } from './orientation.ts';
@@ -205,7 +205,7 @@ function resample<T extends Float32Array | Uint8Array>(src: T, W: number, H: num
 /** Opens (building the cache where needed) the BraTS dataset under dataDir. */
 export async function openDataset(dataDir: string, opts: DatasetOptions): Promise<Dataset> {
   if (!opts || !opts.cacheDir) throw new Error('openDataset: cacheDir is required');
-  const modalities = [...(opts.modalities ?? DEFAULT_MODALITIES)];
+  const modalities = normaliseModalities(opts.modalities ?? DEFAULT_MODALITIES);
   const regions: Region[] = (opts.regions ?? 'all') === 'whole' ? ['whole'] : ['whole', 'core', 'enhancing'];
   if (opts.regions && opts.regions !== 'whole' && opts.regions !== 'all') throw new Error(`regions '${opts.regions}': use 'whole' or 'all'`);
   const cropShape = opts.cropShape ?? DEFAULT_CROP;

@@ -69,10 +69,10 @@ export function grayToRgba(values: ArrayLike<number>, w: number, h: number, opti
     min ??= lo;
     max ??= hi;
   }
-  const scale = max > min ? 255 / (max - min) : 0;
+  const range = max > min ? max - min : Infinity; // constant image → black
   const out = new Uint8Array(n * 4);
   for (let i = 0; i < n; i++) {
-    const t = (values[i] - min) * scale; // NaN stays NaN
+    const t = ((values[i] - min) / range) * 255; // NaN stays NaN
     const g = t > 0 ? (t < 255 ? Math.round(t) : 255) : 0;
     out[i * 4] = g;
     out[i * 4 + 1] = g;

@@ -238,17 +238,12 @@ export function readSafetensorsHeader(bytes: Uint8Array): {
     if (end < begin) fail(`tensor "${name}": data_offsets [${begin}, ${end}] end before they begin`);
     if (end > dataLength)
       fail(`tensor "${name}": data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes; truncated file?)`);
-    // Element count, with an early exit so that absurd shapes cannot overflow.
-    const size = ARRAY_TYPES[dtype].size;
-    let numel = 1;
-    for (const d of shape as number[]) {
-      numel *= d;
-      if (numel * size > dataLength) break;
-    }
-    if ((shape as number[]).includes(0)) numel = 0;
-    if (numel * size !== end - begin)
+    // Byte count in doubles: absurd shapes give huge (or infinite) values, never an exception or allocation.
+    const dims = shape as number[];
+    const need = dims.includes(0) ? 0 : dims.reduce((a, d) => a * d, ARRAY_TYPES[dtype].size);
+    if (need !== end - begin)
       fail(
-        `tensor "${name}": shape [${(shape as number[]).join(', ')}] × ${dtype} needs ${numel * size > dataLength ? 'more than ' + dataLength : numel * size} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
+        `tensor "${name}": shape [${dims.join(', ')}] × ${dtype} needs ${Number.isSafeInteger(need) ? need : `more than ${Number.MAX_SAFE_INTEGER}`} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
       );
     entries.push({ name, dtype, shape: shape as number[], begin, end });
   }

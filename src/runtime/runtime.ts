@@ -89,9 +89,32 @@ export class Runtime {
     this.pool.release(pb);
   }
 
-  /** Upload data into a buffer (ordered before the not-yet-submitted work, which cannot use it yet). */
-  write(pb: PooledBuffer, data: ArrayBufferView, byteOffset = 0): void {
+  /**
+   * Upload into a buffer that no recorded-but-unsubmitted command uses (a fresh tensor's): a plain
+   * queue.writeBuffer, which runs before that pending work.
+   */
+  upload(pb: PooledBuffer, data: ArrayBufferView, byteOffset = 0): void {
     this.device.queue.writeBuffer(pb.buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /**
+   * Overwrite a buffer in stream order: after every command recorded so far (e.g. the kernel that
+   * initialised a parameter), before every later one. With pending work, the data goes through a
+   * staging buffer copied inside the command stream; queue.writeBuffer would jump the queue.
+   */
+  write(pb: PooledBuffer, data: ArrayBufferView, byteOffset = 0): void {
+    if (!this.encoder) {
+      this.upload(pb, data, byteOffset);
+      return;
+    }
+    const size = Math.ceil(data.byteLength / 4) * 4;
+    if (size === 0) return;
+    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true, label: 'write.staging' });
+    new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    staging.unmap();
+    this.endPass();
+    this.openEncoder().copyBufferToBuffer(staging, 0, pb.buffer, byteOffset, size);
+    this.retiredUniforms.push(staging); // destroyed after the submit that copies it
   }
 
   private uniform(words: Uint32Array): { buffer: GPUBuffer; id: number } {

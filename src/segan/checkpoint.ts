@@ -62,7 +62,7 @@ export class CheckpointError extends Error {
 export function loadCheckpoint(path: string): LoadedCheckpoint {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = new Uint8Array(readFileSync(path)); // a private, 0-offset copy (Node pools small Buffers)
   } catch (e) {
     throw new CheckpointError(`cannot read checkpoint ${path}: ${(e as Error).message}`);
   }

@@ -75,7 +75,7 @@ export class Engine {
       throw new ShapeError(`tensor: ${flat.length} values do not fill shape ${fmtShape(s)} (${sizeOf(s)} elements)`);
     }
     const t = this.make(s, 'tensor', opts, true);
-    if (flat.length) this.runtime.write(t.buffer(), flat);
+    if (flat.length) this.runtime.upload(t.buffer(), flat);
     return t;
   }
 
