@@ -149,8 +149,8 @@ export class TfSegan {
     return tf.scalar(1).sub(tf.mean(inter.mul(2).div(den)));
   }
 
-  /** One D step then one G step; resolves when the GPU has finished (reads the two losses). */
-  async step(x: T4, y: T4): Promise<[number, number]> {
+  /** The critic step (clamping included); resolves when the GPU has finished. */
+  async stepD(x: T4, y: T4): Promise<number> {
     const { tf, cfg } = this;
     const p = tf.tidy(() => this.segment(x)); // computed outside the critic's tape: a constant there
     const lossD = this.optC.minimize(() => this.adversarial(x, p, y).neg() as TF.Scalar, true, this.criticVars)!;
@@ -158,16 +158,46 @@ export class TfSegan {
     tf.tidy(() => {
       for (const v of this.criticVars) v.assign(tf.clipByValue(v, -cfg.clamp, cfg.clamp));
     });
+    const v = (await lossD.data())[0];
+    lossD.dispose();
+    return v;
+  }
+
+  /** The segmentor step (critics not updated); resolves when the GPU has finished. */
+  async stepG(x: T4, y: T4): Promise<number> {
+    const { cfg } = this;
     const lossG = this.optS.minimize(() => {
       const p = this.segment(x);
       let l = this.adversarial(x, p, y);
       if (cfg.lambdaDice > 0) l = l.add(this.dice(p, y).mul(cfg.lambdaDice));
       return l as TF.Scalar;
     }, true, this.segVars)!;
-    const out = [(await lossD.data())[0], (await lossG.data())[0]] as [number, number];
-    lossD.dispose();
+    const v = (await lossG.data())[0];
     lossG.dispose();
-    return out;
+    return v;
+  }
+
+  /** One D step then one G step. */
+  async step(x: T4, y: T4): Promise<[number, number]> {
+    return [await this.stepD(x, y), await this.stepG(x, y)];
+  }
+
+  /** Segmentor forward (training-mode batch norm, as in a step); waits for the GPU. */
+  async forwardS(x: T4): Promise<void> {
+    const p = this.tf.tidy(() => this.segment(x).slice([0, 0, 0, 0], [1, 1, 1, 1]));
+    await p.data();
+    p.dispose();
+  }
+
+  /** One critic's forward over a masked batch; waits for the GPU. */
+  async forwardC(x: T4, y: T4): Promise<void> {
+    const f = this.tf.tidy(() => {
+      const yk = y.shape[3] === 1 ? y : (y.slice([0, 0, 0, 0], [-1, -1, -1, 1]) as T4);
+      const fs = this.features(0, x.mul(yk) as T4);
+      return fs[fs.length - 1].slice([0, 0, 0, 0], [1, 1, 1, 1]);
+    });
+    await f.data();
+    f.dispose();
   }
 
   /** Encoder forward + backward only (for comparing with other peers' published numbers). */

@@ -4,6 +4,7 @@ import { demoCommand } from './demo.ts';
 import { evalCommand, predictCommand, synthCommand, trainCommand } from './segan-commands.ts';
 import { inspectCommand } from './inspect.ts';
 import { seganDemoCommand } from './segan-demo.ts';
+import { profileCommand } from './profile.ts';
 
 const HELP = `segan — SegAN on dawngrad (WebGPU through Dawn, in Node.js)
 
@@ -32,6 +33,8 @@ export async function main(argv: string[]): Promise<number> {
       return infoCommand(rest);
     case 'demo':
       return seganDemoCommand(rest);
+    case 'profile':
+      return profileCommand(rest);
     case 'engine-demo':
       return demoCommand(rest);
     case 'train':
