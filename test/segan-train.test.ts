@@ -1,6 +1,7 @@
 // Training on synthetic phantoms reaches whole-tumour Dice >= 0.85 on held-back phantoms.
 // Budget (stated for CI on 2 CPU cores with lavapipe): 10 phantoms of 96×96×48, a width-1/8 SegAN
-// (K = 1) on 64×64 crops, batch 8, 5 epochs of 32 steps (160 D+G steps), ~3 minutes.
+// (K = 1) on 64×64 crops with random flips, batch 8, 14 epochs of 32 steps (448 D+G steps; lr 1e-3
+// halved every 5 epochs), about 4 minutes. Measured: Dice 0.919 and 0.862 on the two held-back cases.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ const dir = mkdtempSync(join(tmpdir(), 'dawngrad-segan-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('SegAN on synthetic phantoms', () => {
-  it('reaches whole-tumour Dice >= 0.85 (3-D, held-back cases) within 160 steps', async () => {
+  it('reaches whole-tumour Dice >= 0.85 (3-D, mean of held-back cases) within 448 steps', async () => {
     const e = engine();
     const data = join(dir, 'data');
     // typical-size tumours: a small phantom tumour is a few hundred voxels at this resolution, where one
@@ -28,16 +29,17 @@ describe('SegAN on synthetic phantoms', () => {
     const val = ids.slice(-2);
     const config = makeConfig({
       lr: 1e-3,
-      epochs: 5,
+      lrHalveEvery: 5,
+      epochs: 14,
       batch: 8,
       size: 64,
       volumeCrop: [72, 72, 32],
       seed: 5,
       model: { inChannels: 3, classes: 1, width: 0.125, skip: 'add', slope: 0.2, seed: 5 },
     });
-    const result = await train(e, { dataDir: data, runDir: join(dir, 'run'), cacheDir: join(dir, 'cache'), config, valCases: val, logEvery: 16, checkpointEvery: 1000 });
+    const result = await train(e, { dataDir: data, runDir: join(dir, 'run'), cacheDir: join(dir, 'cache'), config, valCases: val, logEvery: 16, checkpointEvery: 1000, flip: true, maxValBatches: 2 });
     expect(result.stopped).toBe('done');
-    expect(result.progress.globalStep).toBe(160);
+    expect(result.progress.globalStep).toBe(448);
     // 3-D evaluation from the saved checkpoint, as `segan eval` does it
     const ckpt = loadCheckpoint(result.lastCheckpoint!);
     const model = new SeganModel(e, ckpt.config);
