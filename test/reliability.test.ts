@@ -79,3 +79,73 @@ describe('checkpoints', () => {
     expect(ck.progress.globalStep).toBeGreaterThanOrEqual(2);
   }, 180_000);
 });
+
+describe('numerical faults and long runs', () => {
+  it('a non-finite loss stops training with the step and the loss named; the last good checkpoint stays loadable', async () => {
+    const e = engine();
+    const { NonFiniteLossError } = await import('../src/segan/train.ts');
+    const run = join(dir, 'nan');
+    // a sane first part, checkpointed
+    const good = await train(e, { ...base, runDir: run, config, maxSteps: 4, checkpointEvery: 2 });
+    const before = readFileSync(good.lastCheckpoint!);
+    // then an absurd learning rate: parameters overflow, the losses become NaN / Inf
+    const wild = { ...config, lr: 1e30 };
+    let err: unknown;
+    try {
+      await train(e, { ...base, runDir: run, config: wild, checkpointEvery: 1000, logEvery: 2 });
+    } catch (x) {
+      err = x;
+    }
+    expect(err).toBeInstanceOf(NonFiniteLossError);
+    expect(String((err as Error).message)).toMatch(/the (critic|segmentor) loss became (NaN|-?Infinity) at step \d+/);
+    expect(readFileSync(good.lastCheckpoint!).equals(before)).toBe(true);
+    expect(() => loadCheckpoint(good.lastCheckpoint!)).not.toThrow();
+  }, 120_000);
+
+  it('1,000 training steps keep live GPU bytes flat and RSS within 64 MiB', async () => {
+    const e = engine();
+    const { SeganModel, SeganTrainer } = await import('../src/segan/trainer.ts');
+    const cfg = makeConfig({ lr: 1e-4, batch: 2, size: 32, model: { inChannels: 3, classes: 1, width: 1 / 32, skip: 'add', slope: 0.2, seed: 2 } });
+    const model = new SeganModel(e, cfg);
+    const trainer = new SeganTrainer(model, cfg);
+    const x = e.rand([2, 3, 32, 32], { seed: 1 });
+    const y = e.tidy(() => e.rand([2, 1, 32, 32], { seed: 2 }).gt(0.6));
+    const run = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const s = trainer.step(x, y);
+        if (i % 50 === 49) await s.segmentor.item(); // a periodic sync, as the training loop does
+        for (const t of Object.values(s)) t.dispose();
+      }
+      await e.flush();
+    };
+    await run(100); // warm-up: pipelines, pools, uniform and bind-group caches
+    const live0 = e.memory().liveBytes;
+    const rss0 = process.memoryUsage().rss;
+    const bg0 = e.runtime.stats.bindGroupsCreated;
+    await run(900);
+    // the pool hands out buffers in a canonical order, so every step reuses the same bind groups
+    expect(e.runtime.stats.bindGroupsCreated - bg0).toBe(0);
+    const live1 = e.memory().liveBytes;
+    const rss1 = process.memoryUsage().rss;
+    console.log(`live GPU bytes ${live0} -> ${live1}; RSS ${(rss0 / 2 ** 20).toFixed(0)} -> ${(rss1 / 2 ** 20).toFixed(0)} MiB`);
+    expect(live1).toBe(live0);
+    expect(rss1 - rss0).toBeLessThan(64 * 2 ** 20);
+    model.dispose();
+  }, 600_000);
+
+  it('SIGINT stops after the current step and saves a checkpoint', async () => {
+    const run = join(dir, 'sigint');
+    const child = spawn(process.execPath, [join(root, 'bin/segan.mjs'), 'train', '--data', data, '--runs', dir, '--run', 'sigint', '--width', '0.0625', '--size', '32', '--crop', '40x40x16',
+      '--classes', '1', '--batch', '4', '--epochs', '50', '--checkpoint-every', '1000', '--log-every', '1', '--val-cases', 'Synth_004', '--cache', join(dir, 'cache3')], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    const t0 = Date.now();
+    while (!/step 3\//.test(out) && Date.now() - t0 < 90_000) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code).toBe(130);
+    expect(out).toMatch(/interrupted at epoch \d+, step \d+/);
+    const ck = loadCheckpoint(join(run, 'checkpoints', 'latest.safetensors'));
+    expect(ck.progress.globalStep).toBeGreaterThanOrEqual(3);
+  }, 180_000);
+});

@@ -71,6 +71,8 @@ export class BufferPool {
           'Use a smaller batch or input size.',
       );
     }
+    // Lists are sorted by descending id, so pop() hands out the lowest id: a step that allocates and
+    // frees in the same order then gets the same buffers every time, and its bind groups are reused.
     let pb = gpuWritten ? this.recycled.get(size)?.pop() : undefined;
     if (pb) {
       this.pendingBytes -= pb.size;
@@ -104,7 +106,7 @@ export class BufferPool {
     this.pendingBytes += pb.size;
     let list = this.recycled.get(pb.size);
     if (!list) this.recycled.set(pb.size, (list = []));
-    list.push(pb);
+    insertById(list, pb);
   }
 
   /** Move a live buffer to another category (e.g. a tensor that becomes a gradient). */
@@ -120,7 +122,7 @@ export class BufferPool {
     for (const pb of this.pending) {
       let list = this.free.get(pb.size);
       if (!list) this.free.set(pb.size, (list = []));
-      list.push(pb);
+      insertById(list, pb);
       this.pooledBytes += pb.size;
     }
     this.pending.clear();
@@ -162,6 +164,18 @@ export class BufferPool {
     this.recycled.clear();
     this.free.clear();
   }
+}
+
+/** Insert keeping the list sorted by descending id (the lowest id last, taken first by pop()). */
+function insertById(list: PooledBuffer[], pb: PooledBuffer): void {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid].id > pb.id) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, 0, pb);
 }
 
 export function fmtBytes(n: number): string {
