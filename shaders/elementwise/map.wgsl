@@ -40,35 +40,8 @@ struct Params {
 fn dim(d: u32) -> u32 { return P.shape[d / 4u][d % 4u]; }
 fn stride(k: u32, d: u32) -> u32 { return P.strides[k * 2u + d / 4u][d % 4u]; }
 
-// Helpers the op table's expressions use.
-// (through a var: WGSL rejects a NaN constant expression)
-fn nan_f32() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }
-// pow with PyTorch's meaning: integer exponents by repeated squaring (exact for small powers, any
-// sign of base); other exponents through pow(), NaN for a negative base.
-fn spow(x: f32, p: f32) -> f32 {
-  if (fract(p) == 0.0 && abs(p) <= 64.0) {
-    var e = u32(abs(p));
-    var base = x;
-    var r = 1.0;
-    while (e > 0u) {
-      if ((e & 1u) == 1u) { r *= base; }
-      base *= base;
-      e >>= 1u;
-    }
-    return select(r, 1.0 / r, p < 0.0);
-  }
-  if (x < 0.0) { return nan_f32(); }
-  return pow(x, p);
-}
-// tanh that cannot overflow: exp of a non-positive number only.
-fn stanh(x: f32) -> f32 {
-  let e = exp(-2.0 * abs(x));
-  return sign(x) * (1.0 - e) / (1.0 + e);
-}
-fn ssigmoid(x: f32) -> f32 {
-  let e = exp(-abs(x));
-  return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
-}
+// Helpers the op table's expressions use (spow, stanh, ssigmoid, nan_f32).
+//#include "elementwise/helpers"
 
 // The op: one expression of the op table over scalars.
 fn apply({{ARGS}}) -> f32 { return {{EXPR}}; }

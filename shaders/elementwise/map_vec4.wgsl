@@ -23,31 +23,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> out: array<vec4f>;
 {{BINDINGS}}
 
-// Helpers the op table's expressions use (the same as in map.wgsl).
-fn nan_f32() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }
-fn spow(x: f32, p: f32) -> f32 {
-  if (fract(p) == 0.0 && abs(p) <= 64.0) {
-    var e = u32(abs(p));
-    var base = x;
-    var r = 1.0;
-    while (e > 0u) {
-      if ((e & 1u) == 1u) { r *= base; }
-      base *= base;
-      e >>= 1u;
-    }
-    return select(r, 1.0 / r, p < 0.0);
-  }
-  if (x < 0.0) { return nan_f32(); }
-  return pow(x, p);
-}
-fn stanh(x: f32) -> f32 {
-  let e = exp(-2.0 * abs(x));
-  return sign(x) * (1.0 - e) / (1.0 + e);
-}
-fn ssigmoid(x: f32) -> f32 {
-  let e = exp(-abs(x));
-  return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
-}
+// Helpers the op table's expressions use (spow, stanh, ssigmoid, nan_f32).
+//#include "elementwise/helpers"
 
 fn apply({{ARGS}}) -> f32 { return {{EXPR}}; }
 

@@ -10,11 +10,15 @@ import { fileURLToPath } from 'node:url';
 const SHADER_DIR = fileURLToPath(new URL('../../shaders/', import.meta.url));
 const sourceCache = new Map<string, string>();
 
-/** Raw text of shaders/<path>.wgsl. */
-export function shaderSource(path: string): string {
+/**
+ * Text of shaders/<path>.wgsl, with every line `//#include "other/path"` replaced by that file's text
+ * (WGSL has no includes; this keeps shared helpers in one file).
+ */
+export function shaderSource(path: string, depth = 0): string {
   let s = sourceCache.get(path);
   if (s === undefined) {
-    s = readFileSync(`${SHADER_DIR}${path}.wgsl`, 'utf8');
+    if (depth > 4) throw new Error(`shaders/${path}.wgsl: includes nested too deeply`);
+    s = readFileSync(`${SHADER_DIR}${path}.wgsl`, 'utf8').replace(/^\/\/#include "([\w/]+)"$/gm, (_, inc: string) => shaderSource(inc, depth + 1));
     sourceCache.set(path, s);
   }
   return s;
