@@ -112,7 +112,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     restore(ckpt, model, null);
     const all = (await findCases(dataDir)).map((c) => c.id);
     const cases = f.cases ? String(f.cases).split(',') : all;
-    const ds = await openDataset(dataDir, { cacheDir: String(f.cache ?? join(dataDir, '.dawngrad-cache')), regions: config.model.classes === 1 ? 'whole' : 'all', valCases: cases, cropSize: config.size, cropShape: config.volumeCrop, seed: config.seed });
+    const ds = await openDataset(dataDir, { cacheDir: String(f.cache ?? join(dataDir, '.dawngrad-cache')), regions: config.model.classes === 1 ? 'whole' : 'all', onlyCases: cases, valCases: cases, allowNoTraining: true, cropSize: config.size, cropShape: config.volumeCrop, seed: config.seed });
     const scores: CaseScores[] = [];
     for (const id of cases) {
       const cs = ds.caseSlices(id);
@@ -149,7 +149,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
     restore(ckpt, model, null);
     const root = resolve(caseDir, '..');
     const id = basename(resolve(caseDir));
-    const ds = await openDataset(root, { cacheDir: String(f.cache ?? join(resolve(caseDir), '..', '.dawngrad-cache')), regions: config.model.classes === 1 ? 'whole' : 'all', valCases: [id], cropSize: config.size, cropShape: config.volumeCrop, requireSeg: false });
+    const ds = await openDataset(root, { cacheDir: String(f.cache ?? join(resolve(caseDir), '..', '.dawngrad-cache')), regions: config.model.classes === 1 ? 'whole' : 'all', onlyCases: [id], valCases: [id], allowNoTraining: true, cropSize: config.size, cropShape: config.volumeCrop, requireSeg: false });
     const cs = ds.caseSlices(id);
     const { labels } = await predictSlices(engine, model.S, cs, Number(f.batch ?? config.batch));
     const grid = ds.putBack(id, labels);

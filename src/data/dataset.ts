@@ -37,6 +37,10 @@ export interface DatasetOptions {
   valFraction?: number;
   /** Explicit validation case ids. */
   valCases?: readonly string[];
+  /** Use only these cases (the others are not read or cached): evaluation and prediction. */
+  onlyCases?: readonly string[];
+  /** Allow a dataset without training cases (evaluation / prediction only). */
+  allowNoTraining?: boolean;
   /** Seed of the case split and the default seed of batches(). Default 0. */
   seed?: number;
   /** Side of the square crops served (default 160). */
@@ -216,7 +220,13 @@ export async function openDataset(dataDir: string, opts: DatasetOptions): Promis
   if (!(keepEmpty >= 0 && keepEmpty <= 1)) throw new Error(`skipEmpty ${keepEmpty} must be a fraction in [0, 1]`);
   const seed = opts.seed ?? 0;
 
-  const found = await findCases(dataDir);
+  let found = await findCases(dataDir);
+  if (opts.onlyCases) {
+    const want = new Set(opts.onlyCases);
+    const missing = opts.onlyCases.filter((id) => !found.some((c) => c.id === id));
+    if (missing.length) throw new Error(`${dataDir}: case(s) not found: ${missing.join(', ')}`);
+    found = found.filter((c) => want.has(c.id));
+  }
   if (found.length === 0) throw new Error(`${dataDir}: no BraTS cases found (expected <case>/<case>_t1ce.nii.gz or <case>/<case>-t1c.nii.gz)`);
   const bad = found.filter((c) => c.problems.length);
   if (bad.length) throw new Error(`${dataDir}: ${bad.map((c) => `${c.dir}: ${c.problems.join('; ')}`).join('\n')}`);
@@ -242,7 +252,7 @@ export async function openDataset(dataDir: string, opts: DatasetOptions): Promis
     throw e;
   }
   const { train, val } = splitCases(found, { valFraction: opts.valFraction, valCases: opts.valCases, seed });
-  if (train.length === 0) throw new Error(`${dataDir}: no training cases left after the split`);
+  if (train.length === 0 && !opts.allowNoTraining) throw new Error(`${dataDir}: no training cases left after the split`);
   const ids = found.map((c) => c.id);
 
   const entry = (id: string): CacheEntry => {

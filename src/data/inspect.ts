@@ -109,7 +109,7 @@ export async function inspectDataDir(dataDir: string, opts: { onCase?: (c: CaseR
       if (!first) first = v;
       else {
         if (v.shape.some((d, k) => d !== first!.shape[k]))
-          rep.problems.push(`shape mismatch: ${kind} is ${v.shape.join('×')}, ${path.basename(first.path)} is ${first.shape.join('×')}`);
+          rep.problems.push(`shape mismatch: ${kind} (${path.basename(file)}) is ${v.shape.join('×')}, ${path.basename(first.path)} is ${first.shape.join('×')}`);
         else if (v.affine.some((a, k) => Math.abs(a - first!.affine[k]) > AFFINE_TOLERANCE * Math.max(1, Math.abs(a))))
           rep.problems.push(`geometry mismatch: ${kind}'s voxel-to-world affine differs from ${path.basename(first.path)}'s`);
       }
@@ -124,7 +124,7 @@ export async function inspectDataDir(dataDir: string, opts: { onCase?: (c: CaseR
           });
           const allowed = expectedLabels(c.layout);
           const odd = Object.keys(vr.labelCounts).map(Number).filter((l) => !allowed.includes(l));
-          if (odd.length) rep.problems.push(`unexpected label(s) ${odd.join(', ')} in seg (expected ${allowed.join(', ')} for ${c.layout} data)`);
+          if (odd.length) rep.problems.push(`unexpected label(s) ${odd.join(', ')} in seg (${path.basename(file)}; expected ${allowed.join(', ')} for ${c.layout} data)`);
         } catch (e) {
           rep.problems.push(`seg is not a label map: ${(e as Error).message}`);
         }

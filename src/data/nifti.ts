@@ -275,7 +275,13 @@ class ByteReader {
   }
 
   close(): void {
-    for (const s of this.streams) (s as unknown as { destroy(): void }).destroy();
+    for (const s of this.streams) {
+      // A stream closed before it was ever read has no error listener yet (the async iterator adds one on its
+      // first next()): if its file vanishes before the deferred open runs, the ENOENT would otherwise be an
+      // uncaught exception after readNifti has already returned. Errors after close() are of no interest.
+      s.on('error', () => {});
+      (s as unknown as { destroy(): void }).destroy();
+    }
   }
 }
 

@@ -76,8 +76,6 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
   const ckpt = opts.resume ? loadCheckpoint(opts.resume) : null;
   const config: TrainConfig = ckpt ? { ...ckpt.config, epochs: opts.config.epochs } : opts.config;
   const { runDir } = opts;
-  mkdirSync(join(runDir, 'checkpoints'), { recursive: true });
-  mkdirSync(join(runDir, 'overlays'), { recursive: true });
   const ds = await openDataset(opts.dataDir, {
     cacheDir: opts.cacheDir ?? join(runDir, '..', '.cache'),
     regions: config.model.classes === 1 ? 'whole' : 'all',
@@ -88,6 +86,9 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     cropShape: config.volumeCrop,
   });
   if (ds.M !== config.model.inChannels) throw new Error(`the data has ${ds.M} modalities but the model expects ${config.model.inChannels}`);
+  // folders only once the data is known to be good: a failed start leaves nothing behind
+  mkdirSync(join(runDir, 'checkpoints'), { recursive: true });
+  mkdirSync(join(runDir, 'overlays'), { recursive: true });
   writeFileSync(join(runDir, 'config.json'), JSON.stringify({ ...config, data: { dir: opts.dataDir, train: ds.trainCases, val: ds.valCases } }, null, 2) + '\n');
   const model = new SeganModel(engine, config);
   const trainer = new SeganTrainer(model, config);
