@@ -2,7 +2,7 @@
 // interpolation forward + backward at SegAN's shapes (batch 8, 3×160×160 input), ours beside TF.js's
 // WebGPU backend on the same Dawn adapter. Slow kernels on a CPU adapter take seconds per call, so
 // benny samples each case only a few times (BENCH_SAMPLES).
-import { createEngine, conv2d, interpolate, type Engine, type Tensor } from '../src/index.ts';
+import { createEngine, conv2d, interpolate, batchNorm2d, type Engine, type Tensor } from '../src/index.ts';
 import { loadTfjs } from './peers/tfjs.ts';
 import { time, save, table, type Row } from './harness.ts';
 
@@ -126,19 +126,67 @@ export async function layerSuites(opts: { tfjs?: boolean; batch?: number; only?:
       x.dispose();
       gy.dispose();
     }
-    rows.push(...(await batchNormRows(e, tf, B, opts.only)));
     return rows;
   } finally {
     await e.close();
   }
 }
 
-async function batchNormRows(e: Engine, tf: Awaited<ReturnType<typeof loadTfjs>> | null, B: number, only?: RegExp): Promise<Row[]> {
-  void e;
-  void tf;
-  void B;
-  void only;
-  return []; // batch norm suites: see below (added with the batch norm kernels)
+/** Batch norm forward + backward (training mode, fused LeakyReLU as in SegAN) at each encoder stage. */
+export async function batchNormRows(e: Engine, tf: Awaited<ReturnType<typeof loadTfjs>> | null, B: number, only?: RegExp): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const [c, s] of [[64, 80], [128, 40], [256, 20], [512, 10]] as const) {
+    const name = `bn ${c}@${s}`;
+    if (only && !only.test(name)) continue;
+    const x = e.randn([B, c, s, s], { seed: 11 });
+    const gy = e.randn([B, c, s, s], { seed: 12 });
+    const gamma = e.ones([c]);
+    const beta = e.zeros([c]);
+    const rm = e.zeros([c]);
+    const rv = e.ones([c]);
+    const r = await time(`${name} ours`, {
+      'fwd+bwd': ours(e, () => {
+        const xx = x.detach();
+        xx.requiresGrad = true;
+        batchNorm2d(xx, rm, rv, gamma, beta, { training: true, activation: 'leakyRelu', slope: 0.2 }).backward(gy);
+        xx.grad?.dispose();
+      }),
+    }, SLOW);
+    let peer: Record<string, number> = {};
+    if (tf) {
+      const tx = tf.randomNormal([B, s, s, c]) as import('@tensorflow/tfjs').Tensor4D;
+      const tgy = tf.randomNormal([B, s, s, c]) as import('@tensorflow/tfjs').Tensor4D;
+      const g = tf.ones([c]);
+      const bb = tf.zeros([c]);
+      peer = await time(`${name} tfjs`, {
+        'fwd+bwd': async () => {
+          const t = tf.tidy(() =>
+            tf.grad((xx: import('@tensorflow/tfjs').Tensor) => {
+              const { mean, variance } = tf.moments(xx, [0, 1, 2]);
+              return tf.leakyRelu(tf.batchNorm(xx as import('@tensorflow/tfjs').Tensor4D, mean, variance, bb, g, 1e-5), 0.2).mul(tgy).sum();
+            })(tx).slice([0, 0, 0, 0], [1, 1, 1, 1]),
+          );
+          await t.data();
+          t.dispose();
+        },
+      }, SLOW);
+      for (const t of [tx, tgy, g, bb]) t.dispose();
+    }
+    rows.push({ suite: 'batchnorm', case: `forward + backward, training, fused LeakyReLU, [${B}, ${c}, ${s}, ${s}]`, ms: r['fwd+bwd'], bytes: 4 * x.size * 6, peerMs: peer['fwd+bwd'] });
+    for (const t of [x, gy, gamma, beta, rm, rv]) t.dispose();
+  }
+  return rows;
+}
+
+export async function runBatchNormBench(): Promise<void> {
+  const probe = await createEngine();
+  const adapter = probe.adapter.description || probe.adapter.device;
+  const tf = process.env.BENCH_TFJS !== '0' ? await loadTfjs() : null;
+  const rows = await batchNormRows(probe, tf, Number(process.env.BENCH_BATCH ?? 8));
+  await probe.close();
+  console.log('\n' + table(rows) + '\n');
+  const file = save('batchnorm', adapter, rows);
+  console.log(`results: ${file}\n        docs/benchmarks.md (section 'batchnorm')`);
 }
 
 export async function runLayerBench(): Promise<void> {

@@ -1,14 +1,15 @@
 // `npm run bench`: every benchmark suite, ours beside TF.js's WebGPU backend on the same adapter.
-//   BENCH_SUITES=kernels,layers,model   which suites (default: all)
+//   BENCH_SUITES=kernels,layers,batchnorm,model   which suites (default: all)
 //   BENCH_BATCHES=1,8 BENCH_WIDTHS=0.125,1 BENCH_SIZE=160   the whole-model suites
 //   BENCH_TFJS=0                  skip the peer
 //   BENCH_SAMPLES, BENCH_MAX_TIME benny's sampling; BENCH_ONLY=regex restricts the layer cases
 import { runKernelBench } from './kernels.ts';
-import { runLayerBench } from './layers.ts';
+import { runLayerBench, runBatchNormBench } from './layers.ts';
 import { runModelBench } from './model.ts';
 
-const suites = (process.env.BENCH_SUITES ?? 'kernels,layers,model').split(',');
+const suites = (process.env.BENCH_SUITES ?? 'kernels,layers,batchnorm,model').split(',');
 if (suites.includes('kernels')) await runKernelBench();
 if (suites.includes('layers')) await runLayerBench();
+if (suites.includes('batchnorm')) await runBatchNormBench();
 if (suites.includes('model')) await runModelBench();
 process.exit(0); // TF.js keeps its device (and Dawn's event loop) alive
