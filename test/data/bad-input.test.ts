@@ -169,7 +169,7 @@ const BAD: BadInput[] = [
     },
     read: 'loads', // with a warning: "240 bytes after the image data (dims may be wrong)"
     load: /shape 12×10×7 differs from 12×10×8 of Bad_\w+_t1ce\.nii\.gz/,
-    inspect: /shape mismatch: flair is 12×10×7, Bad_\w+_t1\.nii\.gz is 12×10×8/,
+    inspect: /shape mismatch: flair \(Bad_\w+_flair\.nii(\.gz)?\) is 12×10×7, Bad_\w+_t1\.nii\.gz is 12×10×8/,
     inspectNamesFile: false,
   },
   {
@@ -197,7 +197,7 @@ const BAD: BadInput[] = [
     },
     read: 'loads',
     load: /shape 12×10×9 differs from 12×10×8 of Bad_\w+_t1ce\.nii\.gz/,
-    inspect: /shape mismatch: flair is 12×10×9, Bad_\w+_t1\.nii\.gz is 12×10×8/,
+    inspect: /shape mismatch: flair \(Bad_\w+_flair\.nii(\.gz)?\) is 12×10×9, Bad_\w+_t1\.nii\.gz is 12×10×8/,
     inspectNamesFile: false,
   },
   {
@@ -226,7 +226,7 @@ const BAD: BadInput[] = [
     read: 'loads',
     // loadCase accepts any integer label 0..255 (regions simply ignore 5); inspect is where it is caught
     load: 'loads',
-    inspect: /unexpected label\(s\) 5 in seg \(expected 0, 1, 2, 4 for brats2018 data\)/,
+    inspect: /unexpected label\(s\) 5 in seg \(Bad_\w+_seg\.nii\.gz; expected 0, 1, 2, 4 for brats2018 data\)/,
     inspectNamesFile: false,
   },
   {
@@ -349,8 +349,8 @@ describe('bad input: `segan inspect --data DIR` exits 1 and prints the problem',
       const problems = r.stdout.slice(r.stdout.lastIndexOf('problem(s):'));
       const line = problems.split('\n').find((l) => l.trim().startsWith(`${id}: `) && bad.inspect.test(l));
       expect(line, `no problem line matching ${bad.inspect} in:\n${r.stdout}`).toBeDefined();
-      // shape mismatches, a missing modality and unexpected labels are reported per case and modality
-      // ("Bad_9: shape mismatch: flair is ...", "Bad_11: unexpected label(s) 5 in seg"), not by file path
+      // a missing modality is reported per case and modality (there is no file to name); shape
+      // mismatches and unexpected labels name the file's base name
       if (bad.inspectNamesFile) expect(line).toContain(file);
     });
   }

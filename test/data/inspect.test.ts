@@ -44,7 +44,7 @@ describe('segan inspect', () => {
     const probs = (id: string) => r.cases.find((c) => c.id === id)!.problems.join('\n');
     expect(probs('Good_1')).toBe('');
     expect(probs('Missing_1')).toMatch(/missing flair volume/);
-    expect(probs('Mismatch_1')).toMatch(/shape mismatch: t2 is 8×7×5/);
+    expect(probs('Mismatch_1')).toMatch(/shape mismatch: t2 \(Mismatch_1_t2\.nii\.gz\) is 8×7×5/);
     expect(probs('Label3_1')).toMatch(/unexpected label\(s\) 3 in seg/);
     expect(probs('Broken_1')).toMatch(/unreadable t1: .*Broken_1_t1\.nii\.gz: not a NIfTI file/);
     expect(probs('Frac_1')).toMatch(/not an integer label/);
