@@ -35,30 +35,10 @@ struct Params {
 fn combine(a: f32, b: f32) -> f32 { return {{COMBINE}}; }
 fn identity() -> f32 { var bits = {{IDENTITY}}; return bitcast<f32>(bits); }  // bits: WGSL has no -inf literal
 
-fn at(v: array<vec4u, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }
 
-fn out_offset(o: u32) -> u32 {
-  var rem = o;
-  var off = 0u;
-  for (var d = P.out_rank; d > 0u; d--) {
-    let n = at(P.out_shape, d - 1u);
-    off += (rem % n) * at(P.out_strides, d - 1u);
-    rem /= n;
-  }
-  return off;
-}
+//#include "reduce/out_index"
 
-fn red_offset(r: u32) -> u32 {
-  if (P.red_rank == 1u) { return r * at(P.red_strides, 0u); }
-  var rem = r;
-  var off = 0u;
-  for (var d = P.red_rank; d > 0u; d--) {
-    let n = at(P.red_shape, d - 1u);
-    off += (rem % n) * at(P.red_strides, d - 1u);
-    rem /= n;
-  }
-  return off;
-}
+//#include "reduce/red_index"
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u) {

@@ -29,18 +29,8 @@ struct Params {
 
 fn combine(a: f32, b: f32) -> f32 { return {{COMBINE}}; }
 fn combine4(a: vec4f, b: vec4f) -> vec4f { return {{COMBINE4}}; }
-fn at(v: array<vec4u, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }
 
-fn out_offset(o: u32) -> u32 {
-  var rem = o;
-  var off = 0u;
-  for (var d = P.out_rank; d > 0u; d--) {
-    let n = at(P.out_shape, d - 1u);
-    off += (rem % n) * at(P.out_strides, d - 1u);
-    rem /= n;
-  }
-  return off;
-}
+//#include "reduce/out_index"
 
 fn identity() -> f32 { var bits = {{IDENTITY}}; return bitcast<f32>(bits); }  // bits: WGSL has no -inf literal
 
