@@ -11,9 +11,10 @@
 // ln beta computed in float64 by the launcher: a Taylor polynomial for |t ln beta| < 0.5, 1 - exp()
 // beyond. That is accurate to a few 1e-7 relative, where 1 - pow(beta_f32, t) would carry
 // beta's float32 rounding (1.3e-5 relative for beta = 0.999, t = 1) into every step.
+// skip[0] != 0 (raised by optim/nonfinite_check.wgsl in a guarded step) leaves everything untouched.
 // One element per thread, 256 threads per workgroup; grids wider than 65535 workgroups fold into y.
-// Memory traffic: 28 bytes per element (read p, g, m, v; write p, m, v) plus one u32 read per thread
-// (the same address for every thread: a broadcast from cache).
+// Memory traffic: 28 bytes per element (read p, g, m, v; write p, m, v) plus two u32 reads per thread
+// (the step and the skip flag: the same address for every thread, a broadcast from cache).
 
 struct Params {
   count: u32,
@@ -33,9 +34,10 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> param: array<f32>;
 @group(0) @binding(2) var<storage, read> grad: array<f32>;
-@group(0) @binding(3) var<storage, read_write> exp_avg: array<f32>;
-@group(0) @binding(4) var<storage, read_write> exp_avg_sq: array<f32>;
-@group(0) @binding(5) var<storage, read> steps: array<u32>;
+@group(0) @binding(3) var<storage, read> skip: array<u32>;
+@group(0) @binding(4) var<storage, read_write> exp_avg: array<f32>;
+@group(0) @binding(5) var<storage, read_write> exp_avg_sq: array<f32>;
+@group(0) @binding(6) var<storage, read> steps: array<u32>;
 
 /** 1 - beta^t = -expm1(t ln beta) for t >= 1, ln beta <= 0. */
 fn bias_correction(log_beta: f32, t: u32) -> f32 {
@@ -58,7 +60,7 @@ fn lerp(a: f32, b: f32, w: f32) -> f32 {
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let i = gid.x + gid.y * P.grid_x;
-  if (i >= P.count) { return; }
+  if (i >= P.count || skip[0] != 0u) { return; }
   let t = steps[P.index];
   let bias_correction1 = bias_correction(P.log_beta1, t);
   let bias_correction2 = bias_correction(P.log_beta2, t);

@@ -4,6 +4,7 @@
 //   s   = s * alpha + (1 - alpha) * g * g
 //   p   = p - lr * (g / (sqrt(s) + eps))
 // The rule does not depend on the step count, so this kernel does not read it.
+// skip[0] != 0 (raised by optim/nonfinite_check.wgsl in a guarded step) leaves everything untouched.
 // One element per thread, 256 threads per workgroup; grids wider than 65535 workgroups fold into y.
 // Memory traffic: 20 bytes per element (read p, g, s; write p, s).
 
@@ -25,12 +26,13 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> param: array<f32>;
 @group(0) @binding(2) var<storage, read> grad: array<f32>;
-@group(0) @binding(3) var<storage, read_write> square_avg: array<f32>;
+@group(0) @binding(3) var<storage, read> skip: array<u32>;
+@group(0) @binding(4) var<storage, read_write> square_avg: array<f32>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let i = gid.x + gid.y * P.grid_x;
-  if (i >= P.count) { return; }
+  if (i >= P.count || skip[0] != 0u) { return; }
   let p = param[i];
   var g = grad[i];
   if (P.weight_decay != 0.0) { g = g + P.weight_decay * p; }

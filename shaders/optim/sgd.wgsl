@@ -6,7 +6,8 @@
 //   p   = p - lr * b                        (b = g when momentum is 0: no buffer at all)
 // Two entry points: the launcher names the one it wants `main` through the templates
 // ({{MOMENTUM_ENTRY}} / {{PLAIN_ENTRY}}). The pipeline's automatic layout holds only the bindings
-// its entry point uses, so the plain variant binds p and g only.
+// its entry point uses, so the plain variant binds p, g and skip only.
+// skip[0] != 0 (raised by optim/nonfinite_check.wgsl in a guarded step) leaves everything untouched.
 // One element per thread, 256 threads per workgroup; grids wider than 65535 workgroups fold into y.
 // Memory traffic: with momentum 20 bytes per element (read p, g, b; write p, b; 16 on the first
 // step, which does not read b), without momentum 12 bytes (read p, g; write p).
@@ -25,8 +26,9 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> param: array<f32>;
 @group(0) @binding(2) var<storage, read> grad: array<f32>;
-@group(0) @binding(3) var<storage, read_write> momentum_buffer: array<f32>;
-@group(0) @binding(4) var<storage, read> steps: array<u32>;
+@group(0) @binding(3) var<storage, read> skip: array<u32>;
+@group(0) @binding(4) var<storage, read_write> momentum_buffer: array<f32>;
+@group(0) @binding(5) var<storage, read> steps: array<u32>;
 
 fn decayed_grad(i: u32, p: f32) -> f32 {
   var g = grad[i];
@@ -37,7 +39,7 @@ fn decayed_grad(i: u32, p: f32) -> f32 {
 @compute @workgroup_size(256)
 fn {{MOMENTUM_ENTRY}}(@builtin(global_invocation_id) gid: vec3u) {
   let i = gid.x + gid.y * P.grid_x;
-  if (i >= P.count) { return; }
+  if (i >= P.count || skip[0] != 0u) { return; }
   let p = param[i];
   let g = decayed_grad(i, p);
   var b = g;
@@ -49,7 +51,7 @@ fn {{MOMENTUM_ENTRY}}(@builtin(global_invocation_id) gid: vec3u) {
 @compute @workgroup_size(256)
 fn {{PLAIN_ENTRY}}(@builtin(global_invocation_id) gid: vec3u) {
   let i = gid.x + gid.y * P.grid_x;
-  if (i >= P.count) { return; }
+  if (i >= P.count || skip[0] != 0u) { return; }
   let p = param[i];
   param[i] = p - P.lr * decayed_grad(i, p);
 }

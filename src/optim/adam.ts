@@ -49,7 +49,7 @@ export class Adam extends Optimizer<AdamHyper> {
     return ['exp_avg', 'exp_avg_sq'];
   }
 
-  protected update(k: number, p: PooledBuffer, g: PooledBuffer, slots: PooledBuffer[], steps: PooledBuffer, size: number): void {
+  protected update(k: number, p: PooledBuffer, g: PooledBuffer, skip: PooledBuffer, slots: PooledBuffer[], steps: PooledBuffer, size: number): void {
     const rt = this.engine.runtime;
     const { lr, betas, eps, weightDecay } = this.hyper;
     const grid = grid1d(size);
@@ -58,6 +58,6 @@ export class Adam extends Optimizer<AdamHyper> {
       .u32(size, grid.gridX, k, 0)
       .f32(lr, betas[1], 1 - betas[0], 1 - betas[1], eps, weightDecay, logBeta(betas[0]), logBeta(betas[1]))
       .done();
-    rt.dispatch(kernel, [p, g, slots[0], slots[1], steps], u, grid.workgroups, 'Adam.step');
+    rt.dispatch(kernel, [p, g, skip, slots[0], slots[1], steps], u, grid.workgroups, 'Adam.step');
   }
 }

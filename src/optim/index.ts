@@ -1,5 +1,5 @@
 // Optimizers (torch.optim semantics, float32, fused WGSL updates) and parameter clamping.
-export { Optimizer, type OptimizerKind, type OptimizerState, type BaseHyper } from './optimizer.ts';
+export { Optimizer, readNonFiniteFlag, type OptimizerKind, type OptimizerState, type BaseHyper, type StepOptions, type NonFiniteSlot } from './optimizer.ts';
 export { Adam, type AdamOptions, type AdamHyper } from './adam.ts';
 export { RMSprop, type RMSpropOptions, type RMSpropHyper } from './rmsprop.ts';
 export { SGD, type SGDOptions, type SGDHyper } from './sgd.ts';

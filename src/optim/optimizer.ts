@@ -6,7 +6,12 @@
 // PyTorch's per-parameter state['step']) that shaders/optim/step_counter.wgsl increments at the start
 // of every step(); the update kernels read it. Nothing that changes every step goes into a uniform,
 // so after the first step() no uniform buffer is created (uniforms are content-addressed).
-import { Uniforms } from '../runtime/grid.ts';
+//
+// A guarded step (step({ skipNonFinite: true })) first checks the loss and every gradient on the GPU
+// (shaders/optim/nonfinite_check.wgsl) into a two-word flag tensor; the counter and update kernels
+// read the flag and do nothing when it is raised. The step is skipped without a readback: the caller
+// reads the flag later, with its periodic metrics (readNonFiniteFlag), to learn what happened.
+import { grid1d, Uniforms } from '../runtime/grid.ts';
 import type { PooledBuffer } from '../runtime/pool.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { fmtShape, sameShape } from '../tensor/shape.ts';
@@ -26,6 +31,36 @@ export interface OptimizerState<H extends object = Record<string, number | numbe
   step: number;
   shapes: number[][];
   buffers: Record<string, Float32Array>;
+}
+
+/** Options of one step(). */
+export interface StepOptions {
+  /**
+   * Check the gradients (and `check`) for NaN / ±Inf on the GPU first and, if any is found, leave
+   * the parameters, the optimizer state and the step counts untouched. step() then returns the flag
+   * tensor; decode it with readNonFiniteFlag().
+   */
+  skipNonFinite?: boolean;
+  /** More tensors to check before the gradients, typically the loss (slots 0, 1, ... in order). */
+  check?: readonly Tensor[];
+}
+
+/**
+ * What a guarded step found: `null` when every checked value was finite (the step was taken),
+ * otherwise the first offending slot: `check[slot]` for slot < check.length, else the gradient of
+ * parameter slot - check.length.
+ */
+export type NonFiniteSlot = number | null;
+
+/**
+ * Decode the flag tensor a guarded step() returned (a sync point: call it with the periodic metrics).
+ * Word 0 is 0 or 1.0 (raised), word 1 is 0xffffffff minus the smallest offending slot.
+ */
+export async function readNonFiniteFlag(flag: Tensor): Promise<NonFiniteSlot> {
+  if (flag.size !== 2) throw new TypeError(`readNonFiniteFlag: expected the 2-element flag tensor returned by step({ skipNonFinite: true }), got ${fmtShape(flag.shape)}`);
+  const values = await flag.toArray();
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  return bits[0] === 0 ? null : 0xffffffff - bits[1];
 }
 
 /** The hyperparameters every optimizer has. */
@@ -53,6 +88,8 @@ export abstract class Optimizer<H extends BaseHyper> {
   protected slots: Tensor[][] = [];
   /** One u32 per parameter: how many steps it has taken (incremented on the GPU). */
   private steps: Tensor;
+  /** A one-word zero: the skip flag that unguarded steps bind. */
+  private neverSkip: Tensor;
   private disposed = false;
 
   /**
@@ -79,6 +116,7 @@ export abstract class Optimizer<H extends BaseHyper> {
     this.validate(hyper);
     this.hyper = { ...hyper };
     this.steps = this.keep(this.engine.zeros([params.length], { category: 'optimizer' }));
+    this.neverSkip = this.keep(this.engine.zeros([1], { category: 'optimizer' }));
     this.slots = this.params.map((p) => this.slotNames(this.hyper).map(() => this.keep(this.engine.zeros(p.shape, { category: 'optimizer' }))));
   }
 
@@ -88,9 +126,9 @@ export abstract class Optimizer<H extends BaseHyper> {
   protected abstract slotNames(h: H): string[];
   /**
    * Record the update of parameter `k` (one dispatch). `steps` holds the per-parameter step counts,
-   * already incremented for this step.
+   * already incremented for this step; the kernel must do nothing when `skip`'s first word is not 0.
    */
-  protected abstract update(k: number, p: PooledBuffer, g: PooledBuffer, slots: PooledBuffer[], steps: PooledBuffer, size: number): void;
+  protected abstract update(k: number, p: PooledBuffer, g: PooledBuffer, skip: PooledBuffer, slots: PooledBuffer[], steps: PooledBuffer, size: number): void;
 
   /** The learning rate (set it for schedules: changes the update kernels' uniform, rarely). */
   get lr(): number {
@@ -125,10 +163,18 @@ export abstract class Optimizer<H extends BaseHyper> {
   /**
    * Update every parameter that has a gradient, in place. Records GPU work only (no readback, no
    * submit): one step-counter dispatch, then one fused update dispatch per parameter with a gradient.
+   * With `skipNonFinite`, first one check dispatch per tensor in `check` and per gradient; returns
+   * the flag tensor (see readNonFiniteFlag), which the caller owns. Otherwise returns null.
    */
-  step(): void {
+  step(opts: StepOptions = {}): Tensor | null {
     this.assertLive('step');
     const op = `${this.name}.step`;
+    const checks = opts.check ?? [];
+    if (!Array.isArray(checks)) throw new TypeError(`${op}: check must be an array of Tensors`);
+    checks.forEach((t, k) => {
+      if (!(t instanceof Tensor)) throw new TypeError(`${op}: check[${k}] is not a Tensor`);
+      if (t.engine !== this.engine) throw new Error(`${op}: check[${k}] belongs to another engine`);
+    });
     const work: { k: number; p: PooledBuffer; g: PooledBuffer; size: number }[] = [];
     // Check everything before recording anything, so that an error leaves the state untouched.
     this.params.forEach((p, k) => {
@@ -139,18 +185,32 @@ export abstract class Optimizer<H extends BaseHyper> {
       work.push({ k, p: p.buffer(op), g: g.buffer(op), size: p.size });
     });
     this.stepCount++;
-    if (work.length === 0) return;
     const rt = this.engine.runtime;
+    let flag: Tensor | null = null;
+    let skip = this.neverSkip.buffer(op);
+    if (opts.skipNonFinite) {
+      flag = this.engine.zeros([2], { category: 'scratch' });
+      skip = flag.buffer(op);
+      const kernel = rt.kernels.get('optim/nonfinite_check', {}, `${this.name}.check_finite`);
+      const inspect = (buf: PooledBuffer, size: number, slot: number) => {
+        const grid = grid1d(size);
+        rt.dispatch(kernel, [buf, skip], new Uniforms(4).u32(size, grid.gridX, slot, 0).done(), grid.workgroups, `${this.name}.check_finite`);
+      };
+      checks.forEach((t, k) => inspect(t.buffer(op), t.size, k));
+      for (const { k, g, size } of work) inspect(g, size, checks.length + k);
+    }
+    if (work.length === 0) return flag;
     const n = this.params.length;
     const vec4s = Math.ceil(n / 128);
     const mask = new Array<number>(vec4s * 4).fill(0);
     for (const { k } of work) mask[k >> 5] |= 1 << (k & 31);
     const counter = rt.kernels.get('optim/step_counter', { MASK_VEC4S: vec4s }, `${this.name}.step_counter`);
     const steps = this.steps.buffer(op);
-    rt.dispatch(counter, [steps], new Uniforms(4 + vec4s * 4).u32(n, 0, 0, 0).vec4s(mask, vec4s).done(), [Math.ceil(n / 64)], op);
+    rt.dispatch(counter, [steps, skip], new Uniforms(4 + vec4s * 4).u32(n, 0, 0, 0).vec4s(mask, vec4s).done(), [Math.ceil(n / 64)], op);
     for (const { k, p, g, size } of work) {
-      this.update(k, p, g, this.slots[k].map((s) => s.buffer(op)), steps, size);
+      this.update(k, p, g, skip, this.slots[k].map((s) => s.buffer(op)), steps, size);
     }
+    return flag;
   }
 
   /** Dispose every parameter's gradient and set it to null (PyTorch's zero_grad(set_to_none=True)). */
@@ -248,5 +308,6 @@ export abstract class Optimizer<H extends BaseHyper> {
     if (this.disposed) return;
     this.disposed = true;
     this.releaseState();
+    this.neverSkip.dispose();
   }
 }

@@ -40,7 +40,7 @@ export class RMSprop extends Optimizer<RMSpropHyper> {
     return ['square_avg'];
   }
 
-  protected update(_k: number, p: PooledBuffer, g: PooledBuffer, slots: PooledBuffer[], _steps: PooledBuffer, size: number): void {
+  protected update(_k: number, p: PooledBuffer, g: PooledBuffer, skip: PooledBuffer, slots: PooledBuffer[], _steps: PooledBuffer, size: number): void {
     const rt = this.engine.runtime;
     const { lr, alpha, eps, weightDecay } = this.hyper;
     const grid = grid1d(size);
@@ -49,6 +49,6 @@ export class RMSprop extends Optimizer<RMSpropHyper> {
       .u32(size, grid.gridX, 0, 0)
       .f32(lr, alpha, 1 - alpha, eps, weightDecay, 0, 0, 0)
       .done();
-    rt.dispatch(kernel, [p, g, slots[0]], u, grid.workgroups, 'RMSprop.step');
+    rt.dispatch(kernel, [p, g, skip, slots[0]], u, grid.workgroups, 'RMSprop.step');
   }
 }

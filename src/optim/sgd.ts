@@ -40,17 +40,17 @@ export class SGD extends Optimizer<SGDHyper> {
     return this.hyper.momentum;
   }
 
-  protected update(k: number, p: PooledBuffer, g: PooledBuffer, slots: PooledBuffer[], steps: PooledBuffer, size: number): void {
+  protected update(k: number, p: PooledBuffer, g: PooledBuffer, skip: PooledBuffer, slots: PooledBuffer[], steps: PooledBuffer, size: number): void {
     const rt = this.engine.runtime;
     const { lr, momentum, weightDecay } = this.hyper;
     const grid = grid1d(size);
     const u = new Uniforms(8).u32(size, grid.gridX, k, 0).f32(lr, momentum, weightDecay, 0).done();
     if (momentum !== 0) {
       const kernel = rt.kernels.get('optim/sgd', { MOMENTUM_ENTRY: 'main', PLAIN_ENTRY: 'sgd_plain' }, 'SGD.step');
-      rt.dispatch(kernel, [p, g, slots[0], steps], u, grid.workgroups, 'SGD.step');
+      rt.dispatch(kernel, [p, g, skip, slots[0], steps], u, grid.workgroups, 'SGD.step');
     } else {
       const kernel = rt.kernels.get('optim/sgd', { MOMENTUM_ENTRY: 'sgd_momentum', PLAIN_ENTRY: 'main' }, 'SGD.step');
-      rt.dispatch(kernel, [p, g], u, grid.workgroups, 'SGD.step');
+      rt.dispatch(kernel, [p, g, skip], u, grid.workgroups, 'SGD.step');
     }
   }
 }
