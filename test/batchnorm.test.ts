@@ -278,6 +278,30 @@ describe('batchNorm2d', () => {
     });
   });
 
+  it('a batch with NaN or Inf in a channel leaves that channel\'s running statistics unchanged', async () => {
+    const e = engine();
+    const C = 3;
+    const shape = [2, C, 3, 5];
+    const rm0 = Float64Array.from(values(C, 15, -1, 1));
+    const rv0 = Float64Array.from(values(C, 16, 0.5, 2));
+    const data = values(size(shape), 17, -3, 1);
+    const plane = 15;
+    data[1 * plane + 4] = NaN; // sample 0, channel 1
+    data[(C + 2) * plane + 7] = Infinity; // sample 1, channel 2
+    const rm = e.tensor(Float32Array.from(rm0), [C]);
+    const rv = e.tensor(Float32Array.from(rv0), [C]);
+    const x = e.tensor(Float32Array.from(data), shape);
+    batchNorm2d(x, rm, rv, null, null, { training: true, momentum: 0.3 }).dispose();
+    const expected = runningRef({ data, shape }, rm0, rv0, 0.3);
+    const gotMean = await rm.toArray();
+    const gotVar = await rv.toArray();
+    assertClose(gotMean.subarray(0, 1), expected.rm.subarray(0, 1), 1e-5, 1e-6, 'running mean, clean channel 0');
+    assertClose(gotVar.subarray(0, 1), expected.rv.subarray(0, 1), 1e-5, 1e-6, 'running var, clean channel 0');
+    expect(Array.from(gotMean.subarray(1))).toEqual(Array.from(Float32Array.from(rm0.subarray(1))));
+    expect(Array.from(gotVar.subarray(1))).toEqual(Array.from(Float32Array.from(rv0.subarray(1))));
+    for (const t of [x, rm, rv]) t.dispose();
+  });
+
   it('updates the running statistics in place over 2 training steps (unbiased variance)', async () => {
     const e = engine();
     const C = 3;

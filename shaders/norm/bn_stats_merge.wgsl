@@ -7,6 +7,9 @@
 //     statistics are given (flag bit 1), updates them in place:
 //       running_mean = (1 − momentum) · running_mean + momentum · mean
 //       running_var  = (1 − momentum) · running_var  + momentum · M2 / (n − 1)   (unbiased)
+//     — but only where both batch statistics are finite: a batch with a NaN or an infinity in
+//     channel c leaves that channel's running statistics as they were (PyTorch would store the NaN
+//     for good; here a training step skipped for a non-finite loss leaves eval mode unharmed).
 //   eval: stats[c] = running_mean[c], stats[C + c] = 1 / sqrt(running_var[c] + eps) (partial is unused).
 // The stats buffer is what the normalise and backward kernels read, and what backward keeps, so an
 // eval-mode backward uses the running statistics as they were at forward time.
@@ -40,6 +43,11 @@ struct Params {
 const TRAINING = 1u;
 const RUNNING = 2u;
 
+/** Not NaN and not ±Inf, from the bits: WGSL lets compilers assume that `x != x` is false. */
+fn is_finite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
 fn chan(a: vec3f, b: vec3f) -> vec3f {
   let n = a.x + b.x;
   if (n == 0.0) { return a; }
@@ -64,9 +72,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let mean = acc.y;
   stats[c] = mean;
   stats[P.channels + c] = 1.0 / sqrt(acc.z / acc.x + P.eps);
-  if ((P.flags & RUNNING) != 0u) {
+  let unbiased_var = acc.z / (acc.x - 1.0);
+  if ((P.flags & RUNNING) != 0u && is_finite(mean) && is_finite(unbiased_var)) {
     let m = P.momentum;
     running_mean[c] = (1.0 - m) * running_mean[c] + m * mean;
-    running_var[c] = (1.0 - m) * running_var[c] + m * (acc.z / (acc.x - 1.0));
+    running_var[c] = (1.0 - m) * running_var[c] + m * unbiased_var;
   }
 }
