@@ -215,3 +215,77 @@ describe('close', () => {
     expect(() => add(x, 1)).toThrow(/the engine is closed/);
   });
 });
+
+describe('environment faults', () => {
+  it('a memory limit: idle buffers are freed first, then GpuOutOfMemoryError lists what holds the memory', async () => {
+    const { createEngine, GpuOutOfMemoryError } = await import('../src/index.ts');
+    const MiB = 2 ** 20;
+    const e = await createEngine({ memoryLimit: 4 * MiB + 64 * 1024 }); // 4 MiB of tensors + room for small results
+    try {
+      const kept = [0, 1, 2].map((k) => e.full([MiB / 4], k, { category: 'parameters' })); // 3 MiB
+      const idle = e.zeros([MiB / 8]); // 0.5 MiB, freed below: must give way to a new buffer
+      idle.dispose();
+      await e.flush();
+      expect(e.memory().pooledBytes).toBeGreaterThan(0);
+      const fits = e.zeros([MiB / 4 - 1000]); // its 1 MiB size class fits only once the idle 0.5 MiB is gone
+      expect(e.memory().pooledBytes).toBe(0);
+      let err: unknown;
+      try {
+        e.zeros([MiB / 4]);
+      } catch (x) {
+        err = x;
+      }
+      expect(err).toBeInstanceOf(GpuOutOfMemoryError);
+      expect(String((err as Error).message)).toMatch(/out of GPU memory: a new 1\.0 MiB buffer would exceed the engine's limit of 4\.\d MiB \(in use: 4\.0 MiB — parameters 3\.0 MiB, activations 1\.0 MiB.*Use a smaller batch/);
+      // nothing was half-done: free some memory and the same allocation works
+      fits.dispose();
+      await e.flush();
+      const again = e.zeros([MiB / 4]);
+      expect((await again.sum().item())).toBe(0);
+      expect((await kept[2].sum().item())).toBe(2 * (MiB / 4));
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('DAWNGRAD_MEMORY_LIMIT sets the limit; a bad value is refused before a device opens', async () => {
+    const { createEngine, parseBytes } = await import('../src/index.ts');
+    expect(parseBytes('6GiB')).toBe(6 * 2 ** 30);
+    expect(parseBytes('512 MiB')).toBe(512 * 2 ** 20);
+    expect(parseBytes('1e9')).toBe(1e9);
+    expect(() => parseBytes('lots')).toThrow(/must look like 6GiB/);
+    const old = process.env.DAWNGRAD_MEMORY_LIMIT;
+    try {
+      process.env.DAWNGRAD_MEMORY_LIMIT = 'plenty';
+      await expect(createEngine()).rejects.toThrow(/a memory size must look like 6GiB, 512MiB or 1e9 \(bytes\), got 'plenty'/);
+      process.env.DAWNGRAD_MEMORY_LIMIT = '1MiB';
+      const e = await createEngine();
+      try {
+        expect(() => e.zeros([2 ** 19])).toThrow(/limit of 1\.0 MiB/);
+      } finally {
+        await e.close();
+      }
+    } finally {
+      if (old === undefined) delete process.env.DAWNGRAD_MEMORY_LIMIT;
+      else process.env.DAWNGRAD_MEMORY_LIMIT = old;
+    }
+  });
+
+  it('a lost device: pending readbacks reject and later ops throw, saying so, never hang', async () => {
+    const { createEngine, GpuError } = await import('../src/index.ts');
+    const e = await createEngine();
+    try {
+      const a = e.rand([4096], { seed: 1 });
+      expect(await a.sum().item()).toBeGreaterThan(0);
+      const pending = a.mul(2).sum(); // recorded, not yet submitted
+      e.runtime.device.destroy(); // what a driver reset or an unplugged GPU looks like to WebGPU
+      const t0 = Date.now();
+      await expect(pending.item()).rejects.toThrow(GpuError);
+      await expect(pending.item()).rejects.toThrow(/the GPU device was lost \(destroyed/);
+      expect(() => a.add(1)).toThrow(/addScalar: the GPU device was lost .*Create a new engine; saved checkpoints are unaffected/);
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      await e.close();
+    }
+  });
+});

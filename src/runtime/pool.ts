@@ -34,6 +34,16 @@ export interface MemoryReport {
   liveBuffers: number;
 }
 
+/**
+ * Out of GPU memory: the engine's memory limit would be exceeded, or the device itself refused an
+ * allocation. The message lists what holds the memory and what to do.
+ */
+export class GpuOutOfMemoryError extends Error {
+  override name = 'GpuOutOfMemoryError';
+}
+
+export const OOM_ADVICE = 'Use a smaller batch or input size, or a narrower model (segan train: --batch, --size, --width).';
+
 export function sizeClass(bytes: number): number {
   if (bytes <= 256) return 256;
   if (bytes <= 4096) return Math.ceil(bytes / 256) * 256;
@@ -60,7 +70,14 @@ export class BufferPool {
     private maxBufferSize: number,
     /** Idle bytes kept for reuse; beyond this the oldest idle buffers are destroyed. */
     private maxPooledBytes = 2 ** 31,
+    /** Most bytes of buffers in existence (live + idle + pending); idle ones are destroyed first. */
+    readonly memoryLimit = Infinity,
   ) {}
+
+  /** Bytes of every pooled buffer in existence. */
+  get allocatedBytes(): number {
+    return this.liveBytes + this.pooledBytes + this.pendingBytes;
+  }
 
   acquire(bytes: number, category: MemoryCategory, what: string, gpuWritten = true): PooledBuffer {
     let size = sizeClass(Math.max(bytes, 4));
@@ -80,6 +97,10 @@ export class BufferPool {
     } else if ((pb = this.free.get(size)?.pop())) {
       this.pooledBytes -= pb.size;
     } else {
+      if (this.allocatedBytes + size > this.memoryLimit) {
+        this.trim(Math.max(0, this.memoryLimit - size - this.liveBytes - this.pendingBytes));
+        if (this.allocatedBytes + size > this.memoryLimit) throw this.outOfMemory(what, size);
+      }
       const buffer = this.device.createBuffer({
         size,
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
@@ -95,6 +116,14 @@ export class BufferPool {
     this.byCategory[category] += pb.size;
     if (this.liveBytes > this.highWater) this.highWater = this.liveBytes;
     return pb;
+  }
+
+  private outOfMemory(what: string, size: number): GpuOutOfMemoryError {
+    const parts = CATEGORIES.filter((c) => this.byCategory[c] > 0).map((c) => `${c} ${fmtBytes(this.byCategory[c])}`);
+    return new GpuOutOfMemoryError(
+      `${what}: out of GPU memory: a new ${fmtBytes(size)} buffer would exceed the engine's limit of ${fmtBytes(this.memoryLimit)} ` +
+        `(in use: ${fmtBytes(this.liveBytes)}${parts.length ? ` — ${parts.join(', ')}` : ''}; waiting for the GPU: ${fmtBytes(this.pendingBytes)}). ${OOM_ADVICE}`,
+    );
   }
 
   /** Give a buffer back; it becomes reusable after the next submit. */

@@ -4,13 +4,36 @@
 // first step no uniform is written) and bind groups are cached by (pipeline, buffers, uniform).
 import { beginWait } from '../device/poll.ts';
 import type { AdapterReport } from '../device/gpu.ts';
-import { BufferPool, sizeClass, type MemoryCategory, type PooledBuffer } from './pool.ts';
+import { BufferPool, GpuOutOfMemoryError, OOM_ADVICE, sizeClass, type MemoryCategory, type PooledBuffer } from './pool.ts';
 import { KernelCache, type CompiledKernel } from './kernels.ts';
 import { Profiler, type DispatchCost } from './profiler.ts';
 
 export interface RuntimeOptions {
   /** Submit automatically after this many queued dispatches (bounds pending memory). */
   maxQueuedDispatches?: number;
+  /**
+   * Most bytes of tensor buffers the engine may hold (default: no limit but the device's own; also
+   * DAWNGRAD_MEMORY_LIMIT, e.g. "6GiB"). Past it, idle pooled buffers are freed, then
+   * GpuOutOfMemoryError is thrown before anything is allocated.
+   */
+  memoryLimit?: number;
+}
+
+/** The engine's memory limit: the option, else DAWNGRAD_MEMORY_LIMIT, else none. Throws on bad values. */
+export function memoryLimitOf(opts: RuntimeOptions): number {
+  const env = process.env.DAWNGRAD_MEMORY_LIMIT;
+  const limit = opts.memoryLimit ?? (env ? parseBytes(env) : Infinity);
+  if (!(limit > 0)) throw new RangeError(`memoryLimit must be a positive number of bytes, got ${limit}`);
+  return limit;
+}
+
+/** "6GiB", "512MiB", "1e9" → bytes. */
+export function parseBytes(text: string): number {
+  const m = /^\s*([\d.e+]+)\s*(B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)?\s*$/i.exec(text);
+  const units: Record<string, number> = { b: 1, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12 };
+  const v = m ? Number(m[1]) * units[(m[2] ?? 'b').toLowerCase()] : NaN;
+  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`a memory size must look like 6GiB, 512MiB or 1e9 (bytes), got '${text}'`);
+  return v;
 }
 
 export class GpuError extends Error {
@@ -18,6 +41,16 @@ export class GpuError extends Error {
 }
 
 const MAX_UNIFORMS = 4096;
+const OOM_MARK = '\u0000oom:';
+
+function isOutOfMemory(error: GPUError): boolean {
+  const ctor = (globalThis as { GPUOutOfMemoryError?: abstract new (...a: never[]) => GPUError }).GPUOutOfMemoryError;
+  return (ctor !== undefined && error instanceof ctor) || error.constructor?.name === 'GPUOutOfMemoryError';
+}
+
+function outOfMemoryError(marked: string): GpuOutOfMemoryError {
+  return new GpuOutOfMemoryError(`the GPU ran out of memory: ${marked.slice(OOM_MARK.length)}. ${OOM_ADVICE}`);
+}
 const MAX_BIND_GROUPS = 16384;
 
 export class Runtime {
@@ -48,12 +81,14 @@ export class Runtime {
     opts: RuntimeOptions = {},
   ) {
     // Every buffer is bound whole, so a buffer may not exceed the largest storage binding.
-    this.pool = new BufferPool(device, Math.min(report.limits.maxBufferSize ?? 2 ** 28, report.limits.maxStorageBufferBindingSize ?? 2 ** 27));
+    const memoryLimit = memoryLimitOf(opts);
+    this.pool = new BufferPool(device, Math.min(report.limits.maxBufferSize ?? 2 ** 28, report.limits.maxStorageBufferBindingSize ?? 2 ** 27), 2 ** 31, memoryLimit);
     this.kernels = new KernelCache(device);
     this.maxQueuedDispatches = opts.maxQueuedDispatches ?? 4096;
     device.addEventListener('uncapturederror', (ev) => {
       ev.preventDefault();
-      if (!this.uncaptured) this.uncaptured = (ev as GPUUncapturedErrorEvent).error.message;
+      const error = (ev as GPUUncapturedErrorEvent).error;
+      if (!this.uncaptured) this.uncaptured = isOutOfMemory(error) ? `${OOM_MARK}${error.message}` : error.message;
     });
     void device.lost.then((info) => {
       if (!this.closed) this.lostMessage = `${info.reason ?? 'unknown'}: ${info.message}`;
@@ -197,7 +232,10 @@ export class Runtime {
 
   private openEncoder(): GPUCommandEncoder {
     if (!this.encoder) {
+      // two scopes per command batch: the device's out-of-memory errors (buffers created while
+      // recording) and validation errors; popped in reverse order at submit
       this.device.pushErrorScope('validation');
+      this.device.pushErrorScope('out-of-memory');
       this.encoder = this.device.createCommandEncoder();
     }
     return this.encoder;
@@ -223,7 +261,7 @@ export class Runtime {
     const afterSubmit = this.profiler?.resolve(this.encoder);
     this.device.queue.submit([this.encoder.finish()]);
     afterSubmit?.();
-    this.scopeChecks.push(this.device.popErrorScope().then((e) => (e ? `${e.message}\n(while running ops: ${ops})` : null)));
+    this.scopeChecks.push(this.popBatchScopes(ops));
     this.encoder = null;
     this.queued = 0;
     this.opsInBatch.clear();
@@ -233,6 +271,14 @@ export class Runtime {
     this.retiredUniforms.length = 0;
   }
 
+  /** Pop the batch's out-of-memory and validation scopes; the first error found, marked by kind. */
+  private async popBatchScopes(ops: string): Promise<string | null> {
+    // a lost device may reject the pops: checkErrors then reports the loss itself
+    const [oom, validation] = await Promise.all([this.device.popErrorScope().catch(() => null), this.device.popErrorScope().catch(() => null)]);
+    if (oom) return `${OOM_MARK}${oom.message}\n(while running ops: ${ops})`;
+    return validation ? `${validation.message}\n(while running ops: ${ops})` : null;
+  }
+
   /** Throw any error the GPU reported so far (validation, uncaptured, lost, compile). */
   async checkErrors(): Promise<void> {
     await this.kernels.check();
@@ -240,11 +286,14 @@ export class Runtime {
       const checks = this.scopeChecks;
       this.scopeChecks = [];
       const msgs = (await Promise.all(checks)).filter((m): m is string => !!m);
+      const oom = msgs.find((m) => m.startsWith(OOM_MARK));
+      if (oom) throw outOfMemoryError(oom);
       if (msgs.length) throw new GpuError(`GPU validation error: ${msgs[0]}`);
     }
     if (this.uncaptured) {
       const m = this.uncaptured;
       this.uncaptured = null;
+      if (m.startsWith(OOM_MARK)) throw outOfMemoryError(m);
       throw new GpuError(`GPU error: ${m}`);
     }
     if (this.lostMessage) throw new GpuError(`the GPU device was lost (${this.lostMessage})`);
@@ -267,7 +316,9 @@ export class Runtime {
     this.encoder = null;
     this.queued = 0;
     this.opsInBatch.clear();
-    void this.device.popErrorScope().catch(() => undefined); // balance the scope pushed with the encoder
+    // balance the two scopes pushed with the encoder
+    void this.device.popErrorScope().catch(() => undefined);
+    void this.device.popErrorScope().catch(() => undefined);
     this.pool.onSubmitted(); // nothing will run: pending buffers are free again
   }
 

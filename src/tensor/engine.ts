@@ -2,7 +2,7 @@
 // Creation (tensor, zeros, full, rand, randn), scopes (tidy, noGrad) and the memory report live here;
 // ops live in src/ops and reach the engine through their tensors.
 import { openDevice, type AdapterReport, type DeviceOptions } from '../device/gpu.ts';
-import { Runtime, type RuntimeOptions } from '../runtime/runtime.ts';
+import { memoryLimitOf, Runtime, type RuntimeOptions } from '../runtime/runtime.ts';
 import { grid1d, Uniforms } from '../runtime/grid.ts';
 import type { MemoryCategory, MemoryReport } from '../runtime/pool.ts';
 import { Storage, Tensor } from './tensor.ts';
@@ -236,6 +236,7 @@ function collectTensors(v: unknown, into: Set<Tensor>, depth = 0): void {
 }
 
 export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
+  memoryLimitOf(opts); // a bad DAWNGRAD_MEMORY_LIMIT fails before a device is opened
   const { gpu, device, report } = await openDevice(opts);
   const runtime = new Runtime(device, report, opts);
   if (process.env.DAWNGRAD_PROFILE === '1') runtime.enableProfiling();
