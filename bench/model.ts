@@ -30,9 +30,9 @@ export async function modelSuites(opts: { batches: number[]; widths: number[]; s
       const trainer = new SeganTrainer(model, cfg);
       const x = e.tensor(xs, [B, 3, size, size]);
       const y = e.tensor(ys, [B, 3, size, size]);
-      const sync = async (ts: Tensor | Tensor[]) => {
+      const sync = async (ts: Tensor | (Tensor | null)[]) => {
         await e.flush();
-        for (const t of Array.isArray(ts) ? ts : [ts]) t.dispose();
+        for (const t of Array.isArray(ts) ? ts : [ts]) t?.dispose();
       };
       const ours = await time(`SegAN ${label} ours`, {
         'S forward': async () => sync(e.noGrad(() => model.S.forward(x))),
@@ -41,7 +41,7 @@ export async function modelSuites(opts: { batches: number[]; widths: number[]; s
         'G step': async () => sync(trainer.stepSegmentor(x, y)),
         'D+G step': async () => {
           const s = trainer.step(x, y);
-          await sync([s.critic, s.segmentor, s.dice]);
+          await sync(Object.values(s));
         },
       }, SLOW);
       model.dispose();

@@ -36,9 +36,7 @@ export async function stepComparison(o: { batch: number; width: number; size: nu
     const run = async () => {
       const s = trainer.step(x, y);
       await s.segmentor.item(); // wait for the GPU: one readback, as TF.js's side does
-      s.critic.dispose();
-      s.segmentor.dispose();
-      s.dice.dispose();
+      for (const t of Object.values(s)) t?.dispose();
     };
     await run(); // warm-up: pipelines, pools
     const times: number[] = [];

@@ -121,15 +121,13 @@ describe('a training step', () => {
     const snap = async (ts: Tensor[]) => Promise.all(ts.map((t) => t.toArray()));
     const s0 = await snap(model.S.parameters());
     const c0 = await snap(model.criticParameters());
-    trainer.stepCritic(x, y).dispose();
+    for (const t of trainer.stepCritic(x, y)) t?.dispose();
     const s1 = await snap(model.S.parameters());
     const c1 = await snap(model.criticParameters());
     expect(s1).toEqual(s0); // the critic step leaves S alone
     expect(c1).not.toEqual(c0);
     for (const v of c1) for (const z of v) expect(Math.abs(z)).toBeLessThanOrEqual(Math.fround(cfg.clamp));
-    const [l, d] = trainer.stepSegmentor(x, y);
-    l.dispose();
-    d.dispose();
+    for (const t of trainer.stepSegmentor(x, y)) t?.dispose();
     const s2 = await snap(model.S.parameters());
     const c2 = await snap(model.criticParameters());
     expect(c2).toEqual(c1); // frozen critics: no update

@@ -10,8 +10,10 @@ const HELP = `segan — SegAN on dawngrad (WebGPU through Dawn, in Node.js)
 
 Usage:
   segan demo                   synthetic data → a few minutes of training → eval → predict
-  segan train --data DIR [--preset code|paper] [--epochs N] [--batch B] [--resume FILE]
+  segan train --data DIR [--preset code|paper] [--epochs N] [--batch B] [--resume FILE [--lr LR]]
               [--width W] [--size S] [--classes 1|3] [--run NAME] [--max-steps N]
+              [--on-nan stop|skip] [--max-skips N]   a NaN/Inf loss or gradient: stop, or skip
+                                                    the batch (stop after N skips in a row)
   segan eval --data DIR --checkpoint FILE [--cases A,B] [--out DIR]
   segan predict --checkpoint FILE --case DIR --out seg.nii.gz
   segan inspect --data DIR [--json]   check BRATS data before a long run (exit 1 on problems)

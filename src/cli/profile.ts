@@ -34,7 +34,7 @@ export async function profileCommand(argv: string[]): Promise<number> {
     const step = async () => {
       const s = trainer.step(x, y);
       await e.flush();
-      for (const t of Object.values(s)) t.dispose();
+      for (const t of Object.values(s)) t?.dispose();
     };
     console.log(`profiling one D+G step: batch ${B}, width ${width}, ${size}×${size}, K = ${K} on ${e.adapter.description || e.adapter.device}`);
     await step(); // warm-up: pipelines, pools

@@ -13,6 +13,7 @@ import { scoresCsv, scoresTable, summarize, type CaseScores } from '../segan/met
 import { SeganModel } from '../segan/trainer.ts';
 import { train, type StepMetrics } from '../segan/train.ts';
 import { writeSyntheticCases } from '../segan/synth-cases.ts';
+import { ensureWritableDir } from '../segan/output.ts';
 import { parseFlags } from './args.ts';
 
 const fmtTime = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(0)}s`);
@@ -28,7 +29,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
     data: 'string', preset: 'string', epochs: 'number', batch: 'number', resume: 'string', run: 'string', runs: 'string',
     width: 'number', size: 'number', classes: 'number', crop: 'string', lr: 'number', seed: 'number', skip: 'string', 'val-cases': 'string',
     'checkpoint-every': 'number', 'log-every': 'number', 'max-steps': 'number', flip: 'boolean', 'lambda-dice': 'number', clamp: 'number', cache: 'string',
+    'on-nan': 'string', 'max-skips': 'number',
   });
+  const onNan = String(f['on-nan'] ?? 'stop');
+  if (onNan !== 'stop' && onNan !== 'skip') throw new Error(`--on-nan must be 'stop' or 'skip', got '${onNan}'`);
+  const maxSkips = f['max-skips'] !== undefined ? Number(f['max-skips']) : undefined;
+  if (maxSkips !== undefined && !(Number.isInteger(maxSkips) && maxSkips >= 1)) throw new Error(`--max-skips must be a positive integer, got '${f['max-skips']}'`);
   const dataDir = requireDir('data', f.data);
   const preset = (f.preset ?? 'code') as PresetName;
   if (!(preset in PRESETS)) throw new Error(`--preset must be ${Object.keys(PRESETS).join(' or ')}, got '${preset}'`);
@@ -46,6 +52,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   });
   const runName = String(f.run ?? `${preset}-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}`);
   const runDir = resolve(String(f.runs ?? 'runs'), runName);
+  ensureWritableDir(runDir, 'the run folder'); // before the GPU and the data: fail in a second, not a minute
   const engine = await createEngine({ seed: config.seed });
   const tty = process.stderr.isTTY;
   let bar: cliProgress.SingleBar | null = null;
@@ -63,12 +70,20 @@ export async function trainCommand(argv: string[]): Promise<number> {
       runDir,
       config,
       resume: f.resume ? String(f.resume) : undefined,
+      resumeOverrides: f.resume && f.lr !== undefined ? { lr: Number(f.lr) } : undefined,
       cacheDir: f.cache ? String(f.cache) : undefined,
       valCases: f['val-cases'] ? String(f['val-cases']).split(',') : undefined,
       checkpointEvery: f['checkpoint-every'] !== undefined ? Number(f['checkpoint-every']) : undefined,
       logEvery: f['log-every'] !== undefined ? Number(f['log-every']) : undefined,
       maxSteps: f['max-steps'] !== undefined ? Number(f['max-steps']) : undefined,
       flip: !!f.flip,
+      onNan,
+      maxConsecutiveSkips: maxSkips,
+      onSkip: (r) => {
+        const line = `step ${r.step}: skipped (not finite: ${r.what.join(', ')}); parameters and optimizer state left as they were`;
+        if (bar) process.stderr.write(`\n${line}\n`);
+        else console.log(line);
+      },
       shouldStop: () => stop,
       onLog: (m: StepMetrics) => {
         const eta = m.stepsPerSec > 0 ? (m.stepsTotal - m.step) / m.stepsPerSec : 0;
@@ -91,7 +106,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       },
     });
     (bar as cliProgress.SingleBar | null)?.stop();
-    console.log(`\n${result.stopped === 'interrupted' ? 'interrupted' : 'finished'} at epoch ${result.progress.epoch}, step ${result.progress.globalStep}`);
+    console.log(`\n${result.stopped === 'interrupted' ? 'interrupted' : 'finished'} at epoch ${result.progress.epoch}, step ${result.progress.globalStep}${result.skippedSteps ? ` (${result.skippedSteps} steps skipped for non-finite values; see metrics.jsonl)` : ''}`);
     console.log(`outputs in ${runDir}:\n  config.json, metrics.jsonl, loss-curve.svg, overlays/*.png\n  checkpoint ${result.lastCheckpoint}`);
     return result.stopped === 'interrupted' ? 130 : 0;
   } finally {

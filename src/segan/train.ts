@@ -3,24 +3,32 @@
 // `checkpointEvery` steps and at the end of each epoch. Resuming continues bit-for-bit: the data order
 // is a function of (seed, epoch), and the checkpoint holds the parameters, running statistics and
 // optimizer state.
+//
+// Faults: every optimizer step is guarded on the GPU (a NaN or an infinity in a loss or a gradient
+// skips the update there); the flags are read with the periodic metrics and the run stops
+// (`onNan: 'stop'`) or goes on (`'skip'`, up to `maxConsecutiveSkips` in a row). The output folder is
+// checked before anything is loaded, free space before every checkpoint, and a failed write, a lost
+// device or an out-of-memory error stops the run with the last complete checkpoint named.
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDataset, type Dataset } from '../data/dataset.ts';
 import { overlayPng } from '../io/png.ts';
 import { lineChartSvg } from '../io/plot.ts';
 import type { Engine } from '../tensor/engine.ts';
-import type { Tensor } from '../tensor/tensor.ts';
 import type { TrainConfig } from './config.ts';
 import { loadCheckpoint, restore, saveCheckpoint, type Progress } from './checkpoint.ts';
 import { predictSlices, validateSlices } from './infer.ts';
-import { SeganModel, SeganTrainer } from './trainer.ts';
+import { SeganModel, SeganTrainer, type SkippedStep, type StepLosses } from './trainer.ts';
+import { checkpointBytes, describeOutputError, ensureFreeSpace, ensureWritableDir, isOutputError, OutputError } from './output.ts';
 
 export interface TrainOptions {
   dataDir: string;
   runDir: string;
   config: TrainConfig;
-  /** Checkpoint to resume from (its config wins, except `epochs`). */
+  /** Checkpoint to resume from (its config wins, except `epochs` and `resumeOverrides`). */
   resume?: string;
+  /** Settings that replace the checkpoint's when resuming (a lower learning rate after a NaN). */
+  resumeOverrides?: { lr?: number };
   cacheDir?: string;
   valCases?: string[];
   valFraction?: number;
@@ -36,6 +44,20 @@ export interface TrainOptions {
   /** Checked after every step; true stops the run after saving a checkpoint. */
   shouldStop?: () => boolean;
   flip?: boolean;
+  /** What to do with a step whose loss or gradients are not finite: stop the run (default) or skip it. */
+  onNan?: 'stop' | 'skip';
+  /** With onNan 'skip': stop anyway after this many skipped steps in a row (default 10). */
+  maxConsecutiveSkips?: number;
+  /** Called for every skipped step (onNan 'skip'). */
+  onSkip?: (s: SkipRecord) => void;
+}
+
+export interface SkipRecord {
+  type: 'skip';
+  epoch: number;
+  step: number;
+  /** e.g. ['segmentor loss (NaN)', 'critic gradient of C0.enc1.weight'] */
+  what: string[];
 }
 
 export interface StepMetrics {
@@ -65,16 +87,25 @@ export interface TrainResult {
   lastCheckpoint: string | null;
   val: number[] | null;
   stopped: 'done' | 'maxSteps' | 'interrupted';
+  /** Steps whose update was skipped for a non-finite loss or gradient (onNan 'skip'). */
+  skippedSteps: number;
   dataset: Pick<Dataset, 'trainCases' | 'valCases' | 'K' | 'M' | 'S'>;
 }
 
+/** A NaN or an infinity in a loss or a gradient (onNan 'stop'), or too many skipped steps in a row. */
 export class NonFiniteLossError extends Error {
   override name = 'NonFiniteLossError';
 }
 
 export async function train(engine: Engine, opts: TrainOptions): Promise<TrainResult> {
+  const onNan = opts.onNan ?? 'stop';
+  if (onNan !== 'stop' && onNan !== 'skip') throw new Error(`onNan must be 'stop' or 'skip', got '${String(onNan)}'`);
+  const maxSkips = opts.maxConsecutiveSkips ?? 10;
+  if (!Number.isInteger(maxSkips) || maxSkips < 1) throw new Error(`maxConsecutiveSkips must be a positive integer, got ${maxSkips}`);
+  // before any work: a run folder we cannot create or write fails now, not after the data is loaded
+  ensureWritableDir(opts.runDir, 'the run folder');
   const ckpt = opts.resume ? loadCheckpoint(opts.resume) : null;
-  const config: TrainConfig = ckpt ? { ...ckpt.config, epochs: opts.config.epochs } : opts.config;
+  const config: TrainConfig = ckpt ? { ...ckpt.config, epochs: opts.config.epochs, ...(opts.resumeOverrides ?? {}) } : opts.config;
   const { runDir } = opts;
   const ds = await openDataset(opts.dataDir, {
     cacheDir: opts.cacheDir ?? join(runDir, '..', '.cache'),
@@ -92,6 +123,9 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
   writeFileSync(join(runDir, 'config.json'), JSON.stringify({ ...config, data: { dir: opts.dataDir, train: ds.trainCases, val: ds.valCases } }, null, 2) + '\n');
   const model = new SeganModel(engine, config);
   const trainer = new SeganTrainer(model, config);
+  const ckptBytes = checkpointBytes(model, config);
+  // two files per save (step-N and latest) plus a temporary copy while one is written
+  ensureFreeSpace(runDir, 3 * ckptBytes, 'the first checkpoints');
   let progress: Progress = { epoch: 0, stepInEpoch: 0, globalStep: 0 };
   if (ckpt) {
     restore(ckpt, model, trainer);
@@ -106,13 +140,16 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
   const stepsPerEpoch = Math.floor(ds.numSlices('train') / B);
   if (stepsPerEpoch === 0) throw new Error(`only ${ds.numSlices('train')} training slices for batch ${B}: use a smaller --batch or more cases`);
   const t0 = performance.now();
-  let lastCheckpoint: string | null = null;
+  let lastCheckpoint: string | null = opts.resume ?? null;
+  let skippedSteps = 0;
+  let skippedInARow = 0;
   let stepsThisRun = 0;
-  let pending: { step: number; epoch: number; losses: { critic: Tensor; segmentor: Tensor; dice: Tensor } }[] = [];
+  let pending: { step: number; epoch: number; losses: StepLosses }[] = [];
   let lastLogTime = performance.now();
   let lastLogSteps = 0;
 
   const save = async () => {
+    ensureFreeSpace(runDir, 2 * ckptBytes, `checkpoint step ${progress.globalStep}`);
     const name = `step-${String(progress.globalStep).padStart(7, '0')}.safetensors`;
     const path = join(runDir, 'checkpoints', name);
     await saveCheckpoint(path, model, trainer, config, progress);
@@ -128,16 +165,47 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     const rate = (stepsThisRun - lastLogSteps) / Math.max(1e-9, (now - lastLogTime) / 1000);
     lastLogTime = now;
     lastLogSteps = stepsThisRun;
+    const disposeAll = () => {
+      for (const q of batch) for (const t of Object.values(q.losses)) t?.dispose();
+    };
     for (const p of batch) {
-      const [critic, segmentor, dice] = await Promise.all([p.losses.critic.item(), p.losses.segmentor.item(), p.losses.dice.item()]);
-      p.losses.critic.dispose();
-      p.losses.segmentor.dispose();
-      p.losses.dice.dispose();
-      const bad = !Number.isFinite(critic) ? 'critic' : !Number.isFinite(segmentor) ? 'segmentor' : null;
-      if (bad) {
-        for (const q of batch) for (const t of Object.values(q.losses)) t.dispose();
-        throw new NonFiniteLossError(`the ${bad} loss became ${bad === 'critic' ? critic : segmentor} at step ${p.step} (epoch ${p.epoch}); training stopped. The last good checkpoint is ${lastCheckpoint ?? '(none yet)'}; try a lower learning rate.`);
+      let critic: number, segmentor: number, dice: number, found: (SkippedStep | null)[];
+      try {
+        [critic, segmentor, dice] = await Promise.all([p.losses.critic.item(), p.losses.segmentor.item(), p.losses.dice.item()]);
+        found = await Promise.all([trainer.explainFlag('critic', p.losses.criticFlag), trainer.explainFlag('segmentor', p.losses.segmentorFlag)]);
+      } catch (err) {
+        disposeAll();
+        throw err;
       }
+      for (const t of Object.values(p.losses)) t?.dispose();
+      const skipped = found.filter((f): f is SkippedStep => f !== null);
+      // an unguarded trainer cannot skip, but a non-finite loss is still caught here
+      for (const [which, v] of [['critic', critic], ['segmentor', segmentor]] as const) {
+        if (!Number.isFinite(v) && !skipped.some((f) => f.which === which)) skipped.push({ which, culprit: 'loss' });
+      }
+      if (skipped.length) {
+        const what = skipped.map((f) => (f.culprit === 'loss' ? `${f.which} loss (${f.which === 'critic' ? critic : segmentor})` : `${f.which} ${f.culprit}`));
+        const where = `at step ${p.step} (epoch ${p.epoch})`;
+        const advice = `The last good checkpoint is ${lastCheckpoint ?? '(none yet)'}; resume from it with a lower learning rate (--resume … --lr …)${onNan === 'stop' ? ', or use --on-nan skip to skip such batches' : ''}.`;
+        if (onNan === 'stop' || !trainer.guard) {
+          disposeAll();
+          const first = skipped[0];
+          const value = first.which === 'critic' ? critic : segmentor;
+          const head = first.culprit === 'loss' ? `the ${first.which} loss became ${value}` : `the ${first.which} ${first.culprit} became non-finite (NaN or infinity; the loss was ${value})`;
+          throw new NonFiniteLossError(`${head} ${where}${skipped.length > 1 ? ` (also: ${what.slice(1).join(', ')})` : ''}; the update was not applied and training stopped. ${advice}`);
+        }
+        skippedSteps++;
+        skippedInARow++;
+        const rec: SkipRecord = { type: 'skip', epoch: p.epoch, step: p.step, what };
+        appendFileSync(metricsFile, JSON.stringify(rec) + '\n');
+        opts.onSkip?.(rec);
+        if (skippedInARow >= maxSkips) {
+          disposeAll();
+          throw new NonFiniteLossError(`${skippedInARow} steps in a row were skipped for non-finite values (the last ${where}: ${what.join(', ')}); training stopped. ${advice}`);
+        }
+        continue;
+      }
+      skippedInARow = 0;
       const m: StepMetrics = { type: 'step', epoch: p.epoch, step: p.step, critic, segmentor, dice, lr: trainer.lrAt(p.epoch), stepsPerSec: rate, elapsedSec: (now - t0) / 1000, stepsTotal: config.epochs * stepsPerEpoch };
       history.push(m);
       appendFileSync(metricsFile, JSON.stringify(m) + '\n');
@@ -158,45 +226,69 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
 
   let stopped: TrainResult['stopped'] = 'done';
   let lastVal: number[] | null = null;
-  outer: for (let epoch = progress.epoch; epoch < config.epochs; epoch++) {
-    trainer.setEpoch(epoch);
-    let index = 0;
-    for (const batch of ds.batches('train', B, { seed: config.seed, epoch, crop: 'random', flip: opts.flip ?? false, dropLast: true })) {
-      if (index++ < progress.stepInEpoch) continue; // resuming mid-epoch: same order, skip what was done
-      const x = engine.tensor(batch.image, [B, ds.M, ds.S, ds.S]);
-      const y = engine.tensor(batch.label, [B, ds.K, ds.S, ds.S]);
-      const losses = trainer.step(x, y);
-      x.dispose();
-      y.dispose();
-      progress = { epoch, stepInEpoch: progress.stepInEpoch + 1, globalStep: progress.globalStep + 1 };
-      stepsThisRun++;
-      pending.push({ step: progress.globalStep, epoch, losses });
-      if (progress.globalStep % logEvery === 0) await flushMetrics();
-      if (progress.globalStep % checkpointEvery === 0) {
-        await flushMetrics();
-        await save();
+  try {
+    outer: for (let epoch = progress.epoch; epoch < config.epochs; epoch++) {
+      trainer.setEpoch(epoch);
+      let index = 0;
+      for (const batch of ds.batches('train', B, { seed: config.seed, epoch, crop: 'random', flip: opts.flip ?? false, dropLast: true })) {
+        if (index++ < progress.stepInEpoch) continue; // resuming mid-epoch: same order, skip what was done
+        const x = engine.tensor(batch.image, [B, ds.M, ds.S, ds.S]);
+        const y = engine.tensor(batch.label, [B, ds.K, ds.S, ds.S]);
+        const losses = trainer.step(x, y);
+        x.dispose();
+        y.dispose();
+        progress = { epoch, stepInEpoch: progress.stepInEpoch + 1, globalStep: progress.globalStep + 1 };
+        stepsThisRun++;
+        pending.push({ step: progress.globalStep, epoch, losses });
+        if (progress.globalStep % logEvery === 0) await flushMetrics();
+        if (progress.globalStep % checkpointEvery === 0) {
+          await flushMetrics();
+          await save();
+        }
+        if (opts.shouldStop?.()) {
+          stopped = 'interrupted';
+          break outer;
+        }
+        if (opts.maxSteps !== undefined && stepsThisRun >= opts.maxSteps) {
+          stopped = 'maxSteps';
+          break outer;
+        }
       }
-      if (opts.shouldStop?.()) {
-        stopped = 'interrupted';
-        break outer;
-      }
-      if (opts.maxSteps !== undefined && stepsThisRun >= opts.maxSteps) {
-        stopped = 'maxSteps';
-        break outer;
-      }
+      await flushMetrics();
+      progress = { epoch: epoch + 1, stepInEpoch: 0, globalStep: progress.globalStep };
+      lastVal = await endOfEpoch(epoch);
+      await save();
     }
     await flushMetrics();
-    progress = { epoch: epoch + 1, stepInEpoch: 0, globalStep: progress.globalStep };
-    lastVal = await endOfEpoch(epoch);
-    await save();
+    if (stopped !== 'done') {
+      await save();
+      writePlot(runDir, history, valHistory);
+    }
+  } catch (err) {
+    throw withResumeHint(err, progress.globalStep, lastCheckpoint);
+  } finally {
+    for (const p of pending) for (const t of Object.values(p.losses)) t?.dispose();
+    if (!engine.runtime.isClosed) model.dispose();
   }
-  await flushMetrics();
-  if (stopped !== 'done') {
-    await save();
-    writePlot(runDir, history, valHistory);
+  return { progress, lastCheckpoint, val: lastVal, stopped, skippedSteps, dataset: { trainCases: ds.trainCases, valCases: ds.valCases, K: ds.K, M: ds.M, S: ds.S } };
+}
+
+/**
+ * Failed writes (disk full, permissions), a lost device and GPU out-of-memory errors end the run:
+ * say where it stopped and how to continue. Other errors pass through unchanged.
+ */
+function withResumeHint(err: unknown, step: number, lastCheckpoint: string | null): unknown {
+  if (!(err instanceof Error)) return err;
+  const resume = lastCheckpoint ? `the last complete checkpoint is ${lastCheckpoint}; resume with --resume ${lastCheckpoint}` : 'no checkpoint was written yet';
+  if (isOutputError(err)) return new OutputError(`${describeOutputError(err)}. Training stopped at step ${step}; ${resume} once that is fixed.`, { cause: err });
+  if (err instanceof OutputError) {
+    err.message += ` Training stopped at step ${step}; ${resume} once that is fixed.`;
+    return err;
   }
-  model.dispose();
-  return { progress, lastCheckpoint, val: lastVal, stopped, dataset: { trainCases: ds.trainCases, valCases: ds.valCases, K: ds.K, M: ds.M, S: ds.S } };
+  if (err.name === 'GpuError' || err.name === 'GpuOutOfMemoryError') {
+    err.message += ` Training stopped at step ${step}; ${resume}.`;
+  }
+  return err;
 }
 
 function writePlot(runDir: string, history: StepMetrics[], val: EpochMetrics[]): void {

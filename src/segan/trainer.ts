@@ -4,7 +4,10 @@
 //   G step: critics frozen (their parameters get no gradient); p = S(x);
 //           loss ℓ + λ·(1 − Dice(p, y)); backward; optimizer step.
 // K = 3 classes use three critics (the paper's S3-3C), K = 1 one critic (S1-1C).
-import { Adam, RMSprop, clampParameters } from '../optim/index.ts';
+// Both optimizer steps are guarded (unless the trainer is built with guard: false): the loss and every
+// gradient are checked on the GPU and a step with a NaN or an infinity is skipped there, leaving the
+// parameters and the optimizer state as they were; the returned flags say so at the next readback.
+import { Adam, RMSprop, clampParameters, readNonFiniteFlag } from '../optim/index.ts';
 import { sum, mean, mul, gt, slice } from '../ops/index.ts';
 import type { Engine } from '../tensor/engine.ts';
 import type { Tensor } from '../tensor/tensor.ts';
@@ -19,6 +22,22 @@ export interface StepLosses {
   segmentor: Tensor;
   /** Hard Dice of the whole-tumour class (p > 0.5) on this batch. */
   dice: Tensor;
+  /** The critic step's non-finite flag (null when unguarded); decode with SeganTrainer.explainFlag. */
+  criticFlag: Tensor | null;
+  /** The segmentor step's non-finite flag. */
+  segmentorFlag: Tensor | null;
+}
+
+/** What a guarded step found when it was skipped: which loss, and the first non-finite value. */
+export interface SkippedStep {
+  which: 'critic' | 'segmentor';
+  /** 'loss' or the state-dict name of the parameter whose gradient held a NaN or an infinity. */
+  culprit: string;
+}
+
+export interface TrainerOptions {
+  /** Check for NaN / Inf on the GPU and skip such steps (default true). */
+  guard?: boolean;
 }
 
 export class SeganModel {
@@ -59,9 +78,29 @@ function makeOptimizer(params: Tensor[], cfg: TrainConfig): SeganOptimizer {
 export class SeganTrainer {
   readonly optS: SeganOptimizer;
   readonly optC: SeganOptimizer;
-  constructor(readonly model: SeganModel, readonly config: TrainConfig) {
-    this.optS = makeOptimizer(model.S.parameters(), config);
-    this.optC = makeOptimizer(model.criticParameters(), config);
+  readonly guard: boolean;
+  private namesS: string[];
+  private namesC: string[];
+  constructor(readonly model: SeganModel, readonly config: TrainConfig, opts: TrainerOptions = {}) {
+    this.guard = opts.guard ?? true;
+    const named = model.S.namedParameters('S.');
+    const namedC = model.critics.flatMap((c, k) => c.namedParameters(`C${k}.`));
+    this.namesS = named.map(([n]) => n);
+    this.namesC = namedC.map(([n]) => n);
+    this.optS = makeOptimizer(named.map(([, t]) => t), config);
+    this.optC = makeOptimizer(namedC.map(([, t]) => t), config);
+  }
+
+  /**
+   * Read a step's flag (a sync point): null if the step was taken, else which loss and what was not
+   * finite. Slot 0 of a flag is the loss, slot 1 + k the gradient of parameter k.
+   */
+  async explainFlag(which: SkippedStep['which'], flag: Tensor | null): Promise<SkippedStep | null> {
+    if (!flag) return null;
+    const slot = await readNonFiniteFlag(flag);
+    if (slot === null) return null;
+    const names = which === 'critic' ? this.namesC : this.namesS;
+    return { which, culprit: slot === 0 ? 'loss' : `gradient of ${names[slot - 1] ?? `parameter ${slot - 1}`}` };
   }
 
   get engine(): Engine {
@@ -80,8 +119,8 @@ export class SeganTrainer {
     return mul(total!, 1 / critics.length);
   }
 
-  /** The critic step; returns the critic loss (a detached scalar). */
-  stepCritic(x: Tensor, y: Tensor): Tensor {
+  /** The critic step; returns the critic loss (a detached scalar) and the step's flag. */
+  stepCritic(x: Tensor, y: Tensor): [Tensor, Tensor | null] {
     const e = this.engine;
     const { S } = this.model;
     return e.tidy(() => {
@@ -89,15 +128,15 @@ export class SeganTrainer {
       const p = e.noGrad(() => S.forward(x));
       const loss = this.adversarial(x, p, y).neg();
       loss.backward();
-      this.optC.step();
+      const flag = this.optC.step(this.guard ? { skipNonFinite: true, check: [loss] } : {});
       this.optC.zeroGrad();
       clampParameters(this.model.criticParameters(), -this.config.clamp, this.config.clamp);
-      return loss.detach();
+      return [loss.detach(), flag];
     });
   }
 
-  /** The segmentor step with frozen critics; returns [loss, hard whole-tumour Dice] (detached). */
-  stepSegmentor(x: Tensor, y: Tensor): [Tensor, Tensor] {
+  /** The segmentor step with frozen critics; returns [loss, hard whole-tumour Dice, flag] (detached). */
+  stepSegmentor(x: Tensor, y: Tensor): [Tensor, Tensor, Tensor | null] {
     const e = this.engine;
     const { S } = this.model;
     return e.tidy(() => {
@@ -106,19 +145,19 @@ export class SeganTrainer {
       let loss = this.adversarial(x, p, y);
       if (this.config.lambdaDice > 0) loss = loss.add(mul(diceLoss(p, y), this.config.lambdaDice));
       loss.backward();
-      this.optS.step();
+      const flag = this.optS.step(this.guard ? { skipNonFinite: true, check: [loss] } : {});
       this.optS.zeroGrad();
       for (const c of this.model.critics) c.setRequiresGrad(true);
       const dice = e.noGrad(() => hardDice(slice(p.detach(), 1, 0, 1), slice(y, 1, 0, 1)));
-      return [loss.detach(), dice];
+      return [loss.detach(), dice, flag];
     });
   }
 
   /** One D step then one G step on the same batch. */
   step(x: Tensor, y: Tensor): StepLosses {
-    const critic = this.stepCritic(x, y);
-    const [segmentor, dice] = this.stepSegmentor(x, y);
-    return { critic, segmentor, dice };
+    const [critic, criticFlag] = this.stepCritic(x, y);
+    const [segmentor, dice, segmentorFlag] = this.stepSegmentor(x, y);
+    return { critic, segmentor, dice, criticFlag, segmentorFlag };
   }
 
   /** Learning rate for an epoch under the preset's schedule. */
