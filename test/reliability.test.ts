@@ -1,6 +1,6 @@
 // Crash safety of training: exact resume, checkpoints that survive SIGKILL, clear errors for corrupt
 // checkpoints. Small synthetic data and a tiny model keep this within seconds.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -174,6 +174,17 @@ describe('numerical faults and long runs', () => {
     expect(logged).toEqual(skips);
     expect(readFileSync(good.lastCheckpoint!).equals(before)).toBe(true);
     expect(loadCheckpoint(join(run, 'checkpoints', 'latest.safetensors')).progress.globalStep).toBe(4);
+  }, 120_000);
+
+  it('segan train --resume … --lr … --on-nan skip --max-skips 2: prints each skipped step, then stops (exit 1)', async () => {
+    const run = join(dir, 'nan-skip');
+    const r = spawnSync(process.execPath, [join(root, 'bin/segan.mjs'), 'train', '--data', data, '--runs', dir, '--run', 'nan-skip', '--width', '0.0625', '--size', '32', '--crop', '40x40x16',
+      '--classes', '3', '--batch', '4', '--epochs', '3', '--log-every', '1', '--val-cases', 'Synth_004', '--cache', join(dir, 'cache'),
+      '--resume', join(run, 'checkpoints', 'step-0000004.safetensors'), '--lr', '1e30', '--on-nan', 'skip', '--max-skips', '2'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^step \d+: skipped \(not finite: .*\); parameters and optimizer state left as they were$/m);
+    expect(r.stdout.match(/skipped \(not finite/g)!.length).toBe(2);
+    expect(r.stderr).toMatch(/segan: 2 steps in a row were skipped for non-finite values .*resume from it with a lower learning rate \(--resume … --lr …\)\./);
   }, 120_000);
 
   it('1,000 training steps keep live GPU bytes flat and RSS within 64 MiB', async () => {

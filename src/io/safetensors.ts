@@ -285,6 +285,13 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
 // ---------------------------------------------------------------------------------------------------------
 // Files
 
+/** Write errors (ENOSPC from write(2)) carry no path in Node: name the file the caller asked for. */
+function namePath(e: unknown, path: string): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (err instanceof Error && typeof err.code === 'string' && !err.path) err.path = path;
+  return e;
+}
+
 function tmpPath(path: string): string {
   return `${path}.tmp-${process.pid}`;
 }
@@ -324,7 +331,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     await rename(tmp, path);
   } catch (e) {
     await unlink(tmp).catch(() => {});
-    throw e;
+    throw namePath(e, path);
   }
   await syncDir(dirname(path));
 }
@@ -348,7 +355,7 @@ export function writeFileAtomicSync(path: string, bytes: Uint8Array): void {
     } catch {
       /* already gone */
     }
-    throw e;
+    throw namePath(e, path);
   }
   let fd: number | undefined;
   try {

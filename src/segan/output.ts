@@ -28,6 +28,17 @@ export function isOutputError(err: unknown): err is NodeJS.ErrnoException {
   return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && (err as NodeJS.ErrnoException).code! in OUTPUT_ERRORS;
 }
 
+/** Run a write to `path`; a failure without a path (write(2) errors have none) gets this one. */
+export function writingTo<T>(path: string, write: () => T): T {
+  try {
+    return write();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err instanceof Error && typeof err.code === 'string' && !err.path) err.path = path;
+    throw e;
+  }
+}
+
 /** "cannot write PATH: no space left on the device (ENOSPC)". */
 export function describeOutputError(err: NodeJS.ErrnoException): string {
   const code = err.code ?? 'unknown';

@@ -19,7 +19,7 @@ import type { TrainConfig } from './config.ts';
 import { loadCheckpoint, restore, saveCheckpoint, type Progress } from './checkpoint.ts';
 import { predictSlices, validateSlices } from './infer.ts';
 import { SeganModel, SeganTrainer, type SkippedStep, type StepLosses } from './trainer.ts';
-import { checkpointBytes, describeOutputError, ensureFreeSpace, ensureWritableDir, isOutputError, OutputError } from './output.ts';
+import { checkpointBytes, describeOutputError, ensureFreeSpace, ensureWritableDir, isOutputError, OutputError, writingTo } from './output.ts';
 
 export interface TrainOptions {
   dataDir: string;
@@ -197,7 +197,7 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
         skippedSteps++;
         skippedInARow++;
         const rec: SkipRecord = { type: 'skip', epoch: p.epoch, step: p.step, what };
-        appendFileSync(metricsFile, JSON.stringify(rec) + '\n');
+        writingTo(metricsFile, () => appendFileSync(metricsFile, JSON.stringify(rec) + '\n'));
         opts.onSkip?.(rec);
         if (skippedInARow >= maxSkips) {
           disposeAll();
@@ -208,7 +208,7 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
       skippedInARow = 0;
       const m: StepMetrics = { type: 'step', epoch: p.epoch, step: p.step, critic, segmentor, dice, lr: trainer.lrAt(p.epoch), stepsPerSec: rate, elapsedSec: (now - t0) / 1000, stepsTotal: config.epochs * stepsPerEpoch };
       history.push(m);
-      appendFileSync(metricsFile, JSON.stringify(m) + '\n');
+      writingTo(metricsFile, () => appendFileSync(metricsFile, JSON.stringify(m) + '\n'));
       if (p === batch[batch.length - 1]) opts.onLog?.(m);
     }
   };
@@ -217,7 +217,7 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     const dice = await validateSlices(engine, model.S, ds, B, opts.maxValBatches);
     const m: EpochMetrics = { type: 'val', epoch, step: progress.globalStep, dice, elapsedSec: (performance.now() - t0) / 1000 };
     valHistory.push(m);
-    appendFileSync(metricsFile, JSON.stringify(m) + '\n');
+    writingTo(metricsFile, () => appendFileSync(metricsFile, JSON.stringify(m) + '\n'));
     opts.onEpoch?.(m);
     await writeOverlays(engine, model, ds, runDir, epoch, B);
     writePlot(runDir, history, valHistory);
@@ -298,7 +298,8 @@ function writePlot(runDir: string, history: StepMetrics[], val: EpochMetrics[]):
     { name: 'train Dice (whole)', points: history.map((m) => [m.step, m.dice] as [number, number]) },
     ...(val.length ? [{ name: 'validation Dice (whole)', points: val.map((m) => [m.step, m.dice[0]] as [number, number]) }] : []),
   ];
-  writeFileSync(join(runDir, 'loss-curve.svg'), lineChartSvg(series, { title: 'SegAN training', xLabel: 'step', yLabel: 'loss / Dice' }));
+  const file = join(runDir, 'loss-curve.svg');
+  writingTo(file, () => writeFileSync(file, lineChartSvg(series, { title: 'SegAN training', xLabel: 'step', yLabel: 'loss / Dice' })));
 }
 
 /** Overlay PNGs of predictions vs ground truth on the validation slices with the most tumour. */
@@ -323,6 +324,7 @@ async function writeOverlays(engine: Engine, model: SeganModel, ds: Dataset, run
     const png = overlayPng(img, cs.raw.subarray(best * plane, (best + 1) * plane), labels.subarray(best * plane, (best + 1) * plane), S, S);
     const dir = join(runDir, 'overlays');
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `epoch-${String(epoch).padStart(3, '0')}-${caseId}-z${best}.png`), png);
+    const file = join(dir, `epoch-${String(epoch).padStart(3, '0')}-${caseId}-z${best}.png`);
+    writingTo(file, () => writeFileSync(file, png));
   }
 }
