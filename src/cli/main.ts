@@ -26,6 +26,7 @@ Usage:
 Environment:
   DAWNGRAD_BACKEND   Dawn backend (vulkan, metal, d3d12, ...)
   DAWNGRAD_ADAPTER   adapter name as Dawn lists it (an unknown name prints the list)
+  DAWNGRAD_MEMORY_LIMIT   most GPU memory the engine may hold, e.g. 6GiB (default: the device's)
 `;
 
 export async function main(argv: string[]): Promise<number> {
