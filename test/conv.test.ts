@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { conv2d, convTranspose2d } from '../src/ops/conv.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { conv2d, convKernels, convTranspose2d } from '../src/ops/conv.ts';
 import { ShapeError } from '../src/index.ts';
 import { checkOp } from './helpers/check.ts';
 import { useEngine } from './helpers/engine.ts';
@@ -35,8 +35,32 @@ const CASES: Case[] = [
   { x: [2, 3, 10, 10], w: [10, 3, 4, 4], stride: 3, padding: 2, dilation: 1 }, // stride 3
 ];
 
-describe('conv2d against float64', () => {
-  it.each(CASES)('%j', async (c) => {
+// Shapes for the subgroup kernels' special paths (lavapipe): rows that are vec4-aligned (W % 4 == 0:
+// vec4 runs of x in forward_sg) or not, every leading padding 0 … 3 (the run's offset in its vec4),
+// kernels 1 … 4 wide, dilation, output widths that are and are not multiples of 4 (dy as vec4 or
+// scalars in weight_grad_sg), a first layer with few taps, and Cout = 1 and 3.
+const SG_CASES: Case[] = [
+  { x: [2, 3, 8, 8], w: [5, 3, 3, 3], padding: 1, bias: true }, // 3×3 stride 1, aligned rows, OW = 8
+  { x: [2, 5, 12, 12], w: [9, 5, 4, 4], stride: 2, padding: 1 }, // SegAN's 4×4/2, OW = 6
+  { x: [1, 4, 16, 16], w: [6, 4, 4, 4], stride: 2, padding: 1 }, // OW = 8 (dy rows vec4-aligned)
+  { x: [2, 3, 8, 12], w: [4, 3, 2, 4], stride: [1, 2], padding: [0, 0, 2, 2] }, // lead 2
+  { x: [1, 2, 8, 8], w: [3, 2, 3, 4], padding: [1, 1, 3, 3] }, // lead 1, kernel 4 wide, stride 1
+  { x: [1, 2, 12, 8], w: [3, 2, 3, 3], dilation: 2, padding: 2 }, // dilation with aligned rows
+  { x: [2, 3, 8, 8], w: [2, 3, 1, 1] }, // 1×1, Cout 2
+  { x: [2, 16, 8, 8], w: [1, 16, 3, 3], padding: 1, bias: true }, // Cout = 1
+  { x: [2, 8, 12, 12], w: [3, 8, 3, 3], padding: 1, bias: true }, // Cout = 3 (SegAN's last layer)
+  { x: [3, 3, 20, 20], w: [16, 3, 4, 4], stride: 2, padding: 1 }, // 48 taps: a small dW workgroup
+  { x: [1, 2, 9, 20], w: [3, 2, 5, 5], padding: 2 }, // 5 wide: the portable kernels
+];
+
+describe.each(['auto', 'portable'] as const)('conv2d with the %s kernels against float64', (mode) => {
+  beforeAll(() => {
+    convKernels.mode = mode;
+  });
+  afterAll(() => {
+    convKernels.mode = 'auto';
+  });
+  it.each([...CASES, ...SG_CASES])('%j', async (c) => {
     const geo = { stride: norm2(c.stride, 1), padding: norm4(c.padding), dilation: norm2(c.dilation, 1) };
     await checkOp(engine(), {
       name: `conv2d ${JSON.stringify(c)}`,
@@ -111,12 +135,21 @@ describe('conv2d against float64', () => {
   });
 });
 
-describe('convTranspose2d against float64', () => {
+describe.each(['auto', 'portable'] as const)('convTranspose2d with the %s kernels against float64', (mode) => {
+  beforeAll(() => {
+    convKernels.mode = mode;
+  });
+  afterAll(() => {
+    convKernels.mode = 'auto';
+  });
   const T: { x: number[]; w: number[]; stride?: number; padding?: number; outputPadding?: number; dilation?: number; bias?: boolean }[] = [
     { x: [1, 2, 4, 4], w: [2, 3, 3, 3] },
     { x: [2, 3, 5, 4], w: [3, 5, 4, 4], stride: 2, padding: 1, bias: true },
     { x: [1, 2, 3, 5], w: [2, 2, 3, 3], stride: 2, padding: 1, outputPadding: 1 },
     { x: [1, 3, 4, 4], w: [3, 9, 3, 3], stride: 3, padding: 0, dilation: 2 },
+    { x: [2, 6, 8, 8], w: [6, 3, 4, 4], stride: 2, padding: 1, bias: true }, // SegAN-like, aligned rows
+    { x: [1, 4, 5, 5], w: [4, 1, 4, 4], stride: 2, padding: 2 }, // Cout 1, every phase, odd sizes
+    { x: [2, 3, 4, 8], w: [3, 5, 3, 3], stride: 1, padding: 1 }, // stride 1
   ];
   it.each(T)('%j', async (c) => {
     const two = (v: number | undefined, d: number): [number, number] => [v ?? d, v ?? d];

@@ -91,6 +91,19 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
 const CPU_THREADS = 8192;
 const GPU_THREADS = 1 << 16;
 
+/**
+ * Which kernels the convolutions use. 'auto': the subgroup kernels (*_sg.wgsl) where the adapter has
+ * the 'subgroups' feature and is lavapipe (subgroups of 8 or 16 lanes; the kernels need at least 8, and
+ * other adapters do not promise that, e.g. SwiftShader has 4), else the portable ones. 'portable': always the portable ones. Tests and benchmarks switch it
+ * to check and compare both in one process.
+ */
+export const convKernels: { mode: 'auto' | 'portable' } = { mode: 'auto' };
+
+function useSubgroups(e: Engine): boolean {
+  const r = e.runtime.report;
+  return convKernels.mode === 'auto' && /llvmpipe|lavapipe/i.test(r.description) && r.features.includes('subgroups');
+}
+
 // ---- weight layouts -----------------------------------------------------------------------------
 
 /**
@@ -127,10 +140,18 @@ function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: 
     .f32(slope)
     .u32(bias ? 1 : 0)
     .done();
-  const k = e.runtime.kernels.get('conv/forward', {}, 'conv2d');
   const wg: [number, number, number] = [Math.ceil((OH * Math.ceil(OW / 4)) / 64), 1, N * coGroups];
   const cost = { flops: 2 * N * Cout * OH * OW * Cin * g.kh * g.kw, bytes: 4 * (x.size + wt.size + y.size), shape: `${fmtShape(x.shape)}*${fmtShape(w.shape)}` };
-  e.runtime.dispatch(k, [y.buffer(), x.buffer('conv2d'), wt.buffer(), bias ? bias.buffer('conv2d') : wt.buffer()], u, wg, 'conv2d', cost);
+  const bufs = [y.buffer(), x.buffer('conv2d'), wt.buffer(), bias ? bias.buffer('conv2d') : wt.buffer()];
+  if (useSubgroups(e) && g.kw <= 4) {
+    // The run of input columns of 4 pixels must fit the kernel's 8 vec4 registers.
+    const lead = (4 - (g.pl % 4)) % 4;
+    const xVec4 = W % 4 === 0 && lead + 3 * g.sw + (g.kw - 1) * g.dw + 1 <= 32;
+    const k = e.runtime.kernels.get('conv/forward_sg', { KW: g.kw, SW: g.sw, PW: g.pl, DW: g.dw, X_VEC4: xVec4 ? 'true' : 'false' }, 'conv2d');
+    e.runtime.dispatch(k, [...bufs, bufs[1]], u, [Math.ceil((N * OH * Math.ceil(OW / 4)) / 64), 1, coGroups], 'conv2d', cost);
+  } else {
+    e.runtime.dispatch(e.runtime.kernels.get('conv/forward', {}, 'conv2d'), bufs, u, wg, 'conv2d', cost);
+  }
   wt.dispose();
   return y;
 }
@@ -183,9 +204,18 @@ function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeometry, op:
   const u = new Uniforms(20)
     .u32(N, Cin, H, W, Cout, OH, OW, taps, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, rowsPerChunk, 0, 0, 0)
     .done();
-  const k = rt.kernels.get('conv/weight_grad', {}, op);
   const cost = { flops: 2 * N * OH * OW * Cout * taps, bytes: 4 * (x.size + dy.size + chunks * Cout * taps), shape: `${fmtShape(x.shape)}*${fmtShape(dy.shape)}` };
-  rt.dispatch(k, [part, x.buffer(op), dy.buffer(op)], u, [Math.ceil((Math.ceil(taps / 4) * Math.ceil(Cout / 8)) / 64), 1, chunks], op, cost);
+  if (useSubgroups(e)) {
+    // Channel group = workgroup y, so a subgroup shares its dy values; dy bound twice (f32 and vec4).
+    const tapGroups = Math.ceil(taps / 4);
+    const wgSize = Math.min(64, Math.max(8, 2 ** Math.ceil(Math.log2(tapGroups))));
+    const k = rt.kernels.get('conv/weight_grad_sg', { DY_VEC4: OW % 4 === 0 ? 'true' : 'false', WG: wgSize }, op);
+    const dyb = dy.buffer(op);
+    rt.dispatch(k, [part, x.buffer(op), dyb, dyb], u, [Math.ceil(tapGroups / wgSize), Math.ceil(Cout / 8), chunks], op, cost);
+  } else {
+    const k = rt.kernels.get('conv/weight_grad', {}, op);
+    rt.dispatch(k, [part, x.buffer(op), dy.buffer(op)], u, [Math.ceil((Math.ceil(taps / 4) * Math.ceil(Cout / 8)) / 64), 1, chunks], op, cost);
+  }
   if (chunks > 1) {
     // Σ over chunks, in order: a column reduction of the [chunks, Cout·taps] partials.
     const cols = Cout * taps;

@@ -1,0 +1,139 @@
+// forward_sg.wgsl — conv2d as an implicit GEMM with a fused epilogue, for kernels up to 4 taps wide,
+// with weights shared through subgroup broadcasts and input rows loaded as aligned vec4 runs.
+//   y[n, co, oy, ox] = act( bias[co] + Σ_{ci, ki, kj} x[n, ci, oy·sh − ph + ki·dh, ox·sw − pw + kj·dw] · w[co, ci, ki, kj] )
+// Same thread tile, mapping and epilogue as forward.wgsl (read it first): thread = 8 output channels
+// co0 .. co0+7 × 4 neighbouring pixels ox0 .. ox0+3 of row oy, 8 vec4 accumulators, wt[k, co]
+// pre-transposed with co padded to 8. What differs is how the operands of one kernel row (ci, ki)
+// (its KW taps) reach the thread:
+//  - Weights: every thread of a workgroup has the same channel group, so every lane needs the same
+//    2·KW vec4 of wt. Lane l loads only vec4 number l mod 8 of them (1 load instead of 2·KW) and the
+//    taps take them from lanes 2·kj and 2·kj + 1 with subgroupBroadcast (a register move). Needs a
+//    subgroup size of at least 8 (lavapipe: 8) and KW ≤ 4; no thread returns early (out-of-range
+//    threads compute a clamped copy and skip the store).
+//  - Input (X_VEC4, when W % 4 == 0 so that rows are vec4-aligned): the 4 pixels × KW taps read
+//    columns ox0·SW − PW + {t·SW + kj·DW}, a run of 3·SW + (KW−1)·DW + 1 columns (10 for 4×4 stride 2,
+//    6 for 3×3 stride 1). It is loaded as NC aligned vec4 (4 resp. 3), zero where the run leaves the
+//    row (padding: W % 4 == 0, so an aligned vec4 is wholly inside or outside), instead of 4·KW
+//    scalar loads. Otherwise 4 scalar loads per tap as in forward.wgsl.
+// KW, SW, PW, DW are template constants (src/ops/conv.ts), so the column arithmetic folds away.
+// Per kernel row of 4×4 stride 2: 4 vec4 loads of x + 1 of wt (≈ 12.5 scalar-load equivalents on
+// llvmpipe) for 128 FMAs, against 16 scalar + 8 vec4 (≈ 36) in forward.wgsl.
+// Memory traffic: x is read ~Cout/8 times (mostly from cache), wt once per pixel quad and row of 8
+// lanes, y written once. FLOPs: 2·N·Cout·OH·OW·Cin·kh·kw.
+enable subgroups;
+diagnostic(off, subgroup_uniformity);   // after the subgroupAll exit every lane of a subgroup is still there
+
+struct Conv {
+  N: u32, Cin: u32, H: u32, W: u32,
+  Cout: u32, OH: u32, OW: u32, co_groups: u32,   // co_groups = ceil(Cout / 8)
+  kh: u32, kw: u32, sh: u32, sw: u32,
+  ph: u32, pw: u32, dh: u32, dw: u32,
+  cout_pad: u32,                                 // row length of wt (multiple of 8)
+  act: u32,                                      // 0 none, 1 ReLU, 2 LeakyReLU
+  slope: f32,
+  has_bias: u32,
+}
+
+const KW: u32 = {{KW}}u;                         // kernel width, 1 … 4
+const SW: u32 = {{SW}}u;                         // column stride
+const PW: u32 = {{PW}}u;                         // leading column padding
+const DW: u32 = {{DW}}u;                         // column dilation
+const X_VEC4: bool = {{X_VEC4}};                 // W % 4 == 0: rows of x are vec4-aligned
+// The run of columns, relative to the aligned vec4 that contains its first column.
+const LEAD: u32 = (4u - PW % 4u) % 4u;           // offset of column ox0·SW − PW in its vec4
+const NC: u32 = (LEAD + 3u * SW + (KW - 1u) * DW + 4u) / 4u;   // vec4 chunks in the run (≤ 8)
+
+@group(0) @binding(0) var<uniform> P: Conv;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> wt: array<vec4f>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read> x4: array<vec4f>;     // the same buffer as x
+
+var<private> acc: array<vec4f, 8>;              // [0..3]: channels co0..co0+3 at pixels 0..3; [4..7]: co0+4..co0+7
+var<private> run: array<vec4f, 8>;              // X_VEC4: the row's run of columns
+
+fn activate(v: f32) -> f32 {
+  if (P.act == 1u) { return max(v, 0.0); }
+  if (P.act == 2u) { return select(v * P.slope, v, v > 0.0); }
+  return v;
+}
+
+// Tap kj's input value at the 4 pixels (from the run, or 4 scalar loads).
+fn tap_x(kj: u32, row: u32, ix0: vec4i, ok_px: vec4<bool>, row_ok: bool) -> vec4f {
+  if (X_VEC4) {
+    let i = vec4u(LEAD) + vec4u(0u, SW, 2u * SW, 3u * SW) + vec4u(kj * DW);
+    return vec4f(run[i.x / 4u][i.x % 4u], run[i.y / 4u][i.y % 4u], run[i.z / 4u][i.z % 4u], run[i.w / 4u][i.w % 4u]);
+  }
+  let ix = ix0 + vec4i(i32(kj * DW));
+  let ok = ok_px & (ix >= vec4i(0)) & (ix < vec4i(i32(P.W))) & vec4<bool>(row_ok);
+  let cx = vec4u(clamp(ix, vec4i(0), vec4i(i32(P.W) - 1)));
+  return select(vec4f(0.0), vec4f(x[row + cx.x], x[row + cx.y], x[row + cx.z], x[row + cx.w]), ok);
+}
+
+fn tap(v: vec4f, w0: vec4f, w1: vec4f) {
+  acc[0] = fma(vec4f(v.x), w0, acc[0]); acc[1] = fma(vec4f(v.y), w0, acc[1]);
+  acc[2] = fma(vec4f(v.z), w0, acc[2]); acc[3] = fma(vec4f(v.w), w0, acc[3]);
+  acc[4] = fma(vec4f(v.x), w1, acc[4]); acc[5] = fma(vec4f(v.y), w1, acc[5]);
+  acc[6] = fma(vec4f(v.z), w1, acc[6]); acc[7] = fma(vec4f(v.w), w1, acc[7]);
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) sid: u32) {
+  // x enumerates (image, row, pixel quad): a 10×10 output of batch 8 is 240 threads in 4 full
+  // workgroups (one image per workgroup would leave 34 of 64 threads idle). z is the channel group.
+  let quads = (P.OW + 3u) / 4u;
+  let total = P.N * P.OH * quads;
+  let live = gid.x < total;                      // threads past the end run the loop but store nothing
+  if (subgroupAll(!live)) { return; }            // whole subgroups past the end leave
+  let g = min(gid.x, total - 1u);
+  let n = g / (P.OH * quads);
+  let oy = (g / quads) % P.OH;
+  let ox0 = (g % quads) * 4u;
+  let co0 = wid.z * 8u;
+  let ix0 = vec4i(vec4u(ox0, ox0 + 1u, ox0 + 2u, ox0 + 3u) * SW) - i32(PW);
+  let ok_px = vec4u(ox0, ox0 + 1u, ox0 + 2u, ox0 + 3u) < vec4u(P.OW);
+  let iy0 = i32(oy * P.sh) - i32(P.ph);
+  let HW = P.H * P.W;
+  let c4 = P.cout_pad / 4u;
+  // This lane's share of a row's weights: tap min(item / 2, KW − 1), half item % 2.
+  let item = sid & 7u;
+  let w_off = min(item / 2u, KW - 1u) * c4 + co0 / 4u + item % 2u;
+  // First aligned vec4 of the run (may be negative: padding).
+  let chunk0 = (i32(ox0 * SW) - i32(PW) - i32(LEAD)) / 4;
+  for (var ci = 0u; ci < P.Cin; ci++) {
+    let plane = (n * P.Cin + ci) * HW;
+    for (var ki = 0u; ki < P.kh; ki++) {
+      let iy = iy0 + i32(ki * P.dh);
+      let row_ok = iy >= 0 && iy < i32(P.H);
+      let row = plane + u32(clamp(iy, 0, i32(P.H) - 1)) * P.W;
+      let mine = wt[((ci * P.kh + ki) * KW) * c4 + w_off];
+      if (X_VEC4) {
+        let W4 = i32(P.W / 4u);
+        for (var m = 0u; m < NC; m++) {
+          let ch = chunk0 + i32(m);
+          let v = x4[row / 4u + u32(clamp(ch, 0, W4 - 1))];
+          run[m] = select(vec4f(0.0), v, row_ok && ch >= 0 && ch < W4);
+        }
+      }
+      tap(tap_x(0u, row, ix0, ok_px, row_ok), subgroupBroadcast(mine, 0u), subgroupBroadcast(mine, 1u));
+      if (KW > 1u) { tap(tap_x(1u, row, ix0, ok_px, row_ok), subgroupBroadcast(mine, 2u), subgroupBroadcast(mine, 3u)); }
+      if (KW > 2u) { tap(tap_x(2u, row, ix0, ok_px, row_ok), subgroupBroadcast(mine, 4u), subgroupBroadcast(mine, 5u)); }
+      if (KW > 3u) { tap(tap_x(3u, row, ix0, ok_px, row_ok), subgroupBroadcast(mine, 6u), subgroupBroadcast(mine, 7u)); }
+    }
+  }
+  if (!live) { return; }
+  let plane_out = P.OH * P.OW;
+  let pix = oy * P.OW + ox0;
+  // A copy for the loop below: indexing acc itself with a runtime index would keep it in memory.
+  let accs = array<vec4f, 8>(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]);
+  for (var c = 0u; c < 8u; c++) {
+    let co = co0 + c;
+    if (co >= P.Cout) { break; }
+    let bv = select(0.0, bias[co], P.has_bias == 1u);
+    let base = (n * P.Cout + co) * plane_out + pix;
+    for (var t = 0u; t < 4u; t++) {
+      if (ox0 + t < P.OW) { y[base + t] = activate(accs[(c / 4u) * 4u + t][c % 4u] + bv); }
+    }
+  }
+}
