@@ -32,6 +32,11 @@ struct Conv {
   act: u32,                                      // 0 none, 1 ReLU, 2 LeakyReLU
   slope: f32,
   has_bias: u32,
+  // Where output pixel (oy, ox) of this grid is stored: row oy·out_sh + out_ry, column ox·out_sw + out_rx
+  // of a y of size out_h × out_w. A plain conv: 1, 1, 0, 0, OH, OW. One phase of a transposed conv
+  // (src/ops/conv.ts, launchTransposeByPhases): the stride and the phase.
+  out_sh: u32, out_sw: u32, out_ry: u32, out_rx: u32,
+  out_h: u32, out_w: u32, pad0: u32, pad1: u32,
 }
 
 const KW: u32 = {{KW}}u;                         // kernel width, 1 … 4
@@ -123,8 +128,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
     }
   }
   if (!live) { return; }
-  let plane_out = P.OH * P.OW;
-  let pix = oy * P.OW + ox0;
+  let plane_out = P.out_h * P.out_w;
+  let pix = (oy * P.out_sh + P.out_ry) * P.out_w + P.out_rx;
   // A copy for the loop below: indexing acc itself with a runtime index would keep it in memory.
   let accs = array<vec4f, 8>(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]);
   for (var c = 0u; c < 8u; c++) {
@@ -133,7 +138,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
     let bv = select(0.0, bias[co], P.has_bias == 1u);
     let base = (n * P.Cout + co) * plane_out + pix;
     for (var t = 0u; t < 4u; t++) {
-      if (ox0 + t < P.OW) { y[base + t] = activate(accs[(c / 4u) * 4u + t][c % 4u] + bv); }
+      if (ox0 + t < P.OW) { y[base + (ox0 + t) * P.out_sw] = activate(accs[(c / 4u) * 4u + t][c % 4u] + bv); }
     }
   }
 }

@@ -106,27 +106,87 @@ function useSubgroups(e: Engine): boolean {
 
 // ---- weight layouts -----------------------------------------------------------------------------
 
+/** Taps along one axis of a weight matrix: k0, k0 + step, … (n of them), optionally in reverse order. */
+interface TapAxis {
+  k0: number;
+  n: number;
+  step: number;
+  flip: boolean;
+}
+
 /**
- * The weight as the kernels read it: wt[k, co] with k = (ci·kh + ki)·kw + kj and the output channels
+ * The weight as the kernels read it: wt[k, co] with k = (ci·nh + i)·nw + j and the output channels
  * padded to a multiple of 8 with zeros (one vec4 load = 4 output channels of one tap). `coAxis` says
  * which of w's first two axes is the kernel's output channel: 0 for forward.wgsl ([Cout, Cin, kh, kw]),
- * 1 for transpose.wgsl ([Cin_t, Cout_t, kh, kw]). A small scratch copy per call (weights change every
- * step).
+ * 1 for transpose.wgsl ([Cin_t, Cout_t, kh, kw]). Tap i of the matrix is w's tap rows.k0 + i·rows.step
+ * (the last one first when rows.flip), and likewise for columns; by default every tap in order. One
+ * strided copy per call (weights change every step); the zero fill only when Cout is not a multiple of 8.
  */
-function transposedWeight(e: Engine, w: Tensor, coAxis: 0 | 1): { wt: Tensor; coutPad: number } {
+function transposedWeight(e: Engine, w: Tensor, coAxis: 0 | 1, rows?: TapAxis, cols?: TapAxis): { wt: Tensor; coutPad: number } {
   const [a, b, kh, kw] = w.shape;
+  const r = rows ?? { k0: 0, n: kh, step: 1, flip: false };
+  const c = cols ?? { k0: 0, n: kw, step: 1, flip: false };
   const cout = coAxis === 0 ? a : b;
   const cin = coAxis === 0 ? b : a;
   const coutPad = Math.ceil(cout / 8) * 8;
-  const wt = e.zeros([cin * kh * kw, coutPad], { category: 'scratch' });
-  // Logical shape = w's shape; each element goes to wt[((ci·kh + ki)·kw + kj)·coutPad + co].
-  const ciStride = kh * kw * coutPad;
-  const outStrides = coAxis === 0 ? [1, ciStride, kw * coutPad, coutPad] : [ciStride, 1, kw * coutPad, coutPad];
-  launchMap(e.runtime, 'conv.weight', 'a', ['a'], [dense(w, 'conv')], { buffer: wt.buffer(), offset: 0, strides: outStrides }, w.shape);
+  const shape = [cin * r.n * c.n, coutPad];
+  const wt = coutPad === cout ? e.empty(shape, { category: 'scratch' }) : e.zeros(shape, { category: 'scratch' });
+  // Logical shape = [a, b, r.n, c.n]; each element goes to wt[((ci·r.n + i)·c.n + j)·coutPad + co].
+  // A flipped axis runs backwards from its last row (u32 strides wrap, so negative strides work).
+  const ciStride = r.n * c.n * coutPad;
+  const iStride = c.n * coutPad;
+  const offset = (r.flip ? (r.n - 1) * iStride : 0) + (c.flip ? (c.n - 1) * coutPad : 0);
+  const st = [r.flip ? -iStride : iStride, c.flip ? -coutPad : coutPad];
+  const outStrides = coAxis === 0 ? [1, ciStride, ...st] : [ciStride, 1, ...st];
+  const src = dense(w, 'conv');
+  const input = { buffer: src.buffer, offset: r.k0 * src.strides[2] + c.k0 * src.strides[3], strides: [src.strides[0], src.strides[1], r.step * src.strides[2], c.step * src.strides[3]] };
+  launchMap(e.runtime, 'conv.weight', 'a', ['a'], [input], { buffer: wt.buffer(), offset, strides: outStrides }, [a, b, r.n, c.n]);
   return { wt, coutPad };
 }
 
 // ---- raw launchers (no autograd) ----------------------------------------------------------------
+
+interface SgGrid {
+  /** Kernel rows and columns as the matrix wt holds them, stride, leading padding, dilation. */
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
+  dh: number;
+  dw: number;
+  /** The grid of output pixels this dispatch computes. */
+  OH: number;
+  OW: number;
+  /** Where pixel (oy, ox) of that grid goes in y [N, Cout, outH, outW]: (oy·outSh + ry, ox·outSw + rx). */
+  outSh: number;
+  outSw: number;
+  ry: number;
+  rx: number;
+}
+
+/** Can forward_sg.wgsl run this geometry (kernel rows at most 4 taps wide, run of columns in 8 vec4)? */
+function sgForwardFits(kw: number, sw: number, pw: number, dw: number): boolean {
+  return kw >= 1 && kw <= 4 && pw >= 0 && 3 * sw + (kw - 1) * dw + 4 <= 32;
+}
+
+/** One forward_sg.wgsl dispatch: x [N, Cin, H, W] ⊛ wt [Cin·kh·kw, coutPad] into (part of) y. */
+function dispatchForwardSg(e: Engine, y: Tensor, x: Tensor, wt: Tensor, coutPad: number, bias: Tensor | null, g: SgGrid, act: number, slope: number, op: string): void {
+  const [N, Cin, H, W] = x.shape;
+  const [, Cout, outH, outW] = y.shape;
+  const coGroups = coutPad / 8;
+  const u = new Uniforms(28)
+    .u32(N, Cin, H, W, Cout, g.OH, g.OW, coGroups, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, coutPad, act)
+    .f32(slope)
+    .u32(bias ? 1 : 0, g.outSh, g.outSw, g.ry, g.rx, outH, outW, 0, 0)
+    .done();
+  const xVec4 = W % 4 === 0;
+  const k = e.runtime.kernels.get('conv/forward_sg', { KW: g.kw, SW: g.sw, PW: g.pw, DW: g.dw, X_VEC4: xVec4 ? 'true' : 'false' }, op);
+  const cost = { flops: 2 * N * Cout * g.OH * g.OW * Cin * g.kh * g.kw, bytes: 4 * (x.size + wt.size + (y.size * g.OH * g.OW) / (outH * outW)), shape: `${fmtShape(x.shape)}*${fmtShape(wt.shape)}` };
+  const xb = x.buffer(op);
+  e.runtime.dispatch(k, [y.buffer(), xb, wt.buffer(), bias ? bias.buffer(op) : wt.buffer(), xb], u, [Math.ceil((N * g.OH * Math.ceil(g.OW / 4)) / 64), 1, coGroups], op, cost);
+}
 
 function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, act: number, slope: number, OH: number, OW: number): Tensor {
   const [N, Cin, H, W] = x.shape;
@@ -134,6 +194,11 @@ function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: 
   const y = output(e, [N, Cout, OH, OW], 'conv2d');
   if (y.size === 0) return y;
   const { wt, coutPad } = transposedWeight(e, w, 0);
+  if (useSubgroups(e) && sgForwardFits(g.kw, g.sw, g.pl, g.dw) && N * OH * Math.ceil(OW / 4) <= 64 * 65535) {
+    dispatchForwardSg(e, y, x, wt, coutPad, bias, { kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw, OH, OW, outSh: 1, outSw: 1, ry: 0, rx: 0 }, act, slope, 'conv2d');
+    wt.dispose();
+    return y;
+  }
   const coGroups = coutPad / 8;
   const u = new Uniforms(20)
     .u32(N, Cin, H, W, Cout, OH, OW, coGroups, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, coutPad, act)
@@ -142,17 +207,51 @@ function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: 
     .done();
   const wg: [number, number, number] = [Math.ceil((OH * Math.ceil(OW / 4)) / 64), 1, N * coGroups];
   const cost = { flops: 2 * N * Cout * OH * OW * Cin * g.kh * g.kw, bytes: 4 * (x.size + wt.size + y.size), shape: `${fmtShape(x.shape)}*${fmtShape(w.shape)}` };
-  const bufs = [y.buffer(), x.buffer('conv2d'), wt.buffer(), bias ? bias.buffer('conv2d') : wt.buffer()];
-  if (useSubgroups(e) && g.kw <= 4) {
-    // The run of input columns of 4 pixels must fit the kernel's 8 vec4 registers.
-    const lead = (4 - (g.pl % 4)) % 4;
-    const xVec4 = W % 4 === 0 && lead + 3 * g.sw + (g.kw - 1) * g.dw + 1 <= 32;
-    const k = e.runtime.kernels.get('conv/forward_sg', { KW: g.kw, SW: g.sw, PW: g.pl, DW: g.dw, X_VEC4: xVec4 ? 'true' : 'false' }, 'conv2d');
-    e.runtime.dispatch(k, [...bufs, bufs[1]], u, [Math.ceil((N * OH * Math.ceil(OW / 4)) / 64), 1, coGroups], 'conv2d', cost);
-  } else {
-    e.runtime.dispatch(e.runtime.kernels.get('conv/forward', {}, 'conv2d'), bufs, u, wg, 'conv2d', cost);
-  }
+  e.runtime.dispatch(e.runtime.kernels.get('conv/forward', {}, 'conv2d'), [y.buffer(), x.buffer('conv2d'), wt.buffer(), bias ? bias.buffer('conv2d') : wt.buffer()], u, wg, 'conv2d', cost);
   wt.dispose();
+  return y;
+}
+
+/**
+ * The phases of a transposed convolution (dilation 1) as stride-1 convolutions (sub-pixel form): output
+ * pixels with oy ≡ ry (mod sh) receive exactly the kernel rows ki ≡ ry + ph (mod sh), ki = ki0 + a·sh,
+ * from input row iy = qy + c0 − a (oy = ry + qy·sh, c0 = (ry + ph − ki0) / sh). With the rows reversed
+ * (i = n − 1 − a) that is a stride-1 conv with leading padding n − 1 − c0. Likewise for columns. Null
+ * when some phase has no taps or needs a negative padding (the gather kernel handles those).
+ */
+function phaseAxes(k: number, s: number, p: number, out: number): { axis: TapAxis; pad: number; r: number; count: number }[] | null {
+  const phases = [];
+  for (let r = 0; r < s; r++) {
+    const count = Math.max(0, Math.ceil((out - r) / s));
+    const k0 = (r + p) % s;
+    const n = k0 < k ? Math.ceil((k - k0) / s) : 0;
+    const pad = n - 1 - (r + p - k0) / s;
+    if (count > 0 && (n === 0 || pad < 0)) return null;
+    phases.push({ axis: { k0, n, step: s, flip: true }, pad, r, count });
+  }
+  return phases;
+}
+
+/**
+ * forward_sg.wgsl for a transposed conv, one dispatch per phase (sh·sw of them), each with its own
+ * reversed sub-kernel of the taps that reach it. Null when the geometry does not fit.
+ */
+function launchTransposeByPhases(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, OH: number, OW: number, op: string): Tensor | null {
+  if (g.dh !== 1 || g.dw !== 1) return null;
+  const rows = phaseAxes(g.kh, g.sh, g.pt, OH);
+  const cols = phaseAxes(g.kw, g.sw, g.pl, OW);
+  if (!rows || !cols || !cols.every((c) => c.count === 0 || sgForwardFits(c.axis.n, 1, c.pad, 1))) return null;
+  const [N] = x.shape;
+  if (rows.some((r) => cols.some((c) => N * r.count * Math.ceil(c.count / 4) > 64 * 65535))) return null;
+  const y = output(e, [N, w.shape[1], OH, OW], op);
+  for (const r of rows) {
+    for (const c of cols) {
+      if (r.count === 0 || c.count === 0) continue;
+      const { wt, coutPad } = transposedWeight(e, w, 1, r.axis, c.axis);
+      dispatchForwardSg(e, y, x, wt, coutPad, bias, { kh: r.axis.n, kw: c.axis.n, sh: 1, sw: 1, ph: r.pad, pw: c.pad, dh: 1, dw: 1, OH: r.count, OW: c.count, outSh: g.sh, outSw: g.sw, ry: r.r, rx: c.r }, 0, 0, op);
+      wt.dispose();
+    }
+  }
   return y;
 }
 
@@ -160,6 +259,10 @@ function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: 
 function launchTranspose(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, OH: number, OW: number, op: string): Tensor {
   const [N, Cin, IH, IW] = x.shape;
   const Cout = w.shape[1];
+  if (useSubgroups(e) && N * Cout * OH * OW > 0) {
+    const y = launchTransposeByPhases(e, x, w, bias, g, OH, OW, op);
+    if (y) return y;
+  }
   const y = output(e, [N, Cout, OH, OW], op);
   if (y.size === 0) return y;
   const { wt, coutPad } = transposedWeight(e, w, 1);
