@@ -30,6 +30,8 @@ struct Grad {
 }
 
 const DY_VEC4: bool = {{DY_VEC4}};               // true when OW % 4 == 0: dy rows are vec4-aligned
+const CO16: bool = {{CO16}};                     // 16 output channels per thread instead of 8
+const CO: u32 = select(8u, 16u, CO16);
 
 @group(0) @binding(0) var<uniform> P: Grad;
 @group(0) @binding(1) var<storage, read_write> part: array<f32>;
@@ -46,7 +48,7 @@ fn load_dy(row: u32, ox: u32, pxc: vec4u, ok: vec4<bool>) -> vec4f {
 @compute @workgroup_size({{WG}})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) sid: u32) {
   let t0 = gid.x * 4u;                           // first tap (threads past the end compute a copy of the last)
-  let co0 = wid.y * 8u;
+  let co0 = wid.y * CO;
   let chunk = wid.z;
   var tci: array<u32, 4>;
   var tky: array<i32, 4>;
@@ -62,8 +64,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
   let ky4 = vec4i(tky[0], tky[1], tky[2], tky[3]);
   var a0 = vec4f(0.0); var a1 = vec4f(0.0); var a2 = vec4f(0.0); var a3 = vec4f(0.0);   // channel co0 + c, over taps t0..t0+3
   var a4 = vec4f(0.0); var a5 = vec4f(0.0); var a6 = vec4f(0.0); var a7 = vec4f(0.0);
+  var a8 = vec4f(0.0); var a9 = vec4f(0.0); var a10 = vec4f(0.0); var a11 = vec4f(0.0);   // CO16: channels co0 + 8 + c
+  var a12 = vec4f(0.0); var a13 = vec4f(0.0); var a14 = vec4f(0.0); var a15 = vec4f(0.0);
   let plane_out = P.OH * P.OW;
   let my_co = min(co0 + (sid & 7u), P.Cout - 1u);  // the dy channel this lane loads for the subgroup
+  let my_co2 = min(co0 + 8u + (sid & 7u), P.Cout - 1u);   // CO16: and the one 8 channels on
   let row_start = chunk * P.rows_per_chunk;
   let row_end = min(row_start + P.rows_per_chunk, P.N * P.OH);
   for (var r = row_start; r < row_end; r++) {
@@ -71,6 +76,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
     let oy = r % P.OH;
     let xbase = n * P.Cin * P.H * P.W;
     let dyrow = (n * P.Cout + my_co) * plane_out + oy * P.OW;
+    let dyrow2 = (n * P.Cout + my_co2) * plane_out + oy * P.OW;
     let iy = vec4i(i32(oy * P.sh)) + ky4;
     let row_ok = (iy >= vec4i(0)) & (iy < vec4i(i32(P.H)));
     let rowoff = vec4u(clamp(iy, vec4i(0), vec4i(i32(P.H) - 1))) * P.W + ci4 + xbase;
@@ -93,6 +99,17 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
       let p3 = vec4f(xv[0].w, xv[1].w, xv[2].w, xv[3].w);
       let mine = load_dy(dyrow, ox, pxc, px_ok);  // dy[n, my_co, oy, ox .. ox+3]
       var d: vec4f;
+      if (CO16) {
+        let mine2 = load_dy(dyrow2, ox, pxc, px_ok);  // dy[n, my_co2, oy, ox .. ox+3]
+        d = subgroupBroadcast(mine2, 0u); a8 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a8))));
+        d = subgroupBroadcast(mine2, 1u); a9 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a9))));
+        d = subgroupBroadcast(mine2, 2u); a10 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a10))));
+        d = subgroupBroadcast(mine2, 3u); a11 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a11))));
+        d = subgroupBroadcast(mine2, 4u); a12 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a12))));
+        d = subgroupBroadcast(mine2, 5u); a13 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a13))));
+        d = subgroupBroadcast(mine2, 6u); a14 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a14))));
+        d = subgroupBroadcast(mine2, 7u); a15 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a15))));
+      }
       d = subgroupBroadcast(mine, 0u); a0 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a0))));
       d = subgroupBroadcast(mine, 1u); a1 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a1))));
       d = subgroupBroadcast(mine, 2u); a2 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a2))));
@@ -104,8 +121,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
     }
   }
   let out = chunk * P.Cout * P.taps;
-  let accs = array<vec4f, 8>(a0, a1, a2, a3, a4, a5, a6, a7);
-  for (var c = 0u; c < 8u; c++) {
+  let accs = array<vec4f, 16>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15);
+  for (var c = 0u; c < CO; c++) {
     if (co0 + c >= P.Cout) { break; }
     for (var j = 0u; j < 4u; j++) {
       if (t0 + j < P.taps) { part[out + (co0 + c) * P.taps + t0 + j] = accs[c][j]; }

@@ -97,7 +97,7 @@ const GPU_THREADS = 1 << 16;
  * other adapters do not promise that, e.g. SwiftShader has 4), else the portable ones. 'portable': always the portable ones. Tests and benchmarks switch it
  * to check and compare both in one process.
  */
-export const convKernels: { mode: 'auto' | 'portable' } = { mode: 'auto' };
+export const convKernels: { mode: 'auto' | 'portable'; co16: boolean } = { mode: 'auto', co16: true };
 
 function useSubgroups(e: Engine): boolean {
   const r = e.runtime.report;
@@ -296,7 +296,9 @@ function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeometry, op:
     return dw;
   }
   const rt = e.runtime;
-  const threadsPerChunk = Math.ceil(taps / 4) * Math.ceil(Cout / 8);
+  const sg = useSubgroups(e);
+  const co = sg && Cout > 8 && convKernels.co16 ? 16 : 8; // output channels per thread
+  const threadsPerChunk = Math.ceil(taps / 4) * Math.ceil(Cout / co);
   const target = rt.report.isSoftware ? CPU_THREADS : GPU_THREADS;
   const maxChunksByMemory = Math.max(1, Math.floor((64 * 2 ** 20) / (Cout * taps * 4)));
   const maxDim = rt.report.limits.maxComputeWorkgroupsPerDimension ?? 65535;
@@ -308,13 +310,13 @@ function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeometry, op:
     .u32(N, Cin, H, W, Cout, OH, OW, taps, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, rowsPerChunk, 0, 0, 0)
     .done();
   const cost = { flops: 2 * N * OH * OW * Cout * taps, bytes: 4 * (x.size + dy.size + chunks * Cout * taps), shape: `${fmtShape(x.shape)}*${fmtShape(dy.shape)}` };
-  if (useSubgroups(e)) {
+  if (sg) {
     // Channel group = workgroup y, so a subgroup shares its dy values; dy bound twice (f32 and vec4).
     const tapGroups = Math.ceil(taps / 4);
     const wgSize = Math.min(64, Math.max(8, 2 ** Math.ceil(Math.log2(tapGroups))));
-    const k = rt.kernels.get('conv/weight_grad_sg', { DY_VEC4: OW % 4 === 0 ? 'true' : 'false', WG: wgSize }, op);
+    const k = rt.kernels.get('conv/weight_grad_sg', { DY_VEC4: OW % 4 === 0 ? 'true' : 'false', WG: wgSize, CO16: co === 16 ? 'true' : 'false' }, op);
     const dyb = dy.buffer(op);
-    rt.dispatch(k, [part, x.buffer(op), dyb, dyb], u, [Math.ceil(tapGroups / wgSize), Math.ceil(Cout / 8), chunks], op, cost);
+    rt.dispatch(k, [part, x.buffer(op), dyb, dyb], u, [Math.ceil(tapGroups / wgSize), Math.ceil(Cout / co), chunks], op, cost);
   } else {
     const k = rt.kernels.get('conv/weight_grad', {}, op);
     rt.dispatch(k, [part, x.buffer(op), dy.buffer(op)], u, [Math.ceil((Math.ceil(taps / 4) * Math.ceil(Cout / 8)) / 64), 1, chunks], op, cost);
