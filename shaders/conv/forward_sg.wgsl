@@ -44,6 +44,8 @@ const SW: u32 = {{SW}}u;                         // column stride
 const PW: u32 = {{PW}}u;                         // leading column padding
 const DW: u32 = {{DW}}u;                         // column dilation
 const X_VEC4: bool = {{X_VEC4}};                 // W % 4 == 0: rows of x are vec4-aligned
+const CO16: bool = {{CO16}};                     // 16 output channels per thread (wt padded to 16)
+const CO: u32 = select(8u, 16u, CO16);
 // The run of columns, relative to the aligned vec4 that contains its first column.
 const LEAD: u32 = (4u - PW % 4u) % 4u;           // offset of column ox0·SW − PW in its vec4
 const NC: u32 = (LEAD + 3u * SW + (KW - 1u) * DW + 4u) / 4u;   // vec4 chunks in the run (≤ 8)
@@ -55,7 +57,7 @@ const NC: u32 = (LEAD + 3u * SW + (KW - 1u) * DW + 4u) / 4u;   // vec4 chunks in
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 @group(0) @binding(5) var<storage, read> x4: array<vec4f>;     // the same buffer as x
 
-var<private> acc: array<vec4f, 8>;              // [0..3]: channels co0..co0+3 at pixels 0..3; [4..7]: co0+4..co0+7
+var<private> acc: array<vec4f, 16>;             // [4h + t]: channels co0 + 4h … co0 + 4h + 3 at pixel t
 var<private> run: array<vec4f, 8>;              // X_VEC4: the row's run of columns
 
 fn activate(v: f32) -> f32 {
@@ -83,6 +85,14 @@ fn tap(v: vec4f, w0: vec4f, w1: vec4f) {
   acc[6] = fma(vec4f(v.z), w1, acc[6]); acc[7] = fma(vec4f(v.w), w1, acc[7]);
 }
 
+// CO16: channels co0 + 8 … co0 + 15.
+fn tap_hi(v: vec4f, w2: vec4f, w3: vec4f) {
+  acc[8] = fma(vec4f(v.x), w2, acc[8]); acc[9] = fma(vec4f(v.y), w2, acc[9]);
+  acc[10] = fma(vec4f(v.z), w2, acc[10]); acc[11] = fma(vec4f(v.w), w2, acc[11]);
+  acc[12] = fma(vec4f(v.x), w3, acc[12]); acc[13] = fma(vec4f(v.y), w3, acc[13]);
+  acc[14] = fma(vec4f(v.z), w3, acc[14]); acc[15] = fma(vec4f(v.w), w3, acc[15]);
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) sid: u32) {
   // x enumerates (image, row, pixel quad): a 10×10 output of batch 8 is 240 threads in 4 full
@@ -95,7 +105,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
   let n = g / (P.OH * quads);
   let oy = (g / quads) % P.OH;
   let ox0 = (g % quads) * 4u;
-  let co0 = wid.z * 8u;
+  let co0 = wid.z * CO;
   let ix0 = vec4i(vec4u(ox0, ox0 + 1u, ox0 + 2u, ox0 + 3u) * SW) - i32(PW);
   let ok_px = vec4u(ox0, ox0 + 1u, ox0 + 2u, ox0 + 3u) < vec4u(P.OW);
   let iy0 = i32(oy * P.sh) - i32(P.ph);
@@ -113,6 +123,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
       let row_ok = iy >= 0 && iy < i32(P.H);
       let row = plane + u32(clamp(iy, 0, i32(P.H) - 1)) * P.W;
       let mine = wt[((ci * P.kh + ki) * KW) * c4 + w_off];
+      var mine2 = vec4f(0.0);
+      if (CO16) { mine2 = wt[((ci * P.kh + ki) * KW) * c4 + w_off + 2u]; }   // channels co0 + 8 …
       if (X_VEC4) {
         let W4 = i32(P.W / 4u);
         for (var m = 0u; m < NC; m++) {
@@ -121,18 +133,33 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
           run[m] = select(vec4f(0.0), v, row_ok && ch >= 0 && ch < W4);
         }
       }
-      tap(tap_x(0u, row, ix0, ok_px, row_ok), subgroupBroadcast(mine, 0u), subgroupBroadcast(mine, 1u));
-      if (KW > 1u) { tap(tap_x(1u, row, ix0, ok_px, row_ok), subgroupBroadcast(mine, 2u), subgroupBroadcast(mine, 3u)); }
-      if (KW > 2u) { tap(tap_x(2u, row, ix0, ok_px, row_ok), subgroupBroadcast(mine, 4u), subgroupBroadcast(mine, 5u)); }
-      if (KW > 3u) { tap(tap_x(3u, row, ix0, ok_px, row_ok), subgroupBroadcast(mine, 6u), subgroupBroadcast(mine, 7u)); }
+      let v0 = tap_x(0u, row, ix0, ok_px, row_ok);
+      tap(v0, subgroupBroadcast(mine, 0u), subgroupBroadcast(mine, 1u));
+      if (CO16) { tap_hi(v0, subgroupBroadcast(mine2, 0u), subgroupBroadcast(mine2, 1u)); }
+      if (KW > 1u) {
+        let v1 = tap_x(1u, row, ix0, ok_px, row_ok);
+        tap(v1, subgroupBroadcast(mine, 2u), subgroupBroadcast(mine, 3u));
+        if (CO16) { tap_hi(v1, subgroupBroadcast(mine2, 2u), subgroupBroadcast(mine2, 3u)); }
+      }
+      if (KW > 2u) {
+        let v2 = tap_x(2u, row, ix0, ok_px, row_ok);
+        tap(v2, subgroupBroadcast(mine, 4u), subgroupBroadcast(mine, 5u));
+        if (CO16) { tap_hi(v2, subgroupBroadcast(mine2, 4u), subgroupBroadcast(mine2, 5u)); }
+      }
+      if (KW > 3u) {
+        let v3 = tap_x(3u, row, ix0, ok_px, row_ok);
+        tap(v3, subgroupBroadcast(mine, 6u), subgroupBroadcast(mine, 7u));
+        if (CO16) { tap_hi(v3, subgroupBroadcast(mine2, 6u), subgroupBroadcast(mine2, 7u)); }
+      }
     }
   }
   if (!live) { return; }
   let plane_out = P.out_h * P.out_w;
   let pix = (oy * P.out_sh + P.out_ry) * P.out_w + P.out_rx;
   // A copy for the loop below: indexing acc itself with a runtime index would keep it in memory.
-  let accs = array<vec4f, 8>(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]);
-  for (var c = 0u; c < 8u; c++) {
+  let accs = array<vec4f, 16>(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7],
+                               acc[8], acc[9], acc[10], acc[11], acc[12], acc[13], acc[14], acc[15]);
+  for (var c = 0u; c < CO; c++) {
     let co = co0 + c;
     if (co >= P.Cout) { break; }
     let bv = select(0.0, bias[co], P.has_bias == 1u);

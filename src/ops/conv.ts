@@ -122,13 +122,13 @@ interface TapAxis {
  * (the last one first when rows.flip), and likewise for columns; by default every tap in order. One
  * strided copy per call (weights change every step); the zero fill only when Cout is not a multiple of 8.
  */
-function transposedWeight(e: Engine, w: Tensor, coAxis: 0 | 1, rows?: TapAxis, cols?: TapAxis): { wt: Tensor; coutPad: number } {
+function transposedWeight(e: Engine, w: Tensor, coAxis: 0 | 1, rows?: TapAxis, cols?: TapAxis, tile = 8): { wt: Tensor; coutPad: number } {
   const [a, b, kh, kw] = w.shape;
   const r = rows ?? { k0: 0, n: kh, step: 1, flip: false };
   const c = cols ?? { k0: 0, n: kw, step: 1, flip: false };
   const cout = coAxis === 0 ? a : b;
   const cin = coAxis === 0 ? b : a;
-  const coutPad = Math.ceil(cout / 8) * 8;
+  const coutPad = Math.ceil(cout / tile) * tile;
   const shape = [cin * r.n * c.n, coutPad];
   const wt = coutPad === cout ? e.empty(shape, { category: 'scratch' }) : e.zeros(shape, { category: 'scratch' });
   // Logical shape = [a, b, r.n, c.n]; each element goes to wt[((ci·r.n + i)·c.n + j)·coutPad + co].
@@ -166,6 +166,11 @@ interface SgGrid {
   rx: number;
 }
 
+/** Output channels per thread in the subgroup kernels: 16 (each input load feeds twice the FMAs) when Cout > 8. */
+function coTile(cout: number): 8 | 16 {
+  return cout > 8 && convKernels.co16 ? 16 : 8;
+}
+
 /** Can forward_sg.wgsl run this geometry (kernel rows at most 4 taps wide, run of columns in 8 vec4)? */
 function sgForwardFits(kw: number, sw: number, pw: number, dw: number): boolean {
   return kw >= 1 && kw <= 4 && pw >= 0 && 3 * sw + (kw - 1) * dw + 4 <= 32;
@@ -175,14 +180,15 @@ function sgForwardFits(kw: number, sw: number, pw: number, dw: number): boolean 
 function dispatchForwardSg(e: Engine, y: Tensor, x: Tensor, wt: Tensor, coutPad: number, bias: Tensor | null, g: SgGrid, act: number, slope: number, op: string): void {
   const [N, Cin, H, W] = x.shape;
   const [, Cout, outH, outW] = y.shape;
-  const coGroups = coutPad / 8;
+  const co = coTile(Cout);
+  const coGroups = coutPad / co;
   const u = new Uniforms(28)
     .u32(N, Cin, H, W, Cout, g.OH, g.OW, coGroups, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, coutPad, act)
     .f32(slope)
     .u32(bias ? 1 : 0, g.outSh, g.outSw, g.ry, g.rx, outH, outW, 0, 0)
     .done();
   const xVec4 = W % 4 === 0;
-  const k = e.runtime.kernels.get('conv/forward_sg', { KW: g.kw, SW: g.sw, PW: g.pw, DW: g.dw, X_VEC4: xVec4 ? 'true' : 'false' }, op);
+  const k = e.runtime.kernels.get('conv/forward_sg', { KW: g.kw, SW: g.sw, PW: g.pw, DW: g.dw, X_VEC4: xVec4 ? 'true' : 'false', CO16: co === 16 ? 'true' : 'false' }, op);
   const cost = { flops: 2 * N * Cout * g.OH * g.OW * Cin * g.kh * g.kw, bytes: 4 * (x.size + wt.size + (y.size * g.OH * g.OW) / (outH * outW)), shape: `${fmtShape(x.shape)}*${fmtShape(wt.shape)}` };
   const xb = x.buffer(op);
   e.runtime.dispatch(k, [y.buffer(), xb, wt.buffer(), bias ? bias.buffer(op) : wt.buffer(), xb], u, [Math.ceil((N * g.OH * Math.ceil(g.OW / 4)) / 64), 1, coGroups], op, cost);
@@ -193,12 +199,13 @@ function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: 
   const Cout = w.shape[0];
   const y = output(e, [N, Cout, OH, OW], 'conv2d');
   if (y.size === 0) return y;
-  const { wt, coutPad } = transposedWeight(e, w, 0);
   if (useSubgroups(e) && sgForwardFits(g.kw, g.sw, g.pl, g.dw) && N * OH * Math.ceil(OW / 4) <= 64 * 65535) {
+    const { wt, coutPad } = transposedWeight(e, w, 0, undefined, undefined, coTile(Cout));
     dispatchForwardSg(e, y, x, wt, coutPad, bias, { kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw, OH, OW, outSh: 1, outSw: 1, ry: 0, rx: 0 }, act, slope, 'conv2d');
     wt.dispose();
     return y;
   }
+  const { wt, coutPad } = transposedWeight(e, w, 0);
   const coGroups = coutPad / 8;
   const u = new Uniforms(20)
     .u32(N, Cin, H, W, Cout, OH, OW, coGroups, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, coutPad, act)
@@ -247,7 +254,7 @@ function launchTransposeByPhases(e: Engine, x: Tensor, w: Tensor, bias: Tensor |
   for (const r of rows) {
     for (const c of cols) {
       if (r.count === 0 || c.count === 0) continue;
-      const { wt, coutPad } = transposedWeight(e, w, 1, r.axis, c.axis);
+      const { wt, coutPad } = transposedWeight(e, w, 1, r.axis, c.axis, coTile(w.shape[1]));
       dispatchForwardSg(e, y, x, wt, coutPad, bias, { kh: r.axis.n, kw: c.axis.n, sh: 1, sw: 1, ph: r.pad, pw: c.pad, dh: 1, dw: 1, OH: r.count, OW: c.count, outSh: g.sh, outSw: g.sw, ry: r.r, rx: c.r }, 0, 0, op);
       wt.dispose();
     }
@@ -297,7 +304,7 @@ function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeometry, op:
   }
   const rt = e.runtime;
   const sg = useSubgroups(e);
-  const co = sg && Cout > 8 && convKernels.co16 ? 16 : 8; // output channels per thread
+  const co = sg ? coTile(Cout) : 8; // output channels per thread
   const threadsPerChunk = Math.ceil(taps / 4) * Math.ceil(Cout / co);
   const target = rt.report.isSoftware ? CPU_THREADS : GPU_THREADS;
   const maxChunksByMemory = Math.max(1, Math.floor((64 * 2 ** 20) / (Cout * taps * 4)));
