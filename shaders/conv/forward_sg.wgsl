@@ -1,31 +1,37 @@
 // forward_sg.wgsl — conv2d as an implicit GEMM with a fused epilogue, for kernels up to 4 taps wide,
-// with weights shared through subgroup broadcasts and input rows loaded as aligned vec4 runs.
+// with weights shared through subgroup broadcasts and input rows loaded as aligned vec4 runs. Used
+// on lavapipe (src/ops/conv.ts, useSubgroups) for conv2d's forward and, phase by phase, for every
+// transposed conv (conv2d's dX, convTranspose2d's forward).
 //   y[n, co, oy, ox] = act( bias[co] + Σ_{ci, ki, kj} x[n, ci, oy·sh − ph + ki·dh, ox·sw − pw + kj·dw] · w[co, ci, ki, kj] )
-// Same thread tile, mapping and epilogue as forward.wgsl (read it first): thread = 8 output channels
-// co0 .. co0+7 × 4 neighbouring pixels ox0 .. ox0+3 of row oy, 8 vec4 accumulators, wt[k, co]
-// pre-transposed with co padded to 8. What differs is how the operands of one kernel row (ci, ki)
-// (its KW taps) reach the thread:
-//  - Weights: every thread of a workgroup has the same channel group, so every lane needs the same
-//    2·KW vec4 of wt. Lane l loads only vec4 number l mod 8 of them (1 load instead of 2·KW) and the
-//    taps take them from lanes 2·kj and 2·kj + 1 with subgroupBroadcast (a register move). Needs a
-//    subgroup size of at least 8 (lavapipe: 8) and KW ≤ 4; no thread returns early (out-of-range
-//    threads compute a clamped copy and skip the store).
+// Output pixel (oy, ox) of the computed grid is stored at row oy·out_sh + out_ry, column
+// ox·out_sw + out_rx of y (1, 1, 0, 0 for a plain conv; the stride and the phase for one phase of a
+// transposed conv, whose reversed sub-kernel the launcher puts in wt).
+//
+// Tiling: thread = CO output channels (8, or 16 when CO16) × 4 neighbouring pixels ox0 .. ox0+3 of
+// row oy of image n: CO vec4 accumulators; wt[k, co] pre-transposed with co padded to CO. Grid x
+// enumerates (image, row, pixel quad), so a 10×10 output of batch 8 fills 4 whole workgroups of 64;
+// grid z is the channel group, the same for the whole workgroup. Per kernel row (ci, ki), KW taps:
+//  - Weights: every lane of a subgroup needs the same KW·CO/4 vec4 of wt. Lane l loads only vec4
+//    number l mod 8 of each group of 8 (1 load, 2 with CO16, instead of KW·CO/4), and the taps take
+//    them from the other lanes with subgroupBroadcast (a register move on llvmpipe). Needs a subgroup
+//    size of at least 8 (lavapipe: 8) and KW ≤ 4. No lane may leave before the loop: threads past the
+//    end compute a clamped copy and skip the store; whole subgroups past the end leave (subgroupAll).
 //  - Input (X_VEC4, when W % 4 == 0 so that rows are vec4-aligned): the 4 pixels × KW taps read
 //    columns ox0·SW − PW + {t·SW + kj·DW}, a run of 3·SW + (KW−1)·DW + 1 columns (10 for 4×4 stride 2,
 //    6 for 3×3 stride 1). It is loaded as NC aligned vec4 (4 resp. 3), zero where the run leaves the
 //    row (padding: W % 4 == 0, so an aligned vec4 is wholly inside or outside), instead of 4·KW
 //    scalar loads. Otherwise 4 scalar loads per tap as in forward.wgsl.
-// KW, SW, PW, DW are template constants (src/ops/conv.ts), so the column arithmetic folds away.
-// Per kernel row of 4×4 stride 2: 4 vec4 loads of x + 1 of wt (≈ 12.5 scalar-load equivalents on
-// llvmpipe) for 128 FMAs, against 16 scalar + 8 vec4 (≈ 36) in forward.wgsl.
-// Memory traffic: x is read ~Cout/8 times (mostly from cache), wt once per pixel quad and row of 8
-// lanes, y written once. FLOPs: 2·N·Cout·OH·OW·Cin·kh·kw.
+// KW, SW, PW, DW are template constants, so the column arithmetic folds away. No workgroup memory.
+// Memory traffic per kernel row of 4×4 stride 2 with CO16: 4 vec4 loads of x + 2 of wt (≈ 15
+// scalar-load equivalents on llvmpipe) for 256 FMAs, against 16 scalar + 8 vec4 loads (≈ 36) for 128
+// FMAs in forward.wgsl. Unique bytes: x read ~Cout/CO times (mostly from cache), wt once per pixel
+// quad, y written once. FLOPs: 2·N·Cout·OH·OW·Cin·kh·kw.
 enable subgroups;
 diagnostic(off, subgroup_uniformity);   // after the subgroupAll exit every lane of a subgroup is still there
 
 struct Conv {
   N: u32, Cin: u32, H: u32, W: u32,
-  Cout: u32, OH: u32, OW: u32, co_groups: u32,   // co_groups = ceil(Cout / 8)
+  Cout: u32, OH: u32, OW: u32, co_groups: u32,   // unused here (the grid gives the group)
   kh: u32, kw: u32, sh: u32, sw: u32,
   ph: u32, pw: u32, dh: u32, dw: u32,
   cout_pad: u32,                                 // row length of wt (multiple of 8)

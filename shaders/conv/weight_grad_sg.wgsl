@@ -1,23 +1,24 @@
 // weight_grad_sg.wgsl — conv2d's weight gradient, split over the pixels (split-K), dy shared through
-// subgroup broadcasts. Same result and same partials as weight_grad.wgsl:
+// subgroup broadcasts. The same partials as weight_grad.wgsl (up to rounding: another summation order):
 //   dw[co, ci, ki, kj] = Σ_{n, oy, ox} dy[n, co, oy, ox] · x[n, ci, oy·sh − ph + ki·dh, ox·sw − pw + kj·dw]
 // GEMM view: rows = output channels, columns = taps t = (ci·kh + ki)·kw + kj, inner dimension = the
 // N·OH·OW output pixels, split into chunks of image rows (workgroup z); each chunk writes part[z, co, t]
 // and src/ops/conv.ts sums the partials in a fixed order (bitwise repeatable). One chunk: dW directly.
 //
-// Tiling: thread owns 8 output channels × 4 taps (8 vec4 accumulators, one per channel, over the taps).
-// Threads along x take neighbouring tap groups; the channel group is workgroup y, so every thread of a
-// subgroup needs the same 8 × 4 values of dy per group of 4 pixels. In weight_grad.wgsl each thread
-// loads all 32 of them itself (the same addresses in every lane: 32 lane-loads per thread on
-// llvmpipe). Here lane l loads only channel co0 + (l mod 8) (4 loads, or 1 vec4 load when the rows are
-// vec4-aligned, DY_VEC4) and the 8 channels are passed around with subgroupBroadcast (a register move).
+// Tiling: thread owns CO output channels (8, or 16 when CO16) × 4 taps: CO vec4 accumulators, one per
+// channel, over the taps. Threads along x take neighbouring tap groups; the channel group is workgroup
+// y, so every thread of a subgroup needs the same CO × 4 values of dy per group of 4 pixels. In
+// weight_grad.wgsl each thread loads all of them itself (the same addresses in every lane: 32
+// lane-loads per thread on llvmpipe). Here lane l loads only channel co0 + (l mod 8) (and co0 + 8 +
+// (l mod 8) with CO16): 4 scalar loads, or 1 vec4 load when the rows are vec4-aligned (DY_VEC4), and
+// the channels are passed around with subgroupBroadcast (a register move on llvmpipe).
 // Needs a subgroup size of at least 8 (lavapipe: 8); every thread runs the loop (no early return).
 // Workgroups are WG = 64 threads, or fewer (a power of two ≥ 8) when there are fewer tap groups, so
 // that a first layer with 3·4·4 = 48 taps (12 tap groups) does not leave 52 of 64 threads idle.
-// Per 4 pixels a thread issues 16 scalar loads of x + 4 (or 1 vec4) of dy for 128 FMAs, instead of
-// 16 + 32 in weight_grad.wgsl.
-// Memory traffic: x read Cout/8 times and dy Cin·kh·kw/32 times (mostly from cache); partials
-// chunks·Cout·Cin·kh·kw floats. FLOPs: 2·N·OH·OW·Cout·Cin·kh·kw.
+// No workgroup memory. Per 4 pixels a thread issues 16 scalar loads of x + 1 or 2 vec4 of dy for
+// 128 or 256 FMAs (CO16), instead of 16 + 32 scalar loads for 128 FMAs in weight_grad.wgsl.
+// Memory traffic: x read Cout/CO times and dy Cin·kh·kw/32 times (mostly from cache); partials
+// chunks·Cout·Cin·kh·kw floats, written once and read once by the reduction. FLOPs: 2·N·OH·OW·Cout·Cin·kh·kw.
 enable subgroups;
 
 struct Grad {
