@@ -49,12 +49,17 @@ const KW: u32 = {{KW}}u;                         // kernel width, 1 … 4
 const SW: u32 = {{SW}}u;                         // column stride
 const PW: u32 = {{PW}}u;                         // leading column padding
 const DW: u32 = {{DW}}u;                         // column dilation
-const X_VEC4: bool = {{X_VEC4}};                 // W % 4 == 0: rows of x are vec4-aligned
+const X_MODE: u32 = {{X_MODE}}u;                 // how x reaches the taps: 0 scalar loads per tap,
+                                                 // 1 the run as scalar loads, 2 the run as aligned vec4 (W % 4 == 0)
+const X_VEC4: bool = X_MODE == 2u;
 const CO16: bool = {{CO16}};                     // 16 output channels per thread (wt padded to 16)
 const CO: u32 = select(8u, 16u, CO16);
 // The run of columns, relative to the aligned vec4 that contains its first column.
-const LEAD: u32 = (4u - PW % 4u) % 4u;           // offset of column ox0·SW − PW in its vec4
-const NC: u32 = (LEAD + 3u * SW + (KW - 1u) * DW + 4u) / 4u;   // vec4 chunks in the run (≤ 8)
+const RUN: u32 = 3u * SW + (KW - 1u) * DW + 1u;  // columns in the run of 4 pixels × KW taps
+const LEAD: u32 = select(0u, (4u - PW % 4u) % 4u, X_VEC4);   // offset of column ox0·SW − PW in run[0]
+const NC: u32 = (LEAD + RUN + 3u) / 4u;          // vec4 chunks in the run (≤ 8)
+const VPT: u32 = CO / 4u;                        // vec4 of wt per tap
+const ITEMS: u32 = KW * VPT;                     // vec4 of wt per kernel row (≤ 16: two per lane)
 
 @group(0) @binding(0) var<uniform> P: Conv;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
@@ -72,9 +77,31 @@ fn activate(v: f32) -> f32 {
   return v;
 }
 
+// Item i of this kernel row's weights, from the lane that loaded it (i is a constant after inlining).
+fn bc(mine: vec4f, mine2: vec4f, i: u32) -> vec4f {
+  switch i {
+    case 0u: { return subgroupBroadcast(mine, 0u); }
+    case 1u: { return subgroupBroadcast(mine, 1u); }
+    case 2u: { return subgroupBroadcast(mine, 2u); }
+    case 3u: { return subgroupBroadcast(mine, 3u); }
+    case 4u: { return subgroupBroadcast(mine, 4u); }
+    case 5u: { return subgroupBroadcast(mine, 5u); }
+    case 6u: { return subgroupBroadcast(mine, 6u); }
+    case 7u: { return subgroupBroadcast(mine, 7u); }
+    case 8u: { return subgroupBroadcast(mine2, 0u); }
+    case 9u: { return subgroupBroadcast(mine2, 1u); }
+    case 10u: { return subgroupBroadcast(mine2, 2u); }
+    case 11u: { return subgroupBroadcast(mine2, 3u); }
+    case 12u: { return subgroupBroadcast(mine2, 4u); }
+    case 13u: { return subgroupBroadcast(mine2, 5u); }
+    case 14u: { return subgroupBroadcast(mine2, 6u); }
+    default: { return subgroupBroadcast(mine2, 7u); }
+  }
+}
+
 // Tap kj's input value at the 4 pixels (from the run, or 4 scalar loads).
 fn tap_x(kj: u32, row: u32, ix0: vec4i, ok_px: vec4<bool>, row_ok: bool) -> vec4f {
-  if (X_VEC4) {
+  if (X_MODE != 0u) {
     let i = vec4u(LEAD) + vec4u(0u, SW, 2u * SW, 3u * SW) + vec4u(kj * DW);
     return vec4f(run[i.x / 4u][i.x % 4u], run[i.y / 4u][i.y % 4u], run[i.z / 4u][i.z % 4u], run[i.w / 4u][i.w % 4u]);
   }
@@ -117,9 +144,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
   let iy0 = i32(oy * P.sh) - i32(P.ph);
   let HW = P.H * P.W;
   let c4 = P.cout_pad / 4u;
-  // This lane's share of a row's weights: tap min(item / 2, KW − 1), half item % 2.
+  // This lane's share of a row's weights: items sid mod 8 and 8 + sid mod 8 (when ITEMS > 8); item i
+  // is tap i / VPT, channels co0 + 4·(i mod VPT) …
   let item = sid & 7u;
-  let w_off = min(item / 2u, KW - 1u) * c4 + co0 / 4u + item % 2u;
+  let w_off = min(item / VPT, KW - 1u) * c4 + co0 / 4u + item % VPT;
+  let w_off2 = min((item + 8u) / VPT, KW - 1u) * c4 + co0 / 4u + (item + 8u) % VPT;
   // First aligned vec4 of the run (may be negative: padding).
   let chunk0 = (i32(ox0 * SW) - i32(PW) - i32(LEAD)) / 4;
   for (var ci = 0u; ci < P.Cin; ci++) {
@@ -130,7 +159,14 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
       let row = plane + u32(clamp(iy, 0, i32(P.H) - 1)) * P.W;
       let mine = wt[((ci * P.kh + ki) * KW) * c4 + w_off];
       var mine2 = vec4f(0.0);
-      if (CO16) { mine2 = wt[((ci * P.kh + ki) * KW) * c4 + w_off + 2u]; }   // channels co0 + 8 …
+      if (ITEMS > 8u) { mine2 = wt[((ci * P.kh + ki) * KW) * c4 + w_off2]; }
+      if (X_MODE == 1u) {
+        for (var m = 0u; m < RUN; m++) {
+          let col = ix0.x + i32(m);
+          let v = x[row + u32(clamp(col, 0, i32(P.W) - 1))];
+          run[m / 4u][m % 4u] = select(0.0, v, row_ok && col >= 0 && col < i32(P.W));
+        }
+      }
       if (X_VEC4) {
         let W4 = i32(P.W / 4u);
         for (var m = 0u; m < NC; m++) {
@@ -140,22 +176,22 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
         }
       }
       let v0 = tap_x(0u, row, ix0, ok_px, row_ok);
-      tap(v0, subgroupBroadcast(mine, 0u), subgroupBroadcast(mine, 1u));
-      if (CO16) { tap_hi(v0, subgroupBroadcast(mine2, 0u), subgroupBroadcast(mine2, 1u)); }
+      tap(v0, bc(mine, mine2, 0u), bc(mine, mine2, 1u));
+      if (CO16) { tap_hi(v0, bc(mine, mine2, 2u), bc(mine, mine2, 3u)); }
       if (KW > 1u) {
         let v1 = tap_x(1u, row, ix0, ok_px, row_ok);
-        tap(v1, subgroupBroadcast(mine, 2u), subgroupBroadcast(mine, 3u));
-        if (CO16) { tap_hi(v1, subgroupBroadcast(mine2, 2u), subgroupBroadcast(mine2, 3u)); }
+        tap(v1, bc(mine, mine2, VPT), bc(mine, mine2, VPT + 1u));
+        if (CO16) { tap_hi(v1, bc(mine, mine2, VPT + 2u), bc(mine, mine2, VPT + 3u)); }
       }
       if (KW > 2u) {
         let v2 = tap_x(2u, row, ix0, ok_px, row_ok);
-        tap(v2, subgroupBroadcast(mine, 4u), subgroupBroadcast(mine, 5u));
-        if (CO16) { tap_hi(v2, subgroupBroadcast(mine2, 4u), subgroupBroadcast(mine2, 5u)); }
+        tap(v2, bc(mine, mine2, 2u * VPT), bc(mine, mine2, 2u * VPT + 1u));
+        if (CO16) { tap_hi(v2, bc(mine, mine2, 2u * VPT + 2u), bc(mine, mine2, 2u * VPT + 3u)); }
       }
       if (KW > 3u) {
         let v3 = tap_x(3u, row, ix0, ok_px, row_ok);
-        tap(v3, subgroupBroadcast(mine, 6u), subgroupBroadcast(mine, 7u));
-        if (CO16) { tap_hi(v3, subgroupBroadcast(mine2, 6u), subgroupBroadcast(mine2, 7u)); }
+        tap(v3, bc(mine, mine2, 3u * VPT), bc(mine, mine2, 3u * VPT + 1u));
+        if (CO16) { tap_hi(v3, bc(mine, mine2, 3u * VPT + 2u), bc(mine, mine2, 3u * VPT + 3u)); }
       }
     }
   }

@@ -97,7 +97,7 @@ const GPU_THREADS = 1 << 16;
  * other adapters do not promise that, e.g. SwiftShader has 4), else the portable ones. 'portable': always the portable ones. Tests and benchmarks switch it
  * to check and compare both in one process.
  */
-export const convKernels: { mode: 'auto' | 'portable'; co16: boolean } = { mode: 'auto', co16: true };
+export const convKernels: { mode: 'auto' | 'portable'; co16: boolean; xRuns: boolean } = { mode: 'auto', co16: true, xRuns: true };
 
 function useSubgroups(e: Engine): boolean {
   const r = e.runtime.report;
@@ -187,8 +187,11 @@ function dispatchForwardSg(e: Engine, y: Tensor, x: Tensor, wt: Tensor, coutPad:
     .f32(slope)
     .u32(bias ? 1 : 0, g.outSh, g.outSw, g.ry, g.rx, outH, outW, 0, 0)
     .done();
-  const xVec4 = W % 4 === 0;
-  const k = e.runtime.kernels.get('conv/forward_sg', { KW: g.kw, SW: g.sw, PW: g.pw, DW: g.dw, X_VEC4: xVec4 ? 'true' : 'false', CO16: co === 16 ? 'true' : 'false' }, op);
+  // x: aligned vec4 runs when rows are vec4-aligned; else the run as scalars when it is shorter than
+  // 4 loads per tap (3×3 stride 1: 6 < 12), else 4 scalar loads per tap.
+  const run = 3 * g.sw + (g.kw - 1) * g.dw + 1;
+  const xMode = W % 4 === 0 && convKernels.xRuns ? 2 : run < 4 * g.kw && convKernels.xRuns ? 1 : 0;
+  const k = e.runtime.kernels.get('conv/forward_sg', { KW: g.kw, SW: g.sw, PW: g.pw, DW: g.dw, X_MODE: xMode, CO16: co === 16 ? 'true' : 'false' }, op);
   const cost = { flops: 2 * N * Cout * g.OH * g.OW * Cin * g.kh * g.kw, bytes: 4 * (x.size + wt.size + (y.size * g.OH * g.OW) / (outH * outW)), shape: `${fmtShape(x.shape)}*${fmtShape(wt.shape)}` };
   const xb = x.buffer(op);
   e.runtime.dispatch(k, [y.buffer(), xb, wt.buffer(), bias ? bias.buffer(op) : wt.buffer(), xb], u, [Math.ceil((N * g.OH * Math.ceil(g.OW / 4)) / 64), 1, coGroups], op, cost);
