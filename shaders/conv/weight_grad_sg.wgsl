@@ -6,7 +6,8 @@
 // and src/ops/conv.ts sums the partials in a fixed order (bitwise repeatable). One chunk: dW directly.
 //
 // Tiling: thread owns CO output channels (8, or 16 when CO16) × 4 taps: CO vec4 accumulators, one per
-// channel, over the taps. Threads along x take neighbouring tap groups; the channel group is workgroup
+// channel, over the taps. A tap group is 4 consecutive taps, or, in ROW mode (kernels 1 … 4 wide), one
+// kernel row (ci, ki) with its KW ≤ 4 taps kj. Threads along x take neighbouring tap groups; the channel group is workgroup
 // y, so every thread of a subgroup needs the same CO × 4 values of dy per group of 4 pixels. In
 // weight_grad.wgsl each thread loads all of them itself (the same addresses in every lane: 32
 // lane-loads per thread on llvmpipe). Here lane l loads only channel co0 + (l mod 8) (and co0 + 8 +
@@ -15,11 +16,16 @@
 // Needs a subgroup size of at least 8 (lavapipe: 8); every thread runs the loop (no early return).
 // Workgroups are WG = 64 threads, or fewer (a power of two ≥ 8) when there are fewer tap groups, so
 // that a first layer with 3·4·4 = 48 taps (12 tap groups) does not leave 52 of 64 threads idle.
-// No workgroup memory. Per 4 pixels a thread issues 16 scalar loads of x + 1 or 2 vec4 of dy for
-// 128 or 256 FMAs (CO16), instead of 16 + 32 scalar loads for 128 FMAs in weight_grad.wgsl.
+// x per 4 pixels: 4 scalar loads per tap; in ROW mode the 4 pixels × KW taps of a kernel row read one
+// run of 3·SW + (KW−1)·DW + 1 input columns (10 for 4×4 stride 2, 6 for 3×3 stride 1), loaded as
+// aligned vec4 when W % 4 == 0 (X_MODE 2: 4 resp. 3 vec4) or else once per column (X_MODE 1), as
+// in forward_sg.wgsl. No workgroup memory. Per 4 pixels of a 4×4 stride-2 conv with CO16 a thread
+// issues 4 vec4 loads of x + 2 vec4 of dy (≈ 15 scalar-load equivalents) for 256 FMAs, against
+// 16 + 32 scalar loads for 128 FMAs in weight_grad.wgsl.
 // Memory traffic: x read Cout/CO times and dy Cin·kh·kw/32 times (mostly from cache); partials
 // chunks·Cout·Cin·kh·kw floats, written once and read once by the reduction. FLOPs: 2·N·OH·OW·Cout·Cin·kh·kw.
 enable subgroups;
+diagnostic(off, subgroup_uniformity);   // bc(): the lane is a constant once inlined
 
 struct Grad {
   N: u32, Cin: u32, H: u32, W: u32,              // x: [N, Cin, H, W]
@@ -33,12 +39,25 @@ struct Grad {
 const DY_VEC4: bool = {{DY_VEC4}};               // true when OW % 4 == 0: dy rows are vec4-aligned
 const CO16: bool = {{CO16}};                     // 16 output channels per thread instead of 8
 const CO: u32 = select(8u, 16u, CO16);
+const ROW: bool = {{ROW}};                       // tap group = one kernel row of KW taps
+const KW: u32 = {{KW}}u;                         // ROW: kernel width (1 … 4), column stride, leading
+const SW: u32 = {{SW}}u;                         // padding and dilation, as constants
+const PW: u32 = {{PW}}u;
+const DW: u32 = {{DW}}u;
+const X_MODE: u32 = {{X_MODE}}u;                 // ROW: 1 the run as scalar loads, 2 as aligned vec4 (W % 4 == 0)
+const RUN: u32 = 3u * SW + (KW - 1u) * DW + 1u;  // columns read by 4 pixels × KW taps
+const LEAD: u32 = select(0u, (4u - PW % 4u) % 4u, X_MODE == 2u);   // offset of the run's first column in run[0]
+const NC: u32 = (LEAD + RUN + 3u) / 4u;          // vec4 chunks in the run (≤ 8)
 
 @group(0) @binding(0) var<uniform> P: Grad;
 @group(0) @binding(1) var<storage, read_write> part: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
 @group(0) @binding(4) var<storage, read> dy4: array<vec4f>;   // the same buffer as dy
+@group(0) @binding(5) var<storage, read> x4: array<vec4f>;    // the same buffer as x
+
+var<private> acc: array<vec4f, 16>;             // acc[c]: channel co0 + c over the thread's 4 taps
+var<private> run: array<vec4f, 8>;              // ROW: the row's run of input columns
 
 // dy[row + ox .. row + ox + 3] (0 past the end of the row).
 fn load_dy(row: u32, ox: u32, pxc: vec4u, ok: vec4<bool>) -> vec4f {
@@ -46,15 +65,56 @@ fn load_dy(row: u32, ox: u32, pxc: vec4u, ok: vec4<bool>) -> vec4f {
   return select(vec4f(0.0), vec4f(dy[row + pxc.x], dy[row + pxc.y], dy[row + pxc.z], dy[row + pxc.w]), ok);
 }
 
+// Run element i (a constant once inlined).
+fn rv(i: u32) -> f32 { return run[i / 4u][i % 4u]; }
+
+// Pixel t of the run over the taps kj = 0 … 3 (taps past KW repeat the last; they are not stored).
+fn run_px(t: u32) -> vec4f {
+  let b = LEAD + t * SW;
+  return vec4f(rv(b), rv(b + min(1u, KW - 1u) * DW), rv(b + min(2u, KW - 1u) * DW), rv(b + min(3u, KW - 1u) * DW));
+}
+
+fn bc8(v: vec4f, i: u32) -> vec4f {
+  switch i {
+    case 0u: { return subgroupBroadcast(v, 0u); }
+    case 1u: { return subgroupBroadcast(v, 1u); }
+    case 2u: { return subgroupBroadcast(v, 2u); }
+    case 3u: { return subgroupBroadcast(v, 3u); }
+    case 4u: { return subgroupBroadcast(v, 4u); }
+    case 5u: { return subgroupBroadcast(v, 5u); }
+    case 6u: { return subgroupBroadcast(v, 6u); }
+    default: { return subgroupBroadcast(v, 7u); }
+  }
+}
+
+// acc[c] += Σ_p dy[co0 + c, pixel p] · x_p (x_p: the taps at pixel p), for the channels of the
+// subgroup: channel c's 4 pixels come from lane c (mine) or lane c − 8 (mine2).
+fn accumulate(p0: vec4f, p1: vec4f, p2: vec4f, p3: vec4f, mine: vec4f, mine2: vec4f) {
+  for (var c = 0u; c < 8u; c++) {
+    let d = bc8(mine, c);
+    acc[c] = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, acc[c]))));
+  }
+  if (CO16) {
+    for (var c = 0u; c < 8u; c++) {
+      let d = bc8(mine2, c);
+      acc[8u + c] = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, acc[8u + c]))));
+    }
+  }
+}
+
 @compute @workgroup_size({{WG}})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) sid: u32) {
-  let t0 = gid.x * 4u;                           // first tap (threads past the end compute a copy of the last)
   let co0 = wid.y * CO;
   let chunk = wid.z;
+  let khw = P.kh * P.kw;
+  // The thread's taps: t0 … t0 + 3, or kernel row rr's KW taps (threads past the end compute a copy
+  // of the last group and store nothing).
+  let rows_k = P.Cin * P.kh;
+  let rr = min(gid.x, rows_k - 1u);
+  let t0 = select(gid.x * 4u, rr * KW, ROW);
   var tci: array<u32, 4>;
   var tky: array<i32, 4>;
   var tkx: array<i32, 4>;
-  let khw = P.kh * P.kw;
   for (var j = 0u; j < 4u; j++) {
     let t = min(t0 + j, P.taps - 1u);
     tci[j] = (t / khw) * P.H * P.W;
@@ -63,15 +123,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
   }
   let ci4 = vec4u(tci[0], tci[1], tci[2], tci[3]);
   let ky4 = vec4i(tky[0], tky[1], tky[2], tky[3]);
-  var a0 = vec4f(0.0); var a1 = vec4f(0.0); var a2 = vec4f(0.0); var a3 = vec4f(0.0);   // channel co0 + c, over taps t0..t0+3
-  var a4 = vec4f(0.0); var a5 = vec4f(0.0); var a6 = vec4f(0.0); var a7 = vec4f(0.0);
-  var a8 = vec4f(0.0); var a9 = vec4f(0.0); var a10 = vec4f(0.0); var a11 = vec4f(0.0);   // CO16: channels co0 + 8 + c
-  var a12 = vec4f(0.0); var a13 = vec4f(0.0); var a14 = vec4f(0.0); var a15 = vec4f(0.0);
   let plane_out = P.OH * P.OW;
-  let my_co = min(co0 + (sid & 7u), P.Cout - 1u);  // the dy channel this lane loads for the subgroup
-  let my_co2 = min(co0 + 8u + (sid & 7u), P.Cout - 1u);   // CO16: and the one 8 channels on
+  let my_co = min(co0 + (sid & 7u), P.Cout - 1u);  // the dy channels this lane loads for the subgroup
+  let my_co2 = min(co0 + 8u + (sid & 7u), P.Cout - 1u);
   let row_start = chunk * P.rows_per_chunk;
   let row_end = min(row_start + P.rows_per_chunk, P.N * P.OH);
+  let W4 = i32(P.W / 4u);
   for (var r = row_start; r < row_end; r++) {
     let n = r / P.OH;
     let oy = r % P.OH;
@@ -85,47 +142,55 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
       let px = vec4u(ox, ox + 1u, ox + 2u, ox + 3u);
       let px_ok = px < vec4u(P.OW);
       let pxc = min(px, vec4u(P.OW - 1u));
-      let ixb = vec4i(pxc * P.sw);
-      var xv: array<vec4f, 4>;                   // xv[j] = tap j at the 4 pixels
-      for (var j = 0u; j < 4u; j++) {
-        let ix = ixb + vec4i(tkx[j]);
-        let ok = px_ok & (ix >= vec4i(0)) & (ix < vec4i(i32(P.W))) & vec4<bool>(row_ok[j]);
-        let cx = vec4u(clamp(ix, vec4i(0), vec4i(i32(P.W) - 1))) + rowoff[j];
-        xv[j] = select(vec4f(0.0), vec4f(x[cx.x], x[cx.y], x[cx.z], x[cx.w]), ok);
+      var p0: vec4f; var p1: vec4f; var p2: vec4f; var p3: vec4f;   // x at pixel p over the 4 taps
+      if (ROW) {
+        // All taps in kernel row rr: one run of input columns, from column ox·SW − PW.
+        let col0 = i32(ox * SW) - i32(PW);
+        if (X_MODE == 2u) {
+          let ch0 = (col0 - i32(LEAD)) / 4;        // exact: ox·SW is a multiple of 4, PW + LEAD too
+          for (var m = 0u; m < NC; m++) {
+            let ch = ch0 + i32(m);
+            let v = x4[rowoff.x / 4u + u32(clamp(ch, 0, W4 - 1))];
+            run[m] = select(vec4f(0.0), v, row_ok.x && ch >= 0 && ch < W4);
+          }
+        } else {
+          for (var m = 0u; m < RUN; m++) {
+            let col = col0 + i32(m);
+            let v = x[rowoff.x + u32(clamp(col, 0, i32(P.W) - 1))];
+            run[m / 4u][m % 4u] = select(0.0, v, row_ok.x && col >= 0 && col < i32(P.W));
+          }
+        }
+        p0 = run_px(0u); p1 = run_px(1u); p2 = run_px(2u); p3 = run_px(3u);
+      } else {
+        let ixb = vec4i(pxc * P.sw);
+        var xv: array<vec4f, 4>;                 // xv[j] = tap j at the 4 pixels
+        for (var j = 0u; j < 4u; j++) {
+          let ix = ixb + vec4i(tkx[j]);
+          let ok = px_ok & (ix >= vec4i(0)) & (ix < vec4i(i32(P.W))) & vec4<bool>(row_ok[j]);
+          let cx = vec4u(clamp(ix, vec4i(0), vec4i(i32(P.W) - 1))) + rowoff[j];
+          xv[j] = select(vec4f(0.0), vec4f(x[cx.x], x[cx.y], x[cx.z], x[cx.w]), ok);
+        }
+        p0 = vec4f(xv[0].x, xv[1].x, xv[2].x, xv[3].x);
+        p1 = vec4f(xv[0].y, xv[1].y, xv[2].y, xv[3].y);
+        p2 = vec4f(xv[0].z, xv[1].z, xv[2].z, xv[3].z);
+        p3 = vec4f(xv[0].w, xv[1].w, xv[2].w, xv[3].w);
       }
-      // The same values per pixel, over the 4 taps.
-      let p0 = vec4f(xv[0].x, xv[1].x, xv[2].x, xv[3].x);
-      let p1 = vec4f(xv[0].y, xv[1].y, xv[2].y, xv[3].y);
-      let p2 = vec4f(xv[0].z, xv[1].z, xv[2].z, xv[3].z);
-      let p3 = vec4f(xv[0].w, xv[1].w, xv[2].w, xv[3].w);
       let mine = load_dy(dyrow, ox, pxc, px_ok);  // dy[n, my_co, oy, ox .. ox+3]
-      var d: vec4f;
-      if (CO16) {
-        let mine2 = load_dy(dyrow2, ox, pxc, px_ok);  // dy[n, my_co2, oy, ox .. ox+3]
-        d = subgroupBroadcast(mine2, 0u); a8 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a8))));
-        d = subgroupBroadcast(mine2, 1u); a9 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a9))));
-        d = subgroupBroadcast(mine2, 2u); a10 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a10))));
-        d = subgroupBroadcast(mine2, 3u); a11 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a11))));
-        d = subgroupBroadcast(mine2, 4u); a12 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a12))));
-        d = subgroupBroadcast(mine2, 5u); a13 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a13))));
-        d = subgroupBroadcast(mine2, 6u); a14 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a14))));
-        d = subgroupBroadcast(mine2, 7u); a15 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a15))));
-      }
-      d = subgroupBroadcast(mine, 0u); a0 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a0))));
-      d = subgroupBroadcast(mine, 1u); a1 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a1))));
-      d = subgroupBroadcast(mine, 2u); a2 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a2))));
-      d = subgroupBroadcast(mine, 3u); a3 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a3))));
-      d = subgroupBroadcast(mine, 4u); a4 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a4))));
-      d = subgroupBroadcast(mine, 5u); a5 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a5))));
-      d = subgroupBroadcast(mine, 6u); a6 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a6))));
-      d = subgroupBroadcast(mine, 7u); a7 = fma(vec4f(d.x), p0, fma(vec4f(d.y), p1, fma(vec4f(d.z), p2, fma(vec4f(d.w), p3, a7))));
+      var mine2 = vec4f(0.0);
+      if (CO16) { mine2 = load_dy(dyrow2, ox, pxc, px_ok); }
+      accumulate(p0, p1, p2, p3, mine, mine2);
     }
   }
+  // A copy for the loop below: indexing acc itself with a runtime index would keep it in memory.
+  let accs = array<vec4f, 16>(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7],
+                               acc[8], acc[9], acc[10], acc[11], acc[12], acc[13], acc[14], acc[15]);
+  let live = select(gid.x * 4u < P.taps, gid.x < rows_k, ROW);
+  if (!live) { return; }
+  let nt = select(4u, KW, ROW);                  // taps in the group
   let out = chunk * P.Cout * P.taps;
-  let accs = array<vec4f, 16>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15);
   for (var c = 0u; c < CO; c++) {
     if (co0 + c >= P.Cout) { break; }
-    for (var j = 0u; j < 4u; j++) {
+    for (var j = 0u; j < nt; j++) {
       if (t0 + j < P.taps) { part[out + (co0 + c) * P.taps + t0 + j] = accs[c][j]; }
     }
   }

@@ -97,7 +97,7 @@ const GPU_THREADS = 1 << 16;
  * other adapters do not promise that, e.g. SwiftShader has 4), else the portable ones. 'portable': always the portable ones. Tests and benchmarks switch it
  * to check and compare both in one process.
  */
-export const convKernels: { mode: 'auto' | 'portable'; co16: boolean; xRuns: boolean } = { mode: 'auto', co16: true, xRuns: true };
+export const convKernels: { mode: 'auto' | 'portable'; co16: boolean; xRuns: boolean; wgRows3: boolean } = { mode: 'auto', co16: true, xRuns: true, wgRows3: true };
 
 function useSubgroups(e: Engine): boolean {
   const r = e.runtime.report;
@@ -308,7 +308,11 @@ function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeometry, op:
   const rt = e.runtime;
   const sg = useSubgroups(e);
   const co = sg ? coTile(Cout) : 8; // output channels per thread
-  const threadsPerChunk = Math.ceil(taps / 4) * Math.ceil(Cout / co);
+  // Subgroup kernel: one kernel row per thread (ROW) for kernels 4 wide, and 3 wide (3 of the 4 tap
+  // slots used, but a 3×3 row's 4 pixels read 6 columns instead of 12 scalar loads).
+  const rowMode = sg && convKernels.xRuns && sgForwardFits(g.kw, g.sw, g.pl, g.dw) && (g.kw === 4 || (g.kw === 3 && convKernels.wgRows3));
+  const tapGroups = rowMode ? Cin * g.kh : Math.ceil(taps / 4);
+  const threadsPerChunk = tapGroups * Math.ceil(Cout / co);
   const target = rt.report.isSoftware ? CPU_THREADS : GPU_THREADS;
   const maxChunksByMemory = Math.max(1, Math.floor((64 * 2 ** 20) / (Cout * taps * 4)));
   const maxDim = rt.report.limits.maxComputeWorkgroupsPerDimension ?? 65535;
@@ -322,11 +326,13 @@ function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeometry, op:
   const cost = { flops: 2 * N * OH * OW * Cout * taps, bytes: 4 * (x.size + dy.size + chunks * Cout * taps), shape: `${fmtShape(x.shape)}*${fmtShape(dy.shape)}` };
   if (sg) {
     // Channel group = workgroup y, so a subgroup shares its dy values; dy bound twice (f32 and vec4).
-    const tapGroups = Math.ceil(taps / 4);
     const wgSize = Math.min(64, Math.max(8, 2 ** Math.ceil(Math.log2(tapGroups))));
-    const k = rt.kernels.get('conv/weight_grad_sg', { DY_VEC4: OW % 4 === 0 ? 'true' : 'false', WG: wgSize, CO16: co === 16 ? 'true' : 'false' }, op);
+    const xMode = W % 4 === 0 ? 2 : 1;
+    const defs = { DY_VEC4: OW % 4 === 0 ? 'true' : 'false', WG: wgSize, CO16: co === 16 ? 'true' : 'false', ROW: rowMode ? 'true' : 'false', KW: rowMode ? g.kw : 4, SW: rowMode ? g.sw : 1, PW: rowMode ? g.pl : 0, DW: rowMode ? g.dw : 1, X_MODE: xMode };
+    const k = rt.kernels.get('conv/weight_grad_sg', defs, op);
     const dyb = dy.buffer(op);
-    rt.dispatch(k, [part, x.buffer(op), dyb, dyb], u, [Math.ceil(tapGroups / wgSize), Math.ceil(Cout / co), chunks], op, cost);
+    const xb = x.buffer(op);
+    rt.dispatch(k, [part, xb, dyb, dyb, xb], u, [Math.ceil(tapGroups / wgSize), Math.ceil(Cout / co), chunks], op, cost);
   } else {
     const k = rt.kernels.get('conv/weight_grad', {}, op);
     rt.dispatch(k, [part, x.buffer(op), dy.buffer(op)], u, [Math.ceil((Math.ceil(taps / 4) * Math.ceil(Cout / 8)) / 64), 1, chunks], op, cost);
