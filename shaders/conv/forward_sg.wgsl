@@ -11,16 +11,16 @@
 // row oy of image n: CO vec4 accumulators; wt[k, co] pre-transposed with co padded to CO. Grid x
 // enumerates (image, row, pixel quad), so a 10×10 output of batch 8 fills 4 whole workgroups of 64;
 // grid z is the channel group, the same for the whole workgroup. Per kernel row (ci, ki), KW taps:
-//  - Weights: every lane of a subgroup needs the same KW·CO/4 vec4 of wt. Lane l loads only vec4
-//    number l mod 8 of each group of 8 (1 load, 2 with CO16, instead of KW·CO/4), and the taps take
+//  - Weights: every lane of a subgroup needs the same ITEMS = KW·CO/4 vec4 of wt. Lane l loads only
+//    items l mod 8 and 8 + l mod 8 (1 load, 2 when ITEMS > 8, instead of ITEMS), and the taps take
 //    them from the other lanes with subgroupBroadcast (a register move on llvmpipe). Needs a subgroup
 //    size of at least 8 (lavapipe: 8) and KW ≤ 4. No lane may leave before the loop: threads past the
 //    end compute a clamped copy and skip the store; whole subgroups past the end leave (subgroupAll).
-//  - Input (X_VEC4, when W % 4 == 0 so that rows are vec4-aligned): the 4 pixels × KW taps read
-//    columns ox0·SW − PW + {t·SW + kj·DW}, a run of 3·SW + (KW−1)·DW + 1 columns (10 for 4×4 stride 2,
-//    6 for 3×3 stride 1). It is loaded as NC aligned vec4 (4 resp. 3), zero where the run leaves the
-//    row (padding: W % 4 == 0, so an aligned vec4 is wholly inside or outside), instead of 4·KW
-//    scalar loads. Otherwise 4 scalar loads per tap as in forward.wgsl.
+//  - Input: the 4 pixels × KW taps read columns ox0·SW − PW + {t·SW + kj·DW}, a run of
+//    3·SW + (KW−1)·DW + 1 columns (10 for 4×4 stride 2, 6 for 3×3 stride 1). X_MODE 2 (W % 4 == 0,
+//    rows vec4-aligned): the run is loaded as NC aligned vec4 (4 resp. 3), zero where the run leaves
+//    the row (an aligned vec4 is wholly inside or outside), instead of 4·KW scalar loads. X_MODE 1:
+//    each column of the run once, as a scalar. X_MODE 0: 4 scalar loads per tap, as in forward.wgsl.
 // KW, SW, PW, DW are template constants, so the column arithmetic folds away. No workgroup memory.
 // Memory traffic per kernel row of 4×4 stride 2 with CO16: 4 vec4 loads of x + 2 of wt (≈ 15
 // scalar-load equivalents on llvmpipe) for 256 FMAs, against 16 scalar + 8 vec4 loads (≈ 36) for 128
