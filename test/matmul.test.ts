@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { matmul, setMatmulKernel, ShapeError } from '../src/index.ts';
+import { matmul, setMatmulKernel, ShapeError, subgroupTilesRun } from '../src/index.ts';
 import { checkOp } from './helpers/check.ts';
 import { useEngine } from './helpers/engine.ts';
 import { matmulRef } from './helpers/reference.ts';
@@ -20,10 +20,18 @@ const SHAPES: [number[], number[]][] = [
   [[6], [6]], // dot product
 ];
 
-describe.each(['register', 'workgroup'] as const)('matmul with %s tiles', (kind) => {
+describe.each(['subgroup', 'register', 'workgroup'] as const)('matmul with %s tiles', (kind) => {
   afterEach(() => setMatmulKernel(null));
-  it.each(SHAPES)('%j x %j', async (sa, sb) => {
+  /** Subgroup tiles need lavapipe's 8- or 16-lane subgroups: elsewhere say so and skip. */
+  const use = (ctx: { skip: () => void }) => {
+    if (kind === 'subgroup' && !subgroupTilesRun(engine())) {
+      console.warn(`subgroup tiles skipped: ${engine().adapter.description} is not lavapipe with subgroups`);
+      ctx.skip();
+    }
     setMatmulKernel(kind);
+  };
+  it.for(SHAPES)('%j x %j', async ([sa, sb], ctx) => {
+    use(ctx);
     await checkOp(engine(), {
       name: `matmul-${kind}`,
       inputs: [{ shape: sa }, { shape: sb }],
@@ -34,8 +42,17 @@ describe.each(['register', 'workgroup'] as const)('matmul with %s tiles', (kind)
     });
   });
 
-  it('a larger product matches float64', async () => {
-    setMatmulKernel(kind);
+  it.for([
+    [[70, 12], [12, 37]], // K % 8 == 4: the last step of 8 along k is half empty
+    [[3, 65, 20], [20, 16]], // M just past a 64-row workgroup, N exactly one 16-column block
+    [[17, 8], [8, 52]], // N = 52: the last block has 1 of its 4 vec4 columns
+  ] as number[][][])('edges of the tiles: %j x %j', async ([sa, sb], ctx) => {
+    use(ctx);
+    await checkOp(engine(), { name: `matmul-${kind}-edges`, inputs: [{ shape: sa }, { shape: sb }], gpu: matmul, ref: matmulRef, rtol: 1e-4, atol: 1e-4, noGrad: true });
+  });
+
+  it('a larger product matches float64', async (ctx) => {
+    use(ctx);
     await checkOp(engine(), { name: 'matmul-big', inputs: [{ shape: [129, 200] }, { shape: [200, 131] }], gpu: matmul, ref: matmulRef, rtol: 1e-4, atol: 1e-3, noGrad: true });
   });
 });

@@ -2,9 +2,10 @@
 //   forward  C = A · B                      (shaders/matmul/*.wgsl)
 //   backward dA = dC · Bᵀ, dB = Aᵀ · dC     (transposes materialised by permute, then the same kernel;
 //                                            summed over broadcast batch axes)
-// Kernel choice per adapter: CPU adapters (lavapipe) get register tiles without workgroup memory,
-// which measured fastest there; GPUs get workgroup-memory tiles. DAWNGRAD_MATMUL=register|workgroup
-// overrides (the tests run both on any adapter).
+// Kernel choice per adapter: lavapipe with subgroups gets subgroup tiles (B rows shared through
+// subgroupBroadcast), other CPU adapters register tiles without workgroup memory, GPUs
+// workgroup-memory tiles. DAWNGRAD_MATMUL=subgroup|register|workgroup overrides (the tests run every
+// kernel the adapter can run).
 import { record } from '../autograd/graph.ts';
 import { coalesce, launchMap } from '../runtime/map.ts';
 import { Uniforms } from '../runtime/grid.ts';
@@ -15,7 +16,7 @@ import { reshape, transpose } from './movement.ts';
 import { sumTo } from './reduce.ts';
 import { assertTensor, output, sameEngine } from './util.ts';
 
-export type MatmulKernel = 'register' | 'workgroup';
+export type MatmulKernel = 'subgroup' | 'register' | 'workgroup';
 
 let forcedKernel: MatmulKernel | null = null;
 /** Force a matmul kernel family (tests and benchmarks); null restores the per-adapter choice. */
@@ -26,8 +27,18 @@ export function setMatmulKernel(k: MatmulKernel | null): void {
 export function matmulKernelFor(e: Engine): MatmulKernel {
   const env = process.env.DAWNGRAD_MATMUL;
   if (forcedKernel) return forcedKernel;
-  if (env === 'register' || env === 'workgroup') return env;
+  if (env === 'subgroup' || env === 'register' || env === 'workgroup') return env;
+  if (subgroupTilesRun(e)) return 'subgroup';
   return e.adapter.isSoftware ? 'register' : 'workgroup';
+}
+
+/**
+ * Whether subgroup_tile.wgsl can run: it needs the 'subgroups' feature and subgroups of 8 or 16
+ * lanes that are consecutive invocations, which lavapipe has and WebGPU does not promise elsewhere.
+ */
+export function subgroupTilesRun(e: Engine): boolean {
+  const r = e.runtime.report;
+  return /llvmpipe|lavapipe/i.test(r.description) && r.features.includes('subgroups');
 }
 
 const WORKGROUP = { TILE_M: 64, TILE_N: 64, TILE_K: 16 };
@@ -83,10 +94,11 @@ function launchMatmul(e: Engine, a: Tensor, b: Tensor, c: Tensor, batch: number[
     return;
   }
   const kind = matmulKernelFor(e);
-  // register tiles read B as vec4 rows (N % 4 == 0); workgroup tiles read A as vec4 rows (K % 4 == 0).
-  // Other sizes are zero-padded into scratch tensors (and C cropped back for a padded N).
-  const Np = kind === 'register' ? Math.ceil(N / 4) * 4 : N;
-  const Kp = kind === 'workgroup' ? Math.ceil(K / 4) * 4 : K;
+  // register tiles read B as vec4 rows (N % 4 == 0); workgroup tiles read A as vec4 rows (K % 4 == 0);
+  // subgroup tiles both. Other sizes are zero-padded into scratch tensors (and C cropped back for a
+  // padded N).
+  const Np = kind !== 'workgroup' ? Math.ceil(N / 4) * 4 : N;
+  const Kp = kind !== 'register' ? Math.ceil(K / 4) * 4 : K;
   const scratch: Tensor[] = [];
   let aT = a;
   let bT = b;
@@ -115,7 +127,10 @@ function launchMatmul(e: Engine, a: Tensor, b: Tensor, c: Tensor, batch: number[
     .done();
   const buffers = [cT.buffer(), aT.buffer('matmul'), bT.buffer('matmul')];
   const cost = { flops: 2 * numBatch * M * N * K, bytes: 4 * (a.size + b.size + c.size), shape: `${fmtShape(a.shape)}@${fmtShape(b.shape)}` };
-  if (kind === 'register') {
+  if (kind === 'subgroup') {
+    const k = rt.kernels.get('matmul/subgroup_tile', {}, 'matmul');
+    rt.dispatch(k, buffers, u, [Math.ceil(Np / 64), Math.ceil(M / 64), numBatch], 'matmul', cost);
+  } else if (kind === 'register') {
     const k = rt.kernels.get('matmul/register_tile', {}, 'matmul');
     rt.dispatch(k, buffers, u, [Math.ceil(Np / 4 / 2 / 16), Math.ceil(M / 4 / 16), numBatch], 'matmul', cost);
   } else {
