@@ -1,19 +1,16 @@
 // TF.js with its WebGPU backend, on the same Dawn adapter in this process: the peer our kernels are
 // measured against. Node 20 has no `navigator`, so we give TF.js a Dawn GPU object and the GPU*
-// globals, as a browser would.
-import { create, globals } from 'webgpu';
+// globals, as a browser would (./dawn.ts, shared with the jax-js peer).
+import { dawnNavigator } from './dawn.ts';
 
 type Tf = typeof import('@tensorflow/tfjs');
 
 let loaded: Promise<Tf> | null = null;
-let gpuRef: GPU | null = null;
 
 export function loadTfjs(): Promise<Tf> {
   if (!loaded) {
     loaded = (async () => {
-      for (const [k, v] of Object.entries(globals as Record<string, unknown>)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-      gpuRef = create([]);
-      Object.defineProperty(globalThis, 'navigator', { value: { gpu: gpuRef, userAgent: 'node' }, configurable: true, writable: true });
+      dawnNavigator();
       const tf = await import('@tensorflow/tfjs');
       await import('@tensorflow/tfjs-backend-webgpu');
       const silence = console.warn;
@@ -43,5 +40,4 @@ export async function closeTfjs(): Promise<void> {
   const tf = await loaded;
   tf.disposeVariables();
   tf.engine().reset();
-  gpuRef = null;
 }
