@@ -7,7 +7,7 @@
 // ox·out_sw + out_rx of y (1, 1, 0, 0 for a plain conv; the stride and the phase for one phase of a
 // transposed conv, whose reversed sub-kernel the launcher puts in wt).
 //
-// Tiling: thread = CO output channels (8, or 16 when CO16) × 4 neighbouring pixels ox0 .. ox0+3 of
+// Tiling: thread = CO output channels (4 when Cout ≤ 4, 8, or 16 when Cout > 8) × 4 neighbouring pixels ox0 .. ox0+3 of
 // row oy of image n: CO vec4 accumulators; wt[k, co] pre-transposed with co padded to CO. Grid x
 // enumerates (image, row, pixel quad), so a 10×10 output of batch 8 fills 4 whole workgroups of 64;
 // grid z is the channel group, the same for the whole workgroup. Per kernel row (ci, ki), KW taps:
@@ -52,8 +52,8 @@ const DW: u32 = {{DW}}u;                         // column dilation
 const X_MODE: u32 = {{X_MODE}}u;                 // how x reaches the taps: 0 scalar loads per tap,
                                                  // 1 the run as scalar loads, 2 the run as aligned vec4 (W % 4 == 0)
 const X_VEC4: bool = X_MODE == 2u;
-const CO16: bool = {{CO16}};                     // 16 output channels per thread (wt padded to 16)
-const CO: u32 = select(8u, 16u, CO16);
+const CO: u32 = {{CO}}u;                         // output channels per thread: 4, 8 or 16 (wt padded to CO)
+const CO16: bool = CO == 16u;
 // The run of columns, relative to the aligned vec4 that contains its first column.
 const RUN: u32 = 3u * SW + (KW - 1u) * DW + 1u;  // columns in the run of 4 pixels × KW taps
 const LEAD: u32 = select(0u, (4u - PW % 4u) % 4u, X_VEC4);   // offset of column ox0·SW − PW in run[0]
@@ -114,8 +114,10 @@ fn tap_x(kj: u32, row: u32, ix0: vec4i, ok_px: vec4<bool>, row_ok: bool) -> vec4
 fn tap(v: vec4f, w0: vec4f, w1: vec4f) {
   acc[0] = fma(vec4f(v.x), w0, acc[0]); acc[1] = fma(vec4f(v.y), w0, acc[1]);
   acc[2] = fma(vec4f(v.z), w0, acc[2]); acc[3] = fma(vec4f(v.w), w0, acc[3]);
-  acc[4] = fma(vec4f(v.x), w1, acc[4]); acc[5] = fma(vec4f(v.y), w1, acc[5]);
-  acc[6] = fma(vec4f(v.z), w1, acc[6]); acc[7] = fma(vec4f(v.w), w1, acc[7]);
+  if (CO >= 8u) {                                 // CO = 4 (Cout ≤ 4): w1 is not this tap's
+    acc[4] = fma(vec4f(v.x), w1, acc[4]); acc[5] = fma(vec4f(v.y), w1, acc[5]);
+    acc[6] = fma(vec4f(v.z), w1, acc[6]); acc[7] = fma(vec4f(v.w), w1, acc[7]);
+  }
 }
 
 // CO16: channels co0 + 8 … co0 + 15.

@@ -97,7 +97,7 @@ const GPU_THREADS = 1 << 16;
  * other adapters do not promise that, e.g. SwiftShader has 4), else the portable ones. 'portable': always the portable ones. Tests and benchmarks switch it
  * to check and compare both in one process.
  */
-export const convKernels: { mode: 'auto' | 'portable'; co16: boolean; xRuns: boolean; wgRows3: boolean } = { mode: 'auto', co16: true, xRuns: true, wgRows3: true };
+export const convKernels: { mode: 'auto' | 'portable'; co16: boolean; co4: boolean; xRuns: boolean; wgRows3: boolean } = { mode: 'auto', co16: true, co4: true, xRuns: true, wgRows3: true };
 
 function useSubgroups(e: Engine): boolean {
   const r = e.runtime.report;
@@ -171,6 +171,11 @@ function coTile(cout: number): 8 | 16 {
   return cout > 8 && convKernels.co16 ? 16 : 8;
 }
 
+/** forward_sg.wgsl also has a 4-channel tile, for Cout ≤ 4 (SegAN's last layer has K = 1 or 3). */
+function coTileFwd(cout: number): 4 | 8 | 16 {
+  return cout <= 4 && convKernels.co4 ? 4 : coTile(cout);
+}
+
 /** Can forward_sg.wgsl run this geometry (kernel rows at most 4 taps wide, run of columns in 8 vec4)? */
 function sgForwardFits(kw: number, sw: number, pw: number, dw: number): boolean {
   return kw >= 1 && kw <= 4 && pw >= 0 && 3 * sw + (kw - 1) * dw + 4 <= 32;
@@ -180,7 +185,7 @@ function sgForwardFits(kw: number, sw: number, pw: number, dw: number): boolean 
 function dispatchForwardSg(e: Engine, y: Tensor, x: Tensor, wt: Tensor, coutPad: number, bias: Tensor | null, g: SgGrid, act: number, slope: number, op: string): void {
   const [N, Cin, H, W] = x.shape;
   const [, Cout, outH, outW] = y.shape;
-  const co = coTile(Cout);
+  const co = coTileFwd(Cout);
   const coGroups = coutPad / co;
   const u = new Uniforms(28)
     .u32(N, Cin, H, W, Cout, g.OH, g.OW, coGroups, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, coutPad, act)
@@ -191,7 +196,7 @@ function dispatchForwardSg(e: Engine, y: Tensor, x: Tensor, wt: Tensor, coutPad:
   // 4 loads per tap (3×3 stride 1: 6 < 12), else 4 scalar loads per tap.
   const run = 3 * g.sw + (g.kw - 1) * g.dw + 1;
   const xMode = W % 4 === 0 && convKernels.xRuns ? 2 : run < 4 * g.kw && convKernels.xRuns ? 1 : 0;
-  const k = e.runtime.kernels.get('conv/forward_sg', { KW: g.kw, SW: g.sw, PW: g.pw, DW: g.dw, X_MODE: xMode, CO16: co === 16 ? 'true' : 'false' }, op);
+  const k = e.runtime.kernels.get('conv/forward_sg', { KW: g.kw, SW: g.sw, PW: g.pw, DW: g.dw, X_MODE: xMode, CO: co }, op);
   const cost = { flops: 2 * N * Cout * g.OH * g.OW * Cin * g.kh * g.kw, bytes: 4 * (x.size + wt.size + (y.size * g.OH * g.OW) / (outH * outW)), shape: `${fmtShape(x.shape)}*${fmtShape(wt.shape)}` };
   const xb = x.buffer(op);
   e.runtime.dispatch(k, [y.buffer(), xb, wt.buffer(), bias ? bias.buffer(op) : wt.buffer(), xb], u, [Math.ceil((N * g.OH * Math.ceil(g.OW / 4)) / 64), 1, coGroups], op, cost);
@@ -203,7 +208,7 @@ function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: 
   const y = output(e, [N, Cout, OH, OW], 'conv2d');
   if (y.size === 0) return y;
   if (useSubgroups(e) && sgForwardFits(g.kw, g.sw, g.pl, g.dw) && N * OH * Math.ceil(OW / 4) <= 64 * 65535) {
-    const { wt, coutPad } = transposedWeight(e, w, 0, undefined, undefined, coTile(Cout));
+    const { wt, coutPad } = transposedWeight(e, w, 0, undefined, undefined, coTileFwd(Cout));
     dispatchForwardSg(e, y, x, wt, coutPad, bias, { kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw, OH, OW, outSh: 1, outSw: 1, ry: 0, rx: 0 }, act, slope, 'conv2d');
     wt.dispose();
     return y;
@@ -257,7 +262,7 @@ function launchTransposeByPhases(e: Engine, x: Tensor, w: Tensor, bias: Tensor |
   for (const r of rows) {
     for (const c of cols) {
       if (r.count === 0 || c.count === 0) continue;
-      const { wt, coutPad } = transposedWeight(e, w, 1, r.axis, c.axis, coTile(w.shape[1]));
+      const { wt, coutPad } = transposedWeight(e, w, 1, r.axis, c.axis, coTileFwd(w.shape[1]));
       dispatchForwardSg(e, y, x, wt, coutPad, bias, { kh: r.axis.n, kw: c.axis.n, sh: 1, sw: 1, ph: r.pad, pw: c.pad, dh: 1, dw: 1, OH: r.count, OW: c.count, outSh: g.sh, outSw: g.sw, ry: r.r, rx: c.r }, 0, 0, op);
       wt.dispose();
     }
