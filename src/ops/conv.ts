@@ -9,7 +9,7 @@
 // Backward of convTranspose2d: dX = conv2d(dy, w); dW = weight_grad(dy, x); dbias = Σ dy.
 import { record } from '../autograd/graph.ts';
 import { launchMap } from '../runtime/map.ts';
-import { Uniforms } from '../runtime/grid.ts';
+import { grid1d, Uniforms } from '../runtime/grid.ts';
 import type { PooledBuffer } from '../runtime/pool.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { fmtShape, ShapeError } from '../tensor/shape.ts';
@@ -120,7 +120,7 @@ interface TapAxis {
  * which of w's first two axes is the kernel's output channel: 0 for forward.wgsl ([Cout, Cin, kh, kw]),
  * 1 for transpose.wgsl ([Cin_t, Cout_t, kh, kw]). Tap i of the matrix is w's tap rows.k0 + i·rows.step
  * (the last one first when rows.flip), and likewise for columns; by default every tap in order. One
- * strided copy per call (weights change every step); the zero fill only when Cout is not a multiple of 8.
+ * weight_layout.wgsl pass per call (weights change every step), padding channels included.
  */
 function transposedWeight(e: Engine, w: Tensor, coAxis: 0 | 1, rows?: TapAxis, cols?: TapAxis, tile = 8): { wt: Tensor; coutPad: number } {
   const [a, b, kh, kw] = w.shape;
@@ -129,18 +129,18 @@ function transposedWeight(e: Engine, w: Tensor, coAxis: 0 | 1, rows?: TapAxis, c
   const cout = coAxis === 0 ? a : b;
   const cin = coAxis === 0 ? b : a;
   const coutPad = Math.ceil(cout / tile) * tile;
-  const shape = [cin * r.n * c.n, coutPad];
-  const wt = coutPad === cout ? e.empty(shape, { category: 'scratch' }) : e.zeros(shape, { category: 'scratch' });
-  // Logical shape = [a, b, r.n, c.n]; each element goes to wt[((ci·r.n + i)·c.n + j)·coutPad + co].
-  // A flipped axis runs backwards from its last row (u32 strides wrap, so negative strides work).
-  const ciStride = r.n * c.n * coutPad;
-  const iStride = c.n * coutPad;
-  const offset = (r.flip ? (r.n - 1) * iStride : 0) + (c.flip ? (c.n - 1) * coutPad : 0);
-  const st = [r.flip ? -iStride : iStride, c.flip ? -coutPad : coutPad];
-  const outStrides = coAxis === 0 ? [1, ciStride, ...st] : [ciStride, 1, ...st];
-  const src = dense(w, 'conv');
-  const input = { buffer: src.buffer, offset: r.k0 * src.strides[2] + c.k0 * src.strides[3], strides: [src.strides[0], src.strides[1], r.step * src.strides[2], c.step * src.strides[3]] };
-  launchMap(e.runtime, 'conv.weight', 'a', ['a'], [input], { buffer: wt.buffer(), offset, strides: outStrides }, [a, b, r.n, c.n]);
+  const wt = e.empty([cin * r.n * c.n, coutPad], { category: 'scratch' });
+  // One pass (weight_layout.wgsl): wt[(ci·r.n + i)·c.n + j, co] = w's tap (row r.k0 ± i·r.step, column
+  // c.k0 ± j·c.step), reversed axes starting from their last tap; padding channels written as zeros.
+  const count = wt.size / 4;
+  const grid = grid1d(count, 64, e.runtime.report.limits.maxComputeWorkgroupsPerDimension ?? 65535);
+  const sCi = coAxis === 0 ? kh * kw : b * kh * kw;
+  const sCo = coAxis === 0 ? b * kh * kw : kh * kw;
+  const u = new Uniforms(16)
+    .u32(count, grid.gridX, coutPad / 4, cout, r.n, c.n, sCi, sCo, kw)
+    .u32(r.flip ? r.k0 + (r.n - 1) * r.step : r.k0, r.flip ? -r.step : r.step, c.flip ? c.k0 + (c.n - 1) * c.step : c.k0, c.flip ? -c.step : c.step, 0, 0, 0)
+    .done();
+  e.runtime.dispatch(e.runtime.kernels.get('conv/weight_layout', {}, 'conv.weight'), [wt.buffer(), w.buffer('conv')], u, grid.workgroups, 'conv.weight', { bytes: 4 * (w.size + wt.size), shape: fmtShape(w.shape) });
   return { wt, coutPad };
 }
 
