@@ -1,4 +1,4 @@
-// `segan demo`: until the SegAN model lands, a small end-to-end engine demo. It fits a two-layer
+// `segan engine-demo`: a small end-to-end engine demo (`segan demo` is SegAN's). It fits a two-layer
 // network to a smooth 2-D function on the GPU (forward, backward and SGD recorded into one command
 // stream per step) and reports the loss curve and what one step costs.
 import { createEngine, matmul, mean, sub, relu, add, type Tensor } from '../index.ts';

@@ -1,4 +1,4 @@
-// The `segan` command line. Subcommands: info, demo (more arrive with the SegAN model).
+// The `segan` command line: demo, train, eval, predict, inspect, synth, profile, info, engine-demo.
 import { infoCommand } from './info.ts';
 import { demoCommand } from './demo.ts';
 import { evalCommand, predictCommand, synthCommand, trainCommand } from './segan-commands.ts';

@@ -1,10 +1,17 @@
 // Convolutions (NCHW, float32, groups = 1), torch.nn.functional semantics:
 //   conv2d(x, w, bias, { stride, padding, dilation, activation?, slope? })        w: [Cout, Cin, kh, kw]
 //   convTranspose2d(x, w, bias, { stride, padding, outputPadding, dilation })    w: [Cin, Cout, kh, kw]
-// Kernels (shaders/conv/):
-//   forward.wgsl      implicit GEMM with a fused bias + ReLU/LeakyReLU epilogue
-//   transpose.wgsl    transposed conv in gather form (phase-decomposed), also conv2d's dX
-//   weight_grad.wgsl  dW split over pixels into partials, summed in a fixed order (no atomics)
+// Kernels (shaders/conv/), two families chosen per adapter (convKernels.mode):
+//   portable (any adapter):
+//     forward.wgsl        implicit GEMM with a fused bias + ReLU/LeakyReLU epilogue
+//     transpose.wgsl      transposed conv in gather form (phase-decomposed), also conv2d's dX
+//     weight_grad.wgsl    dW split over pixels into partials, summed in a fixed order (no atomics)
+//   lavapipe with subgroups:
+//     forward_sg.wgsl     forward with weights shared by subgroupBroadcast; transposed convs (and
+//                         conv2d's dX) run through it as stride-1 phase convs
+//     weight_grad_sg.wgsl dW with dy shared by subgroupBroadcast
+//   both:
+//     weight_layout.wgsl  the weight matrix (and phase sub-kernels) in the kernels' layout, one pass
 // Backward of conv2d: dŷ = dy·act'(y); dX = convTranspose(dŷ, w); dW = weight_grad(x, dŷ); dbias = Σ dŷ.
 // Backward of convTranspose2d: dX = conv2d(dy, w); dW = weight_grad(dy, x); dbias = Σ dy.
 import { record } from '../autograd/graph.ts';
