@@ -12,34 +12,17 @@
 // Memory traffic: A is read N/8 times and B M/4 times (served mostly by the CPU caches), C written
 // once. FLOPs: 2·M·N·K per batch. Requires N % 4 == 0 for the vec4 view of B (src/ops/matmul.ts pads).
 
-struct Params {
-  M: u32,
-  N: u32,                         // columns of B and C (a multiple of 4 here)
-  K: u32,
-  batch_rank: u32,
-  batch_shape: vec4u,             // broadcast batch shape (rank <= 4 after merging axes)
-  a_batch_strides: vec4u,         // in elements; 0 where A is broadcast
-  b_batch_strides: vec4u,
-}
+//#include "matmul/params"
 
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> C: array<vec4f>;
 @group(0) @binding(2) var<storage, read> A: array<f32>;
 @group(0) @binding(3) var<storage, read> B: array<vec4f>;
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
-  // Batch offsets of A and B for this z-slice (broadcast batch axes have stride 0).
-  var rem = gid.z;
-  var a_off = 0u;
-  var b_off = 0u;
-  for (var d = P.batch_rank; d > 0u; d--) {
-    let n = P.batch_shape[d - 1u];
-    let c = rem % n;
-    rem /= n;
-    a_off += c * P.a_batch_strides[d - 1u];
-    b_off += c * P.b_batch_strides[d - 1u];
-  }
+  let offsets = batch_offsets(gid.z);
+  let a_off = offsets.x;
+  let b_off = offsets.y;
   let N4 = P.N / 4u;
   let m = gid.y * 4u;             // first of this thread's 4 rows
   let n4 = gid.x * 2u;            // first of its 2 vec4 columns

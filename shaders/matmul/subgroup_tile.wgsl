@@ -18,17 +18,8 @@
 
 enable subgroups;
 
-struct Params {
-  M: u32,
-  N: u32,                         // a multiple of 4
-  K: u32,                         // a multiple of 4
-  batch_rank: u32,
-  batch_shape: vec4u,
-  a_batch_strides: vec4u,         // in elements; 0 where A is broadcast
-  b_batch_strides: vec4u,
-}
+//#include "matmul/params"
 
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> C: array<vec4f>;
 @group(0) @binding(2) var<storage, read> A: array<vec4f>;
 @group(0) @binding(3) var<storage, read> B: array<vec4f>;
@@ -43,16 +34,9 @@ fn fma_row(acc: ptr<function, array<vec4f, 4>>, a: f32, b0: vec4f, b1: vec4f, b2
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  var rem = wid.z;
-  var a_off = 0u;
-  var b_off = 0u;
-  for (var d = P.batch_rank; d > 0u; d--) {
-    let n = P.batch_shape[d - 1u];
-    let c = rem % n;
-    rem /= n;
-    a_off += c * P.a_batch_strides[d - 1u];
-    b_off += c * P.b_batch_strides[d - 1u];
-  }
+  let offsets = batch_offsets(wid.z);
+  let a_off = offsets.x;
+  let b_off = offsets.y;
   let K4 = P.K / 4u;
   let N4 = P.N / 4u;
   let block = lid / 16u;

@@ -9,17 +9,8 @@
 // Shared-memory traffic: 8 loads per 16 FMAs. FLOPs: 2·M·N·K per batch.
 // Requires K % 4 == 0 (vec4 view of A); the uniform block is the one of register_tile.wgsl.
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  batch_rank: u32,
-  batch_shape: vec4u,
-  a_batch_strides: vec4u,
-  b_batch_strides: vec4u,
-}
+//#include "matmul/params"
 
-@group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> C: array<f32>;
 @group(0) @binding(2) var<storage, read> A: array<vec4f>;
 @group(0) @binding(3) var<storage, read> B: array<f32>;
@@ -33,16 +24,9 @@ var<workgroup> Bs: array<array<f32, TILE_N>, TILE_K>;
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec3u, @builtin(local_invocation_index) lid: u32) {
-  var rem = wid.z;
-  var a_off = 0u;
-  var b_off = 0u;
-  for (var d = P.batch_rank; d > 0u; d--) {
-    let n = P.batch_shape[d - 1u];
-    let c = rem % n;
-    rem /= n;
-    a_off += c * P.a_batch_strides[d - 1u];
-    b_off += c * P.b_batch_strides[d - 1u];
-  }
+  let offsets = batch_offsets(wid.z);
+  let a_off = offsets.x;
+  let b_off = offsets.y;
   let m0 = wid.y * TILE_M;
   let n0 = wid.x * TILE_N;
   let tx = lid3.x;
