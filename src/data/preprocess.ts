@@ -115,48 +115,41 @@ export function centerCropOffset(shape: Shape3, size: Shape3): Shape3 {
 
 type Voxels = Uint8Array | Float32Array;
 
-/** Copies the box [offset, offset + size) of a volume [X, Y, Z] (x fastest); outside the volume is 0. */
-export function cropVolume<T extends Voxels>(data: T, shape: Shape3, offset: Shape3, size: Shape3): T {
+/**
+ * Calls `run(volumeIndex, cropIndex, length)` for every x-run of the box [offset, offset + size) that
+ * lies inside a volume [X, Y, Z] (x fastest): the index arithmetic shared by crop and uncrop.
+ */
+function forEachInsideRun(shape: Shape3, offset: Shape3, size: Shape3, run: (volumeIndex: number, cropIndex: number, length: number) => void): void {
   const [X, Y, Z] = shape;
   const [cx, cy, cz] = size;
   const [ox, oy, oz] = offset;
-  const out = new (data.constructor as new (n: number) => T)(cx * cy * cz);
   const x0 = Math.max(0, -ox);
   const x1 = Math.min(cx, X - ox);
-  if (x1 <= x0) return out;
+  if (x1 <= x0) return;
   for (let z = 0; z < cz; z++) {
     const sz = z + oz;
     if (sz < 0 || sz >= Z) continue;
     for (let y = 0; y < cy; y++) {
       const sy = y + oy;
       if (sy < 0 || sy >= Y) continue;
-      const s = ox + X * (sy + Y * sz);
-      out.set(data.subarray(s + x0, s + x1) as never, cx * (y + cy * z) + x0);
+      run(ox + X * (sy + Y * sz) + x0, cx * (y + cy * z) + x0, x1 - x0);
     }
   }
+}
+
+/** Copies the box [offset, offset + size) of a volume [X, Y, Z] (x fastest); outside the volume is 0. */
+export function cropVolume<T extends Voxels>(data: T, shape: Shape3, offset: Shape3, size: Shape3): T {
+  const out = new (data.constructor as new (n: number) => T)(size[0] * size[1] * size[2]);
+  forEachInsideRun(shape, offset, size, (v, c, n) => out.set(data.subarray(v, v + n) as never, c));
   return out;
 }
 
 /** Inverse of cropVolume: places a crop back into a zero volume of `shape`. */
 export function uncropVolume<T extends Voxels>(crop: T, shape: Shape3, offset: Shape3, size: Shape3): T {
-  const [X, Y, Z] = shape;
   const [cx, cy, cz] = size;
-  const [ox, oy, oz] = offset;
   if (crop.length !== cx * cy * cz) throw new Error(`uncropVolume: ${crop.length} voxels given for a ${size.join('×')} crop`);
-  const out = new (crop.constructor as new (n: number) => T)(X * Y * Z);
-  const x0 = Math.max(0, -ox);
-  const x1 = Math.min(cx, X - ox);
-  if (x1 <= x0) return out;
-  for (let z = 0; z < cz; z++) {
-    const sz = z + oz;
-    if (sz < 0 || sz >= Z) continue;
-    for (let y = 0; y < cy; y++) {
-      const sy = y + oy;
-      if (sy < 0 || sy >= Y) continue;
-      const c = cx * (y + cy * z);
-      out.set(crop.subarray(c + x0, c + x1) as never, ox + X * (sy + Y * sz) + x0);
-    }
-  }
+  const out = new (crop.constructor as new (n: number) => T)(shape[0] * shape[1] * shape[2]);
+  forEachInsideRun(shape, offset, size, (v, c, n) => out.set(crop.subarray(c, c + n) as never, v));
   return out;
 }
 
