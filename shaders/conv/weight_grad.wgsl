@@ -13,14 +13,7 @@
 // Memory traffic: dy and x are each read Cin·kh·kw/4 resp. Cout/8 times (mostly from cache); the
 // partials are chunks·Cout·Cin·kh·kw floats. FLOPs: 2·N·OH·OW·Cout·Cin·kh·kw.
 
-struct Grad {
-  N: u32, Cin: u32, H: u32, W: u32,              // x: [N, Cin, H, W]
-  Cout: u32, OH: u32, OW: u32, taps: u32,         // dy: [N, Cout, OH, OW]; taps = Cin·kh·kw
-  kh: u32, kw: u32, sh: u32, sw: u32,
-  ph: u32, pw: u32, dh: u32, dw: u32,
-  rows_per_chunk: u32,                            // image rows (n, oy) per partial
-  pad0: u32, pad1: u32, pad2: u32,
-}
+//#include "conv/grad_params"
 
 @group(0) @binding(0) var<uniform> P: Grad;
 @group(0) @binding(1) var<storage, read_write> part: array<f32>;

@@ -27,14 +27,7 @@
 enable subgroups;
 diagnostic(off, subgroup_uniformity);   // bc(): the lane is a constant once inlined
 
-struct Grad {
-  N: u32, Cin: u32, H: u32, W: u32,              // x: [N, Cin, H, W]
-  Cout: u32, OH: u32, OW: u32, taps: u32,         // dy: [N, Cout, OH, OW]; taps = Cin·kh·kw
-  kh: u32, kw: u32, sh: u32, sw: u32,
-  ph: u32, pw: u32, dh: u32, dw: u32,
-  rows_per_chunk: u32,                            // image rows (n, oy) per partial
-  pad0: u32, pad1: u32, pad2: u32,
-}
+//#include "conv/grad_params"
 
 const DY_VEC4: bool = {{DY_VEC4}};               // true when OW % 4 == 0: dy rows are vec4-aligned
 const CO16: bool = {{CO16}};                     // 16 output channels per thread instead of 8
