@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conv2d, convKernels, convTranspose2d } from '../src/ops/conv.ts';
-import { ShapeError } from '../src/index.ts';
+import { ShapeError, type Tensor } from '../src/index.ts';
+import { SGD } from '../src/optim/sgd.ts';
+import { clampParameters } from '../src/optim/clamp.ts';
 import { checkOp } from './helpers/check.ts';
 import { useEngine } from './helpers/engine.ts';
 import { conv2dRef, convTranspose2dRef } from './helpers/conv-reference.ts';
@@ -163,5 +165,69 @@ describe.each(['auto', 'portable'] as const)('convTranspose2d with the %s kernel
       gradRtol: 2e-3,
       gradAtol: 2e-4,
     });
+  });
+});
+
+// The weight matrix in the kernels' layout is cached with the weight's storage (Storage.derived) and
+// rebuilt only after something wrote the weight. A stale matrix would be a silent wrong answer, so
+// every way of writing a parameter is checked against the float64 reference after the write.
+describe('the cached weight layout', () => {
+  const geo = { stride: [2, 2] as [number, number], padding: [1, 1, 1, 1] as [number, number, number, number], dilation: [1, 1] as [number, number] };
+  const check = async (x: Tensor, w: Tensor, what: string) => {
+    const y = conv2d(x, w, null, { stride: 2, padding: 1 });
+    const ref = conv2dRef({ data: Float64Array.from(await x.toArray()), shape: x.shape }, { data: Float64Array.from(await w.toArray()), shape: w.shape }, null, geo);
+    const got = await y.toArray();
+    let worst = 0;
+    for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - ref.data[i]));
+    expect(worst, what).toBeLessThan(1e-4);
+    y.dispose();
+  };
+
+  it('is reused while the weight is unchanged and rebuilt after every kind of write', async () => {
+    const e = engine();
+    const x = e.randn([2, 3, 10, 10], { seed: 4 });
+    const w = e.randn([5, 3, 4, 4], { seed: 5, requiresGrad: true });
+    await check(x, w, 'first use');
+    const rt = e.runtime;
+    const before = rt.stats.dispatches;
+    conv2d(x, w, null, { stride: 2, padding: 1 }).dispose();
+    const reused = rt.stats.dispatches - before;
+    const fresh = rt.stats.dispatches;
+    conv2d(x, e.randn([5, 3, 4, 4], { seed: 6 }), null, { stride: 2, padding: 1 }).dispose();
+    expect(reused, 'a second conv with the same weight skips the layout pass').toBe(rt.stats.dispatches - fresh - 2); // - randn, - layout
+    // an optimizer step (a kernel binding the weight read_write)
+    e.tidy(() => conv2d(x, w, null, { stride: 2, padding: 1 }).sum().backward());
+    const sgd = new SGD([w], { lr: 0.5 });
+    sgd.step();
+    await check(x, w, 'after SGD.step');
+    // weight clipping
+    clampParameters([w], -0.3, 0.3);
+    await check(x, w, 'after clampParameters');
+    // an upload in stream order (Module.loadState, Optimizer.load)
+    rt.write(w.buffer(), Float32Array.from({ length: w.size }, (_, i) => Math.sin(i)));
+    await check(x, w, 'after runtime.write');
+    // a reshaped view shares the storage but not the cache entry
+    const flat = w.reshape([5, 3, 16]).reshape([5, 3, 4, 4]);
+    await check(x, flat, 'through a view');
+    sgd.dispose();
+    w.grad?.dispose();
+    for (const t of [x, w, flat]) t.dispose();
+  });
+
+  it('is freed with the weight (live bytes flat over 50 fresh weights)', async () => {
+    const e = engine();
+    const x = e.randn([1, 3, 8, 8], { seed: 7 });
+    const once = () => {
+      const w = e.randn([4, 3, 3, 3], { seed: 8 });
+      conv2d(x, w, null, { padding: 1 }).dispose();
+      w.dispose();
+    };
+    once();
+    await e.flush();
+    const live = e.memory().liveBytes;
+    for (let i = 0; i < 50; i++) once();
+    await e.flush();
+    expect(e.memory().liveBytes).toBe(live);
+    x.dispose();
   });
 });

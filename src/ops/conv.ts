@@ -126,8 +126,11 @@ interface TapAxis {
  * padded to a multiple of 8 with zeros (one vec4 load = 4 output channels of one tap). `coAxis` says
  * which of w's first two axes is the kernel's output channel: 0 for forward.wgsl ([Cout, Cin, kh, kw]),
  * 1 for transpose.wgsl ([Cin_t, Cout_t, kh, kw]). Tap i of the matrix is w's tap rows.k0 + i·rows.step
- * (the last one first when rows.flip), and likewise for columns; by default every tap in order. One
- * weight_layout.wgsl pass per call (weights change every step), padding channels included.
+ * (the last one first when rows.flip), and likewise for columns; by default every tap in order.
+ * Padding channels included. The matrix is cached with w's storage (Storage.derived) and rebuilt by
+ * one weight_layout.wgsl pass only after something wrote w (an optimizer step): a SegAN step reads
+ * each weight in several convolutions (forward passes, dX) between two updates. Owned by the cache:
+ * do not dispose it.
  */
 function transposedWeight(e: Engine, w: Tensor, coAxis: 0 | 1, rows?: TapAxis, cols?: TapAxis, tile = 8): { wt: Tensor; coutPad: number } {
   const [a, b, kh, kw] = w.shape;
@@ -136,6 +139,14 @@ function transposedWeight(e: Engine, w: Tensor, coAxis: 0 | 1, rows?: TapAxis, c
   const cout = coAxis === 0 ? a : b;
   const cin = coAxis === 0 ? b : a;
   const coutPad = Math.ceil(cout / tile) * tile;
+  const key = `weight_layout:${w.shape.join('x')}:${coAxis}:${r.k0},${r.n},${r.step},${+r.flip}:${c.k0},${c.n},${c.step},${+c.flip}:${tile}`;
+  const wt = w.storage('conv').derived(key, () => layoutWeight(e, w, coAxis, r, c, cout, cin, coutPad));
+  return { wt, coutPad };
+}
+
+/** One weight_layout.wgsl pass: w in the kernels' layout as a new [cin·r.n·c.n, coutPad] tensor. */
+function layoutWeight(e: Engine, w: Tensor, coAxis: 0 | 1, r: TapAxis, c: TapAxis, cout: number, cin: number, coutPad: number): Tensor {
+  const [, b, kh, kw] = w.shape;
   const wt = e.empty([cin * r.n * c.n, coutPad], { category: 'scratch' });
   // One pass (weight_layout.wgsl): wt[(ci·r.n + i)·c.n + j, co] = w's tap (row r.k0 ± i·r.step, column
   // c.k0 ± j·c.step), reversed axes starting from their last tap; padding channels written as zeros.
@@ -148,7 +159,7 @@ function transposedWeight(e: Engine, w: Tensor, coAxis: 0 | 1, rows?: TapAxis, c
     .u32(r.flip ? r.k0 + (r.n - 1) * r.step : r.k0, r.flip ? -r.step : r.step, c.flip ? c.k0 + (c.n - 1) * c.step : c.k0, c.flip ? -c.step : c.step, 0, 0, 0)
     .done();
   e.runtime.dispatch(e.runtime.kernels.get('conv/weight_layout', {}, 'conv.weight'), [wt.buffer(), w.buffer('conv')], u, grid.workgroups, 'conv.weight', { bytes: 4 * (w.size + wt.size), shape: fmtShape(w.shape) });
-  return { wt, coutPad };
+  return wt;
 }
 
 // ---- raw launchers (no autograd) ----------------------------------------------------------------
@@ -217,7 +228,6 @@ function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: 
   if (useSubgroups(e) && sgForwardFits(g.kw, g.sw, g.pl, g.dw) && N * OH * Math.ceil(OW / 4) <= 64 * 65535) {
     const { wt, coutPad } = transposedWeight(e, w, 0, undefined, undefined, coTileFwd(Cout));
     dispatchForwardSg(e, y, x, wt, coutPad, bias, { kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw, OH, OW, outSh: 1, outSw: 1, ry: 0, rx: 0 }, act, slope, 'conv2d');
-    wt.dispose();
     return y;
   }
   const { wt, coutPad } = transposedWeight(e, w, 0);
@@ -230,7 +240,6 @@ function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: 
   const wg: [number, number, number] = [Math.ceil((OH * Math.ceil(OW / 4)) / 64), 1, N * coGroups];
   const cost = { flops: 2 * N * Cout * OH * OW * Cin * g.kh * g.kw, bytes: 4 * (x.size + wt.size + y.size), shape: `${fmtShape(x.shape)}*${fmtShape(w.shape)}` };
   e.runtime.dispatch(e.runtime.kernels.get('conv/forward', {}, 'conv2d'), [y.buffer(), x.buffer('conv2d'), wt.buffer(), bias ? bias.buffer('conv2d') : wt.buffer()], u, wg, 'conv2d', cost);
-  wt.dispose();
   return y;
 }
 
@@ -271,7 +280,6 @@ function launchTransposeByPhases(e: Engine, x: Tensor, w: Tensor, bias: Tensor |
       if (r.count === 0 || c.count === 0) continue;
       const { wt, coutPad } = transposedWeight(e, w, 1, r.axis, c.axis, coTileFwd(w.shape[1]));
       dispatchForwardSg(e, y, x, wt, coutPad, bias, { kh: r.axis.n, kw: c.axis.n, sh: 1, sw: 1, ph: r.pad, pw: c.pad, dh: 1, dw: 1, OH: r.count, OW: c.count, outSh: g.sh, outSw: g.sw, ry: r.r, rx: c.r }, 0, 0, op);
-      wt.dispose();
     }
   }
   return y;
@@ -298,7 +306,6 @@ function launchTranspose(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g
   const wg: [number, number, number] = [Math.ceil((qh * Math.ceil(qw / 4)) / 64), 1, N * g.sh * g.sw * coGroups];
   const cost = { flops: 2 * N * Cin * IH * IW * Cout * g.kh * g.kw, bytes: 4 * (x.size + wt.size + y.size), shape: `${fmtShape(x.shape)}*${fmtShape(w.shape)}` };
   e.runtime.dispatch(k, [y.buffer(), x.buffer(op), wt.buffer(), bias ? bias.buffer(op) : wt.buffer()], u, wg, op, cost);
-  wt.dispose();
   return y;
 }
 

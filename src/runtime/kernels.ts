@@ -38,6 +38,15 @@ export interface CompiledKernel {
   readonly pipeline: GPUComputePipeline;
   readonly layout: GPUBindGroupLayout;
   readonly code: string;
+  /** Indices into dispatch()'s buffer list (binding − 1) of the bindings declared read_write. */
+  readonly writable: readonly number[];
+}
+
+/** The storage bindings a kernel may write: `@binding(n) var<storage, read_write>` → n − 1. */
+export function writableBindings(code: string): number[] {
+  const out: number[] = [];
+  for (const m of code.matchAll(/@binding\(\s*(\d+)\s*\)\s*var\s*<\s*storage\s*,\s*read_write\s*>/g)) out.push(Number(m[1]) - 1);
+  return out;
 }
 
 export class KernelCompileError extends Error {
@@ -80,7 +89,7 @@ export class KernelCache {
       }),
     );
     const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: name });
-    k = { name, id: this.nextId++, pipeline, layout: pipeline.getBindGroupLayout(0), code };
+    k = { name, id: this.nextId++, pipeline, layout: pipeline.getBindGroupLayout(0), code, writable: writableBindings(code) };
     this.pipelines.set(key, k);
     return k;
   }

@@ -17,6 +17,12 @@ export interface PooledBuffer {
   /** Bytes asked for by the current owner. */
   used: number;
   category: MemoryCategory;
+  /**
+   * How many recorded commands may have written this buffer (dispatches binding it read_write,
+   * copies and uploads into it). Grows monotonically, across owners; caches of values derived from a
+   * buffer (Storage.derived) compare it to know whether they are stale.
+   */
+  writes: number;
 }
 
 export interface MemoryReport {
@@ -107,7 +113,7 @@ export class BufferPool {
         label: what,
       });
       this.created++;
-      pb = { id: this.nextId++, buffer, size, used: bytes, category };
+      pb = { id: this.nextId++, buffer, size, used: bytes, category, writes: 0 };
     }
     pb.used = bytes;
     pb.category = category;

@@ -129,6 +129,7 @@ export class Runtime {
    * queue.writeBuffer, which runs before that pending work.
    */
   upload(pb: PooledBuffer, data: ArrayBufferView, byteOffset = 0): void {
+    pb.writes++;
     this.device.queue.writeBuffer(pb.buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
   }
 
@@ -144,6 +145,7 @@ export class Runtime {
     }
     const size = Math.ceil(data.byteLength / 4) * 4;
     if (size === 0) return;
+    pb.writes++;
     const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true, label: 'write.staging' });
     new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     staging.unmap();
@@ -217,6 +219,10 @@ export class Runtime {
       pass.setBindGroup(0, bg);
       pass.dispatchWorkgroups(x, y, z);
     }
+    for (const i of kernel.writable) {
+      const b = buffers[i] as PooledBuffer | undefined;
+      if (b) b.writes++;
+    }
     this.opsInBatch.add(op);
     this.stats.dispatches++;
     if (++this.queued >= this.maxQueuedDispatches) this.submit();
@@ -226,6 +232,7 @@ export class Runtime {
   copy(src: PooledBuffer, srcOffset: number, dst: PooledBuffer, dstOffset: number, bytes: number): void {
     this.assertUsable('copy');
     if (bytes === 0) return;
+    dst.writes++;
     this.endPass();
     this.openEncoder().copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
   }

@@ -7,6 +7,8 @@ import { fmtShape, sizeOf, type Shape } from './shape.ts';
 /** A buffer shared by a tensor and its reshaped views / detached copies. */
 export class Storage {
   refs = 1;
+  /** Tensors computed from this buffer's values (see derived()), freed with it. */
+  private cache: Map<string, { writes: number; value: Tensor }> | null = null;
   constructor(
     readonly engine: Engine,
     readonly buffer: PooledBuffer,
@@ -16,7 +18,34 @@ export class Storage {
     return this;
   }
   release(): void {
-    if (--this.refs === 0) this.engine.runtime.release(this.buffer);
+    if (--this.refs === 0) {
+      this.dropDerived();
+      this.engine.runtime.release(this.buffer);
+    }
+  }
+
+  /**
+   * A tensor computed from this buffer's current values by `make` (e.g. a convolution weight in the
+   * kernels' layout), recomputed only when a recorded command may have written the buffer since
+   * (PooledBuffer.writes) or `key` is new. Why: a parameter is written once per optimizer step but
+   * read by many kernels in between. The value belongs to the cache: callers must not dispose it; it
+   * is freed when recomputed and when this storage is released. `make` must not write this buffer.
+   */
+  derived(key: string, make: () => Tensor): Tensor {
+    const hit = this.cache?.get(key);
+    if (hit && hit.writes === this.buffer.writes) return hit.value;
+    hit?.value.dispose();
+    const value = make();
+    value.kept = true;
+    this.engine.untrack(value);
+    (this.cache ??= new Map()).set(key, { writes: this.buffer.writes, value });
+    return value;
+  }
+
+  private dropDerived(): void {
+    if (!this.cache) return;
+    for (const { value } of this.cache.values()) value.dispose();
+    this.cache = null;
   }
 }
 
