@@ -1,26 +1,25 @@
 // adam.wgsl — one fused Adam step (PyTorch's torch.optim.Adam, amsgrad off, L2 weight decay) for
-// one parameter tensor, in place:
-//   t    = steps[index]                      (already incremented by step_counter.wgsl)
+// every parameter with a gradient, in place, over the optimizer's flat arrays (see flat.wgsl):
+//   t    = steps[parameter]                  (already incremented by step_counter.wgsl)
 //   g    = grad + weight_decay * p           (only when weight_decay != 0)
 //   m    = lerp(m, g, 1 - beta1)             (torch.lerp: m + w (g - m), or g - (g - m)(1 - w) for w >= 0.5)
 //   v    = v * beta2 + (1 - beta2) * g * g
 //   step_size = lr / (1 - beta1^t)
 //   denom     = sqrt(v) / sqrt(1 - beta2^t) + eps
-//   p    = p - step_size * (m / denom)
+//   p    = p - step_size * (m / denom)       (then clamped, when the step asks for it)
 // The bias corrections 1 - beta^t come from the step count on the GPU as -expm1(t ln beta), with
 // ln beta computed in float64 by the launcher: a Taylor polynomial for |t ln beta| < 0.5, 1 - exp()
 // beyond. That is accurate to a few 1e-7 relative, where 1 - pow(beta_f32, t) would carry
 // beta's float32 rounding (1.3e-5 relative for beta = 0.999, t = 1) into every step.
 // skip[0] != 0 (raised by optim/nonfinite_check.wgsl in a guarded step) leaves everything untouched.
-// One element per thread, 256 threads per workgroup; grids wider than 65535 workgroups fold into y.
-// Memory traffic: 28 bytes per element (read p, g, m, v; write p, m, v) plus two u32 reads per thread
-// (the step and the skip flag: the same address for every thread, a broadcast from cache).
+// One element per thread, one chunk (≤ 256 elements of one parameter) per workgroup of 256.
+// Memory traffic: 28 bytes per element (read p, g, m, v; write p, m, v) plus, per workgroup, the
+// chunk entry, the step and the skip flag (the same address for every thread: a broadcast).
+
+//#include "optim/flat"
 
 struct Params {
-  count: u32,
-  grid_x: u32,
-  index: u32,            // this parameter's slot in steps
-  pad0: u32,
+  flat: FlatHeader,
   lr: f32,
   beta2: f32,
   one_minus_beta1: f32,  // 1 - beta1 rounded once from float64 (PyTorch passes it as a scalar)
@@ -35,9 +34,10 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> param: array<f32>;
 @group(0) @binding(2) var<storage, read> grad: array<f32>;
 @group(0) @binding(3) var<storage, read> skip: array<u32>;
-@group(0) @binding(4) var<storage, read_write> exp_avg: array<f32>;
-@group(0) @binding(5) var<storage, read_write> exp_avg_sq: array<f32>;
-@group(0) @binding(6) var<storage, read> steps: array<u32>;
+@group(0) @binding(4) var<storage, read> chunks: array<Chunk>;
+@group(0) @binding(5) var<storage, read_write> exp_avg: array<f32>;
+@group(0) @binding(6) var<storage, read_write> exp_avg_sq: array<f32>;
+@group(0) @binding(7) var<storage, read> steps: array<u32>;
 
 /** 1 - beta^t = -expm1(t ln beta) for t >= 1, ln beta <= 0. */
 fn bias_correction(log_beta: f32, t: u32) -> f32 {
@@ -58,10 +58,13 @@ fn lerp(a: f32, b: f32, w: f32) -> f32 {
 }
 
 @compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let i = gid.x + gid.y * P.grid_x;
-  if (i >= P.count || skip[0] != 0u) { return; }
-  let t = steps[P.index];
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let w = chunk_index(P.flat, wid);
+  if (w >= P.flat.chunk_count || skip[0] != 0u) { return; }
+  let c = chunks[w];
+  let i = c.start + lid;
+  if (i >= c.end) { return; }
+  let t = steps[c.tensor];
   let bias_correction1 = bias_correction(P.log_beta1, t);
   let bias_correction2 = bias_correction(P.log_beta2, t);
   let step_size = P.lr / bias_correction1;
@@ -75,5 +78,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   exp_avg[i] = m;
   exp_avg_sq[i] = v;
   let denom = sqrt(v) / bias_correction2_sqrt + P.eps;
-  param[i] = p - step_size * (m / denom);
+  param[i] = clipped(P.flat, p - step_size * (m / denom));
 }

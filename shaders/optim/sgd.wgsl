@@ -1,34 +1,36 @@
 // sgd.wgsl — one fused SGD step (PyTorch's torch.optim.SGD, no dampening, not Nesterov, L2 weight
-// decay) for one parameter tensor, in place:
+// decay) for every parameter with a gradient, in place, over the optimizer's flat arrays (see
+// flat.wgsl):
 //   g   = grad + weight_decay * p           (only when weight_decay != 0)
-//   b   = g                    on this parameter's first step (t = steps[index] = 1)
+//   b   = g                    on a parameter's first step (t = steps[parameter] = 1)
 //   b   = momentum * b + g     afterwards
-//   p   = p - lr * b                        (b = g when momentum is 0: no buffer at all)
+//   p   = p - lr * b                        (b = g when momentum is 0: no buffer at all; then
+//                                            clamped, when the step asks for it)
 // Two entry points: the launcher names the one it wants `main` through the templates
 // ({{MOMENTUM_ENTRY}} / {{PLAIN_ENTRY}}). The pipeline's automatic layout holds only the bindings
-// its entry point uses, so the plain variant binds p, g and skip only.
+// its entry point uses, so the plain variant binds p, g, skip and the chunks only.
 // skip[0] != 0 (raised by optim/nonfinite_check.wgsl in a guarded step) leaves everything untouched.
-// One element per thread, 256 threads per workgroup; grids wider than 65535 workgroups fold into y.
+// One element per thread, one chunk (≤ 256 elements of one parameter) per workgroup of 256.
 // Memory traffic: with momentum 20 bytes per element (read p, g, b; write p, b; 16 on the first
 // step, which does not read b), without momentum 12 bytes (read p, g; write p).
 
+//#include "optim/flat"
+
 struct Params {
-  count: u32,
-  grid_x: u32,
-  index: u32,        // this parameter's slot in steps
-  pad0: u32,
+  flat: FlatHeader,
   lr: f32,
   momentum: f32,
   weight_decay: f32,
-  pad1: f32,
+  pad0: f32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> param: array<f32>;
 @group(0) @binding(2) var<storage, read> grad: array<f32>;
 @group(0) @binding(3) var<storage, read> skip: array<u32>;
-@group(0) @binding(4) var<storage, read_write> momentum_buffer: array<f32>;
-@group(0) @binding(5) var<storage, read> steps: array<u32>;
+@group(0) @binding(4) var<storage, read> chunks: array<Chunk>;
+@group(0) @binding(5) var<storage, read_write> momentum_buffer: array<f32>;
+@group(0) @binding(6) var<storage, read> steps: array<u32>;
 
 fn decayed_grad(i: u32, p: f32) -> f32 {
   var g = grad[i];
@@ -37,21 +39,27 @@ fn decayed_grad(i: u32, p: f32) -> f32 {
 }
 
 @compute @workgroup_size(256)
-fn {{MOMENTUM_ENTRY}}(@builtin(global_invocation_id) gid: vec3u) {
-  let i = gid.x + gid.y * P.grid_x;
-  if (i >= P.count || skip[0] != 0u) { return; }
+fn {{MOMENTUM_ENTRY}}(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let w = chunk_index(P.flat, wid);
+  if (w >= P.flat.chunk_count || skip[0] != 0u) { return; }
+  let c = chunks[w];
+  let i = c.start + lid;
+  if (i >= c.end) { return; }
   let p = param[i];
   let g = decayed_grad(i, p);
   var b = g;
-  if (steps[P.index] > 1u) { b = P.momentum * momentum_buffer[i] + g; }
+  if (steps[c.tensor] > 1u) { b = P.momentum * momentum_buffer[i] + g; }
   momentum_buffer[i] = b;
-  param[i] = p - P.lr * b;
+  param[i] = clipped(P.flat, p - P.lr * b);
 }
 
 @compute @workgroup_size(256)
-fn {{PLAIN_ENTRY}}(@builtin(global_invocation_id) gid: vec3u) {
-  let i = gid.x + gid.y * P.grid_x;
-  if (i >= P.count || skip[0] != 0u) { return; }
+fn {{PLAIN_ENTRY}}(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let w = chunk_index(P.flat, wid);
+  if (w >= P.flat.chunk_count || skip[0] != 0u) { return; }
+  let c = chunks[w];
+  let i = c.start + lid;
+  if (i >= c.end) { return; }
   let p = param[i];
-  param[i] = p - P.lr * decayed_grad(i, p);
+  param[i] = clipped(P.flat, p - P.lr * decayed_grad(i, p));
 }

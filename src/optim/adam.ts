@@ -1,10 +1,9 @@
 // Adam (torch.optim.Adam with amsgrad=False, maximize=False, L2 weight decay): one fused
-// shaders/optim/adam.wgsl dispatch per parameter; bias corrections from the GPU step count
+// shaders/optim/adam.wgsl dispatch for all parameters; bias corrections from the GPU step counts
 // (-expm1(t ln beta) in the kernel, ln beta from float64 here).
-import { grid1d, Uniforms } from '../runtime/grid.ts';
-import type { PooledBuffer } from '../runtime/pool.ts';
+import { Uniforms } from '../runtime/grid.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { checkHyper, Optimizer } from './optimizer.ts';
+import { checkHyper, Optimizer, type FlatUpdate } from './optimizer.ts';
 
 export interface AdamOptions {
   lr?: number;
@@ -49,15 +48,14 @@ export class Adam extends Optimizer<AdamHyper> {
     return ['exp_avg', 'exp_avg_sq'];
   }
 
-  protected update(k: number, p: PooledBuffer, g: PooledBuffer, skip: PooledBuffer, slots: PooledBuffer[], steps: PooledBuffer, size: number): void {
+  protected update(u: FlatUpdate): void {
     const rt = this.engine.runtime;
     const { lr, betas, eps, weightDecay } = this.hyper;
-    const grid = grid1d(size);
     const kernel = rt.kernels.get('optim/adam', {}, 'Adam.step');
-    const u = new Uniforms(12)
-      .u32(size, grid.gridX, k, 0)
+    const params = new Uniforms(16)
+      .u32(...u.header)
       .f32(lr, betas[1], 1 - betas[0], 1 - betas[1], eps, weightDecay, logBeta(betas[0]), logBeta(betas[1]))
       .done();
-    rt.dispatch(kernel, [p, g, skip, slots[0], slots[1], steps], u, grid.workgroups, 'Adam.step');
+    rt.dispatch(kernel, [u.param, u.grad, u.skip, u.chunks, u.slots[0], u.slots[1], u.steps], params, u.workgroups, 'Adam.step', { bytes: 28 * u.elements });
   }
 }

@@ -1,9 +1,8 @@
 // RMSprop (torch.optim.RMSprop with centered=False, momentum=0, L2 weight decay): one fused
-// shaders/optim/rmsprop.wgsl dispatch per parameter.
-import { grid1d, Uniforms } from '../runtime/grid.ts';
-import type { PooledBuffer } from '../runtime/pool.ts';
+// shaders/optim/rmsprop.wgsl dispatch for all parameters.
+import { Uniforms } from '../runtime/grid.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { checkHyper, Optimizer } from './optimizer.ts';
+import { checkHyper, Optimizer, type FlatUpdate } from './optimizer.ts';
 
 export interface RMSpropOptions {
   lr?: number;
@@ -40,15 +39,14 @@ export class RMSprop extends Optimizer<RMSpropHyper> {
     return ['square_avg'];
   }
 
-  protected update(_k: number, p: PooledBuffer, g: PooledBuffer, skip: PooledBuffer, slots: PooledBuffer[], _steps: PooledBuffer, size: number): void {
+  protected update(u: FlatUpdate): void {
     const rt = this.engine.runtime;
     const { lr, alpha, eps, weightDecay } = this.hyper;
-    const grid = grid1d(size);
     const kernel = rt.kernels.get('optim/rmsprop', {}, 'RMSprop.step');
-    const u = new Uniforms(12)
-      .u32(size, grid.gridX, 0, 0)
+    const params = new Uniforms(16)
+      .u32(...u.header)
       .f32(lr, alpha, 1 - alpha, eps, weightDecay, 0, 0, 0)
       .done();
-    rt.dispatch(kernel, [p, g, skip, slots[0]], u, grid.workgroups, 'RMSprop.step');
+    rt.dispatch(kernel, [u.param, u.grad, u.skip, u.chunks, u.slots[0]], params, u.workgroups, 'RMSprop.step', { bytes: 20 * u.elements });
   }
 }

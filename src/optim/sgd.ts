@@ -1,10 +1,9 @@
 // SGD (torch.optim.SGD with dampening=0, nesterov=False, L2 weight decay): one fused
-// shaders/optim/sgd.wgsl dispatch per parameter. With momentum, the buffer takes the gradient itself
+// shaders/optim/sgd.wgsl dispatch for all parameters. With momentum, the buffer takes the gradient itself
 // on the parameter's first step (PyTorch's rule), which the kernel knows from the GPU step count.
-import { grid1d, Uniforms } from '../runtime/grid.ts';
-import type { PooledBuffer } from '../runtime/pool.ts';
+import { Uniforms } from '../runtime/grid.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { checkHyper, Optimizer } from './optimizer.ts';
+import { checkHyper, Optimizer, type FlatUpdate } from './optimizer.ts';
 
 export interface SGDOptions {
   lr: number;
@@ -40,17 +39,16 @@ export class SGD extends Optimizer<SGDHyper> {
     return this.hyper.momentum;
   }
 
-  protected update(k: number, p: PooledBuffer, g: PooledBuffer, skip: PooledBuffer, slots: PooledBuffer[], steps: PooledBuffer, size: number): void {
+  protected update(u: FlatUpdate): void {
     const rt = this.engine.runtime;
     const { lr, momentum, weightDecay } = this.hyper;
-    const grid = grid1d(size);
-    const u = new Uniforms(8).u32(size, grid.gridX, k, 0).f32(lr, momentum, weightDecay, 0).done();
+    const params = new Uniforms(12).u32(...u.header).f32(lr, momentum, weightDecay, 0).done();
     if (momentum !== 0) {
       const kernel = rt.kernels.get('optim/sgd', { MOMENTUM_ENTRY: 'main', PLAIN_ENTRY: 'sgd_plain' }, 'SGD.step');
-      rt.dispatch(kernel, [p, g, skip, slots[0], steps], u, grid.workgroups, 'SGD.step');
+      rt.dispatch(kernel, [u.param, u.grad, u.skip, u.chunks, u.slots[0], u.steps], params, u.workgroups, 'SGD.step', { bytes: 20 * u.elements });
     } else {
       const kernel = rt.kernels.get('optim/sgd', { MOMENTUM_ENTRY: 'sgd_momentum', PLAIN_ENTRY: 'main' }, 'SGD.step');
-      rt.dispatch(kernel, [p, g, skip], u, grid.workgroups, 'SGD.step');
+      rt.dispatch(kernel, [u.param, u.grad, u.skip, u.chunks], params, u.workgroups, 'SGD.step', { bytes: 12 * u.elements });
     }
   }
 }

@@ -128,9 +128,13 @@ export class SeganTrainer {
       const p = e.noGrad(() => S.forward(x));
       const loss = this.adversarial(x, p, y).neg();
       loss.backward();
-      const flag = this.optC.step(this.guard ? { skipNonFinite: true, check: [loss] } : {});
+      // WGAN weight clipping fused into the update kernel; a critic parameter without a gradient
+      // (none in SegAN) is clamped on its own. A skipped step clamps nothing (it changes nothing).
+      const c = this.config.clamp;
+      const idle = this.model.criticParameters().filter((t) => t.grad === null);
+      const flag = this.optC.step(this.guard ? { skipNonFinite: true, check: [loss], clamp: [-c, c] } : { clamp: [-c, c] });
       this.optC.zeroGrad();
-      clampParameters(this.model.criticParameters(), -this.config.clamp, this.config.clamp);
+      if (idle.length) clampParameters(idle, -c, c);
       return [loss.detach(), flag];
     });
   }
