@@ -20,11 +20,11 @@ const SHAPES: [number[], number[]][] = [
   [[6], [6]], // dot product
 ];
 
-describe.each(['subgroup', 'register', 'workgroup'] as const)('matmul with %s tiles', (kind) => {
+describe.each(['subgroup', 'subgroup_wide', 'register', 'workgroup'] as const)('matmul with %s tiles', (kind) => {
   afterEach(() => setMatmulKernel(null));
   /** Subgroup tiles need lavapipe's 8- or 16-lane subgroups: elsewhere say so and skip. */
   const use = (ctx: { skip: () => void }) => {
-    if (kind === 'subgroup' && !subgroupTilesRun(engine())) {
+    if (kind.startsWith('subgroup') && !subgroupTilesRun(engine())) {
       console.warn(`subgroup tiles skipped: ${engine().adapter.description} is not lavapipe with subgroups`);
       ctx.skip();
     }
@@ -46,9 +46,29 @@ describe.each(['subgroup', 'register', 'workgroup'] as const)('matmul with %s ti
     [[70, 12], [12, 37]], // K % 8 == 4: the last step of 8 along k is half empty
     [[3, 65, 20], [20, 16]], // M just past a 64-row workgroup, N exactly one 16-column block
     [[17, 8], [8, 52]], // N = 52: the last block has 1 of its 4 vec4 columns
+    [[66, 20], [20, 268]], // N = 268: a second 256-column workgroup of subgroup_wide with 3 vec4 columns; M past 64
+    [[2, 9, 44], [44, 300]], // batched, K % 8 == 4, N % 64 == 44 (subgroup's N > 128 path: subgroup_wide)
+    [[5, 6], [6, 257]], // N % 4 == 1 and K % 4 == 2: both zero-padded
   ] as number[][][])('edges of the tiles: %j x %j', async ([sa, sb], ctx) => {
     use(ctx);
     await checkOp(engine(), { name: `matmul-${kind}-edges`, inputs: [{ shape: sa }, { shape: sb }], gpu: matmul, ref: matmulRef, rtol: 1e-4, atol: 1e-4, noGrad: true });
+  });
+
+  it('an infinity in A or B reaches only the outputs it belongs to', async (ctx) => {
+    use(ctx);
+    const e = engine();
+    const [M, K, N] = [70, 20, 270];
+    const a = Array.from({ length: M * K }, (_, i) => ((i * 7) % 11) / 11 + 0.1);
+    const b = Array.from({ length: K * N }, (_, i) => ((i * 5) % 13) / 13 + 0.1);
+    a[3 * K + 2] = Infinity; // row 3 of C is +Inf everywhere (B is positive)
+    b[5 * N + 261] = -Infinity; // column 261 of C is -Inf (A is positive) except row 3: NaN
+    const got = await matmul(e.tensor(a, [M, K]), e.tensor(b, [K, N])).toArray();
+    const want = matmulRef({ data: Float64Array.from(a), shape: [M, K] }, { data: Float64Array.from(b), shape: [K, N] }).data;
+    for (let i = 0; i < M * N; i++) {
+      const [g, w] = [got[i], want[i]];
+      if (!Number.isFinite(w)) expect(g, `C[${Math.floor(i / N)}][${i % N}]`).toBe(w);
+      else expect(Math.abs(g - w), `C[${Math.floor(i / N)}][${i % N}]`).toBeLessThan(1e-4 * (1 + Math.abs(w)));
+    }
   });
 
   it('a larger product matches float64', async (ctx) => {

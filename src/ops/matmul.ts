@@ -3,9 +3,10 @@
 //   backward dA = dC · Bᵀ, dB = Aᵀ · dC     (transposes materialised by permute, then the same kernel;
 //                                            summed over broadcast batch axes)
 // Kernel choice per adapter: lavapipe with subgroups gets subgroup tiles (B rows shared through
-// subgroupBroadcast), other CPU adapters register tiles without workgroup memory, GPUs
-// workgroup-memory tiles. DAWNGRAD_MATMUL=subgroup|register|workgroup overrides (the tests run every
-// kernel the adapter can run).
+// subgroupBroadcast: subgroup_wide.wgsl, 64×256 per workgroup, when N > 128, else subgroup_tile.wgsl,
+// 64×64), other CPU adapters register tiles without workgroup memory, GPUs workgroup-memory tiles.
+// DAWNGRAD_MATMUL=subgroup|subgroup_wide|register|workgroup overrides (the tests run every kernel the
+// adapter can run).
 import { record } from '../autograd/graph.ts';
 import { coalesce, launchMap } from '../runtime/map.ts';
 import { Uniforms } from '../runtime/grid.ts';
@@ -16,7 +17,10 @@ import { reshape, transpose } from './movement.ts';
 import { sumTo } from './reduce.ts';
 import { assertTensor, output, sameEngine } from './util.ts';
 
-export type MatmulKernel = 'subgroup' | 'register' | 'workgroup';
+export type MatmulKernel = 'subgroup' | 'subgroup_wide' | 'register' | 'workgroup';
+
+/** 'subgroup' picks subgroup_wide.wgsl (64×256 tiles) above this many columns, subgroup_tile.wgsl (64×64) up to it. */
+const WIDE_MIN_N = 129;
 
 let forcedKernel: MatmulKernel | null = null;
 /** Force a matmul kernel family (tests and benchmarks); null restores the per-adapter choice. */
@@ -27,13 +31,13 @@ export function setMatmulKernel(k: MatmulKernel | null): void {
 export function matmulKernelFor(e: Engine): MatmulKernel {
   const env = process.env.DAWNGRAD_MATMUL;
   if (forcedKernel) return forcedKernel;
-  if (env === 'subgroup' || env === 'register' || env === 'workgroup') return env;
+  if (env === 'subgroup' || env === 'subgroup_wide' || env === 'register' || env === 'workgroup') return env;
   if (subgroupTilesRun(e)) return 'subgroup';
   return e.adapter.isSoftware ? 'register' : 'workgroup';
 }
 
 /**
- * Whether subgroup_tile.wgsl can run: it needs the 'subgroups' feature and subgroups of 8 or 16
+ * Whether subgroup_tile.wgsl and subgroup_wide.wgsl can run: it needs the 'subgroups' feature and subgroups of 8 or 16
  * lanes that are consecutive invocations, which lavapipe has and WebGPU does not promise elsewhere.
  */
 export function subgroupTilesRun(e: Engine): boolean {
@@ -95,7 +99,7 @@ function launchMatmul(e: Engine, a: Tensor, b: Tensor, c: Tensor, batch: number[
   }
   const kind = matmulKernelFor(e);
   // register tiles read B as vec4 rows (N % 4 == 0); workgroup tiles read A as vec4 rows (K % 4 == 0);
-  // subgroup tiles both. Other sizes are zero-padded into scratch tensors (and C cropped back for a
+  // both subgroup kernels both. Other sizes are zero-padded into scratch tensors (and C cropped back for a
   // padded N).
   const Np = kind !== 'workgroup' ? Math.ceil(N / 4) * 4 : N;
   const Kp = kind !== 'register' ? Math.ceil(K / 4) * 4 : K;
@@ -127,7 +131,10 @@ function launchMatmul(e: Engine, a: Tensor, b: Tensor, c: Tensor, batch: number[
     .done();
   const buffers = [cT.buffer(), aT.buffer('matmul'), bT.buffer('matmul')];
   const cost = { flops: 2 * numBatch * M * N * K, bytes: 4 * (a.size + b.size + c.size), shape: `${fmtShape(a.shape)}@${fmtShape(b.shape)}` };
-  if (kind === 'subgroup') {
+  if (kind === 'subgroup_wide' || (kind === 'subgroup' && Np >= WIDE_MIN_N)) {
+    const k = rt.kernels.get('matmul/subgroup_wide', {}, 'matmul');
+    rt.dispatch(k, buffers, u, [Math.ceil(Np / 256), Math.ceil(M / 64), numBatch], 'matmul', cost);
+  } else if (kind === 'subgroup') {
     const k = rt.kernels.get('matmul/subgroup_tile', {}, 'matmul');
     rt.dispatch(k, buffers, u, [Math.ceil(Np / 64), Math.ceil(M / 64), numBatch], 'matmul', cost);
   } else if (kind === 'register') {
