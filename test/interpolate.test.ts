@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ShapeError } from '../src/index.ts';
-import { interpolate, type InterpolateOptions } from '../src/ops/interpolate.ts';
+import { interpolate, resizeKernels, type InterpolateOptions } from '../src/ops/interpolate.ts';
 import { checkOp } from './helpers/check.ts';
 import { useEngine } from './helpers/engine.ts';
 import type { Arr } from './helpers/reference.ts';
@@ -100,6 +100,45 @@ describe('interpolate', () => {
     ['nearest single input pixel', [1, 1, 1, 1], { size: [3, 4], mode: 'nearest' }],
   ] as [string, number[], InterpolateOptions][])('%s %j', async (name, shape, opts) => {
     await check(name, shape, opts);
+  });
+
+  // the ×2 kernels (bilinear_x2.wgsl, bilinear_backward_x2.wgsl) at their edges: one-pixel axes,
+  // odd sizes, the ×2 given as a size, batches of planes
+  it.each([
+    ['bilinear x2, a single pixel', [1, 1, 1, 1], { scaleFactor: 2, mode: 'bilinear' }],
+    ['bilinear x2, one row', [2, 3, 1, 5], { scaleFactor: 2, mode: 'bilinear' }],
+    ['bilinear x2 as a size, one column', [1, 2, 7, 1], { size: [14, 2], mode: 'bilinear' }],
+    ['bilinear x2, odd sizes, 5 planes', [5, 1, 3, 7], { scaleFactor: [2, 2], mode: 'bilinear' }],
+  ] as [string, number[], InterpolateOptions][])('%s %j', async (name, shape, opts) => {
+    await check(name, shape, opts);
+  });
+
+  it('the ×2 kernels run for SegAN\'s upsampling and agree bitwise with the generic kernels', async () => {
+    const e = engine();
+    const run = async (x2: boolean) => {
+      resizeKernels.x2 = x2;
+      const spy = vi.spyOn(e.runtime.kernels, 'get');
+      try {
+        const x = e.tensor(Float32Array.from({ length: 3 * 4 * 9 * 7 }, (_, i) => Math.sin(0.7 * i)), [3, 4, 9, 7], { requiresGrad: true });
+        const y = interpolate(x, { scaleFactor: 2, mode: 'bilinear', alignCorners: false });
+        y.backward(e.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.cos(1.3 * i)), y.shape));
+        const used = spy.mock.calls.map((c) => c[0]);
+        const out = [await y.toArray(), await x.grad!.toArray()];
+        x.grad!.dispose();
+        x.dispose();
+        y.dispose();
+        return { used, out };
+      } finally {
+        spy.mockRestore();
+        resizeKernels.x2 = true;
+      }
+    };
+    const fast = await run(true);
+    const generic = await run(false);
+    expect(fast.used).toEqual(expect.arrayContaining(['resize/bilinear_x2', 'resize/bilinear_backward_x2']));
+    expect(generic.used).not.toContain('resize/bilinear_x2');
+    expect(Array.from(fast.out[0])).toEqual(Array.from(generic.out[0]));
+    expect(Array.from(fast.out[1])).toEqual(Array.from(generic.out[1]));
   });
 
   it("SegAN's upsampling: bilinear x2, alignCorners false, [2, 8, 10, 10] -> [2, 8, 20, 20]", async () => {

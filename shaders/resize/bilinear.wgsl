@@ -18,16 +18,7 @@
 // the input itself is read about once from memory) and one 4-byte store.
 // FLOPs per output element: 9 for the blend (6 multiplies, 3 adds), about 7 per axis for the taps.
 
-struct Params {
-  in_h: u32, in_w: u32, out_h: u32, out_w: u32,
-  planes: u32,                    // N·C
-  plane_base: u32,                // first plane of this dispatch (grids taller than the z limit)
-  align_corners: u32,
-  pad0: u32,
-  scale_h: f32, scale_w: f32,     // source-index scale per axis (f32, as PyTorch computes it)
-  inv_h: f32, lo_h: f32, hi_h: f32, // backward only: candidate windows (see bilinear_backward.wgsl)
-  inv_w: f32, lo_w: f32, hi_w: f32,
-}
+//#include "resize/params"
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;

@@ -25,16 +25,7 @@
 // FLOPs: 2 per used (oh, ow) pair, plus about 10 per candidate weight (taps + the two index tests);
 // the column weights are recomputed for every used row (about 45 weights per element for ×2).
 
-struct Params {
-  in_h: u32, in_w: u32, out_h: u32, out_w: u32,
-  planes: u32,
-  plane_base: u32,
-  align_corners: u32,
-  pad0: u32,
-  scale_h: f32, scale_w: f32,
-  inv_h: f32, lo_h: f32, hi_h: f32,
-  inv_w: f32, lo_w: f32, hi_w: f32,
-}
+//#include "resize/params"
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> dx: array<f32>;

@@ -11,16 +11,7 @@
 // so the coordinates come from the grid without integer division.
 // Memory traffic per output element: one 4-byte load and one 4-byte store. FLOPs: 2 per axis.
 
-struct Params {
-  in_h: u32, in_w: u32, out_h: u32, out_w: u32,
-  planes: u32,                    // N·C
-  plane_base: u32,                // first plane of this dispatch
-  align_corners: u32,             // unused (always 0 for nearest)
-  pad0: u32,
-  scale_h: f32, scale_w: f32,
-  inv_h: f32, lo_h: f32, hi_h: f32, // backward only
-  inv_w: f32, lo_w: f32, hi_w: f32,
-}
+//#include "resize/params"
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;

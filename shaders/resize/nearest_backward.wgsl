@@ -16,16 +16,7 @@
 // 4 B of loads per output element plus one 4-byte store per input element.
 // FLOPs: 1 add per used output, plus 2 per candidate index for the recomputed source index.
 
-struct Params {
-  in_h: u32, in_w: u32, out_h: u32, out_w: u32,
-  planes: u32,
-  plane_base: u32,
-  align_corners: u32,
-  pad0: u32,
-  scale_h: f32, scale_w: f32,
-  inv_h: f32, lo_h: f32, hi_h: f32,
-  inv_w: f32, lo_w: f32, hi_w: f32,
-}
+//#include "resize/params"
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> dx: array<f32>;

@@ -1,7 +1,8 @@
 // interpolate: resampling of NCHW images, bilinear or nearest, with PyTorch's semantics
 // (torch.nn.functional.interpolate with recompute_scale_factor=None, as computed by ATen's CPU
 // kernels). Planning (sizes, the f32 coordinate scales, the backward's candidate windows) is pure TS;
-// the kernels are shaders/resize/{bilinear,nearest}{,_backward}.wgsl. The backward is a gather (one
+// the kernels are shaders/resize/{bilinear,nearest}{,_backward}.wgsl, and bilinear{,_backward}_x2.wgsl
+// for the exact ×2 upsampling without align_corners (SegAN's decoder). The backward is a gather (one
 // thread per input-gradient element), so it needs no atomics and is deterministic.
 import { record } from '../autograd/graph.ts';
 import { Uniforms } from '../runtime/grid.ts';
@@ -169,11 +170,23 @@ function launch(rt: Runtime, kernel: string, p: ResizePlan, planes: number, heig
   }
 }
 
+/** Kernel switches (tests turn the ×2 kernels off to compare them with the generic ones). */
+export const resizeKernels = { x2: true };
+
+/**
+ * The exact ×2 bilinear upsampling without align_corners (SegAN's decoder): both axes double and
+ * the f32 scale is exactly 0.5, so bilinear_x2.wgsl / bilinear_backward_x2.wgsl apply.
+ */
+function isBilinearX2(p: ResizePlan): boolean {
+  return resizeKernels.x2 && p.mode === 'bilinear' && !p.alignCorners && [p.h, p.w].every((a) => a.outSize === 2 * a.inSize && a.scale === 0.5);
+}
+
 function resizeBackward(g: Tensor, p: ResizePlan, inShape: Shape): Tensor {
   const op = `${OP}.backward`;
   const e = g.engine;
   const dx = output(e, inShape, op);
-  launch(e.runtime, `${p.mode}_backward`, p, inShape[0] * inShape[1], p.h.inSize, p.w.inSize, dx.buffer(op), g.buffer(op), op);
+  const kernel = isBilinearX2(p) ? 'bilinear_backward_x2' : `${p.mode}_backward`;
+  launch(e.runtime, kernel, p, inShape[0] * inShape[1], p.h.inSize, p.w.inSize, dx.buffer(op), g.buffer(op), op);
   return dx;
 }
 
@@ -191,6 +204,11 @@ export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
   const e = sameEngine(OP, x);
   const p = planInterpolate(x.shape, opts);
   const y = output(e, p.outShape, OP);
-  launch(e.runtime, p.mode, p, p.outShape[0] * p.outShape[1], p.h.outSize, p.w.outSize, y.buffer(OP), x.buffer(OP), OP);
+  if (isBilinearX2(p)) {
+    // four outputs per thread: the grid is the input's
+    launch(e.runtime, 'bilinear_x2', p, p.outShape[0] * p.outShape[1], p.h.inSize, p.w.inSize, y.buffer(OP), x.buffer(OP), OP);
+  } else {
+    launch(e.runtime, p.mode, p, p.outShape[0] * p.outShape[1], p.h.outSize, p.w.outSize, y.buffer(OP), x.buffer(OP), OP);
+  }
   return record(y, 'interpolate', [x], (g) => [resizeBackward(g, p, x.shape)]);
 }
