@@ -11,7 +11,7 @@ export * from './elementwise.ts';
 export { reshape, permute, transpose, slice, cat } from './movement.ts';
 export { sum, mean, max, expand, sumTo } from './reduce.ts';
 export { matmul, setMatmulKernel, matmulKernelFor, subgroupTilesRun, type MatmulKernel } from './matmul.ts';
-export { l1Loss, type Reduction } from './loss.ts';
+export { absDiffSum, l1Loss, type Reduction } from './loss.ts';
 export { conv2d, convTranspose2d, type Conv2dOptions, type ConvTranspose2dOptions, type Activation } from './conv.ts';
 export { diceLoss, DICE_EPS } from './dice.ts';
 export { batchNorm2d, planBatchNorm, type BatchNorm2dOptions } from './batchnorm.ts';

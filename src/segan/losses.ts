@@ -1,8 +1,8 @@
 // SegAN's losses.
 //   masked(x, m)      each image channel times the label map: x ∘ m, m: [N, 1, H, W] (broadcast)
-//   multiScaleL1      ℓ = (1/L) Σ_i w_i · mean|f_i(x∘S(x)) − f_i(x∘y)| over the critic's L scales
+//   multiScaleL1      ℓ = (1/L) Σ_i w_i · mean|f_i(x∘S(x)) − f_i(x∘y)| over the critic's L scales (times a scale)
 //   diceLoss          soft Dice, 1 − mean over samples and classes of 2Σpy / (Σp² + Σy²)
-import { l1Loss, mul, slice } from '../ops/index.ts';
+import { absDiffSum, mul, slice } from '../ops/index.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
 export { diceLoss } from '../ops/index.ts';
@@ -13,12 +13,16 @@ export function maskedBy(x: Tensor, labels: Tensor, k: number): Tensor {
   return mul(x, m);
 }
 
-export function multiScaleL1(fa: Tensor[], fb: Tensor[], weights: readonly number[]): Tensor {
+/**
+ * scale · (1/L) Σ_i w_i · mean|fa_i − fb_i|. Each term is one fused absDiffSum with its weight, 1/L,
+ * 1/n_i and `scale` folded into the reduction's scale (no separate multiply per term).
+ */
+export function multiScaleL1(fa: Tensor[], fb: Tensor[], weights: readonly number[], scale = 1): Tensor {
   if (fa.length !== fb.length) throw new Error(`multiScaleL1: ${fa.length} and ${fb.length} feature maps`);
   if (weights.length !== fa.length) throw new Error(`multiScaleL1: ${weights.length} weights for ${fa.length} scales`);
   let total: Tensor | null = null;
   fa.forEach((a, i) => {
-    const term = mul(l1Loss(a, fb[i]), weights[i] / fa.length);
+    const term = absDiffSum(a, fb[i], (scale * weights[i]) / fa.length / a.size);
     total = total ? total.add(term) : term;
   });
   return total!;

@@ -107,16 +107,20 @@ export class SeganTrainer {
     return this.model.engine;
   }
 
-  private adversarial(x: Tensor, p: Tensor, y: Tensor): Tensor {
+  /**
+   * sign · (1/K) Σ_k multiScaleL1 over the K class critics (sign −1: the critics' loss, which they
+   * maximise). 1/K and the sign are folded into the L1 terms' scales.
+   */
+  private adversarial(x: Tensor, p: Tensor, y: Tensor, sign: 1 | -1 = 1): Tensor {
     const { critics } = this.model;
     let total: Tensor | null = null;
     critics.forEach((c, k) => {
       const fake = c.features(maskedBy(x, p, k));
       const real = c.features(maskedBy(x, y, k));
-      const l = multiScaleL1(fake, real, this.config.scaleWeights);
+      const l = multiScaleL1(fake, real, this.config.scaleWeights, sign / critics.length);
       total = total ? total.add(l) : l;
     });
-    return mul(total!, 1 / critics.length);
+    return total!;
   }
 
   /** The critic step; returns the critic loss (a detached scalar) and the step's flag. */
@@ -126,7 +130,7 @@ export class SeganTrainer {
     return e.tidy(() => {
       for (const c of this.model.critics) c.setRequiresGrad(true);
       const p = e.noGrad(() => S.forward(x));
-      const loss = this.adversarial(x, p, y).neg();
+      const loss = this.adversarial(x, p, y, -1);
       loss.backward();
       // WGAN weight clipping fused into the update kernel; a critic parameter without a gradient
       // (none in SegAN) is clamped on its own. A skipped step clamps nothing (it changes nothing).
