@@ -71,6 +71,8 @@ const COMBINE4: Record<ReduceKind, string> = { sum: 'a + b', max: 'max(a, b)' };
 const SPLIT_CHUNKS = 8192;
 /** Below this many elements a GPU reduces in one tree pass. */
 const SPLIT_MIN = 1 << 20;
+/** Up to this many elements in all (and axes up to 512), a CPU adapter reduces in one serial pass. */
+const SERIAL_MAX_SOFTWARE = 16384;
 
 function params(p: ReducePlan, chunk: number, numChunks: number, gridX: number, scale: number): Uint32Array {
   return new Uniforms(40)
@@ -114,17 +116,20 @@ export function launchReduce(rt: Runtime, kind: ReduceKind, src: PooledBuffer, p
     return;
   }
   const serial = rt.kernels.get('reduce/serial', defines, `${op}.serial`);
+  const software = rt.report.isSoftware;
   // Many outputs whose kept axis is innermost (summing partials [chunks, n] over chunks): one thread per
-  // output reads neighbouring addresses, no barriers.
+  // output reads neighbouring addresses, no barriers. On CPU adapters also any small reduction with
+  // short axes (the last partials of a split): one dispatch costs less than a chain of tiny ones, and
+  // axes of at most 512 keep the error of one sequential sum as small as a further split would.
   const keptContiguous = plan.outStrides[plan.outStrides.length - 1] === 1;
-  if (plan.redSize <= 32 || (plan.numOut >= 4096 && plan.redSize <= 4096) || (keptContiguous && plan.numOut >= 256 && plan.redSize <= 2048)) {
+  const small = software && plan.numOut * plan.redSize <= SERIAL_MAX_SOFTWARE && plan.redSize <= 512;
+  if (plan.redSize <= 32 || small || (plan.numOut >= 4096 && plan.redSize <= 4096) || (keptContiguous && plan.numOut >= 256 && plan.redSize <= 2048)) {
     const g = grid1d(plan.numOut);
     rt.dispatch(serial, [dst, src], params(plan, 0, 1, g.gridX, scale), g.workgroups, op, { bytes: 4 * plan.numOut * plan.redSize, shape: `${plan.numOut}x${plan.redSize}` });
     return;
   }
   // Contiguous runs that start on vec4 boundaries can be read as vec4s.
   const vec4Rows = plan.redShape.length === 1 && innerContiguous && (plan.numOut === 1 || (plan.outStrides.every((s) => s % 4 === 0) && plan.outShape.length <= 8));
-  const software = rt.report.isSoftware;
   const useTree = !(software && vec4Rows) && (plan.numOut >= 256 || (!software && plan.numOut * plan.redSize < SPLIT_MIN));
   if (useTree) {
     const g = grid1d(plan.numOut, 1);
@@ -134,7 +139,12 @@ export function launchReduce(rt: Runtime, kind: ReduceKind, src: PooledBuffer, p
   }
   // Split: each output's axis into `chunks` interleaved partials (neighbouring threads read
   // neighbouring elements), about SPLIT_CHUNKS threads in all, then reduce the [numOut, chunks] partials.
-  const chunks = Math.max(2, Math.min(Math.ceil(SPLIT_CHUNKS / plan.numOut), Math.floor(plan.redSize / 16)));
+  // CPU adapters read vec4 rows with split_seq instead: chunks in groups of 8 lanes, each group one
+  // contiguous stretch of at least 128 elements.
+  const seq = software && vec4Rows;
+  const chunks = seq
+    ? 8 * Math.max(1, Math.min(Math.ceil(SPLIT_CHUNKS / 8 / plan.numOut), Math.floor(plan.redSize / 128)))
+    : Math.max(2, Math.min(Math.ceil(SPLIT_CHUNKS / plan.numOut), Math.floor(plan.redSize / 16)));
   const partials = rt.alloc(plan.numOut * chunks * 4, 'scratch', `${op}.partials`);
   const g1 = grid1d(plan.numOut * chunks);
   const keptInnermost = plan.outStrides[plan.outStrides.length - 1] === 1 && plan.numOut > 1;
@@ -146,7 +156,10 @@ export function launchReduce(rt: Runtime, kind: ReduceKind, src: PooledBuffer, p
     rt.release(partials);
     return;
   }
-  if (vec4Rows) {
+  if (seq) {
+    const k = rt.kernels.get('reduce/split_seq', { ...defines, COMBINE4: COMBINE4[kind] }, `${op}.splitseq`);
+    rt.dispatch(k, [partials, src, src], params(plan, 0, chunks, g1.gridX, 1), g1.workgroups, op, { bytes: 4 * plan.numOut * plan.redSize, shape: `${plan.numOut}x${plan.redSize}` });
+  } else if (vec4Rows) {
     const k = rt.kernels.get('reduce/split_vec4', { ...defines, COMBINE4: COMBINE4[kind] }, `${op}.split4`);
     rt.dispatch(k, [partials, src, src], params(plan, 0, chunks, g1.gridX, 1), g1.workgroups, op, { bytes: 4 * plan.numOut * plan.redSize, shape: `${plan.numOut}x${plan.redSize}` });
   } else {
