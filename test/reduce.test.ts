@@ -25,6 +25,12 @@ const CASES: [number[], number | number[] | undefined, boolean][] = [
   [[3, 2, 65], [0, 2], false], // runs not a multiple of 4
   [[35], undefined, false], // split into 2 partials with 3 tail elements
   [[700], 0, true], // a 43-partial middle stage with a tail
+  // lavapipe: split_seq (groups of 8 lanes, each one contiguous stretch), then one serial pass
+  [[70001], undefined, false], // one tail element; the last groups' stretches are empty
+  [[65538], 0, true], // two tail elements, n4 not a multiple of 8
+  [[4, 20003 * 4], 1, true], // rows (kept stride a multiple of 4), keepdim
+  [[3, 2, 40000], [2], false], // six rows through kept axes of rank 2
+  [[2, 3, 64, 129], [0, 2, 3], false], // per-channel runs of 8256 (not a multiple of 8 vec4s)
 ];
 
 describe('reductions against float64', () => {
@@ -74,6 +80,28 @@ describe('reductions against float64', () => {
     const c = await sum(x).toArray();
     const d = await sum(x).toArray();
     expect(c[0]).toBe(d[0]);
+    x.dispose();
+  });
+
+  it('max over long rows of negative values is exact and repeatable (identity -inf in empty stretches)', async () => {
+    const e = engine();
+    const rows = 3;
+    const len = 33_340; // rows of 8335 vec4s: groups of 8 lanes with a ragged last stretch
+    const data = new Float32Array(rows * len);
+    for (let i = 0; i < data.length; i++) data[i] = -1 - ((Math.imul(i, 2654435761) >>> 0) / 2 ** 32) * 100;
+    data[len - 1] = -0.5; // the last element of row 0 (a tail of the vec4 part: len % 4 == 0, last stretch)
+    data[len + 17] = -0.25;
+    const x = e.tensor(data, [rows, len]);
+    const m = await max(x, 1).toArray();
+    for (let r = 0; r < rows; r++) expect(m[r]).toBe(Math.max(...data.subarray(r * len, (r + 1) * len)));
+    const s1 = await sum(x, 1).toArray();
+    const s2 = await sum(x, 1).toArray();
+    expect(Buffer.from(s1.buffer).equals(Buffer.from(s2.buffer))).toBe(true);
+    for (let r = 0; r < rows; r++) {
+      let ref = 0;
+      for (let i = r * len; i < (r + 1) * len; i++) ref += data[i];
+      expect(Math.abs(s1[r] - ref) / Math.abs(ref)).toBeLessThan(1e-5);
+    }
     x.dispose();
   });
 
