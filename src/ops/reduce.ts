@@ -5,7 +5,8 @@
 // given adapter; a CPU and a GPU adapter may add in different orders):
 //   serial.wgsl      one thread per output, short reduction axes with many outputs; with num_chunks > 1
 //                    the first stage of a split reduction (also column sums, outputs fastest)
-//   split_vec4.wgsl  first stage of a split reduction over contiguous runs, read as vec4s
+//   split_vec4.wgsl  first stage of a split reduction over contiguous runs, read as vec4s (GPUs)
+//   split_seq.wgsl   the same on CPU adapters: groups of 8 lanes each stream one contiguous stretch
 //   tree.wgsl        one workgroup per output (GPUs, and strided axes with many outputs)
 // Several reduced axes with a long contiguous innermost run (NCHW per-channel statistics) reduce the
 // runs first, then the runs' results. Every split stage is reduced again until one value per output.
