@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 export interface Row {
   suite: string;
   case: string;
-  /** Median-ish time per run from benny (1000 / ops). */
+  /** Median time per run over benny's samples (ms). */
   ms: number;
   /** Useful work per run, to turn ms into a rate. */
   flops?: number;
@@ -21,14 +21,19 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const OPTIONS = { minSamples: Number(process.env.BENCH_SAMPLES ?? 5), maxTime: Number(process.env.BENCH_MAX_TIME ?? 2), delay: 0.05 };
 
-/** Time async cases with benny; returns ms per run for each case name. */
+/**
+ * Time async cases with benny; returns the median ms per run for each case name (the median of
+ * benny's samples: robust to the odd slow run, a GC pause or a busy core, where the mean is not;
+ * with two samples it is their mean).
+ */
 export async function time(suite: string, cases: Record<string, () => Promise<void>>, options: Partial<typeof OPTIONS> = {}): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   await b.suite(
     suite,
     ...Object.entries(cases).map(([name, fn]) => b.add(name, fn, { ...OPTIONS, ...options })),
-    b.cycle((result: { name: string; ops: number }) => {
-      out[result.name] = 1000 / result.ops;
+    b.cycle((result: { name: string; ops: number; details?: { median?: number } }) => {
+      const median = result.details?.median;
+      out[result.name] = median !== undefined && median > 0 ? 1000 * median : 1000 / result.ops;
     }),
     b.complete(() => undefined),
   );
