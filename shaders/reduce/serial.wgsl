@@ -12,21 +12,7 @@
 // addition is fixed by the shape alone: bitwise repeatable.
 // Memory traffic: 4 bytes read per input element, 4 bytes written per partial. FLOPs: 1 per element.
 
-struct Params {
-  num_out: u32,
-  red_size: u32,
-  chunk: u32,                     // 1: outputs vary fastest across threads (partials laid out
-                                  //    [num_chunks, num_out]), for kept axes that are innermost
-  num_chunks: u32,                // partials per output (1 = the final result)
-  out_rank: u32,
-  red_rank: u32,
-  grid_x: u32,                    // threads along x
-  scale: f32,
-  out_shape: array<vec4u, 2>,
-  out_strides: array<vec4u, 2>,
-  red_shape: array<vec4u, 2>,
-  red_strides: array<vec4u, 2>,
-}
+//#include "reduce/params"
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;

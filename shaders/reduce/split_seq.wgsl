@@ -21,18 +21,7 @@
 // loads per iteration halve the loop's own overhead (more unrolling spills and measured slower).
 // On a GPU the groups of 8 still read whole 128-byte segments; reduce.ts uses split_vec4 there.
 
-struct Params {
-  num_out: u32,
-  red_size: u32,
-  chunk: u32,                     // unused (layout shared with the other reduction kernels)
-  num_chunks: u32,                // partials per output, a multiple of 8
-  out_rank: u32,
-  red_rank: u32,                  // unused: the reduced run is contiguous
-  grid_x: u32,                    // threads along x
-  scale: f32,
-  out_shape: array<vec4u, 2>,
-  out_strides: array<vec4u, 2>,
-}
+//#include "reduce/params"
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;

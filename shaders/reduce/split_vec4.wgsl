@@ -9,18 +9,7 @@
 // (8 lanes = 128 contiguous bytes on lavapipe), no shared memory, no barriers. Fixed order: bitwise
 // repeatable. Memory traffic: 4 bytes per element read once; FLOPs: 1 per element.
 
-struct Params {
-  num_out: u32,
-  red_size: u32,
-  chunk: u32,                     // unused (layout shared with tree.wgsl)
-  num_chunks: u32,
-  out_rank: u32,
-  red_rank: u32,                  // unused: the reduced run is contiguous
-  grid_x: u32,                    // threads along x
-  scale: f32,
-  out_shape: array<vec4u, 2>,
-  out_strides: array<vec4u, 2>,
-}
+//#include "reduce/params"
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;

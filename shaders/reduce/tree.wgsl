@@ -15,20 +15,7 @@
 // by the shape alone, so results are bitwise repeatable.
 // Memory traffic: 4 bytes read per input element, 4 bytes written per workgroup. FLOPs: 1 per element.
 
-struct Params {
-  num_out: u32,
-  red_size: u32,
-  chunk: u32,
-  num_chunks: u32,
-  out_rank: u32,
-  red_rank: u32,
-  grid_x: u32,                    // workgroups along x
-  scale: f32,
-  out_shape: array<vec4u, 2>,
-  out_strides: array<vec4u, 2>,
-  red_shape: array<vec4u, 2>,
-  red_strides: array<vec4u, 2>,
-}
+//#include "reduce/params"
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
