@@ -59,11 +59,9 @@ fn lerp(a: f32, b: f32, w: f32) -> f32 {
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let w = chunk_index(P.flat, wid);
-  if (w >= P.flat.chunk_count || skip[0] != 0u) { return; }
-  let c = chunks[w];
+  let c = my_chunk(P.flat, wid);
   let i = c.start + lid;
-  if (i >= c.end) { return; }
+  if (i >= c.end || skip[0] != 0u) { return; }
   let t = steps[c.tensor];
   let bias_correction1 = bias_correction(P.log_beta1, t);
   let bias_correction2 = bias_correction(P.log_beta2, t);

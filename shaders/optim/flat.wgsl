@@ -29,9 +29,15 @@ struct FlatHeader {
   pad2: f32,
 }
 
-/** Index of this workgroup's chunk, or chunk_count when it has none (the folded grid's tail). */
-fn chunk_index(h: FlatHeader, wid: vec3u) -> u32 {
-  return min(wid.x + wid.y * h.groups_x, h.chunk_count);
+/**
+ * This workgroup's chunk, or an empty one (start = end) for the folded grid's tail. Every kernel that
+ * includes this file declares `chunks: array<Chunk>`; a thread handles element chunk.start + lid when
+ * it is below chunk.end.
+ */
+fn my_chunk(h: FlatHeader, wid: vec3u) -> Chunk {
+  let w = wid.x + wid.y * h.groups_x;
+  if (w >= h.chunk_count) { return Chunk(0u, 0u, 0u, 0u); }
+  return chunks[w];
 }
 
 /** The updated parameter, clamped when the step asks for it (min(max()) as clamp.wgsl, bitwise). */

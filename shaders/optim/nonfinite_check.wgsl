@@ -34,9 +34,7 @@ const ONE_F32_BITS = 0x3f800000u;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let w = chunk_index(P.flat, wid);
-  if (w >= P.flat.chunk_count) { return; }
-  let c = chunks[w];
+  let c = my_chunk(P.flat, wid);
   let i = c.start + lid;
   if (i >= c.end) { return; }
   if ((values[i] & EXPONENT) == EXPONENT) {

@@ -32,11 +32,9 @@ struct Params {
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let w = chunk_index(P.flat, wid);
-  if (w >= P.flat.chunk_count || skip[0] != 0u) { return; }
-  let c = chunks[w];
+  let c = my_chunk(P.flat, wid);
   let i = c.start + lid;
-  if (i >= c.end) { return; }
+  if (i >= c.end || skip[0] != 0u) { return; }
   let p = param[i];
   var g = grad[i];
   if (P.weight_decay != 0.0) { g = g + P.weight_decay * p; }

@@ -40,11 +40,9 @@ fn decayed_grad(i: u32, p: f32) -> f32 {
 
 @compute @workgroup_size(256)
 fn {{MOMENTUM_ENTRY}}(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let w = chunk_index(P.flat, wid);
-  if (w >= P.flat.chunk_count || skip[0] != 0u) { return; }
-  let c = chunks[w];
+  let c = my_chunk(P.flat, wid);
   let i = c.start + lid;
-  if (i >= c.end) { return; }
+  if (i >= c.end || skip[0] != 0u) { return; }
   let p = param[i];
   let g = decayed_grad(i, p);
   var b = g;
@@ -55,11 +53,9 @@ fn {{MOMENTUM_ENTRY}}(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocati
 
 @compute @workgroup_size(256)
 fn {{PLAIN_ENTRY}}(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let w = chunk_index(P.flat, wid);
-  if (w >= P.flat.chunk_count || skip[0] != 0u) { return; }
-  let c = chunks[w];
+  let c = my_chunk(P.flat, wid);
   let i = c.start + lid;
-  if (i >= c.end) { return; }
+  if (i >= c.end || skip[0] != 0u) { return; }
   let p = param[i];
   param[i] = clipped(P.flat, p - P.lr * decayed_grad(i, p));
 }
