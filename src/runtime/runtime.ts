@@ -2,7 +2,7 @@
 // Nothing is submitted until a sync point: a readback, `flush()`, or the safety cap on queued
 // dispatches. Uniform buffers are content-addressed (a training loop's shapes repeat, so after the
 // first step no uniform is written) and bind groups are cached by (pipeline, buffers, uniform).
-import { beginWait } from '../device/poll.ts';
+import { beginWait, endWait } from '../device/poll.ts';
 import type { AdapterReport } from '../device/gpu.ts';
 import { BufferPool, GpuOutOfMemoryError, OOM_ADVICE, sizeClass, type MemoryCategory, type PooledBuffer } from './pool.ts';
 import { KernelCache, type CompiledKernel } from './kernels.ts';
@@ -59,6 +59,12 @@ export class Runtime {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private queued = 0;
+  /** What was recorded since the last wait (a hash of kernels and grid sizes, and a count): the key
+   *  under which the poller remembers how long such a wait takes (see src/device/poll.ts). */
+  private waitHash = 0x811c9dc5;
+  private waitOps = 0;
+  /** performance.now() at the first submit since the last wait (0: none yet). */
+  private firstSubmitAt = 0;
   private opsInBatch = new Set<string>();
   private scopeChecks: Promise<string | null>[] = [];
   private uncaptured: string | null = null;
@@ -224,6 +230,7 @@ export class Runtime {
       if (b) b.writes++;
     }
     this.opsInBatch.add(op);
+    this.noteWork(kernel.id, x, y + 65536 * z, u ? u.id : -1); // shapes live in the uniforms
     this.stats.dispatches++;
     if (++this.queued >= this.maxQueuedDispatches) this.submit();
   }
@@ -235,6 +242,30 @@ export class Runtime {
     dst.writes++;
     this.endPass();
     this.openEncoder().copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
+    this.noteWork(-1, bytes, 0, 0);
+  }
+
+  private noteWork(a: number, b: number, c: number, d: number): void {
+    let h = this.waitHash;
+    h = Math.imul(h ^ a, 0x01000193);
+    h = Math.imul(h ^ b, 0x01000193);
+    h = Math.imul(h ^ c, 0x01000193);
+    h = Math.imul(h ^ d, 0x01000193);
+    this.waitHash = h;
+    this.waitOps++;
+  }
+
+  /** The key under which the next wait's length is remembered: what was recorded since the last wait. */
+  get pendingWaitKey(): string {
+    return `${this.waitHash >>> 0}:${this.waitOps}`;
+  }
+
+  /** Start waiting for everything submitted so far (see src/device/poll.ts). */
+  private beginWaitFor(kind: string): void {
+    beginWait(kind + this.pendingWaitKey, this.firstSubmitAt || performance.now());
+    this.firstSubmitAt = 0;
+    this.waitHash = 0x811c9dc5;
+    this.waitOps = 0;
   }
 
   private openEncoder(): GPUCommandEncoder {
@@ -266,6 +297,7 @@ export class Runtime {
     this.endPass();
     const ops = [...this.opsInBatch].join(', ');
     const afterSubmit = this.profiler?.resolve(this.encoder);
+    if (!this.firstSubmitAt) this.firstSubmitAt = performance.now();
     this.device.queue.submit([this.encoder.finish()]);
     afterSubmit?.();
     this.scopeChecks.push(this.popBatchScopes(ops));
@@ -334,8 +366,9 @@ export class Runtime {
     if (this.closed) return;
     await this.checkKernels();
     this.submit();
-    beginWait();
+    this.beginWaitFor('f');
     await this.device.queue.onSubmittedWorkDone();
+    endWait();
     await this.profiler?.drain();
     await this.checkErrors();
   }
@@ -370,9 +403,10 @@ export class Runtime {
     this.endPass();
     this.openEncoder().copyBufferToBuffer(src.buffer, byteOffset, staging, 0, Math.ceil(bytes / 4) * 4);
     this.submit();
-    beginWait();
+    this.beginWaitFor(`r${bytes}:`);
     try {
       await staging.mapAsync(GPUMapMode.READ, 0, Math.ceil(bytes / 4) * 4);
+      endWait();
     } catch (e) {
       await this.checkErrors();
       throw new GpuError(`read: mapping the result failed: ${(e as Error).message}`);
