@@ -59,8 +59,8 @@ export class Runtime {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private queued = 0;
-  /** What was recorded since the last wait (a hash of kernels and grid sizes, and a count): the key
-   *  under which the poller remembers how long such a wait takes (see src/device/poll.ts). */
+  /** What was recorded since the last wait (a hash of kernels, grid sizes and uniform blocks, and a
+   *  count): the key under which the poller remembers how long such a wait takes (src/device/poll.ts). */
   private waitHash = 0x811c9dc5;
   private waitOps = 0;
   /** performance.now() at the first submit since the last wait (0: none yet). */
@@ -355,6 +355,8 @@ export class Runtime {
     this.encoder = null;
     this.queued = 0;
     this.opsInBatch.clear();
+    this.waitHash = 0x811c9dc5; // discarded work is not waited for
+    this.waitOps = 0;
     // balance the two scopes pushed with the encoder
     void this.device.popErrorScope().catch(() => undefined);
     void this.device.popErrorScope().catch(() => undefined);
@@ -367,8 +369,11 @@ export class Runtime {
     await this.checkKernels();
     this.submit();
     this.beginWaitFor('f');
-    await this.device.queue.onSubmittedWorkDone();
-    endWait();
+    try {
+      await this.device.queue.onSubmittedWorkDone();
+    } finally {
+      endWait();
+    }
     await this.profiler?.drain();
     await this.checkErrors();
   }
@@ -406,11 +411,12 @@ export class Runtime {
     this.beginWaitFor(`r${bytes}:`);
     try {
       await staging.mapAsync(GPUMapMode.READ, 0, Math.ceil(bytes / 4) * 4);
-      endWait();
     } catch (e) {
+      endWait();
       await this.checkErrors();
       throw new GpuError(`read: mapping the result failed: ${(e as Error).message}`);
     }
+    endWait();
     const out = staging.getMappedRange(0, Math.ceil(bytes / 4) * 4).slice(0, bytes);
     staging.unmap();
     let back = this.staging.get(size);
