@@ -71,6 +71,39 @@ describe('reductions against float64', () => {
     x.dispose();
   });
 
+  it("gives the float64 values with a hardware GPU's plan (split_vec4 and tree kernels)", async () => {
+    // The plan depends on the adapter kind; pretend to be a hardware adapter to run it here.
+    const e = engine();
+    const report = e.runtime.report;
+    const software = report.isSoftware;
+    report.isSoftware = false;
+    try {
+      // vec4 rows split into partials (≥ 1 Mi elements: one long row with a tail of 3; 3 rows), and a tree per output (300 rows)
+      for (const [shape, axis] of [[[1_200_003], 0], [[3, 400_000], 1], [[300, 1027], 1]] as [number[], number][]) {
+        const n = shape.reduce((a, b) => a * b, 1);
+        const data = new Float32Array(n);
+        for (let i = 0; i < n; i++) data[i] = (Math.imul(i + 7, 2654435761) >>> 0) / 2 ** 32 - 0.45;
+        const x = e.tensor(data, shape);
+        const rows = n / shape[shape.length - 1];
+        const len = shape[shape.length - 1];
+        const [s, m] = [await sum(x, axis).toArray(), await max(x, axis).toArray()];
+        for (let r = 0; r < rows; r++) {
+          let ref = 0;
+          let refMax = -Infinity;
+          for (let k = 0; k < len; k++) {
+            ref += data[r * len + k];
+            refMax = Math.max(refMax, data[r * len + k]);
+          }
+          expect(Math.abs(s[r] - ref)).toBeLessThan(1e-4 * Math.sqrt(len));
+          expect(m[r]).toBe(refMax);
+        }
+        x.dispose();
+      }
+    } finally {
+      report.isSoftware = software;
+    }
+  });
+
   it('is bitwise repeatable', async () => {
     const e = engine();
     const x = e.randn([3, 1_000_003], { seed: 5 });

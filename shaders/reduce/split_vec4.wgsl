@@ -11,17 +11,7 @@
 
 //#include "reduce/params"
 
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read> x4: array<vec4f>;
-@group(0) @binding(3) var<storage, read> x: array<f32>;
-
-fn combine(a: f32, b: f32) -> f32 { return {{COMBINE}}; }
-fn combine4(a: vec4f, b: vec4f) -> vec4f { return {{COMBINE4}}; }
-
-//#include "reduce/out_index"
-
-fn identity() -> f32 { var bits = {{IDENTITY}}; return bitcast<f32>(bits); }  // bits: WGSL has no -inf literal
+//#include "reduce/vec4_bindings"
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
