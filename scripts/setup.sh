@@ -39,9 +39,10 @@ backports_entry() {
 pkgs="libvulkan1 mesa-vulkan-drivers"
 if [ "$(id -u)" != 0 ]; then
   log "no WebGPU adapter could be created, and this is not root, so nothing was installed."
-  log "Run as root (Debian bookworm):"
-  log "  sudo cp /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list.d/backports.sources"
-  log "  sudo sed -i 's/^Suites:.*bookworm bookworm-updates.*/Suites: bookworm-backports/' /etc/apt/sources.list.d/backports.sources"
+  log "Run it as root (sudo bash scripts/setup.sh), or by hand (Debian bookworm; the same lines as"
+  log "BACKPORTS_BY_HAND in src/device/gpu.ts, run by test/setup.test.ts):"
+  log "  perl -00 -ne 'print, exit if /^Suites:(.*\\s)?bookworm(\\s|\$)/m && !/security/' /etc/apt/sources.list.d/debian.sources \\"
+  log "    | sed 's/^Suites:.*/Suites: bookworm-backports/' | sudo tee /etc/apt/sources.list.d/backports.sources"
   log "  sudo apt-get update && sudo apt-get install -y -t bookworm-backports $pkgs"
   exit 1
 fi

@@ -185,6 +185,8 @@ fn main() { out[0] = 1.0; }`;
     expect(r.status).toBe(3);
     expect(r.stdout).toMatch(/NoAdapterError/);
     expect(r.stdout).toMatch(/no WebGPU adapter/);
+    expect(r.stdout).toMatch(/Missing on this machine:\n  - the Vulkan driver file that VK_DRIVER_FILES names: \/nonexistent\/icd\.json/);
+    expect(r.stdout).toMatch(/sudo bash scripts\/setup\.sh/);
     expect(r.stdout).toMatch(/apt-get install -y -t bookworm-backports libvulkan1 mesa-vulkan-drivers/);
   });
 
@@ -192,6 +194,7 @@ fn main() { out[0] = 1.0; }`;
     const r = tsx('test/fixtures/no-adapter.ts', { DAWNGRAD_ADAPTER: 'no-such-gpu' });
     expect(r.status).toBe(3);
     expect(r.stdout).toMatch(/adapter 'no-such-gpu'/);
+    expect(r.stdout).toMatch(/Dawn said:[\s\S]*Available adapters:\n\s+\* backend: '\w+', name: '[^']+'/); // Dawn's own list
     expect(r.stdout).toMatch(/DAWNGRAD_ADAPTER/);
   });
 });

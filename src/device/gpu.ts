@@ -31,16 +31,31 @@ export interface OpenDevice {
   report: AdapterReport;
 }
 
+/**
+ * The by-hand commands that add bookworm-backports and install lavapipe (printed by SETUP_HINT and by
+ * scripts/setup.sh when it is not root): the first paragraph of debian.sources whose suites include
+ * plain `bookworm`, with its suites replaced.
+ */
+export const BACKPORTS_BY_HAND = [
+  "perl -00 -ne 'print, exit if /^Suites:(.*\\s)?bookworm(\\s|$)/m && !/security/' /etc/apt/sources.list.d/debian.sources \\",
+  "  | sed 's/^Suites:.*/Suites: bookworm-backports/' | sudo tee /etc/apt/sources.list.d/backports.sources",
+  'sudo apt-get update && sudo apt-get install -y -t bookworm-backports libvulkan1 mesa-vulkan-drivers',
+];
+
 /** Optional features we use when the adapter has them. */
 export const OPTIONAL_FEATURES = ['timestamp-query', 'shader-f16', 'subgroups'] as const;
 
+/**
+ * What to run when no adapter exists. The by-hand lines derive bookworm-backports from this machine's
+ * own deb822 entry for the main archive (same URI and key; the security entry is left out: there is
+ * no debian-security bookworm-backports), as scripts/setup.sh does as root; test/setup.test.ts runs
+ * them against sample source files.
+ */
 export const SETUP_HINT =
   'No WebGPU adapter could be created. On Debian bookworm without a GPU, Dawn needs the Vulkan loader and\n' +
   "Mesa's lavapipe from bookworm-backports (Mesa 25; bookworm's own 22.3 is rejected by Dawn).\n" +
-  'Run `bash scripts/setup.sh` as root (it adds bookworm-backports and installs them), or by hand:\n' +
-  '  sudo cp /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list.d/backports.sources\n' +
-  "  sudo sed -i 's/^Suites:.*/Suites: bookworm-backports/' /etc/apt/sources.list.d/backports.sources\n" +
-  '  sudo apt-get update && sudo apt-get install -y -t bookworm-backports libvulkan1 mesa-vulkan-drivers';
+  'Run `sudo bash scripts/setup.sh` (it adds bookworm-backports and installs them), or by hand:\n' +
+  BACKPORTS_BY_HAND.map((l) => `  ${l}`).join('\n');
 
 export class NoAdapterError extends Error {
   override name = 'NoAdapterError';
@@ -118,15 +133,31 @@ export async function openDevice(opts: DeviceOptions = {}): Promise<OpenDevice> 
   return { gpu, adapter, device, report };
 }
 
+/** Where missingDrivers() looks; tests point it at folders of their own. */
+export interface DriverSearch {
+  platform?: string;
+  env?: Record<string, string | undefined>;
+  libDirs?: string[];
+  icdDirs?: string[];
+  /** Text of dpkg's status file (null: not a dpkg system). */
+  dpkgStatus?: string | null;
+}
+
 /** Which parts of the Vulkan stack are absent (Linux): the loader and an installable driver (ICD). */
-export function missingDrivers(): string[] {
-  if (process.platform !== 'linux') return [];
+export function missingDrivers(search: DriverSearch = {}): string[] {
+  if ((search.platform ?? process.platform) !== 'linux') return [];
+  const env = search.env ?? process.env;
   const missing: string[] = [];
-  const libDirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'];
+  const libDirs = search.libDirs ?? ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'];
   if (!libDirs.some((d) => existsSync(`${d}/libvulkan.so.1`))) missing.push('the Vulkan loader libvulkan.so.1 (Debian package libvulkan1)');
-  const icdDirs = (process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES)
-    ? [] // the user points the loader at specific drivers; trust them
-    : ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
+  // The user may point the loader at specific drivers: then those files must exist.
+  const pinned = env.VK_DRIVER_FILES ? 'VK_DRIVER_FILES' : env.VK_ICD_FILENAMES ? 'VK_ICD_FILENAMES' : null;
+  if (pinned) {
+    const absent = env[pinned]!.split(':').filter((f) => f && !existsSync(f));
+    if (absent.length) missing.push(`the Vulkan driver file${absent.length > 1 ? 's' : ''} that ${pinned} names: ${absent.join(', ')} (unset ${pinned} to use the installed drivers)`);
+    return missing;
+  }
+  const icdDirs = search.icdDirs ?? ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
   const icds = icdDirs.flatMap((d) => {
     try {
       return readdirSync(d).filter((f) => f.endsWith('.json'));
@@ -134,21 +165,24 @@ export function missingDrivers(): string[] {
       return [];
     }
   });
-  if (icdDirs.length && icds.length === 0) missing.push("a Vulkan driver: Mesa's lavapipe, lvp_icd.*.json (Debian package mesa-vulkan-drivers from bookworm-backports)");
-  else if (icds.length && icds.every((f) => f.startsWith('lvp')) && mesaTooOld()) {
-    missing.push("a recent enough lavapipe: Mesa 22.x is rejected by Dawn; install mesa-vulkan-drivers from bookworm-backports (Mesa 25)");
+  if (icds.length === 0) missing.push("a Vulkan driver: Mesa's lavapipe, lvp_icd.*.json (Debian package mesa-vulkan-drivers from bookworm-backports)");
+  else if (icds.every((f) => f.startsWith('lvp')) && mesaTooOld(search.dpkgStatus === undefined ? readDpkgStatus() : search.dpkgStatus)) {
+    missing.push('a recent enough lavapipe: Mesa 22.x is rejected by Dawn; install mesa-vulkan-drivers from bookworm-backports (Mesa 25)');
   }
   return missing;
 }
 
-function mesaTooOld(): boolean {
+function readDpkgStatus(): string | null {
   try {
-    const status = readFileSync('/var/lib/dpkg/status', 'utf8');
-    const m = /Package: mesa-vulkan-drivers\n(?:.+\n)*?Version: (\d+)\./.exec(status);
-    return !!m && Number(m[1]) < 23;
+    return readFileSync('/var/lib/dpkg/status', 'utf8');
   } catch {
-    return false;
+    return null;
   }
+}
+
+function mesaTooOld(status: string | null): boolean {
+  const m = status && /Package: mesa-vulkan-drivers\n(?:.+\n)*?Version: (\d+)\./.exec(status);
+  return !!m && Number(m[1]) < 23;
 }
 
 function guessBackend(description: string): string {
