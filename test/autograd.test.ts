@@ -23,8 +23,18 @@ describe('autograd', () => {
     const b = e.tensor([3, 4], [2]);
     const y = mul(a, b);
     expect(y.requiresGrad).toBe(true);
-    sum(y).backward();
+    const backwardDispatches = (t: Tensor) => {
+      const d0 = e.runtime.stats.dispatches;
+      t.backward();
+      return e.runtime.stats.dispatches - d0;
+    };
+    const n = backwardDispatches(sum(y));
     expect(b.grad).toBeNull();
+    // b's gradient is never computed (rather than computed and dropped): with b requiring one too,
+    // the same backward takes exactly one more dispatch
+    const a2 = e.tensor([1, 2], [2], { requiresGrad: true });
+    const b2 = e.tensor([3, 4], [2], { requiresGrad: true });
+    expect(backwardDispatches(sum(mul(a2, b2)))).toBe(n + 1);
     expect([...(await a.grad!.toArray())]).toEqual([3, 4]);
     const before = e.runtime.stats.dispatches;
     const c = e.tensor([1, 2], [2]);

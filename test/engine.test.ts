@@ -133,15 +133,137 @@ describe('scopes and lifetime', () => {
     expect(s1.bindGroupsCreated - s0.bindGroupsCreated).toBe(0);
   });
 
-  it('memory() reports categories and the high-water mark', () => {
+  it('memory() reports categories and the high-water mark', async () => {
     const e = engine();
+    await e.flush();
+    const m0 = e.memory();
     const p = e.zeros([1000], { category: 'parameters' });
-    const m = e.memory();
-    expect(m.byCategory.parameters).toBeGreaterThanOrEqual(4000);
-    expect(m.highWaterBytes).toBeGreaterThanOrEqual(m.liveBytes);
-    p.dispose();
+    const big = e.zeros([1 << 18]); // 1 MiB of activations
+    const m1 = e.memory();
+    expect(m1.byCategory.parameters - m0.byCategory.parameters).toBe(p.buffer().size);
+    expect(m1.byCategory.activations - m0.byCategory.activations).toBe(big.buffer().size);
+    expect(m1.liveBytes - m0.liveBytes).toBe(p.buffer().size + big.buffer().size);
+    expect(m1.highWaterBytes).toBeGreaterThanOrEqual(m1.liveBytes);
+    big.dispose();
+    const m2 = e.memory();
+    expect(m1.liveBytes - m2.liveBytes).toBe(1 << 20); // freed at once (pooled after the next submit)
+    expect(m2.byCategory.activations).toBe(m0.byCategory.activations);
+    expect(m2.highWaterBytes).toBe(m1.highWaterBytes); // the mark stays at the peak
+    // backward's gradients count as gradients
+    const w = e.randn([64, 64], { seed: 5, requiresGrad: true });
+    const g0 = e.memory().byCategory.gradients;
+    sum(relu(w)).backward();
+    expect(e.memory().byCategory.gradients - g0).toBe(w.grad!.buffer().size);
+    for (const t of [p, w.grad!, w]) t.dispose();
   });
 });
+
+describe('device and runtime rules', () => {
+  it("the device gets the adapter's real limits and every optional feature it has", async () => {
+    const { create } = await import('webgpu');
+    const { LIMIT_NAMES, OPTIONAL_FEATURES } = await import('../src/device/gpu.ts');
+    const e = engine();
+    const adapter = (await create([]).requestAdapter())!;
+    const device = e.runtime.device;
+    let aboveDefault = 0;
+    for (const key of LIMIT_NAMES) {
+      const want = (adapter.limits as unknown as Record<string, number>)[key];
+      expect([key, (device.limits as unknown as Record<string, number>)[key]]).toEqual([key, want]);
+      expect([key, e.adapter.limits[key]]).toEqual([key, want]);
+      if (key.startsWith('max') && want > WEBGPU_DEFAULT_LIMITS[key]!) aboveDefault++;
+    }
+    // lavapipe and real GPUs both offer more than WebGPU's defaults for some of these (e.g.
+    // maxBufferSize, maxComputeInvocationsPerWorkgroup): without requiredLimits this test fails.
+    expect(aboveDefault).toBeGreaterThan(0);
+    for (const f of OPTIONAL_FEATURES) expect([f, device.features.has(f)]).toEqual([f, adapter.features.has(f)]);
+    expect(e.adapter.features).toEqual([...device.features].sort());
+  });
+
+  it('`segan info` prints the adapter, backend, features and limits (and --json the report)', () => {
+    const e = engine();
+    const segan = (args: string[]) => spawnSync(process.execPath, ['bin/segan.mjs', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    const r = segan(['info']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`adapter      ${e.adapter.description}`);
+    expect(r.stdout).toMatch(/^backend {6}\w+$/m);
+    expect(r.stdout).toContain(`features     ${e.adapter.features.join(', ')}`);
+    expect(r.stdout).toMatch(new RegExp(`^  maxComputeInvocationsPerWorkgroup +${e.adapter.limits.maxComputeInvocationsPerWorkgroup}$`, 'm'));
+    const j = segan(['info', '--json']);
+    expect(j.status).toBe(0);
+    expect(JSON.parse(j.stdout)).toEqual(JSON.parse(JSON.stringify(e.adapter)));
+  });
+
+  it('pipelines are cached by kernel variant, not by shape', async () => {
+    const e = engine();
+    // The same ops on new shapes that take the same kernels (elementwise with a broadcast column,
+    // a one-pass sum of at most 512 elements; sizes not a multiple of 4, which would take the vec4 variants): no new pipeline.
+    // Shapes and strides travel in uniforms.
+    const run = async (shape: [number, number]) => {
+      const a = e.rand(shape, { seed: 1 });
+      const b = e.rand([shape[0], 1], { seed: 2 });
+      const y = sum(relu(add(mul(a, 2), b)));
+      const [got, av, bv] = await Promise.all([y.item(), a.toArray(), b.toArray()]);
+      let want = 0;
+      for (let i = 0; i < av.length; i++) want += Math.max(0, 2 * av[i]! + bv[Math.floor(i / shape[1])]!);
+      expect(got).toBeCloseTo(want, 3);
+      for (const t of [a, b, y]) t.dispose();
+    };
+    await run([3, 5]);
+    const kernels = e.runtime.kernels.size;
+    for (const shape of [[7, 33], [15, 31], [1, 501], [151, 3]] as [number, number][]) await run(shape);
+    expect(e.runtime.kernels.size).toBe(kernels);
+  });
+
+  it('a safety cap on queued dispatches submits without a sync point; results stay right', async () => {
+    const { createEngine } = await import('../src/index.ts');
+    const e = await createEngine({ seed: 3, maxQueuedDispatches: 4 });
+    try {
+      let t: Tensor = e.tensor([1, 2, 3]);
+      const s0 = e.runtime.stats.submits;
+      for (let i = 0; i < 10; i++) t = add(t, 1); // 10 dispatches, no flush, no readback
+      expect(e.runtime.stats.submits - s0).toBe(2); // after the 4th and the 8th
+      expect([...(await t.toArray())]).toEqual([11, 12, 13]);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a buffer freed while commands that read it are still unsubmitted is not handed to an upload', async () => {
+    const e = engine();
+    const n = 4096;
+    const x = e.tensor(Float32Array.from({ length: n }, (_, i) => i - 100), [n]);
+    await e.flush();
+    const y = relu(x); // recorded, not submitted: reads x's buffer later
+    x.dispose();
+    // uploads go through queue.writeBuffer, which runs before the pending dispatch: reusing x's
+    // buffer here would make y = relu(z)
+    const z = e.tensor(new Float32Array(n).fill(-5), [n]);
+    const w = relu(z); // a GPU writer may reuse freed buffers in the same batch (ordered after y)
+    const [ya, za, wa] = await Promise.all([y.toArray(), z.toArray(), w.toArray()]);
+    expect(ya[0]).toBe(0);
+    expect(ya[n - 1]).toBe(n - 101);
+    expect(za.every((v) => v === -5)).toBe(true);
+    expect(wa.every((v) => v === 0)).toBe(true);
+    for (const t of [y, z, w]) t.dispose();
+  });
+});
+
+/** WebGPU's default limits (the spec's table) for the limits we request. */
+const WEBGPU_DEFAULT_LIMITS: Record<string, number> = {
+  maxBufferSize: 268435456,
+  maxStorageBufferBindingSize: 134217728,
+  maxUniformBufferBindingSize: 65536,
+  maxStorageBuffersPerShaderStage: 8,
+  maxUniformBuffersPerShaderStage: 12,
+  maxBindGroups: 4,
+  maxBindingsPerBindGroup: 1000,
+  maxComputeWorkgroupStorageSize: 16384,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupSizeY: 256,
+  maxComputeWorkgroupSizeZ: 64,
+  maxComputeWorkgroupsPerDimension: 65535,
+};
 
 describe('errors', () => {
   it('a WGSL compile error names the kernel and shows the offending line', async () => {

@@ -50,7 +50,7 @@ describe('reductions against float64', () => {
     });
   }
 
-  it('sums more than 5 million elements accurately, in one pass of two stages', async () => {
+  it('sums, averages and takes the max of more than 5 million elements accurately', async () => {
     const e = engine();
     const n = 5_300_001;
     const data = new Float32Array(n);

@@ -13,6 +13,8 @@ export interface InputSpec {
   avoid?: number[];
   /** Check this input's gradient (default true). */
   grad?: boolean;
+  /** Round the values to multiples of this (comparisons: equal pairs must occur). */
+  grid?: number;
 }
 
 export interface OpCase {
@@ -74,7 +76,11 @@ function numericVjp(ref: OpCase['ref'], xs: Arr[], which: number, g: Float64Arra
 
 export async function checkOp(engine: Engine, c: OpCase): Promise<void> {
   const seed = c.seed ?? 1;
-  const xs: Arr[] = c.inputs.map((spec, i) => ({ data: values(size(spec.shape), seed * 101 + i, spec.domain?.[0], spec.domain?.[1], spec.avoid), shape: spec.shape }));
+  const xs: Arr[] = c.inputs.map((spec, i) => {
+    const data = values(size(spec.shape), seed * 101 + i, spec.domain?.[0], spec.domain?.[1], spec.avoid);
+    if (spec.grid) for (let j = 0; j < data.length; j++) data[j] = Math.round(data[j] / spec.grid) * spec.grid;
+    return { data, shape: spec.shape };
+  });
   const expected = c.ref(...xs);
   const rtol = c.rtol ?? 2e-5;
   const atol = c.atol ?? 1e-5;
