@@ -291,15 +291,40 @@ fn main() {
     buf.dispose();
   });
 
-  it('a validation error becomes a thrown error naming the op', async () => {
+  it('a validation error becomes a thrown error naming the op that caused it and its batch', async () => {
     const e = engine();
     const code = `@group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @compute @workgroup_size(1)
 fn main() { out[0] = 1.0; }`;
     const k = e.runtime.kernels.compile('needs_a_buffer', code);
+    const x = e.tensor([1, 2]);
+    const y = mul(add(x, 1), 2); // two good ops before, one after, in the same batch
     e.runtime.dispatch(k, [], null, [1], 'myop'); // binding 1 missing from the bind group
-    await expect(e.flush()).rejects.toThrow(/myop/);
+    const z = relu(y);
+    const err = await e.flush().then(() => null, (x: Error) => x);
+    expect(err?.message).toMatch(/^GPU validation error in op 'myop': /);
+    expect(err?.message).toMatch(/\(while running ops: addScalar, mulScalar, myop, relu\)$/);
     expect(await sum(e.ones([2])).item()).toBe(2);
+    for (const t of [x, y, z]) t.dispose();
+  });
+
+  it('an error outside any batch (an upload) is thrown at the next sync point, naming the object', async () => {
+    const e = engine();
+    const t = e.tensor([1, 2, 3]);
+    await e.flush();
+    // out of the buffer's range: Dawn rejects it with no error scope open
+    e.runtime.device.queue.writeBuffer(t.buffer().buffer, 1 << 20, new Float32Array(4));
+    await expect(e.flush()).rejects.toThrow(/^GPU error in 'tensor': .*Write range/s);
+    expect(await sum(e.ones([3])).item()).toBe(3);
+    t.dispose();
+  });
+
+  it('culpritOp picks the batch op a Dawn message labels', async () => {
+    const { culpritOp } = await import('../src/runtime/runtime.ts');
+    expect(culpritOp('While calling [Device].CreateBindGroup([BindGroupDescriptor ""myop""]).', ['add', 'myop'])).toBe('myop');
+    expect(culpritOp('[ComputePipeline "sum.splitseq"] is invalid', ['relu', 'sum'])).toBe('sum');
+    expect(culpritOp('[Buffer "other"] is destroyed', ['relu', 'sum'])).toBeNull();
+    expect(culpritOp('no labels here', ['relu'])).toBeNull();
   });
 
   it('without a Vulkan driver, createEngine explains what is missing and how to install it', () => {

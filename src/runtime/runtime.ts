@@ -295,7 +295,7 @@ export class Runtime {
   submit(): void {
     if (!this.encoder) return;
     this.endPass();
-    const ops = [...this.opsInBatch].join(', ');
+    const ops = [...this.opsInBatch];
     const afterSubmit = this.profiler?.resolve(this.encoder);
     if (!this.firstSubmitAt) this.firstSubmitAt = performance.now();
     this.device.queue.submit([this.encoder.finish()]);
@@ -311,11 +311,14 @@ export class Runtime {
   }
 
   /** Pop the batch's out-of-memory and validation scopes; the first error found, marked by kind. */
-  private async popBatchScopes(ops: string): Promise<string | null> {
+  private async popBatchScopes(ops: string[]): Promise<string | null> {
     // a lost device may reject the pops: checkErrors then reports the loss itself
     const [oom, validation] = await Promise.all([this.device.popErrorScope().catch(() => null), this.device.popErrorScope().catch(() => null)]);
-    if (oom) return `${OOM_MARK}${oom.message}\n(while running ops: ${ops})`;
-    return validation ? `${validation.message}\n(while running ops: ${ops})` : null;
+    const context = `\n(while running ops: ${ops.join(', ')})`;
+    if (oom) return `${OOM_MARK}${oom.message}${context}`;
+    if (!validation) return null;
+    const op = culpritOp(validation.message, ops);
+    return `${op ? ` in op '${op}'` : ''}: ${validation.message}${context}`;
   }
 
   /** Throw any error the GPU reported so far (validation, uncaptured, lost, compile). */
@@ -327,13 +330,15 @@ export class Runtime {
       const msgs = (await Promise.all(checks)).filter((m): m is string => !!m);
       const oom = msgs.find((m) => m.startsWith(OOM_MARK));
       if (oom) throw outOfMemoryError(oom);
-      if (msgs.length) throw new GpuError(`GPU validation error: ${msgs[0]}`);
+      if (msgs.length) throw new GpuError(`GPU validation error${msgs[0]}`);
     }
     if (this.uncaptured) {
       const m = this.uncaptured;
       this.uncaptured = null;
       if (m.startsWith(OOM_MARK)) throw outOfMemoryError(m);
-      throw new GpuError(`GPU error: ${m}`);
+      // outside a batch's scopes (an upload, a buffer): the object's label is the op that made it
+      const label = dawnLabels(m)[0];
+      throw new GpuError(`GPU error${label ? ` in '${label}'` : ''}: ${m}`);
     }
     if (this.lostMessage) throw new GpuError(`the GPU device was lost (${this.lostMessage})`);
   }
@@ -444,4 +449,19 @@ export class Runtime {
       this.device.destroy();
     }
   }
+}
+
+/** The labels of the objects a Dawn message names ([BindGroup "add"], [ComputePipeline "sum.serial"]). */
+function dawnLabels(message: string): string[] {
+  return [...message.matchAll(/\[\w+ "+([^"\]]+)"+\]/g)].map((m) => m[1]!);
+}
+
+/** Which of a batch's ops a validation message is about: the first label that is one of them (a
+ *  kernel's label is `op.variant`). Null when the message names none. */
+export function culpritOp(message: string, ops: readonly string[]): string | null {
+  for (const label of dawnLabels(message)) {
+    const op = ops.find((o) => label === o || label.startsWith(`${o}.`));
+    if (op) return op;
+  }
+  return null;
 }
