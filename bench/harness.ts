@@ -15,6 +15,11 @@ export interface Row {
   bytes?: number;
   peerMs?: number;
   note?: string;
+  /** Operations per run: the table adds the time per operation. */
+  perOp?: number;
+  /** With several runs of a suite (BENCH_REPEAT): each run's ms and peer ms; `ms` is their median. */
+  runsMs?: number[];
+  runsPeerMs?: number[];
 }
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -53,13 +58,45 @@ export function peerRate(r: Row): string {
   return '';
 }
 
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * Several runs of one suite merged: each case's median ms (and the peer's) over the runs, keeping
+ * every run's figure. On a noisy host (a shared VM: the same code measured ±20 % between runs
+ * minutes apart) the median of a few runs is steadier than any one of them.
+ */
+export function medianOfRuns(runs: Row[][]): Row[] {
+  if (runs.length === 1) return runs[0]!;
+  return runs[0]!.map((r) => {
+    const same = runs.map((rs) => rs.find((q) => q.suite === r.suite && q.case === r.case)).filter((q): q is Row => !!q);
+    const ms = same.map((q) => q.ms);
+    const peer = same.map((q) => q.peerMs).filter((v): v is number => v !== undefined);
+    return { ...r, ms: median(ms), peerMs: peer.length ? median(peer) : undefined, runsMs: ms, runsPeerMs: peer.length ? peer : undefined };
+  });
+}
+
+/** How many times to run a repeatable suite (BENCH_REPEAT, default `fallback`). */
+export function repeats(fallback: number): number {
+  const n = Number(process.env.BENCH_REPEAT ?? fallback);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_REPEAT must be a whole number ≥ 1, got '${process.env.BENCH_REPEAT}'`);
+  return n;
+}
+
+function noteOf(r: Row): string | undefined {
+  return r.note ?? (r.perOp ? `${((r.ms * 1000) / r.perOp).toFixed(1)} µs per op` : undefined);
+}
+
 export function table(rows: Row[]): string {
   const lines = [
     '| suite | case | ms | rate | TF.js ms | TF.js rate | speed-up |',
     '|---|---|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.suite} | ${r.case}${r.note ? ` (${r.note})` : ''} | ${r.ms.toFixed(2)} | ${rate(r)} | ${r.peerMs ? r.peerMs.toFixed(2) : '-'} | ${peerRate(r) || '-'} | ${r.peerMs ? `${(r.peerMs / r.ms).toFixed(2)}x` : '-'} |`,
+        `| ${r.suite} | ${r.case}${noteOf(r) ? ` (${noteOf(r)})` : ''} | ${r.ms.toFixed(2)} | ${rate(r)} | ${r.peerMs ? r.peerMs.toFixed(2) : '-'} | ${peerRate(r) || '-'} | ${r.peerMs ? `${(r.peerMs / r.ms).toFixed(2)}x` : '-'} |`,
     ),
   ];
   return lines.join('\n');
@@ -87,7 +124,9 @@ export function save(name: string, adapter: string, rows: Row[], extra: Record<s
   const doc = `${ROOT}docs/benchmarks.md`;
   const begin = `<!-- bench:${name}:begin -->`;
   const end = `<!-- bench:${name}:end -->`;
-  const section = `${begin}\nAdapter: ${adapter}; commit ${payload.commit}; ${payload.date.slice(0, 10)}.\n\n${table(rows)}\n${end}`;
+  const runs = rows[0]?.runsMs?.length ?? 1;
+  const how = runs > 1 ? ` Each figure is the median of ${runs} runs of the suite (each run: benny's median); every run's figure is in the JSON.` : '';
+  const section = `${begin}\nAdapter: ${adapter}; commit ${payload.commit}; ${payload.date.slice(0, 10)}.${how}\n\n${table(rows)}\n${end}`;
   let text = existsSync(doc) ? readFileSync(doc, 'utf8') : '# Benchmarks\n';
   if (text.includes(begin) && text.includes(end)) text = text.slice(0, text.indexOf(begin)) + section + text.slice(text.indexOf(end) + end.length);
   else text += `\n## ${name}\n\n${section}\n`;
