@@ -286,9 +286,25 @@ fn main() {
     expect(err).toBeInstanceOf(KernelCompileError);
     expect(String((err as Error).message)).toMatch(/kernel 'broken_kernel'/);
     expect(String((err as Error).message)).toMatch(/>\s+4 \|\s+let x: f32 = 1u;/);
-    // the engine keeps working afterwards
+    // the engine keeps working afterwards, and the module's device error does not surface later
     expect(await sum(e.ones([3])).item()).toBe(3);
     buf.dispose();
+  });
+
+  it('a compile error inside an open batch, and a pipeline the adapter refuses, are KernelCompileErrors too', async () => {
+    const e = engine();
+    const pending = add(e.ones([4]), 1); // a batch is open: its error scopes are pushed
+    const broken = e.runtime.kernels.compile('broken_in_batch', '@compute @workgroup_size(1) fn main() { let x: f32 = 1u; }');
+    e.runtime.dispatch(broken, [], null, [1]);
+    await expect(e.flush()).rejects.toThrow(/kernel 'broken_in_batch'/);
+    pending.dispose();
+    // valid WGSL, but more invocations per workgroup than any adapter allows: refused at pipeline creation
+    const tooWide = e.runtime.kernels.compile('too_wide', '@compute @workgroup_size(1024, 1024) fn main() {}');
+    e.runtime.dispatch(tooWide, [], null, [1]);
+    const err = await e.flush().then(() => null, (x: Error) => x);
+    expect(err).toBeInstanceOf(KernelCompileError);
+    expect(err?.message).toMatch(/kernel 'too_wide' .*the pipeline could not be created on this adapter:\n.*/s);
+    expect(await sum(e.ones([5])).item()).toBe(5);
   });
 
   it('a validation error becomes a thrown error naming the op that caused it and its batch', async () => {

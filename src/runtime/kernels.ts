@@ -81,15 +81,23 @@ export class KernelCache {
   compile(name: string, code: string, path = name, key = `${path}|source:${code}`): CompiledKernel {
     let k = this.pipelines.get(key);
     if (k) return k;
+    // A scope of its own: a broken module or pipeline also raises a device error, which must not
+    // surface later as an unrelated op's error (or as an uncaptured one when no batch is open).
+    this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code, label: name });
+    const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: name });
+    const layout = pipeline.getBindGroupLayout(0);
+    const scope = this.device.popErrorScope().catch(() => null);
     this.checks.push(
-      module.getCompilationInfo().then((info) => {
+      Promise.all([module.getCompilationInfo(), scope]).then(([info, error]) => {
+        if (this.firstError) return;
         const errors = info.messages.filter((m) => m.type === 'error');
-        if (errors.length && !this.firstError) this.firstError = new KernelCompileError(formatCompileErrors(name, path, code, errors));
+        if (errors.length) this.firstError = new KernelCompileError(formatCompileErrors(name, path, code, errors));
+        // compiled, but the pipeline was refused (a limit of this adapter, the layout, the entry point)
+        else if (error) this.firstError = new KernelCompileError(`kernel '${name}' (shaders/${path}.wgsl): the pipeline could not be created on this adapter:\n${error.message}`);
       }),
     );
-    const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: name });
-    k = { name, id: this.nextId++, pipeline, layout: pipeline.getBindGroupLayout(0), code, writable: writableBindings(code) };
+    k = { name, id: this.nextId++, pipeline, layout, code, writable: writableBindings(code) };
     this.pipelines.set(key, k);
     return k;
   }
