@@ -34,7 +34,7 @@ struct Conv {
   Cout: u32, OH: u32, OW: u32, co_groups: u32,   // unused here (the grid gives the group)
   kh: u32, kw: u32, sh: u32, sw: u32,
   ph: u32, pw: u32, dh: u32, dw: u32,
-  cout_pad: u32,                                 // row length of wt (multiple of 8)
+  cout_pad: u32,                                 // row length of wt (Cout padded to a multiple of CO: 4, 8 or 16)
   act: u32,                                      // 0 none, 1 ReLU, 2 LeakyReLU
   slope: f32,
   has_bias: u32,

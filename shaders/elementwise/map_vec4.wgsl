@@ -4,10 +4,12 @@
 // expression of the op table (src/ops/optable.ts), as in map.wgsl. Used when every operand is a dense
 // row-major array of the logical shape whose offset and element count are multiples of 4
 // (src/runtime/map.ts decides); everything else takes map.wgsl.
-// Tiling: 256 threads per workgroup; thread t loads one vec4 of each input, applies the scalar
-// expression to each component, and stores one vec4. On lavapipe a vec4 access is one wide load per
-// lane instead of four, which roughly doubles the bandwidth of the scalar kernel.
-// Memory traffic: (inputs + 1) x 16 bytes per thread; elementwise ops are bandwidth-bound.
+// Tiling: 256 threads per workgroup in a bounded grid (src/runtime/map.ts caps it at 8192 threads on
+// CPU adapters, 2^22 on GPUs). Each thread walks the array with the grid's width; per step it loads one
+// vec4 of each input, applies the scalar expression to each component, and stores one vec4. On
+// lavapipe a vec4 access is one wide load per lane instead of four, which roughly doubles the
+// bandwidth of the scalar kernel.
+// Memory traffic: (inputs + 1) x 16 bytes per vec4 (per loop step); elementwise ops are bandwidth-bound.
 
 struct Params {
   count4: u32,                    // number of vec4s in the output

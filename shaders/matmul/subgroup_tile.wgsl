@@ -5,7 +5,7 @@
 // checks (~1 G lane-loads/s on 2 cores) while FMAs run 8 lanes per instruction. register_tile.wgsl
 // spends 12 lane-loads per 32 FMAs. Here a thread owns a 4×16 block of C (16 vec4 accumulators), and
 // the lanes of a subgroup own different rows of the same 16 columns, so they need the same B values:
-// for 8 steps along k, lane l loads row k0 + l of the 16 columns (4 vec4) and subgroupBroadcast
+// for 8 steps along k, lane l loads row k0 + (l mod 8) of the 16 columns (4 vec4) and subgroupBroadcast
 // hands each row to every lane. A thread reads its own 4 rows × 8 k of A as 8 vec4. Per 8 steps of k:
 // 12 vec4 loads for 512 FMAs (register_tile.wgsl: 96 scalar loads for 256 FMAs).
 //

@@ -7,7 +7,7 @@
 // each) into workgroup memory, wait at a barrier, and each thread does 16·4·4 FMAs from shared memory.
 // Memory traffic from global memory: A is read N/TILE_N times, B is read M/TILE_M times; C written once.
 // Shared-memory traffic: 8 loads per 16 FMAs. FLOPs: 2·M·N·K per batch.
-// Requires K % 4 == 0 (vec4 view of A); the uniform block is the one of register_tile.wgsl.
+// Requires K % 4 == 0 (vec4 view of A); the uniform block is matmul/params.wgsl, shared by all matmul kernels.
 
 //#include "matmul/params"
 

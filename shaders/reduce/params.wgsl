@@ -3,7 +3,7 @@
 struct Params {
   num_out: u32,                   // outputs (kept positions)
   red_size: u32,                  // elements reduced into each output (or partial's run)
-  chunk: u32,                     // tree.wgsl / serial.wgsl: elements per partial
+  chunk: u32,                     // tree.wgsl: elements per partial; serial.wgsl: a flag, 1 = column order
   num_chunks: u32,                // partials per output
   out_rank: u32,                  // kept axes (out_shape / out_strides)
   red_rank: u32,                  // reduced axes (red_shape / red_strides); the split kernels read a contiguous run

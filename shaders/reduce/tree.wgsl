@@ -2,8 +2,8 @@
 //
 // What it computes: out[w] = COMBINE over r in [start, end) of x[base(o) + red_offset(r)] (times
 // `scale`, e.g. 1/n for a mean), where workgroup w handles output o = w / num_chunks and chunk
-// c = w % num_chunks of that output's reduction axis. With num_chunks > 1 this is stage 1 of a two-stage
-// reduction: src/ops/reduce.ts runs this kernel again over the [num_out, num_chunks] partials.
+// c = w % num_chunks of that output's reduction axis. src/ops/reduce.ts always launches it with
+// chunk = red_size and num_chunks = 1: one workgroup per output, no partials.
 //
 // Index mapping: the kept axes (out_shape / out_strides) and the reduced axes (red_shape /
 // red_strides) are strided walks of the input, so any set of axes reduces in place, without a

@@ -10,9 +10,10 @@
 // exactly the weights bilinear_backward.wgsl computes from taps(), summed in the same order (rows,
 // then columns, ascending; zero weights skipped), so the two kernels agree bitwise.
 //
-// What each thread does: one input-gradient element; gid.x = j, gid.y = i, gid.z = plane. 16 loads
-// (clamped into the plane and masked by select where the weight is zero, so a load never leaves the
-// buffer and a stray Inf there cannot leak in), no candidate windows, no division.
+// What each thread does: one input-gradient element; gid.x = j, gid.y = i, gid.z = plane. Up to 16
+// loads (columns clamped into the row; a row or column whose weight is zero is skipped by if /
+// continue, so a load never leaves the buffer and a stray Inf there cannot leak in), no candidate
+// windows, no division.
 // Why: the generic gather tests ~2·inv + 5 candidate outputs per axis and recomputes taps() for each
 // (~45 weights per element); it took 3.6 % of a full-width SegAN step on lavapipe.
 // Memory traffic: 16 loads of 4 bytes per element (each output gradient is read by up to 4 inputs),
