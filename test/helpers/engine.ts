@@ -16,3 +16,18 @@ export function useEngine(): () => Engine {
     return engine;
   };
 }
+
+/**
+ * Run `fn` with the engine planning as for a hardware GPU (isSoftware false): kernel plans depend on
+ * the adapter kind, and this runs a GPU's plan on lavapipe. The flag is restored afterwards.
+ */
+export async function asHardwareAdapter<T>(e: Engine, fn: () => Promise<T>): Promise<T> {
+  const report = e.runtime.report;
+  const software = report.isSoftware;
+  report.isSoftware = false;
+  try {
+    return await fn();
+  } finally {
+    report.isSoftware = software;
+  }
+}
