@@ -310,7 +310,7 @@ export class Runtime {
     this.retiredUniforms.length = 0;
   }
 
-  /** Pop the batch's out-of-memory and validation scopes; the first error found, marked by kind. */
+  /** Pop the batch's out-of-memory and validation scopes: the error's message (out of memory marked), or null. */
   private async popBatchScopes(ops: string[]): Promise<string | null> {
     // a lost device may reject the pops: checkErrors then reports the loss itself
     const [oom, validation] = await Promise.all([this.device.popErrorScope().catch(() => null), this.device.popErrorScope().catch(() => null)]);
@@ -318,7 +318,7 @@ export class Runtime {
     if (oom) return `${OOM_MARK}${oom.message}${context}`;
     if (!validation) return null;
     const op = culpritOp(validation.message, ops);
-    return `${op ? ` in op '${op}'` : ''}: ${validation.message}${context}`;
+    return `GPU validation error${op ? ` in op '${op}'` : ''}: ${validation.message}${context}`;
   }
 
   /** Throw any error the GPU reported so far (validation, uncaptured, lost, compile). */
@@ -330,7 +330,7 @@ export class Runtime {
       const msgs = (await Promise.all(checks)).filter((m): m is string => !!m);
       const oom = msgs.find((m) => m.startsWith(OOM_MARK));
       if (oom) throw outOfMemoryError(oom);
-      if (msgs.length) throw new GpuError(`GPU validation error${msgs[0]}`);
+      if (msgs.length) throw new GpuError(msgs[0]!);
     }
     if (this.uncaptured) {
       const m = this.uncaptured;
