@@ -19,7 +19,7 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createEngine, mean, type Engine, type Tensor } from '../src/index.ts';
 import { Segmentor, DEFAULT_MODEL } from '../src/segan/model.ts';
-import { parseFlags } from '../src/cli/args.ts';
+import { benchFlags } from './options.ts';
 import { loadJax, encoderArrays, encoderLoss, type EncoderWeights, type EncoderParams, type EncoderStats } from './peers/jax.ts';
 import { loadTfjs } from './peers/tfjs.ts';
 import { ROOT, commit, slug } from './harness.ts';
@@ -309,9 +309,22 @@ export async function runJaxBench(): Promise<void> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const f = parseFlags(process.argv.slice(2), {
-    batch: 'string', width: 'string', size: 'number', reps: 'number', full: 'boolean', tfjs: 'boolean',
-    'no-jit': 'boolean', 'no-eager': 'boolean', check: 'boolean', json: 'boolean', save: 'boolean',
+  const f = await benchFlags({
+    name: 'jax.ts',
+    summary: "SegAN's encoder forward + backward: ours beside jax-js (eager, jit) and TF.js.",
+    options: [
+      { name: 'batch', type: 'list', meta: 'B,B', default: '1,8', help: 'batch sizes' },
+      { name: 'width', type: 'list', meta: 'W,W', default: '0.125', help: 'model widths' },
+      { name: 'size', type: 'int', meta: 'S', min: 16, max: 1024, multipleOf: 16, default: 160, help: 'input size' },
+      { name: 'reps', type: 'int', meta: 'N', min: 1, max: 1000, default: 3, help: 'repetitions (median)' },
+      { name: 'full', type: 'flag', help: 'add width 1' },
+      { name: 'tfjs', type: 'flag', help: 'include TF.js' },
+      { name: 'no-jit', type: 'flag', help: 'skip jax-js jit' },
+      { name: 'no-eager', type: 'flag', help: 'skip jax-js eager' },
+      { name: 'check', type: 'flag', help: 'first compare gradients with jax-js' },
+      { name: 'json', type: 'flag', help: 'JSON on stdout' },
+      { name: 'save', type: 'flag', help: 'write bench/results and docs/benchmarks.md' },
+    ],
   });
   const list = (v: unknown, d: string) => String(v ?? d).split(',').map(Number);
   const widths = list(f.width, '0.125');

@@ -10,6 +10,14 @@ import { runKernelBench } from './kernels.ts';
 import { runLayerBench, runBatchNormBench } from './layers.ts';
 import { runModelBench } from './model.ts';
 import { runJaxBench } from './jax.ts';
+import { checkBenchEnv } from './options.ts';
+
+try {
+  checkBenchEnv();
+} catch (e) {
+  process.stderr.write(`${(e as Error).message}\n`);
+  process.exit(2);
+}
 
 const suites = (process.env.BENCH_SUITES ?? 'kernels,layers,batchnorm,model,jax').split(',');
 if (suites.includes('kernels')) await runKernelBench();

@@ -4,7 +4,7 @@
 import { createEngine } from '../src/index.ts';
 import { makeConfig, type TrainConfig } from '../src/segan/config.ts';
 import { SeganModel, SeganTrainer } from '../src/segan/trainer.ts';
-import { parseFlags } from '../src/cli/args.ts';
+import { benchFlags } from './options.ts';
 import { loadTfjs } from './peers/tfjs.ts';
 import { TfSegan } from './peers/segan-tfjs.ts';
 
@@ -72,7 +72,19 @@ export async function stepComparison(o: { batch: number; width: number; size: nu
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const f = parseFlags(process.argv.slice(2), { batch: 'number', width: 'number', size: 'number', classes: 'number', reps: 'number', 'no-tfjs': 'boolean', json: 'boolean' });
+  const f = await benchFlags({
+    name: 'step.ts',
+    summary: 'One SegAN D+G step, ours beside TF.js on the same adapter.',
+    options: [
+      { name: 'batch', type: 'int', meta: 'B', min: 1, max: 1024, default: 8, help: 'batch' },
+      { name: 'width', type: 'number', meta: 'W', min: 1 / 64, max: 8, default: 1, help: 'model width' },
+      { name: 'size', type: 'int', meta: 'S', min: 16, max: 1024, multipleOf: 16, default: 160, help: 'input size' },
+      { name: 'classes', type: 'enum', meta: 'K', values: ['1', '3'], default: 3, help: 'classes' },
+      { name: 'reps', type: 'int', meta: 'N', min: 1, max: 1000, default: 3, help: 'timed steps (median)' },
+      { name: 'no-tfjs', type: 'flag', help: 'skip TF.js' },
+      { name: 'json', type: 'flag', help: 'JSON on stdout' },
+    ],
+  });
   const r = await stepComparison({
     batch: Number(f.batch ?? 8),
     width: Number(f.width ?? 1),

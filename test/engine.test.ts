@@ -423,7 +423,7 @@ describe('environment faults', () => {
     const old = process.env.DAWNGRAD_MEMORY_LIMIT;
     try {
       process.env.DAWNGRAD_MEMORY_LIMIT = 'plenty';
-      await expect(createEngine()).rejects.toThrow(/a memory size must look like 6GiB, 512MiB or 1e9 \(bytes\), got 'plenty'/);
+      await expect(createEngine()).rejects.toThrow(/DAWNGRAD_MEMORY_LIMIT must be a size such as 6GiB, 512MiB or 1e9 \(got 'plenty'\)/);
       process.env.DAWNGRAD_MEMORY_LIMIT = '1MiB';
       const e = await createEngine();
       try {

@@ -2,13 +2,12 @@
 // network to a smooth 2-D function on the GPU (forward, backward and SGD recorded into one command
 // stream per step) and reports the loss curve and what one step costs.
 import { createEngine, matmul, mean, sub, relu, add, type Tensor } from '../index.ts';
-import { parseFlags } from './args.ts';
+import type { Values } from './options.ts';
 
-export async function demoCommand(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { steps: 'number', hidden: 'number', batch: 'number' });
-  const steps = Number(flags.steps ?? 300);
-  const hidden = Number(flags.hidden ?? 64);
-  const batch = Number(flags.batch ?? 256);
+export async function demoCommand(flags: Values): Promise<number> {
+  const steps = flags.steps as number;
+  const hidden = flags.hidden as number;
+  const batch = flags.batch as number;
   const e = await createEngine({ seed: 7 });
   try {
     const a = e.adapter;

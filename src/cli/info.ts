@@ -1,10 +1,9 @@
 // `segan info`: what WebGPU adapter Dawn gives us and what it can do.
 import { createEngine } from '../index.ts';
 import { fmtBytes } from '../runtime/pool.ts';
-import { parseFlags } from './args.ts';
+import type { Values } from './options.ts';
 
-export async function infoCommand(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { json: 'boolean' });
+export async function infoCommand(flags: Values): Promise<number> {
   const engine = await createEngine();
   try {
     const a = engine.adapter;

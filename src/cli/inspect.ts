@@ -1,17 +1,8 @@
 // `segan inspect --data DIR [--json]`: what is in a BraTS data folder and what is wrong with it.
 // Exit code 0 when every case is complete and consistent, 1 when there is any problem, 2 on bad usage.
 import path from 'node:path';
-import { parseFlags } from './args.ts';
+import type { Values } from './options.ts';
 import { inspectDataDir, type InspectReport, type VolumeReport } from '../data/inspect.ts';
-
-export const INSPECT_HELP = `segan inspect --data DIR [--json]
-
-Lists the BraTS cases under DIR (<case>/<case>_{t1,t1ce,t2,flair,seg}.nii.gz or
-<case>/<case>-{t1n,t1c,t2w,t2f,seg}.nii.gz): each volume's shape, datatype, voxel size,
-orientation, intensity range and label counts, then every problem (missing modality, shape or
-geometry mismatch, unexpected labels, unreadable file). Exit code 1 if there is any problem.
-  --json   the report as JSON on stdout
-`;
 
 export interface InspectIO {
   out: (s: string) => void;
@@ -69,23 +60,8 @@ export function formatReport(r: InspectReport): string {
   return out.join('\n') + '\n';
 }
 
-export async function inspectCommand(argv: string[], io: InspectIO = defaultIO): Promise<number> {
-  let flags: Record<string, string | number | boolean>;
-  try {
-    flags = parseFlags(argv, { data: 'string', json: 'boolean', help: 'boolean' });
-  } catch (e) {
-    io.err(`segan inspect: ${(e as Error).message}\n\n${INSPECT_HELP}`);
-    return 2;
-  }
-  if (flags.help) {
-    io.out(INSPECT_HELP);
-    return 0;
-  }
-  if (typeof flags.data !== 'string') {
-    io.err(`segan inspect: --data DIR is required\n\n${INSPECT_HELP}`);
-    return 2;
-  }
-  const dir = path.resolve(flags.data);
+export async function inspectCommand(flags: Values, io: InspectIO = defaultIO): Promise<number> {
+  const dir = path.resolve(String(flags.data));
   let report: InspectReport;
   try {
     report = await inspectDataDir(dir, {
@@ -95,7 +71,7 @@ export async function inspectCommand(argv: string[], io: InspectIO = defaultIO):
           : (c, i, n) => io.err(`\r${i + 1}/${n} ${c.id}`.padEnd(60) + (i + 1 === n ? '\r'.padEnd(61) + '\r' : '')),
     });
   } catch (e) {
-    io.err(`segan inspect: ${(e as Error).message}\n`);
+    io.err(`segan inspect: --data ${flags.data}: ${(e as Error).message}\n`);
     return 1;
   }
   io.out(flags.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));

@@ -7,7 +7,7 @@ import { createEngine } from '../index.ts';
 import { chromeTrace, summarizeRecords, type KernelSummary } from '../runtime/profiler.ts';
 import { makeConfig } from '../segan/config.ts';
 import { SeganModel, SeganTrainer } from '../segan/trainer.ts';
-import { parseFlags } from './args.ts';
+import type { Values } from './options.ts';
 
 export function profileTable(rows: KernelSummary[], totalMs: number, limit = 25): string {
   const head = ['kernel', 'op', 'shapes', 'calls', 'ms', 'share', 'GFLOP/s', 'GB/s'];
@@ -17,13 +17,12 @@ export function profileTable(rows: KernelSummary[], totalMs: number, limit = 25)
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line), `total GPU time ${totalMs.toFixed(1)} ms in ${rows.reduce((a, r) => a + r.calls, 0)} dispatches`].join('\n');
 }
 
-export async function profileCommand(argv: string[]): Promise<number> {
-  const f = parseFlags(argv, { batch: 'number', width: 'number', size: 'number', classes: 'number', out: 'string', json: 'boolean' });
-  const B = Number(f.batch ?? 8);
-  const width = Number(f.width ?? 1);
-  const size = Number(f.size ?? 160);
-  const K = Number(f.classes ?? 3);
-  const out = resolve(String(f.out ?? 'runs/profile'));
+export async function profileCommand(f: Values): Promise<number> {
+  const B = f.batch as number;
+  const width = f.width as number;
+  const size = f.size as number;
+  const K = f.classes as number;
+  const out = resolve(String(f.out));
   const e = await createEngine({ seed: 1 });
   try {
     const cfg = makeConfig({ model: { inChannels: 3, classes: K, width, skip: 'add', slope: 0.2, seed: 1 }, size, batch: B });

@@ -1,7 +1,13 @@
 // On-disk cache of preprocessed BraTS cases, so that an epoch never decompresses NIfTI again.
 //
-// <cacheDir>/index.json        { format, version, entries: { "<key>/<case id>": CacheEntry } }
-// <cacheDir>/<id>.<key>.bin    image [Z, M, Y, X] float32 little-endian, then label [Z, Y, X] uint8
+// <cacheDir>/index.json               { format, version, entries: { "<key>/<source>": CacheEntry } }
+// <cacheDir>/<id>.<key>.<source>.bin  image [Z, M, Y, X] float32 little-endian, then label [Z, Y, X] uint8
+//
+// The cache lives outside the data (by default under the user's cache folder, defaultCacheDir()), so a
+// read-only dataset works and nothing is ever written beside an input case. <source> is a hash of the
+// case's input file paths: two datasets with the same case IDs never share or evict each other's
+// entries. The folder is bounded (DAWNGRAD_CACHE_MAX, default 20 GiB): after a case is built, the
+// least recently used entries that this process has not touched are deleted until it fits.
 //
 // <key> is a hash of everything that changes the preprocessed bytes (cache format version, modalities and
 // their order, crop size, percentiles, canonical orientation); region choices and label-3 meaning do
@@ -25,7 +31,21 @@ import { DEFAULT_CROP, DEFAULT_PERCENTILES, preprocessCase, type NormaliseStats 
 
 export const CACHE_FORMAT = 'dawngrad-brats-cache';
 /** Bump when the preprocessing or the file layout changes: every entry is rebuilt. */
-export const CACHE_VERSION = 1;
+export const CACHE_VERSION = 2;
+
+/** Default bound of the cache folder's size (DAWNGRAD_CACHE_MAX overrides). */
+export const DEFAULT_CACHE_MAX = 20 * 2 ** 30;
+
+/** The slice cache's default folder: $XDG_CACHE_HOME/dawngrad, else ~/.cache/dawngrad. */
+export function defaultCacheDir(env: Record<string, string | undefined> = process.env): string {
+  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(env.HOME || os.homedir() || os.tmpdir(), '.cache');
+  return path.join(base, 'dawngrad');
+}
+
+/** 12 hex digits naming a case's input files (their resolved paths). */
+export function sourceKey(sources: readonly string[]): string {
+  return crypto.createHash('sha256').update(JSON.stringify(sources.map((s) => path.resolve(s)))).digest('hex').slice(0, 12);
+}
 
 export interface CacheOptions {
   modalities: readonly Modality[];
@@ -74,6 +94,10 @@ export interface CacheEntry {
   hasSeg: boolean;
   /** Voxels with a label > 0 in each of the Z slices. */
   sliceTumour: number[];
+  /** sourceKey() of the input files. */
+  source: string;
+  /** When this entry was last opened (ISO time; updated at most once an hour). */
+  usedAt?: string;
   /** Voxel count per label value present in the crop. */
   labelCounts: Record<string, number>;
   stats: Array<NormaliseStats & { modality: Modality }>;
@@ -133,6 +157,12 @@ export interface EnsureResult {
 export class SliceCache {
   private entries: Record<string, CacheEntry>;
   private fds = new Map<string, number>();
+  /** Entries this process ensured: never evicted by it. */
+  private touched = new Set<string>();
+  /** Most bytes of .bin files the folder may hold. */
+  maxBytes = DEFAULT_CACHE_MAX;
+  /** Entries deleted to stay under maxBytes (ids), in this process. */
+  readonly evicted: string[] = [];
   /** Index problems met when opening (unreadable or from another version); the index then starts empty. */
   readonly notes: string[] = [];
 
@@ -147,13 +177,14 @@ export class SliceCache {
     return path.join(this.dir, 'index.json');
   }
 
-  static async open(dir: string): Promise<SliceCache> {
+  static async open(dir: string, opts: { maxBytes?: number } = {}): Promise<SliceCache> {
     try {
       await fsp.mkdir(dir, { recursive: true });
     } catch (e) {
       throw new Error(`${dir}: cannot create cache folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
     const c = new SliceCache(dir, {});
+    if (opts.maxBytes !== undefined) c.maxBytes = opts.maxBytes;
     c.entries = await c.readIndex();
     return c;
   }
@@ -178,15 +209,42 @@ export class SliceCache {
     }
   }
 
-  private async writeIndex(update: CacheEntry): Promise<void> {
+  private async writeIndex(update: CacheEntry | null, remove: string[] = []): Promise<void> {
     const onDisk = await this.readIndex();
-    this.entries = { ...onDisk, ...this.entries, [`${update.key}/${update.id}`]: update };
+    this.entries = { ...onDisk, ...this.entries, ...(update ? { [`${update.key}/${update.source}`]: update } : {}) };
+    for (const k of remove) delete this.entries[k];
     const j: IndexFile = { format: CACHE_FORMAT, version: CACHE_VERSION, entries: this.entries };
     await writeAtomic(this.indexPath, JSON.stringify(j));
   }
 
-  entry(key: string, id: string): CacheEntry | undefined {
-    return this.entries[`${key}/${id}`];
+  entry(key: string, source: string): CacheEntry | undefined {
+    return this.entries[`${key}/${source}`];
+  }
+
+  /** All entries and the bytes of their .bin files. */
+  summary(): { entries: number; bytes: number } {
+    const all = Object.values(this.entries);
+    return { entries: all.length, bytes: all.reduce((a, e) => a + e.bytes, 0) };
+  }
+
+  /** Delete least recently used entries this process has not touched until the folder fits maxBytes. */
+  private async evict(): Promise<void> {
+    let total = this.summary().bytes;
+    if (total <= this.maxBytes) return;
+    const lastUse = (e: CacheEntry) => Date.parse(e.usedAt ?? e.createdAt) || 0;
+    const victims = Object.entries(this.entries)
+      .filter(([k]) => !this.touched.has(k))
+      .sort(([, a], [, b]) => lastUse(a) - lastUse(b));
+    const removed: string[] = [];
+    for (const [k, e] of victims) {
+      if (total <= this.maxBytes) break;
+      this.closeFile(e.file);
+      await fsp.rm(path.join(this.dir, e.file), { force: true });
+      removed.push(k);
+      this.evicted.push(e.id);
+      total -= e.bytes;
+    }
+    if (removed.length) await this.writeIndex(null, removed);
   }
 
   /** null when the entry can be used for this case as it is on disk now; else why not. */
@@ -215,9 +273,15 @@ export class SliceCache {
   async ensure(c: BratsCase, o: CacheOptions & { requireSeg?: boolean }): Promise<EnsureResult> {
     const key = cacheKey(o);
     const sources = caseSources(c, o.modalities);
-    const old = this.entry(key, c.id);
+    const source = sourceKey(sources);
+    this.touched.add(`${key}/${source}`);
+    const old = this.entry(key, source);
     const reason = await this.invalidReason(old, sources);
-    if (reason === null) return { entry: old!, built: false };
+    if (reason === null) {
+      const stale = Date.now() - (Date.parse(old!.usedAt ?? old!.createdAt) || 0) > 3600_000;
+      if (stale) await this.writeIndex({ ...old!, usedAt: new Date().toISOString() }).catch(() => undefined); // a read-only cache still serves
+      return { entry: old!, built: false };
+    }
 
     const stamps = await Promise.all(sources.map(stamp));
     const loaded = await loadCase(c, { modalities: o.modalities, requireSeg: o.requireSeg });
@@ -235,7 +299,7 @@ export class SliceCache {
       }
       sliceTumour.push(t);
     }
-    const file = `${c.id.replace(/[^A-Za-z0-9_.-]/g, '_')}.${key}.bin`;
+    const file = `${c.id.replace(/[^A-Za-z0-9_.-]/g, '_')}.${key}.${source}.bin`;
     const imageBytes = p.image.byteLength;
     await writeAtomic(path.join(this.dir, file), Buffer.concat([leBytes(p.image), p.label]));
     const entry: CacheEntry = {
@@ -253,12 +317,14 @@ export class SliceCache {
       sources: stamps,
       hasSeg: p.hasSeg,
       sliceTumour,
+      source,
       labelCounts,
       stats: p.stats,
       createdAt: new Date().toISOString(),
     };
     this.closeFile(file);
     await this.writeIndex(entry);
+    await this.evict();
     return { entry, built: true, reason };
   }
 
@@ -322,4 +388,38 @@ export class SliceCache {
     for (const fd of this.fds.values()) fs.closeSync(fd);
     this.fds.clear();
   }
+}
+
+/** What `segan cache clear` removes: the index, case files and temporary files of a cache folder. */
+const CACHE_FILE = /^(index\.json|.+\.[0-9a-f]{12}(\.[0-9a-f]{12})?\.bin|.+\.tmp)$/;
+
+/** The cache folder's own files (nothing else that may be in the folder). */
+export function cacheFiles(dir: string): { name: string; bytes: number }[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => CACHE_FILE.test(n))
+    .map((n) => {
+      try {
+        return { name: n, bytes: fs.statSync(path.join(dir, n)).size };
+      } catch {
+        return { name: n, bytes: 0 };
+      }
+    });
+}
+
+/** Delete the cache folder's own files (and the folder, when that leaves it empty); returns what went. */
+export function clearCache(dir: string): { files: number; bytes: number } {
+  const files = cacheFiles(dir);
+  for (const f of files) fs.rmSync(path.join(dir, f.name), { force: true });
+  try {
+    if (fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+  } catch {
+    /* already gone */
+  }
+  return { files: files.length, bytes: files.reduce((a, f) => a + f.bytes, 0) };
 }

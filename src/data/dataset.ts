@@ -17,6 +17,7 @@ import path from 'node:path';
 import { mat3 } from 'gl-matrix';
 import { findCases, normaliseModalities, regionLookup, DEFAULT_MODALITIES, type BratsCase, type Label3, type Modality, type Region } from './brats.ts';
 import { SliceCache, cacheKey, type CacheEntry } from './cache.ts';
+import { envValue } from '../device/env.ts';
 import { readNiftiHeader, type NiftiHeader } from './nifti.ts';
 import { fromCanonical, type Shape3 } from './orientation.ts';
 import { DEFAULT_CROP, uncropVolume } from './preprocess.ts';
@@ -27,6 +28,8 @@ export type Split = 'train' | 'val';
 export interface DatasetOptions {
   /** Folder for the preprocessed cache (created if needed). */
   cacheDir: string;
+  /** Bound of the cache folder's size (default DAWNGRAD_CACHE_MAX, else 20 GiB). */
+  cacheMaxBytes?: number;
   /** Input channels, in order (default t1c, t2, flair). */
   modalities?: readonly Modality[];
   /** 'whole' → K = 1; 'all' → K = 3 (whole, core, enhancing). Default 'all'. */
@@ -235,7 +238,7 @@ export async function openDataset(dataDir: string, opts: DatasetOptions): Promis
   const K = regions.length;
   const M = modalities.length;
 
-  const cache = await SliceCache.open(opts.cacheDir);
+  const cache = await SliceCache.open(opts.cacheDir, { maxBytes: opts.cacheMaxBytes ?? envValue<number>('DAWNGRAD_CACHE_MAX') });
   const key = cacheKey({ modalities, cropShape, percentiles: opts.percentiles });
   const entries = new Map<string, CacheEntry>();
   const built: string[] = [];

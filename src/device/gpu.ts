@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { create, globals } from 'webgpu';
 import { installPolling } from './poll.ts';
+import { envValue } from './env.ts';
 
 export interface DeviceOptions {
   /** Dawn backend: 'vulkan', 'metal', 'd3d12', 'opengl', 'null', ... (env DAWNGRAD_BACKEND). */
@@ -73,12 +74,12 @@ export async function openDevice(opts: DeviceOptions = {}): Promise<OpenDevice> 
     globalsInstalled = true;
   }
   installPolling();
-  const backend = opts.backend ?? process.env.DAWNGRAD_BACKEND;
-  const adapterName = opts.adapter ?? process.env.DAWNGRAD_ADAPTER;
+  const backend = opts.backend ?? envValue<string>('DAWNGRAD_BACKEND');
+  const adapterName = opts.adapter ?? envValue<string>('DAWNGRAD_ADAPTER');
   const flags: string[] = [];
   if (backend) flags.push(`backend=${backend}`);
   if (adapterName) flags.push(`adapter=${adapterName}`);
-  if (process.env.DAWNGRAD_DAWN_FLAGS) flags.push(...process.env.DAWNGRAD_DAWN_FLAGS.split(' ').filter(Boolean));
+  flags.push(...(envValue<string[]>('DAWNGRAD_DAWN_FLAGS') ?? []));
   let gpu: GPU | null;
   let adapter: GPUAdapter | null = null;
   const problems: string[] = [];

@@ -17,6 +17,8 @@
 // better predicted, because a nap wakes ~0.1–0.4 ms late where a spin sees the end at once, so they
 // keep the spin.
 
+import { envValue } from './env.ts';
+
 export const pollSettings = {
   /** Unknown or short waits: pump without sleeping for this long after the wait begins. */
   spinMs: 1.0,
@@ -88,7 +90,7 @@ function sleepBeforePump(now: number): number {
 
 /** Install the wrapper once per process (idempotent). */
 export function installPolling(): void {
-  if (installed || process.env.DAWNGRAD_POLL === 'spin') return;
+  if (installed || envValue('DAWNGRAD_POLL') === 'spin') return;
   installed = true;
   const orig = globalThis.setImmediate;
   originalSetImmediate = orig;

@@ -7,6 +7,7 @@
 // 64×64), other CPU adapters register tiles without workgroup memory, GPUs workgroup-memory tiles.
 // DAWNGRAD_MATMUL=subgroup|subgroup_wide|register|workgroup overrides (the tests run every kernel the
 // adapter can run).
+import { envValue } from '../device/env.ts';
 import { record } from '../autograd/graph.ts';
 import { coalesce, launchMap } from '../runtime/map.ts';
 import { Uniforms } from '../runtime/grid.ts';
@@ -29,9 +30,9 @@ export function setMatmulKernel(k: MatmulKernel | null): void {
 }
 
 export function matmulKernelFor(e: Engine): MatmulKernel {
-  const env = process.env.DAWNGRAD_MATMUL;
   if (forcedKernel) return forcedKernel;
-  if (env === 'subgroup' || env === 'subgroup_wide' || env === 'register' || env === 'workgroup') return env;
+  const env = envValue<MatmulKernel>('DAWNGRAD_MATMUL');
+  if (env) return env;
   if (subgroupTilesRun(e)) return 'subgroup';
   return e.adapter.isSoftware ? 'register' : 'workgroup';
 }

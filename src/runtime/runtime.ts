@@ -3,6 +3,9 @@
 // dispatches. Uniform buffers are content-addressed (a training loop's shapes repeat, so after the
 // first step no uniform is written) and bind groups are cached by (pipeline, buffers, uniform).
 import { beginWait, endWait } from '../device/poll.ts';
+import { envValue, parseBytes } from '../device/env.ts';
+
+export { parseBytes };
 import type { AdapterReport } from '../device/gpu.ts';
 import { BufferPool, GpuOutOfMemoryError, OOM_ADVICE, sizeClass, type MemoryCategory, type PooledBuffer } from './pool.ts';
 import { KernelCache, type CompiledKernel } from './kernels.ts';
@@ -21,19 +24,9 @@ export interface RuntimeOptions {
 
 /** The engine's memory limit: the option, else DAWNGRAD_MEMORY_LIMIT, else none. Throws on bad values. */
 export function memoryLimitOf(opts: RuntimeOptions): number {
-  const env = process.env.DAWNGRAD_MEMORY_LIMIT;
-  const limit = opts.memoryLimit ?? (env ? parseBytes(env) : Infinity);
+  const limit = opts.memoryLimit ?? envValue<number>('DAWNGRAD_MEMORY_LIMIT') ?? Infinity;
   if (!(limit > 0)) throw new RangeError(`memoryLimit must be a positive number of bytes, got ${limit}`);
   return limit;
-}
-
-/** "6GiB", "512MiB", "1e9" → bytes. */
-export function parseBytes(text: string): number {
-  const m = /^\s*([\d.e+]+)\s*(B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)?\s*$/i.exec(text);
-  const units: Record<string, number> = { b: 1, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12 };
-  const v = m ? Number(m[1]) * units[(m[2] ?? 'b').toLowerCase()] : NaN;
-  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`a memory size must look like 6GiB, 512MiB or 1e9 (bytes), got '${text}'`);
-  return v;
 }
 
 export class GpuError extends Error {

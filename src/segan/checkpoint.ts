@@ -25,6 +25,8 @@ export interface LoadedCheckpoint {
   progress: Progress;
   tensors: Map<string, { shape: number[]; data: Float32Array }>;
   optimizers: { S: OptimizerState<object>; C: OptimizerState<object> } | null;
+  /** The run's plan beyond the config (data folder, validation cases, checkpoint cadence, ...), if recorded. */
+  run: Record<string, unknown> | null;
 }
 
 type Entry = { dtype: 'F32'; shape: number[]; data: Float32Array };
@@ -39,10 +41,11 @@ function checksum(entries: [string, Entry][]): string {
 }
 
 /** Read every model tensor and optimizer buffer (a sync point) and write the checkpoint atomically. */
-export async function saveCheckpoint(path: string, model: SeganModel, trainer: SeganTrainer | null, config: TrainConfig, progress: Progress): Promise<void> {
+export async function saveCheckpoint(path: string, model: SeganModel, trainer: SeganTrainer | null, config: TrainConfig, progress: Progress, run?: Record<string, unknown>): Promise<void> {
   const entries: [string, Entry][] = [];
   for (const [name, t] of model.stateDict()) entries.push([name, { dtype: 'F32', shape: [...t.shape], data: await t.toArray() }]);
   const meta: Record<string, string> = { format: CHECKPOINT_FORMAT, config: JSON.stringify(config), progress: JSON.stringify(progress) };
+  if (run) meta.run = JSON.stringify(run);
   if (trainer) {
     for (const [prefix, opt] of [['optS', trainer.optS], ['optC', trainer.optC]] as const) {
       const st = await opt.state();
@@ -83,9 +86,11 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
   if (meta.sha256 !== sum) throw new CheckpointError(`checkpoint ${path} is corrupted: its SHA-256 does not match the one recorded when it was written — use an earlier checkpoint`);
   let config: TrainConfig;
   let progress: Progress;
+  let run: Record<string, unknown> | null;
   try {
     config = JSON.parse(meta.config) as TrainConfig;
     progress = JSON.parse(meta.progress) as Progress;
+    run = meta.run ? (JSON.parse(meta.run) as Record<string, unknown>) : null;
   } catch {
     throw new CheckpointError(`checkpoint ${path}: unreadable config or progress metadata`);
   }
@@ -99,7 +104,7 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
     opt[prefix] = { ...head, buffers } as OptimizerState<object>;
   }
   for (const [name, e] of entries) if (!name.startsWith('optS.') && !name.startsWith('optC.')) tensors.set(name, { shape: e.shape, data: e.data });
-  return { config, progress, tensors, optimizers: opt.optS && opt.optC ? { S: opt.optS, C: opt.optC } : null };
+  return { config, progress, tensors, optimizers: opt.optS && opt.optC ? { S: opt.optS, C: opt.optC } : null, run };
 }
 
 /** Put a checkpoint's tensors into a model (names and shapes must match) and its optimizer states. */

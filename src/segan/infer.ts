@@ -6,8 +6,14 @@ import type { Engine } from '../tensor/engine.ts';
 import type { Segmentor } from './model.ts';
 import { labelsFromProbabilities, regionFromLabels, scoreMasks, REGIONS, type CaseScores } from './metrics.ts';
 
+/** A batch of 0 slices would never advance through a case (an endless loop that once ended in a crash). */
+function checkBatch(fn: string, batch: number): void {
+  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`${fn}: batch must be an integer ≥ 1, got ${batch}`);
+}
+
 /** Class probabilities [Z, K, S, S] and BRATS labels [Z, S, S] for every slice of a case. */
 export async function predictSlices(engine: Engine, S: Segmentor, cs: CaseSlices, batch: number): Promise<{ prob: Float32Array; labels: Uint8Array }> {
+  checkBatch('predictSlices', batch);
   const { Z, M, K, S: size } = cs.shape;
   const plane = size * size;
   const prob = new Float32Array(Z * K * plane);
@@ -42,6 +48,7 @@ export function scoreCase(caseId: string, predicted: Uint8Array, truth: Uint8Arr
 
 /** Hard Dice per class over the validation crops (2-D, summed over all slices before dividing). */
 export async function validateSlices(engine: Engine, S: Segmentor, ds: Dataset, batch: number, maxBatches = Infinity): Promise<number[]> {
+  checkBatch('validateSlices', batch);
   const K = ds.K;
   const acc = Array.from({ length: K }, () => ({ inter: 0, p: 0, g: 0 }));
   const wasTraining = S.training;

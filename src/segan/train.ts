@@ -9,9 +9,10 @@
 // (`onNan: 'stop'`) or goes on (`'skip'`, up to `maxConsecutiveSkips` in a row). The output folder is
 // checked before anything is loaded, free space before every checkpoint, and a failed write, a lost
 // device or an out-of-memory error stops the run with the last complete checkpoint named.
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDataset, type Dataset } from '../data/dataset.ts';
+import { defaultCacheDir } from '../data/cache.ts';
 import { overlayPng } from '../io/png.ts';
 import { lineChartSvg } from '../io/plot.ts';
 import type { Engine } from '../tensor/engine.ts';
@@ -25,10 +26,16 @@ export interface TrainOptions {
   dataDir: string;
   runDir: string;
   config: TrainConfig;
-  /** Checkpoint to resume from (its config wins, except `epochs` and `resumeOverrides`). */
+  /** Checkpoint to resume from (its config wins, except what `resumeOverrides` replaces). */
   resume?: string;
-  /** Settings that replace the checkpoint's when resuming (a lower learning rate after a NaN). */
-  resumeOverrides?: { lr?: number };
+  /** Settings that replace the checkpoint's when resuming (more epochs, a lower learning rate after a NaN). */
+  resumeOverrides?: Partial<TrainConfig>;
+  /** The run's plan beyond the config, stored in every checkpoint so that --resume can continue it. */
+  runPlan?: Record<string, unknown>;
+  /** Replace whatever is in runDir (an earlier run) once this run has started; without it, a resumed run appends. */
+  replaceRunDir?: boolean;
+  /** step-N checkpoints kept besides latest and best (default 5; 0: latest only). */
+  keepCheckpoints?: number;
   cacheDir?: string;
   valCases?: string[];
   valFraction?: number;
@@ -92,6 +99,11 @@ export interface TrainResult {
   dataset: Pick<Dataset, 'trainCases' | 'valCases' | 'K' | 'M' | 'S'>;
 }
 
+/** The data folder could not be opened as a dataset (missing cases, bad files, a cache that cannot be written). */
+export class DataError extends Error {
+  override name = 'DataError';
+}
+
 /** A NaN or an infinity in a loss or a gradient (onNan 'stop'), or too many skipped steps in a row. */
 export class NonFiniteLossError extends Error {
   override name = 'NonFiniteLossError';
@@ -105,22 +117,25 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
   // before any work: a run folder we cannot create or write fails now, not after the data is loaded
   ensureWritableDir(opts.runDir, 'the run folder');
   const ckpt = opts.resume ? loadCheckpoint(opts.resume) : null;
-  const config: TrainConfig = ckpt ? { ...ckpt.config, epochs: opts.config.epochs, ...(opts.resumeOverrides ?? {}) } : opts.config;
+  const config: TrainConfig = ckpt ? { ...ckpt.config, ...(opts.resumeOverrides ?? {}) } : opts.config;
+  const keep = opts.keepCheckpoints ?? 5;
+  if (!Number.isInteger(keep) || keep < 0) throw new Error(`keepCheckpoints must be an integer ≥ 0, got ${keep}`);
   const { runDir } = opts;
-  const ds = await openDataset(opts.dataDir, {
-    cacheDir: opts.cacheDir ?? join(runDir, '..', '.cache'),
-    regions: config.model.classes === 1 ? 'whole' : 'all',
-    valCases: opts.valCases,
-    valFraction: opts.valFraction,
-    seed: config.seed,
-    cropSize: config.size,
-    cropShape: config.volumeCrop,
-  });
+  let ds: Dataset;
+  try {
+    ds = await openDataset(opts.dataDir, {
+      cacheDir: opts.cacheDir ?? defaultCacheDir(),
+      regions: config.model.classes === 1 ? 'whole' : 'all',
+      valCases: opts.valCases,
+      valFraction: opts.valFraction,
+      seed: config.seed,
+      cropSize: config.size,
+      cropShape: config.volumeCrop,
+    });
+  } catch (e) {
+    throw new DataError((e as Error).message, { cause: e });
+  }
   if (ds.M !== config.model.inChannels) throw new Error(`the data has ${ds.M} modalities but the model expects ${config.model.inChannels}`);
-  // folders only once the data is known to be good: a failed start leaves nothing behind
-  mkdirSync(join(runDir, 'checkpoints'), { recursive: true });
-  mkdirSync(join(runDir, 'overlays'), { recursive: true });
-  writeFileSync(join(runDir, 'config.json'), JSON.stringify({ ...config, data: { dir: opts.dataDir, train: ds.trainCases, val: ds.valCases } }, null, 2) + '\n');
   const model = new SeganModel(engine, config);
   const trainer = new SeganTrainer(model, config);
   const ckptBytes = checkpointBytes(model, config);
@@ -131,7 +146,23 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     restore(ckpt, model, trainer);
     progress = { ...ckpt.progress };
   }
+  // The run has started: only now is the run folder touched (a failed start leaves it as it was).
   const metricsFile = join(runDir, 'metrics.jsonl');
+  const configFile = join(runDir, 'config.json');
+  const earlier = !opts.replaceRunDir && existsSync(configFile) ? readJson(configFile) : null;
+  if (opts.replaceRunDir) rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(join(runDir, 'checkpoints'), { recursive: true });
+  mkdirSync(join(runDir, 'overlays'), { recursive: true });
+  const resumes = Array.isArray(earlier?.resumes) ? (earlier.resumes as unknown[]) : [];
+  if (ckpt) resumes.push({ from: opts.resume, step: progress.globalStep, at: new Date().toISOString(), overrides: opts.resumeOverrides ?? {} });
+  writingTo(configFile, () =>
+    writeFileSync(configFile, JSON.stringify({ ...config, data: { dir: opts.dataDir, train: ds.trainCases, val: ds.valCases }, run: opts.runPlan ?? {}, ...(resumes.length ? { resumes } : {}) }, null, 2) + '\n'),
+  );
+  // metrics of steps after the checkpoint were never kept in a checkpoint: they are trained again
+  if (ckpt && existsSync(metricsFile)) {
+    const kept = readFileSync(metricsFile, 'utf8').split('\n').filter((l) => l && !((readJsonLine(l)?.step ?? 0) > progress.globalStep));
+    writingTo(metricsFile, () => writeFileSync(metricsFile, kept.map((l) => l + '\n').join('')));
+  }
   const history: StepMetrics[] = [];
   const valHistory: EpochMetrics[] = [];
   const logEvery = opts.logEvery ?? 10;
@@ -150,11 +181,17 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
 
   const save = async () => {
     ensureFreeSpace(runDir, 2 * ckptBytes, `checkpoint step ${progress.globalStep}`);
-    const name = `step-${String(progress.globalStep).padStart(7, '0')}.safetensors`;
-    const path = join(runDir, 'checkpoints', name);
-    await saveCheckpoint(path, model, trainer, config, progress);
-    await saveCheckpoint(join(runDir, 'checkpoints', 'latest.safetensors'), model, trainer, config, progress);
-    lastCheckpoint = path;
+    const dir = join(runDir, 'checkpoints');
+    const latest = join(dir, 'latest.safetensors');
+    // step-N first, then latest: a failed write leaves the previous pair whole
+    if (keep > 0) {
+      const path = join(dir, `step-${String(progress.globalStep).padStart(7, '0')}.safetensors`);
+      await saveCheckpoint(path, model, trainer, config, progress, opts.runPlan);
+      lastCheckpoint = path;
+    }
+    await saveCheckpoint(latest, model, trainer, config, progress, opts.runPlan);
+    if (keep === 0) lastCheckpoint = latest;
+    pruneCheckpoints(dir, keep);
   };
 
   const flushMetrics = async () => {
@@ -289,6 +326,32 @@ function withResumeHint(err: unknown, step: number, lastCheckpoint: string | nul
     err.message += ` Training stopped at step ${step}; ${resume}.`;
   }
   return err;
+}
+
+/** Delete all but the newest `keep` step-N checkpoints (latest and best are never touched). */
+export function pruneCheckpoints(dir: string, keep: number): string[] {
+  const steps = readdirSync(dir)
+    .filter((f) => /^step-\d+\.safetensors$/.test(f))
+    .sort((a, b) => Number(a.slice(5, -12)) - Number(b.slice(5, -12)));
+  const gone = steps.slice(0, Math.max(0, steps.length - keep));
+  for (const f of gone) rmSync(join(dir, f), { force: true });
+  return gone;
+}
+
+function readJson(file: string): Record<string, unknown> | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+function readJsonLine(line: string): { step?: number } | null {
+  try {
+    return JSON.parse(line) as { step?: number };
+  } catch {
+    return null;
+  }
 }
 
 function writePlot(runDir: string, history: StepMetrics[], val: EpochMetrics[]): void {

@@ -2,6 +2,7 @@
 // Creation (tensor, zeros, full, rand, randn), scopes (tidy, noGrad) and the memory report live here;
 // ops live in src/ops and reach the engine through their tensors.
 import { openDevice, type AdapterReport, type DeviceOptions } from '../device/gpu.ts';
+import { checkEnvironment, envValue, EnvError } from '../device/env.ts';
 import { memoryLimitOf, Runtime, type RuntimeOptions } from '../runtime/runtime.ts';
 import { grid1d, Uniforms } from '../runtime/grid.ts';
 import type { MemoryCategory, MemoryReport } from '../runtime/pool.ts';
@@ -201,10 +202,10 @@ export class Engine {
 
   /** Destroy the device and drop the Dawn instance so that the process can exit. */
   async close(): Promise<void> {
-    if (this.runtime.profiler && !this.runtime.isClosed && process.env.DAWNGRAD_PROFILE === '1') {
+    if (this.runtime.profiler && !this.runtime.isClosed && envValue('DAWNGRAD_PROFILE') === '1') {
       // DAWNGRAD_PROFILE=1 on any run: the kernel table on stderr and a Chrome trace on disk at the end.
       await this.runtime.flush().catch(() => undefined);
-      writeProfileReport(this.runtime.profiler.take(), process.env.DAWNGRAD_PROFILE_OUT ?? `dawngrad-profile-${process.pid}.json`);
+      writeProfileReport(this.runtime.profiler.take(), envValue('DAWNGRAD_PROFILE_OUT') ?? `dawngrad-profile-${process.pid}.json`);
     }
     await this.runtime.close();
     this.gpuRef = null;
@@ -236,9 +237,12 @@ function collectTensors(v: unknown, into: Set<Tensor>, depth = 0): void {
 }
 
 export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
-  memoryLimitOf(opts); // a bad DAWNGRAD_MEMORY_LIMIT fails before a device is opened
+  // a bad DAWNGRAD_* value fails before a device is opened
+  const bad = checkEnvironment().errors;
+  if (bad.length) throw new EnvError(bad.join('; '));
+  memoryLimitOf(opts);
   const { gpu, device, report } = await openDevice(opts);
   const runtime = new Runtime(device, report, opts);
-  if (process.env.DAWNGRAD_PROFILE === '1') runtime.enableProfiling();
+  if (envValue('DAWNGRAD_PROFILE') === '1') runtime.enableProfiling();
   return new Engine(gpu, runtime, opts);
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { inspectCommand } from '../../src/cli/inspect.ts';
+import { run as segan } from '../../src/cli/run.ts';
 import type { InspectReport } from '../../src/data/inspect.ts';
 import { createNiftiHeader, writeNifti } from '../../src/data/nifti.ts';
 import { affineFromRows, BRATS_DEV, HAS_BRATS, SKIP_NOTE, tempDir, writeSyntheticCase } from './helpers.ts';
@@ -12,7 +12,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await inspectCommand(argv, { out: (s) => (out += s), err: (s) => (err += s) });
+  const code = await segan(['inspect', ...argv], { out: (s) => (out += s), err: (s) => (err += s) });
   return { code, out, err };
 }
 
@@ -64,7 +64,7 @@ describe('segan inspect', () => {
 
   it('usage errors exit 2; an empty folder is a problem', async () => {
     expect((await run([])).code).toBe(2);
-    expect((await run(['--bogus'])).err).toMatch(/unknown option '--bogus'/);
+    expect((await run(['--bogus'])).err).toMatch(/^segan inspect: unknown option --bogus; see 'segan help inspect'\n$/);
     fs.mkdirSync(path.join(tmp, 'empty'));
     const r = await run(['--data', path.join(tmp, 'empty')]);
     expect(r.code).toBe(1);

@@ -1,0 +1,183 @@
+// Every `segan` command and its options, declared once: parsing, checks, errors and `segan help` all
+// come from this table (src/cli/options.ts). docs/reliability.md lists what is checked.
+import { findCases } from '../data/brats.ts';
+import { PRESETS } from '../segan/config.ts';
+import { UsageError, type CommandSpec, type OptionSpec, type Values } from './options.ts';
+
+const RUN_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,128}$/;
+const CACHE_DEFAULT = '$XDG_CACHE_HOME/dawngrad (else ~/.cache/dawngrad)';
+
+const opt = {
+  batch: (def?: number): OptionSpec => ({ name: 'batch', type: 'int', meta: 'B', min: 1, max: 1024, help: 'slices per step', ...(def ? { default: def } : { defaultText: "the checkpoint's" }) }),
+  width: (): OptionSpec => ({ name: 'width', type: 'number', meta: 'W', min: 1 / 64, max: 8, default: 1, help: 'channel multiplier of the networks (1 = the paper\'s 64…512 channels)' }),
+  size: (): OptionSpec => ({ name: 'size', type: 'int', meta: 'S', min: 16, max: 1024, multipleOf: 16, default: 160, help: 'input crop, S×S pixels (the networks halve it four times)' }),
+  classes: (): OptionSpec => ({ name: 'classes', type: 'enum', meta: 'K', values: ['1', '3'], default: 3, help: '1: whole tumour; 3: whole, core and enhancing (one critic each)' }),
+  cache: (): OptionSpec => ({ name: 'cache', type: 'string', meta: 'DIR', path: 'out', defaultText: CACHE_DEFAULT, help: 'slice cache (preprocessed cases); never inside --data' }),
+  json: (what: string): OptionSpec => ({ name: 'json', type: 'flag', help: what }),
+  seed: (def: number): OptionSpec => ({ name: 'seed', type: 'int', meta: 'N', min: 0, max: 2 ** 32 - 1, default: def, help: 'random seed' }),
+};
+
+async function requireCases(cmd: string, flag: string, dataDir: string, ids: string[]): Promise<string[]> {
+  const found = (await findCases(dataDir)).map((c) => c.id);
+  const missing = ids.filter((id) => !found.includes(id));
+  if (missing.length) {
+    const list = found.length > 8 ? `${found.slice(0, 8).join(', ')}, … (${found.length} in all)` : found.join(', ') || 'none';
+    throw new UsageError(`segan ${cmd}: --${flag} names ${missing.length > 1 ? 'cases' : 'a case'} not in ${dataDir}: ${missing.join(', ')} (found: ${list})`);
+  }
+  return found;
+}
+
+export const TRAIN: CommandSpec = {
+  name: 'train',
+  summary: 'Train SegAN on BraTS-layout data (one folder per case). A run folder holds config.json, metrics.jsonl, the loss plot, overlays and checkpoints.',
+  details: `Resuming: --resume FILE continues that run's own plan (epochs, schedule, data, model) in its own
+folder; an option given with it overrides the plan, is printed and is recorded in config.json. Options
+that fix the model's shape (--preset, --width, --classes, --skip, --size) cannot change on resume.
+Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints step-N files.`,
+  options: [
+    { name: 'data', type: 'string', meta: 'DIR', path: 'dir', defaultText: "the resumed run's", help: 'BraTS data: one folder per case (required unless --resume)' },
+    { name: 'preset', type: 'enum', meta: 'NAME', values: Object.keys(PRESETS), default: 'code', help: "optimizer and loss settings: 'code' (the authors' code) or 'paper'" },
+    { name: 'epochs', type: 'int', meta: 'N', min: 1, max: 100000, default: 10, help: 'passes over the training slices' },
+    opt.batch(8),
+    opt.width(),
+    opt.size(),
+    opt.classes(),
+    { name: 'crop', type: 'shape', meta: 'WxHxD', min: 1, max: 2048, default: [180, 180, 128], help: 'centre crop of each volume before the random S×S crops; W and H ≥ --size' },
+    { name: 'lr', type: 'number', meta: 'LR', above: 0, max: 1, defaultText: "the preset's (code 2e-4, paper 2e-5)", help: 'learning rate' },
+    { name: 'lambda-dice', type: 'number', meta: 'L', min: 0, max: 1000, defaultText: "the preset's (code 1, paper 0)", help: 'weight of the soft Dice term in the segmentor loss' },
+    { name: 'clamp', type: 'number', meta: 'C', above: 0, max: 100, defaultText: "the preset's (code 0.05, paper 0.01)", help: 'critic weights are clipped to [-C, C]' },
+    opt.seed(666),
+    { name: 'skip', type: 'enum', meta: 'MODE', values: ['add', 'concat'], default: 'add', help: 'how the segmentor joins encoder features into its decoder' },
+    { name: 'val-cases', type: 'list', meta: 'IDS', help: 'validation cases (IDs in --data); default: 20 % of the cases, by seed' },
+    { name: 'flip', type: 'flag', help: 'random left-right flips of training crops' },
+    { name: 'runs', type: 'string', meta: 'DIR', path: 'out', default: 'runs', help: 'folder that holds the run folders' },
+    { name: 'run', type: 'string', meta: 'NAME', pattern: RUN_NAME, patternText: 'a single folder name: letters, digits, . _ - (at most 128)', defaultText: '<preset>-<date-time>', help: 'run folder name inside --runs' },
+    { name: 'overwrite', type: 'flag', help: 'replace an existing run folder of that name' },
+    { name: 'resume', type: 'string', meta: 'FILE', path: 'file', help: 'continue from a checkpoint (e.g. runs/NAME/checkpoints/latest.safetensors)' },
+    { name: 'max-steps', type: 'int', meta: 'N', min: 1, max: 1e9, help: 'stop after N steps in this command (a checkpoint is saved)' },
+    { name: 'checkpoint-every', type: 'int', meta: 'N', min: 1, max: 1e9, default: 200, help: 'steps between checkpoints (one is also saved after every epoch)' },
+    { name: 'keep-checkpoints', type: 'int', meta: 'N', min: 0, max: 100000, default: 5, help: 'step-N checkpoints kept besides latest and best (0: latest only)' },
+    { name: 'log-every', type: 'int', meta: 'N', min: 1, max: 1e9, default: 10, help: 'steps between metric readbacks (metrics.jsonl, progress)' },
+    { name: 'on-nan', type: 'enum', meta: 'MODE', values: ['stop', 'skip'], default: 'stop', help: 'a NaN/Inf loss or gradient: stop, or skip the batch' },
+    { name: 'max-skips', type: 'int', meta: 'N', min: 1, max: 1e6, default: 10, help: 'with --on-nan skip: stop after N skipped steps in a row' },
+    opt.cache(),
+  ],
+  async check(v: Values) {
+    if (v.data === undefined && v.resume === undefined) throw new UsageError('segan train: --data DIR is required (or --resume FILE to continue a run)');
+    const crop = v.crop as number[];
+    const size = v.size as number;
+    if (crop[0] < size || crop[1] < size) throw new UsageError(`segan train: --crop ${crop.join('x')} must be at least --size ${size} in-plane (W and H ≥ ${size})`);
+    if (v['val-cases'] && v.data !== undefined) {
+      const found = await requireCases('train', 'val-cases', String(v.data), v['val-cases'] as string[]);
+      if (found.every((id) => (v['val-cases'] as string[]).includes(id))) throw new UsageError(`segan train: --val-cases names every case in ${v.data}; leave at least one for training`);
+    }
+  },
+};
+
+export const EVAL: CommandSpec = {
+  name: 'eval',
+  summary: 'Score a checkpoint in 3-D on cases with ground truth: Dice, precision and sensitivity per region; a table, scores.csv and scores.json.',
+  options: [
+    { name: 'data', type: 'string', meta: 'DIR', path: 'dir', required: true, help: 'BraTS data: one folder per case' },
+    { name: 'checkpoint', type: 'string', meta: 'FILE', path: 'file', required: true, help: 'a SegAN checkpoint (.safetensors)' },
+    { name: 'cases', type: 'list', meta: 'IDS', help: 'cases to score (IDs in --data); default: all' },
+    { name: 'out', type: 'string', meta: 'DIR', path: 'out', defaultText: 'runs/eval-<checkpoint name>', help: 'where scores.csv and scores.json go' },
+    opt.batch(),
+    opt.cache(),
+  ],
+  async check(v) {
+    if (v.cases) await requireCases('eval', 'cases', String(v.data), v.cases as string[]);
+  },
+};
+
+export const PREDICT: CommandSpec = {
+  name: 'predict',
+  summary: "Segment one case: a BraTS label volume (0, 1, 2, 4) in the case's own grid.",
+  options: [
+    { name: 'checkpoint', type: 'string', meta: 'FILE', path: 'file', required: true, help: 'a SegAN checkpoint (.safetensors)' },
+    { name: 'case', type: 'string', meta: 'DIR', path: 'dir', required: true, help: 'one case folder (its modality files; no segmentation needed)' },
+    { name: 'out', type: 'string', meta: 'FILE', pattern: /\.nii(\.gz)?$/i, patternText: 'a file name ending in .nii.gz or .nii', required: true, help: 'the label volume to write' },
+    opt.batch(),
+    opt.cache(),
+  ],
+};
+
+export const INSPECT: CommandSpec = {
+  name: 'inspect',
+  summary: 'Check BraTS data before a long run: every volume\'s shape, datatype, voxel size, orientation, range and labels, then every problem. Exit 1 if there is any.',
+  details: 'Cases: <case>/<case>_{t1,t1ce,t2,flair,seg}.nii.gz (2018) or <case>/<case>-{t1n,t1c,t2w,t2f,seg}.nii.gz (2023).',
+  options: [{ name: 'data', type: 'string', meta: 'DIR', path: 'dir', required: true, help: 'BraTS data: one folder per case' }, opt.json('the report as JSON on stdout')],
+};
+
+export const SYNTH: CommandSpec = {
+  name: 'synth',
+  summary: 'Write BraTS-layout synthetic phantoms (four modalities and a segmentation per case) for tests and demos.',
+  options: [
+    { name: 'out', type: 'string', meta: 'DIR', path: 'out', required: true, help: 'folder to write the cases into' },
+    { name: 'cases', type: 'int', meta: 'N', min: 1, max: 1000, default: 5, help: 'how many cases' },
+    opt.seed(1),
+    { name: 'shape', type: 'shape', meta: 'WxHxD', min: 8, max: 1024, default: [240, 240, 155], help: 'volume shape in voxels' },
+  ],
+  check(v) {
+    const s = v.shape as number[];
+    if (s[0] * s[1] * s[2] > 2 ** 27) throw new UsageError(`segan synth: --shape ${s.join('x')} has ${s[0] * s[1] * s[2]} voxels; at most 2^27 (e.g. 512x512x512)`);
+  },
+};
+
+export const PROFILE: CommandSpec = {
+  name: 'profile',
+  summary: 'Per-kernel GPU times of one SegAN D+G step (timestamp queries), as a table and a Chrome trace.',
+  options: [
+    opt.batch(8),
+    opt.width(),
+    opt.size(),
+    opt.classes(),
+    { name: 'out', type: 'string', meta: 'DIR', path: 'out', default: 'runs/profile', help: 'where trace.json and kernels.json go' },
+    opt.json('(kept for scripts; the JSON is always written to --out)'),
+  ],
+};
+
+export const INFO: CommandSpec = {
+  name: 'info',
+  summary: 'The WebGPU adapter Dawn gives us: backend, limits and features.',
+  options: [opt.json('the report as JSON on stdout')],
+};
+
+export const DEMO: CommandSpec = {
+  name: 'demo',
+  summary: 'SegAN end to end on synthetic data: phantoms → training → 3-D evaluation → a predicted label volume (about a minute on two CPU cores).',
+  options: [
+    { name: 'out', type: 'string', meta: 'DIR', path: 'out', default: 'runs/demo', help: 'output folder (replaced unless --keep)' },
+    { name: 'epochs', type: 'int', meta: 'N', min: 1, max: 1000, default: 6, help: 'training epochs' },
+    { name: 'cases', type: 'int', meta: 'N', min: 3, max: 100, default: 10, help: 'phantoms (the last two validate)' },
+    opt.classes(),
+    { ...opt.width(), default: 0.125 },
+    { name: 'keep', type: 'flag', help: 'keep --out (and its data) from an earlier demo' },
+  ],
+};
+
+export const ENGINE_DEMO: CommandSpec = {
+  name: 'engine-demo',
+  summary: 'A small engine demo: a 2-layer network fitted on the GPU, with the cost of a step.',
+  options: [
+    { name: 'steps', type: 'int', meta: 'N', min: 1, max: 1e6, default: 300, help: 'SGD steps' },
+    { name: 'hidden', type: 'int', meta: 'N', min: 1, max: 4096, default: 64, help: 'hidden units' },
+    { name: 'batch', type: 'int', meta: 'B', min: 1, max: 65536, default: 256, help: 'points per step' },
+  ],
+};
+
+export const CACHE: CommandSpec = {
+  name: 'cache',
+  summary: 'The slice cache (preprocessed cases, bounded by DAWNGRAD_CACHE_MAX): show it, or empty it.',
+  positionals: [{ name: 'action', values: ['info', 'clear'], help: 'info: where it is and what it holds (default); clear: delete its files' }],
+  options: [opt.cache()],
+};
+
+export const HELP: CommandSpec = {
+  name: 'help',
+  summary: 'This overview, or one command\'s options with their ranges and defaults.',
+  positionals: [{ name: 'command', help: 'a command name' }],
+  options: [],
+};
+
+export const COMMANDS: readonly CommandSpec[] = [DEMO, TRAIN, EVAL, PREDICT, INSPECT, SYNTH, CACHE, PROFILE, INFO, ENGINE_DEMO, HELP];

@@ -1,0 +1,87 @@
+// The DAWNGRAD_* environment variables, each declared once with what it accepts. The engine reads them
+// through envValue() (a bad value is an EnvError naming the variable, never a silent fallback), and the
+// command line checks all of them before it does anything (checkEnvironment).
+
+export class EnvError extends Error {
+  override name = 'EnvError';
+}
+
+/** "6GiB", "512MiB", "1e9" → bytes (> 0). */
+export function parseBytes(text: string): number {
+  const m = /^\s*([\d.e+]+)\s*(B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)?\s*$/i.exec(text);
+  const units: Record<string, number> = { b: 1, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12 };
+  const v = m ? Number(m[1]) * units[(m[2] ?? 'b').toLowerCase()] : NaN;
+  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`a memory size must look like 6GiB, 512MiB or 1e9 (bytes), got '${text}'`);
+  return v;
+}
+
+export interface EnvVar {
+  name: string;
+  /** What it accepts, in words. */
+  accepts: string;
+  help: string;
+  /** The value, or throws (any error: its message is not shown, `accepts` is). */
+  parse: (text: string) => unknown;
+}
+
+/** Dawn's backend names (its `backend=` instance flag). */
+export const BACKENDS = ['vulkan', 'metal', 'd3d12', 'd3d11', 'opengl', 'opengles', 'null', 'webgpu'] as const;
+export const MATMUL_KERNELS = ['subgroup', 'subgroup_wide', 'register', 'workgroup'] as const;
+
+const oneOf =
+  <T extends string>(values: readonly T[]) =>
+  (t: string): T => {
+    if (!(values as readonly string[]).includes(t)) throw new Error('not in the set');
+    return t as T;
+  };
+const nonEmpty = (t: string) => {
+  if (!t.trim()) throw new Error('empty');
+  return t;
+};
+
+export const ENV_VARS: readonly EnvVar[] = [
+  { name: 'DAWNGRAD_BACKEND', accepts: `one of ${BACKENDS.join(', ')}`, help: "Dawn's backend (default: Dawn's choice)", parse: oneOf(BACKENDS) },
+  { name: 'DAWNGRAD_ADAPTER', accepts: 'an adapter name as Dawn lists it', help: 'which adapter (an unknown name prints the list)', parse: nonEmpty },
+  { name: 'DAWNGRAD_MEMORY_LIMIT', accepts: 'a size such as 6GiB, 512MiB or 1e9', help: 'most GPU memory the engine may hold (default: the device\'s)', parse: parseBytes },
+  { name: 'DAWNGRAD_CACHE_MAX', accepts: 'a size such as 20GiB', help: 'most disk space the slice cache may use (default 20GiB)', parse: parseBytes },
+  { name: 'DAWNGRAD_MATMUL', accepts: `one of ${MATMUL_KERNELS.join(', ')}`, help: 'force a matmul kernel family (tests, benchmarks)', parse: oneOf(MATMUL_KERNELS) },
+  { name: 'DAWNGRAD_PROFILE', accepts: 'one of 0, 1', help: '1: per-kernel GPU times of the whole run, printed at the end', parse: oneOf(['0', '1']) },
+  { name: 'DAWNGRAD_PROFILE_OUT', accepts: 'a file name', help: 'where DAWNGRAD_PROFILE=1 writes its Chrome trace', parse: nonEmpty },
+  { name: 'DAWNGRAD_POLL', accepts: 'one of spin, sleep', help: 'how the engine waits for the GPU (default sleep: back off when idle)', parse: oneOf(['spin', 'sleep']) },
+  { name: 'DAWNGRAD_RAW_STDERR', accepts: 'one of 0, 1', help: "1: the segan command shows Dawn's two native limit warnings (no stderr filter)", parse: oneOf(['0', '1']) },
+  { name: 'DAWNGRAD_DAWN_FLAGS', accepts: 'Dawn instance flags, space separated (name=value)', help: 'extra flags for Dawn (experts)', parse: (t) => t.split(' ').filter(Boolean) },
+];
+
+/** Names the test suite uses for its own settings, and bin/segan.mjs's to its child: never warned about. */
+const TEST_ONLY = /^DAWNGRAD_(FUZZ|TEST)_|^DAWNGRAD_(CHILD_OF|STDERR_TTY)$/;
+
+/** The parsed value of a DAWNGRAD_* variable, undefined when unset or empty; EnvError when bad. */
+export function envValue<T = string>(name: string, env: Record<string, string | undefined> = process.env): T | undefined {
+  const v = ENV_VARS.find((x) => x.name === name);
+  if (!v) throw new Error(`envValue: ${name} is not a declared DAWNGRAD_* variable`);
+  const text = env[name];
+  if (text === undefined || text === '') return undefined;
+  try {
+    return v.parse(text) as T;
+  } catch {
+    throw new EnvError(`${name} must be ${v.accepts} (got '${text}'); fix or unset it`);
+  }
+}
+
+/** Every DAWNGRAD_* variable that is set: the bad ones (errors) and the unknown ones (warnings). */
+export function checkEnvironment(env: Record<string, string | undefined> = process.env): { errors: string[]; warnings: string[] } {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  for (const name of Object.keys(env).filter((k) => k.startsWith('DAWNGRAD_')).sort()) {
+    if (!ENV_VARS.some((v) => v.name === name)) {
+      if (!TEST_ONLY.test(name)) warnings.push(`${name} is not a dawngrad setting and is ignored (known: ${ENV_VARS.map((v) => v.name).join(', ')})`);
+      continue;
+    }
+    try {
+      envValue(name, env);
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  return { errors, warnings };
+}
