@@ -55,7 +55,7 @@ describe('an output folder that cannot be written', () => {
     );
     const r = segan(['train', ...smallRun, '--runs', file, '--run', 'x']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/segan: the run folder .*a-file\/x cannot be created: .*a-file is a file, not a folder/);
+    expect(r.stderr).toMatch(/^segan train: --runs\/--run: the run folder .*a-file\/x cannot be created: .*a-file is a file, not a folder/);
     expect(Date.now() - t0).toBeLessThan(20_000);
     expect(readFileSync(file, 'utf8')).toBe('x');
   });
@@ -74,7 +74,7 @@ describe('an output folder that cannot be written', () => {
     }
     const r = segan(['train', ...smallRun, '--runs', locked, '--run', 'x'], { uid });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/segan: the run folder .*locked\/x cannot be created: .*locked is not writable \(permission denied, EACCES\)\. Choose another folder \(--runs \/ --run\) or fix its permissions\./);
+    expect(r.stderr).toMatch(/^segan train: --runs\/--run: the run folder .*locked\/x cannot be created: .*locked is not writable \(permission denied, EACCES\)\. Choose another folder \(--runs \/ --run\) or fix its permissions\./);
     expect(readdirSync(locked)).toEqual([]);
   });
 });
@@ -181,6 +181,6 @@ describe('the GPU', () => {
   it('segan train with DAWNGRAD_MEMORY_LIMIT too small: exit 1 and the out-of-memory message', () => {
     const r = segan(['train', ...smallRun, '--runs', join(dir, 'runs'), '--run', 'tiny-memory'], { env: { DAWNGRAD_MEMORY_LIMIT: '256KiB' } });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/segan: .*out of GPU memory: .*limit of 256(\.0)? KiB.*Use a smaller batch or input size, or a narrower model \(segan train: --batch, --size, --width\)/);
+    expect(r.stderr).toMatch(/^segan train: .*out of GPU memory: .*limit of 256(\.0)? KiB.*Use a smaller batch or input size, or a narrower model \(segan train: --batch, --size, --width\)/);
   });
 });
