@@ -85,7 +85,7 @@ export function allowed(o: OptionSpec): string {
       return 'no value';
     case 'string':
       if (o.patternText) return o.patternText;
-      return o.path === 'dir' ? 'an existing folder' : o.path === 'file' ? 'an existing file' : 'a non-empty value';
+      return o.path === 'dir' ? 'an existing folder' : o.path === 'file' ? 'an existing file' : o.path === 'out' ? 'a path to write to' : 'a non-empty value';
   }
 }
 

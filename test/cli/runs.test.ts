@@ -128,6 +128,27 @@ describe('data stays untouched; the cache lives outside it', () => {
   }, 180_000);
 });
 
+describe('a dataset on a read-only file system', () => {
+  // a real read-only mount (unshare -m + mount --bind -o ro) needs root; as another user the test above
+  // (the data's files unchanged) is the check
+  const root = process.getuid?.() === 0;
+  it.runIf(root)('train, eval and predict run on a read-only bind mount of --data (root: unshare -m, mount -o ro)', () => {
+    const ck = path.join(runs, 'ro', 'checkpoints', 'latest.safetensors');
+    const bin = path.join(ROOT, 'bin/segan.mjs');
+    const q = (a: string[]) => a.map((x) => `'${x}'`).join(' ');
+    const script = [
+      `mount --bind -o ro '${data}' '${data}'`,
+      `touch '${data}/probe' 2>/dev/null && { echo 'the mount is writable'; exit 9; }`,
+      `'${process.execPath}' '${bin}' ${q(['train', ...tiny, '--run', 'ro-mount', '--max-steps', '1', '--cache', path.join(tmp, 'ro-cache')])} || exit 11`,
+      `'${process.execPath}' '${bin}' ${q(['eval', '--data', data, '--checkpoint', ck, '--cases', 'Synth_004', '--out', path.join(tmp, 'ro-eval')])} || exit 12`,
+      `'${process.execPath}' '${bin}' ${q(['predict', '--checkpoint', ck, '--case', path.join(data, 'Synth_003'), '--out', path.join(tmp, 'ro.nii.gz')])} || exit 13`,
+    ].join('\n');
+    const r = spawnSync('unshare', ['-m', 'sh', '-c', script], { cwd: tmp, encoding: 'utf8', timeout: 180_000, env: { ...process.env, XDG_CACHE_HOME: xdg } });
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/wrote .*ro\.nii\.gz/);
+  }, 180_000);
+});
+
 describe('once a crash, now a refusal', () => {
   it('segan eval --batch 0 (a segmentation fault before): exit 2 naming --batch, no signal; predictSlices refuses batch 0', async () => {
     const ck = path.join(runs, 'a', 'checkpoints', 'latest.safetensors');
