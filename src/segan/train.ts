@@ -9,7 +9,7 @@
 // (`onNan: 'stop'`) or goes on (`'skip'`, up to `maxConsecutiveSkips` in a row). The output folder is
 // checked before anything is loaded, free space before every checkpoint, and a failed write, a lost
 // device or an out-of-memory error stops the run with the last complete checkpoint named.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDataset, type Dataset } from '../data/dataset.ts';
 import { defaultCacheDir } from '../data/cache.ts';
@@ -159,9 +159,10 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     writeFileSync(configFile, JSON.stringify({ ...config, data: { dir: opts.dataDir, train: ds.trainCases, val: ds.valCases }, run: opts.runPlan ?? {}, ...(resumes.length ? { resumes } : {}) }, null, 2) + '\n'),
   );
   // metrics of steps after the checkpoint were never kept in a checkpoint: they are trained again
-  if (ckpt && existsSync(metricsFile)) {
-    const kept = readFileSync(metricsFile, 'utf8').split('\n').filter((l) => l && !((readJsonLine(l)?.step ?? 0) > progress.globalStep));
-    writingTo(metricsFile, () => writeFileSync(metricsFile, kept.map((l) => l + '\n').join('')));
+  if (ckpt && existsSync(metricsFile) && statSync(metricsFile).isFile()) {
+    const lines = readFileSync(metricsFile, 'utf8').split('\n').filter(Boolean);
+    const kept = lines.filter((l) => !((readJsonLine(l)?.step ?? 0) > progress.globalStep));
+    if (kept.length < lines.length) writingTo(metricsFile, () => writeFileSync(metricsFile, kept.map((l) => l + '\n').join('')));
   }
   const history: StepMetrics[] = [];
   const valHistory: EpochMetrics[] = [];
@@ -340,6 +341,7 @@ export function pruneCheckpoints(dir: string, keep: number): string[] {
 
 function readJson(file: string): Record<string, unknown> | null {
   try {
+    if (!statSync(file).isFile()) return null;
     return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch {
     return null;

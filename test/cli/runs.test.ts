@@ -97,6 +97,13 @@ describe('run folders', () => {
     // metrics.jsonl holds each step once, even where a run was cut and resumed
     const steps = fs.readFileSync(path.join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'step').map((m) => m.step);
     expect(steps).toEqual([...new Set(steps)]);
+    // resumed from an earlier checkpoint: the records of the steps trained again are not kept twice
+    const dup = path.join(runs, 'dup');
+    expect(segan(['train', ...tiny, '--run', 'dup', '--checkpoint-every', '4', '--max-steps', '6']).status).toBe(0);
+    const again = segan(['train', '--resume', path.join(dup, 'checkpoints', 'step-0000004.safetensors'), '--max-steps', '2']);
+    expect(again.status, again.stderr).toBe(0);
+    const dupSteps = fs.readFileSync(path.join(dup, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'step').map((m) => m.step);
+    expect(dupSteps).toEqual([1, 2, 3, 4, 5, 6]);
     // a corrupt checkpoint is found later (exit 1), named with its option
     const bad = path.join(tmp, 'bad.safetensors');
     fs.writeFileSync(bad, 'garbage');
