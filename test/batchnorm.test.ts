@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../src/index.ts';
 import { batchNorm2d, planBatchNorm, type BatchNorm2dOptions } from '../src/ops/batchnorm.ts';
 import { checkOp, assertClose, type InputSpec } from './helpers/check.ts';
-import { asHardwareAdapter, useEngine } from './helpers/engine.ts';
+import { withPolicy, useEngine } from './helpers/engine.ts';
 import { values } from './helpers/random.ts';
 import { size, type Arr } from './helpers/reference.ts';
 
@@ -130,7 +130,7 @@ describe('batchNorm2d', () => {
   it("gives the same values with a hardware GPU's split (many partials along both axes)", async () => {
     // The plan depends on the adapter kind: run a hardware GPU's split here.
     const e = engine();
-    await asHardwareAdapter(e, async () => {
+    await withPolicy(e, 'hardware', async () => {
       for (const shape of [[8, 2, 16, 16], [4, 3, 5, 7]]) {
         const inputs: InputSpec[] = [{ shape }, { shape: [shape[1]], domain: [0.5, 1.5] }, { shape: [shape[1]], domain: [-0.5, 0.5] }];
         const seed = kinkFreeSeed(inputs, (x, w, b) => bnRef(x, null, null, w, b, { training: true, preActivation: true }));

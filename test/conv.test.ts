@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conv2d, convKernels, convTranspose2d } from '../src/ops/conv.ts';
+import { conv2d, convTranspose2d } from '../src/ops/conv.ts';
 import { ShapeError, type Tensor } from '../src/index.ts';
 import { SGD } from '../src/optim/sgd.ts';
 import { clampParameters } from '../src/optim/clamp.ts';
 import { checkOp } from './helpers/check.ts';
-import { useEngine } from './helpers/engine.ts';
+import { setPolicy, useEngine } from './helpers/engine.ts';
 import { conv2dRef, convTranspose2dRef } from './helpers/conv-reference.ts';
 import { values } from './helpers/random.ts';
 
@@ -56,12 +56,11 @@ const SG_CASES: Case[] = [
 ];
 
 describe.each(['auto', 'portable'] as const)('conv2d with the %s kernels against float64', (mode) => {
+  let restore = () => {};
   beforeAll(() => {
-    convKernels.mode = mode;
+    if (mode === 'portable') restore = setPolicy(engine(), (p) => ({ ...p, conv: { ...p.conv, family: 'portable' } }));
   });
-  afterAll(() => {
-    convKernels.mode = 'auto';
-  });
+  afterAll(() => restore());
   it.each([...CASES, ...SG_CASES])('%j', async (c) => {
     const geo = { stride: norm2(c.stride, 1), padding: norm4(c.padding), dilation: norm2(c.dilation, 1) };
     await checkOp(engine(), {
@@ -138,12 +137,11 @@ describe.each(['auto', 'portable'] as const)('conv2d with the %s kernels against
 });
 
 describe.each(['auto', 'portable'] as const)('convTranspose2d with the %s kernels against float64', (mode) => {
+  let restore = () => {};
   beforeAll(() => {
-    convKernels.mode = mode;
+    if (mode === 'portable') restore = setPolicy(engine(), (p) => ({ ...p, conv: { ...p.conv, family: 'portable' } }));
   });
-  afterAll(() => {
-    convKernels.mode = 'auto';
-  });
+  afterAll(() => restore());
   const T: { x: number[]; w: number[]; stride?: number; padding?: number; outputPadding?: number; dilation?: number; bias?: boolean }[] = [
     { x: [1, 2, 4, 4], w: [2, 3, 3, 3] },
     { x: [2, 3, 5, 4], w: [3, 5, 4, 4], stride: 2, padding: 1, bias: true },

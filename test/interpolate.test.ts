@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ShapeError } from '../src/index.ts';
-import { interpolate, resizeKernels, type InterpolateOptions } from '../src/ops/interpolate.ts';
+import { interpolate, type InterpolateOptions } from '../src/ops/interpolate.ts';
 import { checkOp } from './helpers/check.ts';
-import { useEngine } from './helpers/engine.ts';
+import { setPolicy, useEngine } from './helpers/engine.ts';
 import type { Arr } from './helpers/reference.ts';
 
 const engine = useEngine();
@@ -116,7 +116,7 @@ describe('interpolate', () => {
   it('the ×2 kernels run for SegAN\'s upsampling and agree bitwise with the generic kernels', async () => {
     const e = engine();
     const run = async (x2: boolean) => {
-      resizeKernels.x2 = x2;
+      const restore = setPolicy(e, (p) => ({ ...p, resize: { x2 } }));
       const spy = vi.spyOn(e.runtime.kernels, 'get');
       try {
         const x = e.tensor(Float32Array.from({ length: 3 * 4 * 9 * 7 }, (_, i) => Math.sin(0.7 * i)), [3, 4, 9, 7], { requiresGrad: true });
@@ -130,7 +130,7 @@ describe('interpolate', () => {
         return { used, out };
       } finally {
         spy.mockRestore();
-        resizeKernels.x2 = true;
+        restore();
       }
     };
     const fast = await run(true);

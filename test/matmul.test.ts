@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { matmul, setMatmulKernel, ShapeError, subgroupTilesRun } from '../src/index.ts';
+import { matmul, ShapeError, subgroupTilesRun } from '../src/index.ts';
 import { checkOp } from './helpers/check.ts';
-import { useEngine } from './helpers/engine.ts';
+import { setPolicy, useEngine } from './helpers/engine.ts';
 import { matmulRef } from './helpers/reference.ts';
 
 const engine = useEngine();
@@ -21,14 +21,15 @@ const SHAPES: [number[], number[]][] = [
 ];
 
 describe.each(['subgroup', 'subgroup_wide', 'register', 'workgroup'] as const)('matmul with %s tiles', (kind) => {
-  afterEach(() => setMatmulKernel(null));
+  let restore = () => {};
+  afterEach(() => restore());
   /** Subgroup tiles need lavapipe's 8- or 16-lane subgroups: elsewhere say so and skip. */
   const use = (ctx: { skip: () => void }) => {
     if (kind.startsWith('subgroup') && !subgroupTilesRun(engine())) {
       console.warn(`subgroup tiles skipped: ${engine().adapter.description} is not lavapipe with subgroups`);
       ctx.skip();
     }
-    setMatmulKernel(kind);
+    restore = setPolicy(engine(), (p) => ({ ...p, matmul: kind }));
   };
   it.for(SHAPES)('%j x %j', async ([sa, sb], ctx) => {
     use(ctx);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sum, mean, max, l1Loss, expand } from '../src/index.ts';
 import { checkOp } from './helpers/check.ts';
-import { asHardwareAdapter, useEngine } from './helpers/engine.ts';
+import { withPolicy, useEngine } from './helpers/engine.ts';
 import { reduceRef, binaryRef, unaryRef, type Arr } from './helpers/reference.ts';
 
 const engine = useEngine();
@@ -74,7 +74,7 @@ describe('reductions against float64', () => {
   it("gives the float64 values with a hardware GPU's plan (split_vec4 and tree kernels)", async () => {
     // The plan depends on the adapter kind: run a hardware GPU's plan here.
     const e = engine();
-    await asHardwareAdapter(e, async () => {
+    await withPolicy(e, 'hardware', async () => {
       // vec4 rows split into partials (≥ 1 Mi elements: one long row with a tail of 3; 3 rows), and a tree per output (300 rows)
       for (const [shape, axis] of [[[1_200_003], 0], [[3, 400_000], 1], [[300, 1027], 1]] as [number[], number][]) {
         const n = shape.reduce((a, b) => a * b, 1);

@@ -1,14 +1,17 @@
 // `segan info`: what WebGPU adapter Dawn gives us and what it can do.
 import { createEngine } from '../index.ts';
 import { fmtBytes } from '../runtime/pool.ts';
+import { defaultPlan, describePolicy } from '../runtime/policy.ts';
 import type { Values } from './options.ts';
 
 export async function infoCommand(flags: Values): Promise<number> {
   const engine = await createEngine();
   try {
     const a = engine.adapter;
+    const policy = engine.runtime.policy;
+    const kernels = describePolicy(policy);
     if (flags.json) {
-      process.stdout.write(JSON.stringify(a, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ...a, plan: policy.plan, kernels }, null, 2) + '\n');
       return 0;
     }
     const lines = [
@@ -16,6 +19,9 @@ export async function infoCommand(flags: Values): Promise<number> {
       `vendor       ${a.vendor || '-'}   architecture ${a.architecture || '-'}   ${a.isSoftware ? 'software (CPU) adapter' : 'hardware adapter'}`,
       `backend      ${a.backend}`,
       `features     ${a.features.join(', ') || '(none)'}`,
+      `plan         ${policy.plan}${policy.plan === defaultPlan(a) ? ` (the default for a ${a.isSoftware ? 'software' : 'hardware'} adapter)` : ' (DAWNGRAD_PLAN)'}`,
+      'kernels',
+      ...Object.entries(kernels).map(([k, v]) => `  ${k.padEnd(16)} ${v.variant}${v.config && Object.keys(v.config).length ? `  ${JSON.stringify(v.config)}` : ''}`),
       'limits',
       ...Object.entries(a.limits).map(([k, v]) => `  ${k.padEnd(36)} ${/Size$/.test(k) && v > 65536 ? `${v} (${fmtBytes(v)})` : v}`),
     ];

@@ -44,6 +44,8 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'DAWNGRAD_ADAPTER', accepts: 'an adapter name as Dawn lists it', help: 'which adapter (an unknown name prints the list)', parse: nonEmpty },
   { name: 'DAWNGRAD_MEMORY_LIMIT', accepts: 'a size such as 6GiB, 512MiB or 1e9', help: 'most GPU memory the engine may hold (default: the device\'s)', parse: parseBytes },
   { name: 'DAWNGRAD_CACHE_MAX', accepts: 'a size such as 20GiB', help: 'most disk space the slice cache may use (default 20GiB)', parse: parseBytes },
+  { name: 'DAWNGRAD_PLAN', accepts: 'one of auto, software, hardware', help: 'kernel plan (default auto: software on CPU adapters, hardware on GPUs)', parse: oneOf(['auto', 'software', 'hardware']) },
+  { name: 'DAWNGRAD_LIMITS', accepts: 'one of adapter, default', help: "device limits requested (default adapter: all it has; default: WebGPU's defaults)", parse: oneOf(['adapter', 'default']) },
   { name: 'DAWNGRAD_MATMUL', accepts: `one of ${MATMUL_KERNELS.join(', ')}`, help: 'force a matmul kernel family (tests, benchmarks)', parse: oneOf(MATMUL_KERNELS) },
   { name: 'DAWNGRAD_PROFILE', accepts: 'one of 0, 1', help: '1: per-kernel GPU times of the whole run, printed at the end', parse: oneOf(['0', '1']) },
   { name: 'DAWNGRAD_PROFILE_OUT', accepts: 'a file name', help: 'where DAWNGRAD_PROFILE=1 writes its Chrome trace', parse: nonEmpty },

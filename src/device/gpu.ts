@@ -11,6 +11,8 @@ export interface DeviceOptions {
   /** Adapter name as Dawn lists it, e.g. 'llvmpipe' (env DAWNGRAD_ADAPTER). */
   adapter?: string;
   powerPreference?: GPUPowerPreference;
+  /** Limits to request: everything the adapter has ('adapter', default) or WebGPU's defaults (env DAWNGRAD_LIMITS). */
+  limits?: 'adapter' | 'default';
 }
 
 export interface AdapterReport {
@@ -108,8 +110,10 @@ export async function openDevice(opts: DeviceOptions = {}): Promise<OpenDevice> 
   }
   const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter!.features.has(f)) as GPUFeatureName[];
   const requiredLimits: Record<string, number> = {};
-  // Ask for everything the adapter really has instead of WebGPU's conservative defaults.
-  for (const key of LIMIT_NAMES) {
+  // Ask for everything the adapter really has instead of WebGPU's conservative defaults (unless told
+  // otherwise: DAWNGRAD_LIMITS=default checks that the kernels fit in the defaults).
+  const limitsWanted = opts.limits ?? envValue<'adapter' | 'default'>('DAWNGRAD_LIMITS') ?? 'adapter';
+  for (const key of limitsWanted === 'adapter' ? LIMIT_NAMES : []) {
     const v = (adapter.limits as unknown as Record<string, number>)[key];
     if (typeof v === 'number') requiredLimits[key] = v;
   }

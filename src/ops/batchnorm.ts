@@ -177,7 +177,7 @@ export function batchNorm2d(
   }
   const e = sameEngine(op, ...[x, runningMean, runningVar, weight, bias].filter((t): t is Tensor => t !== null));
   const rt = e.runtime;
-  const p = planBatchNorm(x.shape, rt.report.isSoftware);
+  const p = planBatchNorm(x.shape, rt.policy.plan === 'software');
 
   // Per-channel statistics [mean (C), invstd (C)]: read by normalise now and by backward later.
   const stats = e.empty([2, C], {}, `${op}.stats`);

@@ -1,7 +1,7 @@
 // Convolutions (NCHW, float32, groups = 1), torch.nn.functional semantics:
 //   conv2d(x, w, bias, { stride, padding, dilation, activation?, slope? })        w: [Cout, Cin, kh, kw]
 //   convTranspose2d(x, w, bias, { stride, padding, outputPadding, dilation })    w: [Cin, Cout, kh, kw]
-// Kernels (shaders/conv/), two families chosen per adapter (convKernels.mode):
+// Kernels (shaders/conv/), two families chosen by the engine's policy (runtime/policy.ts, conv.family):
 //   portable (any adapter):
 //     forward.wgsl        implicit GEMM with a fused bias + ReLU/LeakyReLU epilogue
 //     transpose.wgsl      transposed conv in gather form (phase-decomposed), also conv2d's dX
@@ -95,20 +95,14 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
   }
 }
 
-const CPU_THREADS = 8192;
-const GPU_THREADS = 1 << 16;
 
 /**
- * Which kernels the convolutions use. 'auto': the subgroup kernels (*_sg.wgsl) where the adapter has
- * the 'subgroups' feature and is lavapipe (subgroups of 8 or 16 lanes; the kernels need at least 8, and
- * other adapters do not promise that, e.g. SwiftShader has 4), else the portable ones. 'portable': always the portable ones. Tests and benchmarks switch it
- * to check and compare both in one process.
+ * Which kernels the convolutions use: the engine's policy (src/runtime/policy.ts). 'subgroup': the
+ * subgroup kernels (*_sg.wgsl: lavapipe with 'subgroups', 8 or 16 lanes; the kernels need at least 8,
+ * and other adapters do not promise that, e.g. SwiftShader has 4); 'portable': the others.
  */
-export const convKernels: { mode: 'auto' | 'portable'; co16: boolean; co4: boolean; xRuns: boolean; wgRows3: boolean } = { mode: 'auto', co16: true, co4: true, xRuns: true, wgRows3: true };
-
 function useSubgroups(e: Engine): boolean {
-  const r = e.runtime.report;
-  return convKernels.mode === 'auto' && /llvmpipe|lavapipe/i.test(r.description) && r.features.includes('subgroups');
+  return e.runtime.policy.conv.family === 'subgroup';
 }
 
 // ---- weight layouts -----------------------------------------------------------------------------
@@ -185,13 +179,13 @@ interface SgGrid {
 }
 
 /** Output channels per thread in the subgroup kernels: 16 (each input load feeds twice the FMAs) when Cout > 8. */
-function coTile(cout: number): 8 | 16 {
-  return cout > 8 && convKernels.co16 ? 16 : 8;
+function coTile(e: Engine, cout: number): 8 | 16 {
+  return cout > 8 && e.runtime.policy.conv.co16 ? 16 : 8;
 }
 
 /** forward_sg.wgsl also has a 4-channel tile, for Cout ≤ 4 (SegAN's last layer has K = 1 or 3). */
-function coTileFwd(cout: number): 4 | 8 | 16 {
-  return cout <= 4 && convKernels.co4 ? 4 : coTile(cout);
+function coTileFwd(e: Engine, cout: number): 4 | 8 | 16 {
+  return cout <= 4 && e.runtime.policy.conv.co4 ? 4 : coTile(e, cout);
 }
 
 /** Can forward_sg.wgsl run this geometry (kernel rows at most 4 taps wide, run of columns in 8 vec4)? */
@@ -203,7 +197,7 @@ function sgForwardFits(kw: number, sw: number, pw: number, dw: number): boolean 
 function dispatchForwardSg(e: Engine, y: Tensor, x: Tensor, wt: Tensor, coutPad: number, bias: Tensor | null, g: SgGrid, act: number, slope: number, op: string): void {
   const [N, Cin, H, W] = x.shape;
   const [, Cout, outH, outW] = y.shape;
-  const co = coTileFwd(Cout);
+  const co = coTileFwd(e, Cout);
   const coGroups = coutPad / co;
   const u = new Uniforms(28)
     .u32(N, Cin, H, W, Cout, g.OH, g.OW, coGroups, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, coutPad, act)
@@ -213,7 +207,7 @@ function dispatchForwardSg(e: Engine, y: Tensor, x: Tensor, wt: Tensor, coutPad:
   // x: aligned vec4 runs when rows are vec4-aligned; else the run as scalars when it is shorter than
   // 4 loads per tap (3×3 stride 1: 6 < 12), else 4 scalar loads per tap.
   const run = 3 * g.sw + (g.kw - 1) * g.dw + 1;
-  const xMode = W % 4 === 0 && convKernels.xRuns ? 2 : run < 4 * g.kw && convKernels.xRuns ? 1 : 0;
+  const xMode = W % 4 === 0 && e.runtime.policy.conv.xRuns ? 2 : run < 4 * g.kw && e.runtime.policy.conv.xRuns ? 1 : 0;
   const k = e.runtime.kernels.get('conv/forward_sg', { KW: g.kw, SW: g.sw, PW: g.pw, DW: g.dw, X_MODE: xMode, CO: co }, op);
   const cost = { flops: 2 * N * Cout * g.OH * g.OW * Cin * g.kh * g.kw, bytes: 4 * (x.size + wt.size + (y.size * g.OH * g.OW) / (outH * outW)), shape: `${fmtShape(x.shape)}*${fmtShape(wt.shape)}` };
   const xb = x.buffer(op);
@@ -226,7 +220,7 @@ function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: 
   const y = output(e, [N, Cout, OH, OW], 'conv2d');
   if (y.size === 0) return y;
   if (useSubgroups(e) && sgForwardFits(g.kw, g.sw, g.pl, g.dw) && N * OH * Math.ceil(OW / 4) <= 64 * 65535) {
-    const { wt, coutPad } = transposedWeight(e, w, 0, undefined, undefined, coTileFwd(Cout));
+    const { wt, coutPad } = transposedWeight(e, w, 0, undefined, undefined, coTileFwd(e, Cout));
     dispatchForwardSg(e, y, x, wt, coutPad, bias, { kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw, OH, OW, outSh: 1, outSw: 1, ry: 0, rx: 0 }, act, slope, 'conv2d');
     return y;
   }
@@ -278,7 +272,7 @@ function launchTransposeByPhases(e: Engine, x: Tensor, w: Tensor, bias: Tensor |
   for (const r of rows) {
     for (const c of cols) {
       if (r.count === 0 || c.count === 0) continue;
-      const { wt, coutPad } = transposedWeight(e, w, 1, r.axis, c.axis, coTileFwd(w.shape[1]));
+      const { wt, coutPad } = transposedWeight(e, w, 1, r.axis, c.axis, coTileFwd(e, w.shape[1]));
       dispatchForwardSg(e, y, x, wt, coutPad, bias, { kh: r.axis.n, kw: c.axis.n, sh: 1, sw: 1, ph: r.pad, pw: c.pad, dh: 1, dw: 1, OH: r.count, OW: c.count, outSh: g.sh, outSw: g.sw, ry: r.r, rx: c.r }, 0, 0, op);
     }
   }
@@ -326,13 +320,13 @@ function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeometry, op:
   }
   const rt = e.runtime;
   const sg = useSubgroups(e);
-  const co = sg ? coTile(Cout) : 8; // output channels per thread
+  const co = sg ? coTile(e, Cout) : 8; // output channels per thread
   // Subgroup kernel: one kernel row per thread (ROW) for kernels 4 wide, and 3 wide (3 of the 4 tap
   // slots used, but a 3×3 row's 4 pixels read 6 columns instead of 12 scalar loads).
-  const rowMode = sg && convKernels.xRuns && sgForwardFits(g.kw, g.sw, g.pl, g.dw) && (g.kw === 4 || (g.kw === 3 && convKernels.wgRows3));
+  const rowMode = sg && e.runtime.policy.conv.xRuns && sgForwardFits(g.kw, g.sw, g.pl, g.dw) && (g.kw === 4 || (g.kw === 3 && e.runtime.policy.conv.wgRows3));
   const tapGroups = rowMode ? Cin * g.kh : Math.ceil(taps / 4);
   const threadsPerChunk = tapGroups * Math.ceil(Cout / co);
-  const target = rt.report.isSoftware ? CPU_THREADS : GPU_THREADS;
+  const target = rt.policy.threads.conv;
   const maxChunksByMemory = Math.max(1, Math.floor((64 * 2 ** 20) / (Cout * taps * 4)));
   const maxDim = rt.report.limits.maxComputeWorkgroupsPerDimension ?? 65535;
   let chunks = Math.max(1, Math.min(rows, maxChunksByMemory, maxDim, Math.round(target / threadsPerChunk)));

@@ -10,7 +10,7 @@ import { l1Loss, type Reduction } from './loss.ts';
 export * from './elementwise.ts';
 export { reshape, permute, transpose, slice, cat } from './movement.ts';
 export { sum, mean, max, expand, sumTo } from './reduce.ts';
-export { matmul, setMatmulKernel, matmulKernelFor, subgroupTilesRun, type MatmulKernel } from './matmul.ts';
+export { matmul, matmulKernelFor, subgroupTilesRun, type MatmulKernel } from './matmul.ts';
 export { absDiffSum, l1Loss, type Reduction } from './loss.ts';
 export { conv2d, convTranspose2d, type Conv2dOptions, type ConvTranspose2dOptions, type Activation } from './conv.ts';
 export { diceLoss, DICE_EPS } from './dice.ts';

@@ -11,6 +11,7 @@ import type { Runtime } from '../runtime/runtime.ts';
 import { fmtShape, ShapeError, type Shape } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { assertTensor, output, sameEngine } from './util.ts';
+import type { Engine } from '../tensor/engine.ts';
 
 export type InterpolateMode = 'bilinear' | 'nearest';
 
@@ -170,22 +171,19 @@ function launch(rt: Runtime, kernel: string, p: ResizePlan, planes: number, heig
   }
 }
 
-/** Kernel switches (tests turn the ×2 kernels off to compare them with the generic ones). */
-export const resizeKernels = { x2: true };
-
 /**
  * The exact ×2 bilinear upsampling without align_corners (SegAN's decoder): both axes double and
  * the f32 scale is exactly 0.5, so bilinear_x2.wgsl / bilinear_backward_x2.wgsl apply.
  */
-function isBilinearX2(p: ResizePlan): boolean {
-  return resizeKernels.x2 && p.mode === 'bilinear' && !p.alignCorners && [p.h, p.w].every((a) => a.outSize === 2 * a.inSize && a.scale === 0.5);
+function isBilinearX2(e: Engine, p: ResizePlan): boolean {
+  return e.runtime.policy.resize.x2 && p.mode === 'bilinear' && !p.alignCorners && [p.h, p.w].every((a) => a.outSize === 2 * a.inSize && a.scale === 0.5);
 }
 
 function resizeBackward(g: Tensor, p: ResizePlan, inShape: Shape): Tensor {
   const op = `${OP}.backward`;
   const e = g.engine;
   const dx = output(e, inShape, op);
-  const kernel = isBilinearX2(p) ? 'bilinear_backward_x2' : `${p.mode}_backward`;
+  const kernel = isBilinearX2(e, p) ? 'bilinear_backward_x2' : `${p.mode}_backward`;
   launch(e.runtime, kernel, p, inShape[0] * inShape[1], p.h.inSize, p.w.inSize, dx.buffer(op), g.buffer(op), op);
   return dx;
 }
@@ -204,7 +202,7 @@ export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
   const e = sameEngine(OP, x);
   const p = planInterpolate(x.shape, opts);
   const y = output(e, p.outShape, OP);
-  if (isBilinearX2(p)) {
+  if (isBilinearX2(e, p)) {
     // four outputs per thread: the grid is the input's
     launch(e.runtime, 'bilinear_x2', p, p.outShape[0] * p.outShape[1], p.h.inSize, p.w.inSize, y.buffer(OP), x.buffer(OP), OP);
   } else {

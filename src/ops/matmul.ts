@@ -5,9 +5,9 @@
 // Kernel choice per adapter: lavapipe with subgroups gets subgroup tiles (B rows shared through
 // subgroupBroadcast: subgroup_wide.wgsl, 64×256 per workgroup, when N > 128, else subgroup_tile.wgsl,
 // 64×64), other CPU adapters register tiles without workgroup memory, GPUs workgroup-memory tiles.
-// DAWNGRAD_MATMUL=subgroup|subgroup_wide|register|workgroup overrides (the tests run every kernel the
-// adapter can run).
-import { envValue } from '../device/env.ts';
+// The choice is the engine's policy (src/runtime/policy.ts); DAWNGRAD_MATMUL=subgroup|subgroup_wide|
+// register|workgroup overrides it, and the tests run every kernel the adapter can run by editing it.
+import type { MatmulKernel } from '../runtime/policy.ts';
 import { record } from '../autograd/graph.ts';
 import { coalesce, launchMap } from '../runtime/map.ts';
 import { Uniforms } from '../runtime/grid.ts';
@@ -18,23 +18,14 @@ import { reshape, transpose } from './movement.ts';
 import { sumTo } from './reduce.ts';
 import { assertTensor, output, sameEngine } from './util.ts';
 
-export type MatmulKernel = 'subgroup' | 'subgroup_wide' | 'register' | 'workgroup';
+export type { MatmulKernel } from '../runtime/policy.ts';
 
 /** 'subgroup' picks subgroup_wide.wgsl (64×256 tiles) above this many columns, subgroup_tile.wgsl (64×64) up to it. */
 const WIDE_MIN_N = 129;
 
-let forcedKernel: MatmulKernel | null = null;
-/** Force a matmul kernel family (tests and benchmarks); null restores the per-adapter choice. */
-export function setMatmulKernel(k: MatmulKernel | null): void {
-  forcedKernel = k;
-}
-
+/** The engine's matmul kernel family (its policy: the plan's choice, or DAWNGRAD_MATMUL). */
 export function matmulKernelFor(e: Engine): MatmulKernel {
-  if (forcedKernel) return forcedKernel;
-  const env = envValue<MatmulKernel>('DAWNGRAD_MATMUL');
-  if (env) return env;
-  if (subgroupTilesRun(e)) return 'subgroup';
-  return e.adapter.isSoftware ? 'register' : 'workgroup';
+  return e.runtime.policy.matmul;
 }
 
 /**
@@ -42,8 +33,7 @@ export function matmulKernelFor(e: Engine): MatmulKernel {
  * lanes that are consecutive invocations, which lavapipe has and WebGPU does not promise elsewhere.
  */
 export function subgroupTilesRun(e: Engine): boolean {
-  const r = e.runtime.report;
-  return /llvmpipe|lavapipe/i.test(r.description) && r.features.includes('subgroups');
+  return e.runtime.policy.subgroupTiles;
 }
 
 const WORKGROUP = { TILE_M: 64, TILE_N: 64, TILE_K: 16 };

@@ -117,7 +117,7 @@ export function launchReduce(rt: Runtime, kind: ReduceKind, src: PooledBuffer, p
     return;
   }
   const serial = rt.kernels.get('reduce/serial', defines, `${op}.serial`);
-  const software = rt.report.isSoftware;
+  const software = rt.policy.plan === 'software';
   // Many outputs whose kept axis is innermost (summing partials [chunks, n] over chunks): one thread per
   // output reads neighbouring addresses, no barriers. On CPU adapters also any small reduction with
   // short axes (the last partials of a split): one dispatch costs less than a chain of tiny ones, and

@@ -12,13 +12,8 @@ export interface View {
 }
 
 export const MAX_RANK = 8;
-/**
- * Threads in a vec4 map's grid; a grid-stride loop covers the rest. On CPU adapters fewer, longer
- * threads measured faster (8192 threads: relu 64 MiB at 5-10 GB/s vs ~4 GB/s unbounded, lavapipe, 2 cores);
- * GPUs want a thread per vec4.
- */
-const MAX_THREADS_CPU = 8192;
-const MAX_THREADS_GPU = 1 << 22;
+// Threads in a vec4 map's grid: the policy's threads.map (runtime/policy.ts); a grid-stride loop
+// covers the rest. On CPU adapters fewer, longer threads are faster; GPUs want a thread per vec4.
 const OFFSET_FIELDS = ['y', 'z', 'w'];
 
 function contiguous(shape: readonly number[]): number[] {
@@ -92,7 +87,7 @@ export function launchMap(
       { BINDINGS: bindings, LOADS: loads, ARGS: args, EXPR: expression, CALL_X: call('x'), CALL_Y: call('y'), CALL_Z: call('z'), CALL_W: call('w') },
       op,
     );
-    const g = grid1d(Math.min(count / 4, rt.report.isSoftware ? MAX_THREADS_CPU : MAX_THREADS_GPU));
+    const g = grid1d(Math.min(count / 4, rt.policy.threads.map));
     const threads = g.workgroups[0] * g.workgroups[1] * 256;
     const u = new Uniforms(12).u32(count / 4, g.gridX, threads).f32(p0, p1).u32(0, 0, 0).vec4s(all.map((v) => v.offset / 4), 1).done();
     rt.dispatch(kernel, [out.buffer, ...inputs.map((v) => v.buffer)], u, g.workgroups, op, { bytes: 4 * count * (inputs.length + 1), shape: `[${shape.join(',')}]` });

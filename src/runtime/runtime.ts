@@ -4,6 +4,7 @@
 // first step no uniform is written) and bind groups are cached by (pipeline, buffers, uniform).
 import { beginWait, endWait } from '../device/poll.ts';
 import { envValue, parseBytes } from '../device/env.ts';
+import { makePolicy, type KernelPolicy, type PlanName } from './policy.ts';
 
 export { parseBytes };
 import type { AdapterReport } from '../device/gpu.ts';
@@ -20,6 +21,8 @@ export interface RuntimeOptions {
    * GpuOutOfMemoryError is thrown before anything is allocated.
    */
   memoryLimit?: number;
+  /** Kernel plan: 'auto' (default; also DAWNGRAD_PLAN) gives CPU adapters 'software', others 'hardware'. */
+  plan?: PlanName | 'auto';
 }
 
 /** The engine's memory limit: the option, else DAWNGRAD_MEMORY_LIMIT, else none. Throws on bad values. */
@@ -73,6 +76,8 @@ export class Runtime {
   profiler: Profiler | null = null;
   /** Counters for benchmarks and tests. */
   readonly stats = { dispatches: 0, submits: 0, uniformWrites: 0, bindGroupsCreated: 0 };
+  /** Which kernel each family uses (src/runtime/policy.ts); tests and benchmarks may replace it. */
+  policy: KernelPolicy;
 
   constructor(
     readonly device: GPUDevice,
@@ -84,6 +89,7 @@ export class Runtime {
     this.pool = new BufferPool(device, Math.min(report.limits.maxBufferSize ?? 2 ** 28, report.limits.maxStorageBufferBindingSize ?? 2 ** 27), 2 ** 31, memoryLimit);
     this.kernels = new KernelCache(device);
     this.maxQueuedDispatches = opts.maxQueuedDispatches ?? 4096;
+    this.policy = makePolicy(report, opts.plan ?? envValue<PlanName | 'auto'>('DAWNGRAD_PLAN') ?? 'auto');
     device.addEventListener('uncapturederror', (ev) => {
       ev.preventDefault();
       const error = (ev as GPUUncapturedErrorEvent).error;

@@ -2,6 +2,7 @@
 // instruction; GPU tests are never skipped silently.
 import { afterAll, beforeAll } from 'vitest';
 import { createEngine, type Engine } from '../../src/index.ts';
+import { makePolicy, type KernelPolicy, type PlanName } from '../../src/runtime/policy.ts';
 
 export function useEngine(): () => Engine {
   let engine: Engine | null = null;
@@ -18,16 +19,23 @@ export function useEngine(): () => Engine {
 }
 
 /**
- * Run `fn` with the engine planning as for a hardware GPU (isSoftware false): kernel plans depend on
- * the adapter kind, and this runs a GPU's plan on lavapipe. The flag is restored afterwards.
+ * Replace the engine's kernel policy: a plan ('hardware' runs a GPU's kernel choices on lavapipe) or an
+ * edit of the current policy. Returns a function that restores the previous one.
  */
-export async function asHardwareAdapter<T>(e: Engine, fn: () => Promise<T>): Promise<T> {
-  const report = e.runtime.report;
-  const software = report.isSoftware;
-  report.isSoftware = false;
+export function setPolicy(e: Engine, change: PlanName | ((p: KernelPolicy) => KernelPolicy)): () => void {
+  const saved = e.runtime.policy;
+  e.runtime.policy = typeof change === 'string' ? makePolicy(e.runtime.report, change) : change(saved);
+  return () => {
+    e.runtime.policy = saved;
+  };
+}
+
+/** Run `fn` under a changed kernel policy (see setPolicy); the previous policy is restored afterwards. */
+export async function withPolicy<T>(e: Engine, change: PlanName | ((p: KernelPolicy) => KernelPolicy), fn: () => Promise<T>): Promise<T> {
+  const restore = setPolicy(e, change);
   try {
     return await fn();
   } finally {
-    report.isSoftware = software;
+    restore();
   }
 }
