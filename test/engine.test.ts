@@ -179,7 +179,7 @@ describe('device and runtime rules', () => {
     expect(e.adapter.features).toEqual([...device.features].sort());
   });
 
-  it('`segan info` prints the adapter, backend, features and limits (and --json the report)', () => {
+  it('`segan info` prints the adapter, backend, features and limits (and --json the report)', async () => {
     const e = engine();
     const segan = (args: string[]) => spawnSync(process.execPath, ['bin/segan.mjs', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
     const r = segan(['info']);
@@ -190,7 +190,8 @@ describe('device and runtime rules', () => {
     expect(r.stdout).toMatch(new RegExp(`^  maxComputeInvocationsPerWorkgroup +${e.adapter.limits.maxComputeInvocationsPerWorkgroup}$`, 'm'));
     const j = segan(['info', '--json']);
     expect(j.status).toBe(0);
-    expect(JSON.parse(j.stdout)).toEqual(JSON.parse(JSON.stringify(e.adapter)));
+    const { describePolicy } = await import('../src/runtime/policy.ts');
+    expect(JSON.parse(j.stdout)).toEqual(JSON.parse(JSON.stringify({ ...e.adapter, plan: e.runtime.policy.plan, kernels: describePolicy(e.runtime.policy) })));
   });
 
   it('pipelines are cached by kernel variant, not by shape', async () => {
