@@ -3,14 +3,9 @@
 // dispatch, so map.wgsl cannot read and write the same buffer.)
 // One element per thread, 256 threads per workgroup. Memory traffic: 12 bytes per element.
 
-struct Params {
-  count: u32,
-  grid_x: u32,
-  pad0: u32,
-  pad1: u32,
-}
+//#uniforms AccumulateParams
 
-@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(0) var<uniform> P: AccumulateParams;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(2) var<storage, read> src: array<f32>;
 

@@ -2,14 +2,9 @@
 // One element per thread, 256 threads per workgroup; grids wider than 65535 workgroups fold into y.
 // Memory traffic: 4 bytes written per element, nothing read.
 
-struct Params {
-  count: u32,
-  grid_x: u32,
-  value: f32,
-  pad: u32,
-}
+//#uniforms FillParams
 
-@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(0) var<uniform> P: FillParams;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(256)

@@ -21,19 +21,9 @@
 // into y (element i = gid.x + gid.y * grid_x).
 // Memory traffic: (inputs + 1) x 4 bytes per element; 0 FLOP-bound ops, so it runs at copy bandwidth.
 
-struct Params {
-  count: u32,                     // number of output elements
-  rank: u32,                      // logical rank, <= 8
-  grid_x: u32,                    // threads along x (workgroups_x * 256)
-  p0: f32,                        // scalar parameters of the op (slope, exponent, clamp bounds, ...)
-  p1: f32,
-  pad0: u32, pad1: u32, pad2: u32,
-  offsets: vec4u,                 // element offsets of out, in0, in1, in2
-  shape: array<vec4u, 2>,         // logical shape, innermost last (INDEXING 1: innermost first)
-  strides: array<vec4u, 8>,       // [out, in0, in1, in2] x 2 vec4 (8 dims each), ordered as shape
-}
+//#uniforms MapParams
 
-@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(0) var<uniform> P: MapParams;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 {{BINDINGS}}
 

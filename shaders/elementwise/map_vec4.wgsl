@@ -11,17 +11,9 @@
 // bandwidth of the scalar kernel.
 // Memory traffic: (inputs + 1) x 16 bytes per vec4 (per loop step); elementwise ops are bandwidth-bound.
 
-struct Params {
-  count4: u32,                    // number of vec4s in the output
-  grid_x: u32,                    // threads along x
-  stride: u32,                    // threads in the whole grid
-  p0: f32,
-  p1: f32,
-  pad0: u32, pad1: u32, pad2: u32,
-  offsets4: vec4u,                // vec4 offsets of out, in0, in1, in2
-}
+//#uniforms MapVec4Params
 
-@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(0) var<uniform> P: MapVec4Params;
 @group(0) @binding(1) var<storage, read_write> out: array<vec4f>;
 {{BINDINGS}}
 

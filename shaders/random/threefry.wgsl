@@ -9,18 +9,9 @@
 // transform adds the adapter's log/cos/sin rounding (a few ulp). src/tensor/random.ts mirrors it.
 // One thread per pair of outputs, 256 threads per workgroup. Memory traffic: 8 bytes written per thread.
 
-struct Params {
-  count: u32,           // number of outputs
-  grid_x: u32,          // threads along x
-  seed_lo: u32,
-  seed_hi: u32,
-  counter_offset: u32,
-  dist: u32,            // 0 uniform, 1 normal
-  a: f32,               // low or mean
-  b: f32,               // high or std
-}
+//#uniforms RandomParams
 
-@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(0) var<uniform> P: RandomParams;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
 fn rotl(x: u32, r: u32) -> u32 { return (x << r) | (x >> (32u - r)); }

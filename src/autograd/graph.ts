@@ -1,7 +1,11 @@
 // Reverse-mode autograd, micrograd style: ops attach a GradNode (inputs + backward closure) to their
 // output; backward() sorts the graph once, walks it in reverse, and accumulates gradients.
 // Everything is recorded on the GPU in the same command stream as the forward pass: no readback.
-import { grid1d, Uniforms } from '../runtime/grid.ts';
+import { grid1d } from '../runtime/grid.ts';
+import { defineUniforms } from '../runtime/uniforms.ts';
+
+/** copy/accumulate.wgsl's uniforms. */
+const ACCUMULATE_PARAMS = defineUniforms('AccumulateParams', { count: 'u32', grid_x: 'u32' });
 import { launchMap } from '../runtime/map.ts';
 import { contiguousStrides, fmtShape, sameShape } from '../tensor/shape.ts';
 import { peekTensorId, setBackwardImpl, Tensor, type GradNode } from '../tensor/tensor.ts';
@@ -70,7 +74,7 @@ function accumulateInto(dst: Tensor, src: Tensor): void {
   const rt = dst.engine.runtime;
   const g = grid1d(dst.size);
   const k = rt.kernels.get('copy/accumulate', {}, 'grad.accumulate');
-  rt.dispatch(k, [dst.buffer('grad.accumulate'), src.buffer('grad.accumulate')], new Uniforms(4).u32(dst.size, g.gridX, 0, 0).done(), g.workgroups);
+  rt.dispatch(k, [dst.buffer('grad.accumulate'), src.buffer('grad.accumulate')], ACCUMULATE_PARAMS.pack({ count: dst.size, grid_x: g.gridX }), g.workgroups);
 }
 
 function runBackward(root: Tensor, grad?: Tensor): void {

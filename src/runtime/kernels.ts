@@ -6,19 +6,23 @@
 // offending source lines.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { uniformStruct } from './uniforms.ts';
 
 const SHADER_DIR = fileURLToPath(new URL('../../shaders/', import.meta.url));
 const sourceCache = new Map<string, string>();
 
 /**
  * Text of shaders/<path>.wgsl, with every line `//#include "other/path"` replaced by that file's text
- * (WGSL has no includes; this keeps shared helpers in one file).
+ * (WGSL has no includes; this keeps shared helpers in one file) and every line `//#uniforms NAME` by
+ * the struct of the uniform layout NAME (src/runtime/uniforms.ts: declared once, in TypeScript).
  */
 export function shaderSource(path: string, depth = 0): string {
   let s = sourceCache.get(path);
   if (s === undefined) {
     if (depth > 4) throw new Error(`shaders/${path}.wgsl: includes nested too deeply`);
-    s = readFileSync(`${SHADER_DIR}${path}.wgsl`, 'utf8').replace(/^\/\/#include "([\w/]+)"$/gm, (_, inc: string) => shaderSource(inc, depth + 1));
+    s = readFileSync(`${SHADER_DIR}${path}.wgsl`, 'utf8')
+      .replace(/^\/\/#include "([\w/]+)"$/gm, (_, inc: string) => shaderSource(inc, depth + 1))
+      .replace(/^\/\/#uniforms (\w+)$/gm, (_, name: string) => uniformStruct(name));
     sourceCache.set(path, s);
   }
   return s;

@@ -1,6 +1,7 @@
 // Launcher for shaders/elementwise/map.wgsl: out[view] = expr(inputs[views]) over a logical shape.
 // Below the tensor layer: it takes buffers and strides, so autograd and ops can both use it.
-import { grid1d, Uniforms } from './grid.ts';
+import { grid1d } from './grid.ts';
+import { defineUniforms } from './uniforms.ts';
 import type { PooledBuffer } from './pool.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -15,6 +16,28 @@ export const MAX_RANK = 8;
 // Threads in a vec4 map's grid: the policy's threads.map (runtime/policy.ts); a grid-stride loop
 // covers the rest. On CPU adapters fewer, longer threads are faster; GPUs want a thread per vec4.
 const OFFSET_FIELDS = ['y', 'z', 'w'];
+
+/** elementwise/map.wgsl's uniforms. */
+export const MAP_PARAMS = defineUniforms('MapParams', {
+  count: { type: 'u32', doc: 'number of output elements' },
+  rank: { type: 'u32', doc: 'logical rank, <= 8' },
+  grid_x: { type: 'u32', doc: 'threads along x (workgroups_x * 256)' },
+  p0: { type: 'f32', doc: "scalar parameters of the op (slope, exponent, clamp bounds, ...)" },
+  p1: 'f32',
+  offsets: { type: 'vec4u', doc: 'element offsets of out, in0, in1, in2' },
+  shape: { type: { vec4u: 2 }, doc: 'logical shape, innermost last (INDEXING 1: innermost first)' },
+  strides: { type: { vec4u: 8 }, doc: '[out, in0, in1, in2] x 2 vec4 (8 dims each), ordered as shape' },
+});
+
+/** elementwise/map_vec4.wgsl's uniforms. */
+export const MAP_VEC4_PARAMS = defineUniforms('MapVec4Params', {
+  count4: { type: 'u32', doc: 'number of vec4s in the output' },
+  grid_x: { type: 'u32', doc: 'threads along x' },
+  stride: { type: 'u32', doc: 'threads in the whole grid' },
+  p0: 'f32',
+  p1: 'f32',
+  offsets4: { type: 'vec4u', doc: 'vec4 offsets of out, in0, in1, in2' },
+});
 
 function contiguous(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length);
@@ -89,7 +112,7 @@ export function launchMap(
     );
     const g = grid1d(Math.min(count / 4, rt.policy.threads.map));
     const threads = g.workgroups[0] * g.workgroups[1] * 256;
-    const u = new Uniforms(12).u32(count / 4, g.gridX, threads).f32(p0, p1).u32(0, 0, 0).vec4s(all.map((v) => v.offset / 4), 1).done();
+    const u = MAP_VEC4_PARAMS.pack({ count4: count / 4, grid_x: g.gridX, stride: threads, p0, p1, offsets4: all.map((v) => v.offset / 4) });
     rt.dispatch(kernel, [out.buffer, ...inputs.map((v) => v.buffer)], u, g.workgroups, op, { bytes: 4 * count * (inputs.length + 1), shape: `[${shape.join(',')}]` });
     return;
   }
@@ -104,14 +127,18 @@ export function launchMap(
   const g = grid1d(count);
   // INDEXING 1 lists axes innermost first (x, y, z); the others outermost first.
   const order = (v: number[]) => (indexing === 1 ? [...v].reverse() : v);
-  const u = new Uniforms(52)
-    .u32(count, rank, g.gridX)
-    .f32(p0, p1)
-    .u32(0, 0, 0)
-    .vec4s([out.offset, ...inputs.map((v) => v.offset)], 1)
-    .vec4s(order(c.shape), 2, 1);
-  for (let k = 0; k < 4; k++) u.vec4s(c.strides[k] ? order(c.strides[k]) : [], 2);
+  const padded = (v: readonly number[], fill: number) => [...v, ...new Array<number>(8 - v.length).fill(fill)];
+  const u = MAP_PARAMS.pack({
+    count,
+    rank,
+    grid_x: g.gridX,
+    p0,
+    p1,
+    offsets: [out.offset, ...inputs.map((v) => v.offset)],
+    shape: padded(order(c.shape), 1),
+    strides: [0, 1, 2, 3].flatMap((k) => padded(c.strides[k] ? order(c.strides[k]) : [], 0)),
+  });
   const workgroups: [number, number, number] =
     indexing === 1 ? [Math.ceil(c.shape[rank - 1] / 256), c.shape[rank - 2] ?? 1, c.shape[rank - 3] ?? 1] : [g.workgroups[0], g.workgroups[1], 1];
-  rt.dispatch(kernel, [out.buffer, ...inputs.map((v) => v.buffer)], u.done(), workgroups, op, { bytes: 4 * count * (inputs.length + 1), shape: `[${shape.join(',')}]` });
+  rt.dispatch(kernel, [out.buffer, ...inputs.map((v) => v.buffer)], u, workgroups, op, { bytes: 4 * count * (inputs.length + 1), shape: `[${shape.join(',')}]` });
 }

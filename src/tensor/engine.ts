@@ -4,7 +4,23 @@
 import { openDevice, type AdapterReport, type DeviceOptions } from '../device/gpu.ts';
 import { checkEnvironment, envValue, EnvError } from '../device/env.ts';
 import { memoryLimitOf, Runtime, type RuntimeOptions } from '../runtime/runtime.ts';
-import { grid1d, Uniforms } from '../runtime/grid.ts';
+import { grid1d } from '../runtime/grid.ts';
+import { defineUniforms } from '../runtime/uniforms.ts';
+
+/** copy/fill.wgsl's uniforms. */
+const FILL_PARAMS = defineUniforms('FillParams', { count: 'u32', grid_x: 'u32', value: 'f32' });
+
+/** random/threefry.wgsl's uniforms. */
+const RANDOM_PARAMS = defineUniforms('RandomParams', {
+  count: { type: 'u32', doc: 'number of outputs' },
+  grid_x: { type: 'u32', doc: 'threads along x' },
+  seed_lo: 'u32',
+  seed_hi: 'u32',
+  counter_offset: 'u32',
+  dist: { type: 'u32', doc: '0 uniform, 1 normal' },
+  a: { type: 'f32', doc: 'low or mean' },
+  b: { type: 'f32', doc: 'high or std' },
+});
 import type { MemoryCategory, MemoryReport } from '../runtime/pool.ts';
 import { Storage, Tensor } from './tensor.ts';
 import { checkShape, fmtShape, sizeOf, ShapeError, type Shape } from './shape.ts';
@@ -109,7 +125,7 @@ export class Engine {
     if (t.size === 0) return;
     const g = grid1d(t.size);
     const k = this.runtime.kernels.get('copy/fill', {}, 'fill');
-    const u = new Uniforms(4).u32(t.size, g.gridX).f32(value).u32(0).done();
+    const u = FILL_PARAMS.pack({ count: t.size, grid_x: g.gridX, value });
     this.runtime.dispatch(k, [t.buffer('fill')], u, g.workgroups);
   }
 
@@ -130,7 +146,7 @@ export class Engine {
     if (t.size === 0) return t;
     const g = grid1d(Math.ceil(t.size / 2));
     const k = this.runtime.kernels.get('random/threefry', {}, op);
-    const u = new Uniforms(8).u32(t.size, g.gridX, lo, hi, 0, dist).f32(a, b).done();
+    const u = RANDOM_PARAMS.pack({ count: t.size, grid_x: g.gridX, seed_lo: lo, seed_hi: hi, counter_offset: 0, dist, a, b });
     this.runtime.dispatch(k, [t.buffer(op)], u, g.workgroups);
     return t;
   }
