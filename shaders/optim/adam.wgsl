@@ -18,19 +18,9 @@
 
 //#include "optim/flat"
 
-struct Params {
-  flat: FlatHeader,
-  lr: f32,
-  beta2: f32,
-  one_minus_beta1: f32,  // 1 - beta1 rounded once from float64 (PyTorch passes it as a scalar)
-  one_minus_beta2: f32,
-  eps: f32,
-  weight_decay: f32,
-  log_beta1: f32,        // ln(beta1) from float64, at least -88 (beta = 0 gives a correction of 1)
-  log_beta2: f32,
-}
+//#uniforms AdamParams
 
-@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(0) var<uniform> P: AdamParams;
 @group(0) @binding(1) var<storage, read_write> param: array<f32>;
 @group(0) @binding(2) var<storage, read> grad: array<f32>;
 @group(0) @binding(3) var<storage, read> skip: array<u32>;

@@ -3,14 +3,9 @@
 // One element per thread, 256 threads per workgroup; grids wider than 65535 workgroups fold into y.
 // Memory traffic: 8 bytes per element (read and write p).
 
-struct Params {
-  count: u32,
-  grid_x: u32,
-  lo: f32,
-  hi: f32,
-}
+//#uniforms ClampParams
 
-@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(0) var<uniform> P: ClampParams;
 @group(0) @binding(1) var<storage, read_write> param: array<f32>;
 
 @compute @workgroup_size(256)

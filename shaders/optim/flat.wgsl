@@ -18,16 +18,7 @@ struct Chunk {
 }
 
 // The first block of every optimizer kernel's uniforms.
-struct FlatHeader {
-  chunk_count: u32,
-  groups_x: u32,
-  clamp_on: u32,  // 1: clamp the updated parameters to [clamp_lo, clamp_hi] (WGAN weight clipping)
-  pad0: u32,
-  clamp_lo: f32,
-  clamp_hi: f32,
-  pad1: f32,
-  pad2: f32,
-}
+//#uniforms FlatHeader
 
 /**
  * This workgroup's chunk, or an empty one (start = end) for the folded grid's tail. Every kernel that

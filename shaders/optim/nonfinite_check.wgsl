@@ -20,11 +20,9 @@
 
 //#include "optim/flat"
 
-struct Params {
-  flat: FlatHeader,  // clamp_* unused
-}
+//#uniforms NonfiniteParams
 
-@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(0) var<uniform> P: NonfiniteParams;
 @group(0) @binding(1) var<storage, read> values: array<u32>;   // float32 data read as raw bits
 @group(0) @binding(2) var<storage, read_write> flag: array<atomic<u32>, 2>;
 @group(0) @binding(3) var<storage, read> chunks: array<Chunk>;

@@ -11,19 +11,9 @@
 
 //#include "optim/flat"
 
-struct Params {
-  flat: FlatHeader,
-  lr: f32,
-  alpha: f32,
-  one_minus_alpha: f32,  // 1 - alpha rounded once from float64
-  eps: f32,
-  weight_decay: f32,
-  pad0: f32,
-  pad1: f32,
-  pad2: f32,
-}
+//#uniforms RmspropParams
 
-@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(0) var<uniform> P: RmspropParams;
 @group(0) @binding(1) var<storage, read_write> param: array<f32>;
 @group(0) @binding(2) var<storage, read> grad: array<f32>;
 @group(0) @binding(3) var<storage, read> skip: array<u32>;

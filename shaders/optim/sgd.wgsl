@@ -16,15 +16,9 @@
 
 //#include "optim/flat"
 
-struct Params {
-  flat: FlatHeader,
-  lr: f32,
-  momentum: f32,
-  weight_decay: f32,
-  pad0: f32,
-}
+//#uniforms SgdParams
 
-@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(0) var<uniform> P: SgdParams;
 @group(0) @binding(1) var<storage, read_write> param: array<f32>;
 @group(0) @binding(2) var<storage, read> grad: array<f32>;
 @group(0) @binding(3) var<storage, read> skip: array<u32>;

@@ -8,15 +8,9 @@
 // One parameter per thread, 64 threads per workgroup (one workgroup for up to 64 parameters).
 // Memory traffic: 8 bytes per parameter with a gradient (read and write one u32), nothing otherwise.
 
-struct Params {
-  count: u32,                          // number of parameters
-  pad0: u32,
-  pad1: u32,
-  pad2: u32,
-  mask: array<vec4u, {{MASK_VEC4S}}>,  // bit k % 32 of word k / 32: parameter k has a gradient
-}
+//#uniforms StepCounterParams
 
-@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(0) var<uniform> P: StepCounterParams;
 @group(0) @binding(1) var<storage, read_write> steps: array<u32>;
 @group(0) @binding(2) var<storage, read> skip: array<u32>;
 

@@ -1,9 +1,22 @@
 // Adam (torch.optim.Adam with amsgrad=False, maximize=False, L2 weight decay): one fused
 // shaders/optim/adam.wgsl dispatch for all parameters; bias corrections from the GPU step counts
 // (-expm1(t ln beta) in the kernel, ln beta from float64 here).
-import { Uniforms } from '../runtime/grid.ts';
+import { defineUniforms } from '../runtime/uniforms.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { checkHyper, Optimizer, type FlatUpdate } from './optimizer.ts';
+import { checkHyper, FLAT_HEADER, Optimizer, type FlatUpdate } from './optimizer.ts';
+
+/** optim/adam.wgsl's uniforms. */
+const ADAM_PARAMS = defineUniforms('AdamParams', {
+  flat: { struct: FLAT_HEADER },
+  lr: 'f32',
+  beta2: 'f32',
+  one_minus_beta1: { type: 'f32', doc: '1 - beta1 rounded once from float64 (PyTorch passes it as a scalar)' },
+  one_minus_beta2: 'f32',
+  eps: 'f32',
+  weight_decay: 'f32',
+  log_beta1: { type: 'f32', doc: 'ln(beta1) from float64, at least -88 (beta = 0 gives a correction of 1)' },
+  log_beta2: 'f32',
+});
 
 export interface AdamOptions {
   lr?: number;
@@ -52,10 +65,17 @@ export class Adam extends Optimizer<AdamHyper> {
     const rt = this.engine.runtime;
     const { lr, betas, eps, weightDecay } = this.hyper;
     const kernel = rt.kernels.get('optim/adam', {}, 'Adam.step');
-    const params = new Uniforms(16)
-      .u32(...u.header)
-      .f32(lr, betas[1], 1 - betas[0], 1 - betas[1], eps, weightDecay, logBeta(betas[0]), logBeta(betas[1]))
-      .done();
+    const params = ADAM_PARAMS.pack({
+      flat: u.header,
+      lr,
+      beta2: betas[1],
+      one_minus_beta1: 1 - betas[0],
+      one_minus_beta2: 1 - betas[1],
+      eps,
+      weight_decay: weightDecay,
+      log_beta1: logBeta(betas[0]),
+      log_beta2: logBeta(betas[1]),
+    });
     rt.dispatch(kernel, [u.param, u.grad, u.skip, u.chunks, u.slots[0], u.slots[1], u.steps], params, u.workgroups, 'Adam.step', { bytes: 28 * u.elements });
   }
 }

@@ -1,7 +1,11 @@
 // clampParameters: in-place clamp of parameters (WGAN weight clipping), one
 // shaders/optim/clamp.wgsl dispatch per tensor, recorded only.
-import { grid1d, Uniforms } from '../runtime/grid.ts';
+import { grid1d } from '../runtime/grid.ts';
+import { defineUniforms } from '../runtime/uniforms.ts';
 import { Tensor } from '../tensor/tensor.ts';
+
+/** optim/clamp.wgsl's uniforms. */
+const CLAMP_PARAMS = defineUniforms('ClampParams', { count: 'u32', grid_x: 'u32', lo: 'f32', hi: 'f32' });
 
 /** Clamp every element of every tensor to [lo, hi] in place (same tensors, same buffers). */
 export function clampParameters(params: readonly Tensor[], lo: number, hi: number): void {
@@ -18,6 +22,6 @@ export function clampParameters(params: readonly Tensor[], lo: number, hi: numbe
     const rt = p.engine.runtime;
     const grid = grid1d(p.size);
     const kernel = rt.kernels.get('optim/clamp', {}, op);
-    rt.dispatch(kernel, [buffers[k]], new Uniforms(4).u32(p.size, grid.gridX).f32(lo, hi).done(), grid.workgroups, op);
+    rt.dispatch(kernel, [buffers[k]], CLAMP_PARAMS.pack({ count: p.size, grid_x: grid.gridX, lo, hi }), grid.workgroups, op);
   });
 }

@@ -18,11 +18,31 @@
 // (shaders/optim/nonfinite_check.wgsl, one dispatch) into a two-word flag tensor; the counter and update kernels
 // read the flag and do nothing when it is raised. The step is skipped without a readback: the caller
 // reads the flag later, with its periodic metrics (readNonFiniteFlag), to learn what happened.
-import { grid1d, Uniforms } from '../runtime/grid.ts';
+import { grid1d } from '../runtime/grid.ts';
 import type { PooledBuffer } from '../runtime/pool.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { fmtShape, sameShape } from '../tensor/shape.ts';
 import { Tensor } from '../tensor/tensor.ts';
+import { defineUniforms, type UniformValues } from '../runtime/uniforms.ts';
+
+/** The first block of every optimizer kernel's uniforms (shaders/optim/flat.wgsl). */
+export const FLAT_HEADER = defineUniforms('FlatHeader', {
+  chunk_count: 'u32',
+  groups_x: 'u32',
+  clamp_on: { type: 'u32', doc: '1: clamp the updated parameters to [clamp_lo, clamp_hi] (WGAN weight clipping)' },
+  clamp_lo: 'f32',
+  clamp_hi: 'f32',
+});
+export type FlatHeaderValues = UniformValues<(typeof FLAT_HEADER)['spec']>;
+
+/** optim/nonfinite_check.wgsl's uniforms (clamp_* unused). */
+const NONFINITE_PARAMS = defineUniforms('NonfiniteParams', { flat: { struct: FLAT_HEADER } });
+
+/** optim/step_counter.wgsl's uniforms. */
+const STEP_COUNTER_PARAMS = defineUniforms('StepCounterParams', {
+  count: { type: 'u32', doc: 'number of parameters' },
+  mask: { type: { vec4u: 'MASK_VEC4S' }, doc: 'bit k % 32 of word k / 32: parameter k has a gradient' },
+});
 
 export type OptimizerKind = 'adam' | 'rmsprop' | 'sgd';
 
@@ -101,8 +121,8 @@ export interface FlatUpdate {
   /** The flat state arrays in slotNames() order, and the per-parameter step counts. */
   slots: PooledBuffer[];
   steps: PooledBuffer;
-  /** The FlatHeader words that start the kernel's uniform block (8 words). */
-  header: number[];
+  /** The FlatHeader that starts the kernel's uniform block. */
+  header: FlatHeaderValues;
   /** The workgroup grid: one workgroup per chunk. */
   workgroups: [number, number];
   /** Flat elements updated (for the profiler's byte counts). */
@@ -236,11 +256,9 @@ export abstract class Optimizer<H extends BaseHyper> {
   }
 
   /** The FlatHeader words of a dispatch over `count` chunks, and its workgroup grid. */
-  private flatHeader(count: number, clamp: readonly [number, number] | null): { header: number[]; workgroups: [number, number] } {
+  private flatHeader(count: number, clamp: readonly [number, number] | null): { header: FlatHeaderValues; workgroups: [number, number] } {
     const grid = grid1d(count, 1, this.engine.runtime.report.limits.maxComputeWorkgroupsPerDimension ?? 65535);
-    const f = new Float32Array(clamp ? [clamp[0], clamp[1]] : [0, 0]);
-    const bits = new Uint32Array(f.buffer);
-    return { header: [count, grid.gridX, clamp ? 1 : 0, 0, bits[0], bits[1], 0, 0], workgroups: grid.workgroups };
+    return { header: { chunk_count: count, groups_x: grid.gridX, clamp_on: clamp ? 1 : 0, clamp_lo: clamp?.[0] ?? 0, clamp_hi: clamp?.[1] ?? 0 }, workgroups: grid.workgroups };
   }
 
   /**
@@ -299,7 +317,7 @@ export abstract class Optimizer<H extends BaseHyper> {
       const { table, count } = this.chunkTable(runs);
       const { header, workgroups } = this.flatHeader(count, null);
       const kernel = rt.kernels.get('optim/nonfinite_check', {}, `${this.name}.check_finite`);
-      rt.dispatch(kernel, [grads, skip, table.buffer(op)], Uint32Array.from(header), workgroups, `${this.name}.check_finite`, { bytes: 4 * (at - this.total + work.reduce((n, w) => n + w.size, 0)) });
+      rt.dispatch(kernel, [grads, skip, table.buffer(op)], NONFINITE_PARAMS.pack({ flat: header }), workgroups, `${this.name}.check_finite`, { bytes: 4 * (at - this.total + work.reduce((n, w) => n + w.size, 0)) });
     }
     if (work.length === 0) {
       flatGrads.dispose();
@@ -317,7 +335,7 @@ export abstract class Optimizer<H extends BaseHyper> {
     for (const { k } of work) mask[k >> 5] |= 1 << (k & 31);
     const counter = rt.kernels.get('optim/step_counter', { MASK_VEC4S: vec4s }, `${this.name}.step_counter`);
     const steps = this.steps.buffer(op);
-    rt.dispatch(counter, [steps, skip], new Uniforms(4 + vec4s * 4).u32(n, 0, 0, 0).vec4s(mask, vec4s).done(), [Math.ceil(n / 64)], op);
+    rt.dispatch(counter, [steps, skip], STEP_COUNTER_PARAMS.pack({ count: n, mask }, vec4s), [Math.ceil(n / 64)], op);
     const { table, count } = this.chunkTable(work.map(({ k, size }) => [k, this.offsets[k], size]));
     const { header, workgroups } = this.flatHeader(count, clamp);
     const elements = work.reduce((s, w) => s + w.size, 0);

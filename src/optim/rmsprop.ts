@@ -1,8 +1,18 @@
 // RMSprop (torch.optim.RMSprop with centered=False, momentum=0, L2 weight decay): one fused
 // shaders/optim/rmsprop.wgsl dispatch for all parameters.
-import { Uniforms } from '../runtime/grid.ts';
+import { defineUniforms } from '../runtime/uniforms.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { checkHyper, Optimizer, type FlatUpdate } from './optimizer.ts';
+import { checkHyper, FLAT_HEADER, Optimizer, type FlatUpdate } from './optimizer.ts';
+
+/** optim/rmsprop.wgsl's uniforms. */
+const RMSPROP_PARAMS = defineUniforms('RmspropParams', {
+  flat: { struct: FLAT_HEADER },
+  lr: 'f32',
+  alpha: 'f32',
+  one_minus_alpha: { type: 'f32', doc: '1 - alpha rounded once from float64' },
+  eps: 'f32',
+  weight_decay: 'f32',
+});
 
 export interface RMSpropOptions {
   lr?: number;
@@ -43,10 +53,7 @@ export class RMSprop extends Optimizer<RMSpropHyper> {
     const rt = this.engine.runtime;
     const { lr, alpha, eps, weightDecay } = this.hyper;
     const kernel = rt.kernels.get('optim/rmsprop', {}, 'RMSprop.step');
-    const params = new Uniforms(16)
-      .u32(...u.header)
-      .f32(lr, alpha, 1 - alpha, eps, weightDecay, 0, 0, 0)
-      .done();
+    const params = RMSPROP_PARAMS.pack({ flat: u.header, lr, alpha, one_minus_alpha: 1 - alpha, eps, weight_decay: weightDecay });
     rt.dispatch(kernel, [u.param, u.grad, u.skip, u.chunks, u.slots[0]], params, u.workgroups, 'RMSprop.step', { bytes: 20 * u.elements });
   }
 }

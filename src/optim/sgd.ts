@@ -1,9 +1,12 @@
 // SGD (torch.optim.SGD with dampening=0, nesterov=False, L2 weight decay): one fused
 // shaders/optim/sgd.wgsl dispatch for all parameters. With momentum, the buffer takes the gradient itself
 // on the parameter's first step (PyTorch's rule), which the kernel knows from the GPU step count.
-import { Uniforms } from '../runtime/grid.ts';
+import { defineUniforms } from '../runtime/uniforms.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { checkHyper, Optimizer, type FlatUpdate } from './optimizer.ts';
+import { checkHyper, FLAT_HEADER, Optimizer, type FlatUpdate } from './optimizer.ts';
+
+/** optim/sgd.wgsl's uniforms. */
+const SGD_PARAMS = defineUniforms('SgdParams', { flat: { struct: FLAT_HEADER }, lr: 'f32', momentum: 'f32', weight_decay: 'f32' });
 
 export interface SGDOptions {
   lr: number;
@@ -42,7 +45,7 @@ export class SGD extends Optimizer<SGDHyper> {
   protected update(u: FlatUpdate): void {
     const rt = this.engine.runtime;
     const { lr, momentum, weightDecay } = this.hyper;
-    const params = new Uniforms(12).u32(...u.header).f32(lr, momentum, weightDecay, 0).done();
+    const params = SGD_PARAMS.pack({ flat: u.header, lr, momentum, weight_decay: weightDecay });
     if (momentum !== 0) {
       const kernel = rt.kernels.get('optim/sgd', { MOMENTUM_ENTRY: 'main', PLAIN_ENTRY: 'sgd_plain' }, 'SGD.step');
       rt.dispatch(kernel, [u.param, u.grad, u.skip, u.chunks, u.slots[0], u.steps], params, u.workgroups, 'SGD.step', { bytes: 20 * u.elements });

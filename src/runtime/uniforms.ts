@@ -42,7 +42,7 @@ export class UniformLayout<S extends Spec> {
 
   constructor(
     readonly name: string,
-    spec: S,
+    readonly spec: S,
   ) {
     let offset = 0;
     const fields: Field[] = [];
@@ -64,7 +64,9 @@ export class UniformLayout<S extends Spec> {
     const wtype = (t: FieldType) =>
       typeof t !== 'object' ? t : 'struct' in t ? t.struct.name : `array<vec4u, ${typeof t.vec4u === 'number' ? t.vec4u : `{{${t.vec4u}}}`}>`;
     const lines = this.fields.map((f) => {
-      const decl = `  ${f.name}: ${wtype(f.type)},`;
+      // a struct member's successor must start 16-byte aligned in the uniform address space: say its size
+      const size = typeof f.type === 'object' && 'struct' in f.type ? `@size(${4 * f.type.struct.words}) ` : '';
+      const decl = `  ${size}${f.name}: ${wtype(f.type)},`;
       return f.doc ? `${decl.padEnd(40)} // ${f.doc}` : decl;
     });
     return `// ${this.name}: declared in TypeScript (src/runtime/uniforms.ts, defineUniforms('${this.name}', …))\nstruct ${this.name} {\n${lines.join('\n')}\n}`;
