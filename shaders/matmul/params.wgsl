@@ -1,17 +1,9 @@
 // params.wgsl — included by the matmul kernels (//#include "matmul/params"): their shared uniform
 // block and the batch-offset decomposition. Not a kernel of its own.
 
-struct Params {
-  M: u32,
-  N: u32,                         // columns of B and C
-  K: u32,
-  batch_rank: u32,
-  batch_shape: vec4u,             // broadcast batch shape (rank <= 4 after merging axes)
-  a_batch_strides: vec4u,         // in elements; 0 where A is broadcast
-  b_batch_strides: vec4u,
-}
+//#uniforms MatmulParams
 
-@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(0) var<uniform> P: MatmulParams;
 
 /** Element offsets of A's and B's matrices for batch index z (broadcast batch axes have stride 0). */
 fn batch_offsets(z: u32) -> vec2u {

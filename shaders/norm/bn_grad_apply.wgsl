@@ -14,22 +14,9 @@
 // Memory traffic: 12 bytes per element (read dy and x, write dx), 16 with an activation (+ y).
 // FLOPs: ~5 per element (+1 for the activation's select).
 
-struct Params {
-  batch: u32,                     // N
-  channels: u32,                  // C
-  units: u32,                     // U = H·W / VEC units per (n, c) run
-  chunks: u32,                    // unused here (layout shared by shaders/norm/bn_*.wgsl)
-  lanes_u: u32,                   // threads per run
-  lanes_n: u32,                   // unused here
-  grid_x: u32,                    // threads along x
-  flags: u32,                     // unused here
-  count: f32,                     // unused here
-  eps: f32,                       // unused here
-  momentum: f32,                  // unused here
-  slope: f32,                     // LeakyReLU slope (ACT 2)
-}
+//#uniforms BatchNormParams
 
-@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(0) var<uniform> P: BatchNormParams;
 @group(0) @binding(1) var<storage, read_write> dx: array<{{T}}>;
 @group(0) @binding(2) var<storage, read> dy: array<{{T}}>;
 @group(0) @binding(3) var<storage, read> y: array<{{T}}>;

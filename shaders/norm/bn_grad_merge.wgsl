@@ -11,22 +11,9 @@
 // Tiling: 64 threads per workgroup (C is often small), no workgroup memory, no barriers.
 // Memory traffic: 8 bytes per partial read; 24 bytes written per channel. FLOPs: 2 per partial.
 
-struct Params {
-  batch: u32,                     // unused here (layout shared by shaders/norm/bn_*.wgsl)
-  channels: u32,                  // C
-  units: u32,                     // unused here
-  chunks: u32,                    // K partials per channel (0: none)
-  lanes_u: u32,                   // unused here
-  lanes_n: u32,                   // unused here
-  grid_x: u32,                    // threads along x
-  flags: u32,                     // bit 0: training; bit 2: weight given
-  count: f32,                     // n = N·H·W values per channel
-  eps: f32,                       // unused here
-  momentum: f32,                  // unused here
-  slope: f32,                     // unused here
-}
+//#uniforms BatchNormParams
 
-@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(0) var<uniform> P: BatchNormParams;
 @group(0) @binding(1) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dbeta: array<f32>;
 @group(0) @binding(3) var<storage, read_write> coef: array<vec4f>;

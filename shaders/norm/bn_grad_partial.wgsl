@@ -15,22 +15,9 @@
 // Memory traffic: 8 bytes per element (dy, x), 12 with an activation (+ y); 8 bytes per partial
 // written. FLOPs: ~4 per element (+1 for the activation's select).
 
-struct Params {
-  batch: u32,                     // N
-  channels: u32,                  // C
-  units: u32,                     // U = H·W / VEC units per (n, c) run
-  chunks: u32,                    // K partials per channel
-  lanes_u: u32,                   // threads along a run
-  lanes_n: u32,                   // threads along the batch axis
-  grid_x: u32,                    // threads along x
-  flags: u32,                     // unused here (layout shared by shaders/norm/bn_*.wgsl)
-  count: f32,                     // unused here
-  eps: f32,                       // unused here
-  momentum: f32,                  // unused here
-  slope: f32,                     // LeakyReLU slope (ACT 2)
-}
+//#uniforms BatchNormParams
 
-@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(0) var<uniform> P: BatchNormParams;
 @group(0) @binding(1) var<storage, read_write> partial: array<vec2f>;
 @group(0) @binding(2) var<storage, read> dy: array<{{T}}>;
 @group(0) @binding(3) var<storage, read> y: array<{{T}}>;

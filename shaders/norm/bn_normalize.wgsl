@@ -12,22 +12,9 @@
 // Tiling: 256 threads per workgroup, no workgroup memory, no barriers.
 // Memory traffic: 8 bytes per element (read x, write y). FLOPs: 3 per element (+1 for the activation).
 
-struct Params {
-  batch: u32,                     // N
-  channels: u32,                  // C
-  units: u32,                     // U = H·W / VEC units per (n, c) run
-  chunks: u32,                    // unused here (layout shared by shaders/norm/bn_*.wgsl)
-  lanes_u: u32,                   // threads per run
-  lanes_n: u32,                   // unused here
-  grid_x: u32,                    // threads along x
-  flags: u32,                     // bit 2: weight given; bit 3: bias given
-  count: f32,                     // unused here
-  eps: f32,                       // unused here
-  momentum: f32,                  // unused here
-  slope: f32,                     // LeakyReLU slope (ACT 2)
-}
+//#uniforms BatchNormParams
 
-@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(0) var<uniform> P: BatchNormParams;
 @group(0) @binding(1) var<storage, read_write> y: array<{{T}}>;
 @group(0) @binding(2) var<storage, read> x: array<{{T}}>;
 @group(0) @binding(3) var<storage, read> stats: array<f32>;

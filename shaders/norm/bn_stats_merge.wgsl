@@ -19,22 +19,9 @@
 // Memory traffic: 16 bytes per partial read; 8 bytes written per channel (+16 read/written for the
 // running statistics). FLOPs: ~10 per partial.
 
-struct Params {
-  batch: u32,                     // unused here (layout shared by shaders/norm/bn_*.wgsl)
-  channels: u32,                  // C
-  units: u32,                     // unused here
-  chunks: u32,                    // K partials per channel
-  lanes_u: u32,                   // unused here
-  lanes_n: u32,                   // unused here
-  grid_x: u32,                    // threads along x
-  flags: u32,                     // bit 0: training; bit 1: running statistics given
-  count: f32,                     // unused here (the partials carry their counts)
-  eps: f32,
-  momentum: f32,
-  slope: f32,                     // unused here
-}
+//#uniforms BatchNormParams
 
-@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(0) var<uniform> P: BatchNormParams;
 @group(0) @binding(1) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(2) var<storage, read> partial: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> running_mean: array<f32>;

@@ -17,22 +17,9 @@
 // Memory traffic: 4 bytes read per element, 16 bytes written per partial.
 // FLOPs: ~5 per element (sub, mul, add, sub, fma) plus one reciprocal per unit.
 
-struct Params {
-  batch: u32,                     // N
-  channels: u32,                  // C
-  units: u32,                     // U = H·W / VEC units per (n, c) run
-  chunks: u32,                    // K partials per channel
-  lanes_u: u32,                   // threads along a run
-  lanes_n: u32,                   // threads along the batch axis
-  grid_x: u32,                    // threads along x
-  flags: u32,                     // unused here (layout shared by shaders/norm/bn_*.wgsl)
-  count: f32,                     // unused here
-  eps: f32,                       // unused here
-  momentum: f32,                  // unused here
-  slope: f32,                     // unused here
-}
+//#uniforms BatchNormParams
 
-@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(0) var<uniform> P: BatchNormParams;
 @group(0) @binding(1) var<storage, read_write> partial: array<vec4f>;
 @group(0) @binding(2) var<storage, read> x: array<{{T}}>;
 

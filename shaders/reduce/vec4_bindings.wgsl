@@ -3,7 +3,7 @@
 // ({{COMBINE}} / {{COMBINE4}}: + or max, filled in by src/ops/reduce.ts), the output-offset helper and
 // the identity of the combine (as bits: WGSL has no -inf literal). Included after reduce/params.
 
-@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(0) var<uniform> P: ReduceParams;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read> x4: array<vec4f>;
 @group(0) @binding(3) var<storage, read> x: array<f32>;

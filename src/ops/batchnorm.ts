@@ -9,7 +9,8 @@
 //             bn_grad_apply     dx = γ·invstd·(dŷ − Σdŷ/n − x̂·Σdŷ·x̂/n)   (eval: γ·invstd·dŷ)
 // Every split is fixed by the shape (and the adapter kind) alone, so results are bitwise repeatable.
 import { record } from '../autograd/graph.ts';
-import { grid1d, Uniforms } from '../runtime/grid.ts';
+import { grid1d } from '../runtime/grid.ts';
+import { defineUniforms } from '../runtime/uniforms.ts';
 import type { PooledBuffer } from '../runtime/pool.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { fmtShape, ShapeError } from '../tensor/shape.ts';
@@ -100,12 +101,38 @@ interface Fields {
   slope?: number;
 }
 
-/** The uniform block shared by shaders/norm/bn_*.wgsl; fields a kernel ignores are 0 (fewer distinct uniforms). */
+/** The uniform block shared by shaders/norm/bn_*.wgsl (each reads the fields it needs). */
+const BATCHNORM_PARAMS = defineUniforms('BatchNormParams', {
+  batch: { type: 'u32', doc: 'N' },
+  channels: { type: 'u32', doc: 'C' },
+  units: { type: 'u32', doc: 'U = H·W / VEC units per (n, c) run' },
+  chunks: { type: 'u32', doc: 'K partials per channel (0: none)' },
+  lanes_u: { type: 'u32', doc: 'threads along a run' },
+  lanes_n: { type: 'u32', doc: 'threads along the batch axis' },
+  grid_x: { type: 'u32', doc: 'threads along x' },
+  flags: { type: 'u32', doc: 'bit 0 training, bit 1 running statistics given, bit 2 weight given, bit 3 bias given' },
+  count: { type: 'f32', doc: 'n = N·H·W values per channel' },
+  eps: 'f32',
+  momentum: 'f32',
+  slope: { type: 'f32', doc: 'LeakyReLU slope (ACT 2)' },
+});
+
+/** A kernel's fields; those it ignores are 0 (fewer distinct uniforms). */
 function params(channels: number, f: Fields): Uint32Array {
-  return new Uniforms(12)
-    .u32(f.batch ?? 0, channels, f.units ?? 0, f.chunks ?? 0, f.lanesU ?? 0, f.lanesN ?? 0, f.gridX, f.flags ?? 0)
-    .f32(f.count ?? 0, f.eps ?? 0, f.momentum ?? 0, f.slope ?? 0)
-    .done();
+  return BATCHNORM_PARAMS.pack({
+    batch: f.batch ?? 0,
+    channels,
+    units: f.units ?? 0,
+    chunks: f.chunks ?? 0,
+    lanes_u: f.lanesU ?? 0,
+    lanes_n: f.lanesN ?? 0,
+    grid_x: f.gridX,
+    flags: f.flags ?? 0,
+    count: f.count ?? 0,
+    eps: f.eps ?? 0,
+    momentum: f.momentum ?? 0,
+    slope: f.slope ?? 0,
+  });
 }
 
 function variant(p: BatchNormPlan, act?: number): Record<string, string | number> {

@@ -5,7 +5,7 @@
 // for the exact ×2 upsampling without align_corners (SegAN's decoder). The backward is a gather (one
 // thread per input-gradient element), so it needs no atomics and is deterministic.
 import { record } from '../autograd/graph.ts';
-import { Uniforms } from '../runtime/grid.ts';
+import { defineUniforms } from '../runtime/uniforms.ts';
 import type { PooledBuffer } from '../runtime/pool.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { fmtShape, ShapeError, type Shape } from '../tensor/shape.ts';
@@ -144,11 +144,43 @@ export function planInterpolate(shape: Shape, opts: InterpolateOptions): ResizeP
   };
 }
 
+/** The uniform block every resize kernel reads (shaders/resize/params.wgsl). */
+const RESIZE_PARAMS = defineUniforms('ResizeParams', {
+  in_h: 'u32',
+  in_w: 'u32',
+  out_h: 'u32',
+  out_w: 'u32',
+  planes: { type: 'u32', doc: 'N·C' },
+  plane_base: { type: 'u32', doc: 'first plane of this dispatch (grids taller than the z limit)' },
+  align_corners: { type: 'u32', doc: 'bilinear only' },
+  scale_h: { type: 'f32', doc: 'source-index scale per axis (f32, as PyTorch computes it)' },
+  scale_w: 'f32',
+  inv_h: { type: 'f32', doc: "the backward's candidate windows (see bilinear_backward.wgsl)" },
+  lo_h: 'f32',
+  hi_h: 'f32',
+  inv_w: 'f32',
+  lo_w: 'f32',
+  hi_w: 'f32',
+});
+
 function params(p: ResizePlan, planes: number, planeBase: number): Uint32Array {
-  return new Uniforms(16)
-    .u32(p.h.inSize, p.w.inSize, p.h.outSize, p.w.outSize, planes, planeBase, p.alignCorners ? 1 : 0, 0)
-    .f32(p.h.scale, p.w.scale, p.h.inv, p.h.loOff, p.h.hiOff, p.w.inv, p.w.loOff, p.w.hiOff)
-    .done();
+  return RESIZE_PARAMS.pack({
+    in_h: p.h.inSize,
+    in_w: p.w.inSize,
+    out_h: p.h.outSize,
+    out_w: p.w.outSize,
+    planes,
+    plane_base: planeBase,
+    align_corners: p.alignCorners ? 1 : 0,
+    scale_h: p.h.scale,
+    scale_w: p.w.scale,
+    inv_h: p.h.inv,
+    lo_h: p.h.loOff,
+    hi_h: p.h.hiOff,
+    inv_w: p.w.inv,
+    lo_w: p.w.loOff,
+    hi_w: p.w.hiOff,
+  });
 }
 
 /**

@@ -10,7 +10,7 @@
 import type { MatmulKernel } from '../runtime/policy.ts';
 import { record } from '../autograd/graph.ts';
 import { coalesce, launchMap } from '../runtime/map.ts';
-import { Uniforms } from '../runtime/grid.ts';
+import { defineUniforms } from '../runtime/uniforms.ts';
 import { broadcastShapes, contiguousStrides, fmtShape, sameShape, ShapeError, sizeOf } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import type { Engine } from '../tensor/engine.ts';
@@ -19,6 +19,17 @@ import { sumTo } from './reduce.ts';
 import { assertTensor, output, sameEngine } from './util.ts';
 
 export type { MatmulKernel } from '../runtime/policy.ts';
+
+/** The uniform block of every matmul kernel (shaders/matmul/params.wgsl). */
+const MATMUL_PARAMS = defineUniforms('MatmulParams', {
+  M: 'u32',
+  N: { type: 'u32', doc: 'columns of B and C' },
+  K: 'u32',
+  batch_rank: 'u32',
+  batch_shape: { type: 'vec4u', doc: 'broadcast batch shape (rank <= 4 after merging axes)' },
+  a_batch_strides: { type: 'vec4u', doc: 'in elements; 0 where A is broadcast' },
+  b_batch_strides: 'vec4u',
+});
 
 /** 'subgroup' picks subgroup_wide.wgsl (64×256 tiles) above this many columns, subgroup_tile.wgsl (64×64) up to it. */
 const WIDE_MIN_N = 129;
@@ -114,12 +125,16 @@ function launchMatmul(e: Engine, a: Tensor, b: Tensor, c: Tensor, batch: number[
     batch.length ? batchStrides(bT.shape, batch, Kp * Np) : [0],
   ]);
   if (merged.shape.length > 4) throw new ShapeError(`matmul: more than 4 independent batch axes (${fmtShape(batch)}); reshape them first`);
-  const u = new Uniforms(16)
-    .u32(M, Np, Kp, merged.shape.length)
-    .vec4s(merged.shape, 1, 1)
-    .vec4s(merged.strides[1], 1)
-    .vec4s(merged.strides[2], 1)
-    .done();
+  const four = (v: readonly number[], fill: number) => [...v, ...new Array<number>(4 - v.length).fill(fill)];
+  const u = MATMUL_PARAMS.pack({
+    M,
+    N: Np,
+    K: Kp,
+    batch_rank: merged.shape.length,
+    batch_shape: four(merged.shape, 1),
+    a_batch_strides: four(merged.strides[1], 0),
+    b_batch_strides: four(merged.strides[2], 0),
+  });
   const buffers = [cT.buffer(), aT.buffer('matmul'), bT.buffer('matmul')];
   const cost = { flops: 2 * numBatch * M * N * K, bytes: 4 * (a.size + b.size + c.size), shape: `${fmtShape(a.shape)}@${fmtShape(b.shape)}` };
   if (kind === 'subgroup_wide' || (kind === 'subgroup' && Np >= WIDE_MIN_N)) {

@@ -11,7 +11,8 @@
 // Several reduced axes with a long contiguous innermost run (NCHW per-channel statistics) reduce the
 // runs first, then the runs' results. Every split stage is reduced again until one value per output.
 import { record } from '../autograd/graph.ts';
-import { grid1d, Uniforms } from '../runtime/grid.ts';
+import { grid1d } from '../runtime/grid.ts';
+import { defineUniforms } from '../runtime/uniforms.ts';
 import { launchMap } from '../runtime/map.ts';
 import type { PooledBuffer } from '../runtime/pool.ts';
 import type { Runtime } from '../runtime/runtime.ts';
@@ -75,15 +76,40 @@ const SPLIT_MIN = 1 << 20;
 /** Up to this many elements in all (and axes up to 512), a CPU adapter reduces in one serial pass. */
 const SERIAL_MAX_SOFTWARE = 16384;
 
+/** The uniform block every reduction kernel reads (shaders/reduce/params.wgsl); a kernel ignores the fields it does not need. */
+const REDUCE_PARAMS = defineUniforms('ReduceParams', {
+  num_out: { type: 'u32', doc: 'outputs (kept positions)' },
+  red_size: { type: 'u32', doc: "elements reduced into each output (or partial's run)" },
+  chunk: { type: 'u32', doc: 'tree.wgsl: elements per partial; serial.wgsl: a flag, 1 = column order' },
+  num_chunks: { type: 'u32', doc: 'partials per output' },
+  out_rank: { type: 'u32', doc: 'kept axes (out_shape / out_strides)' },
+  red_rank: { type: 'u32', doc: 'reduced axes (red_shape / red_strides); the split kernels read a contiguous run' },
+  grid_x: { type: 'u32', doc: 'threads (or workgroups, tree.wgsl) along x of a folded grid' },
+  scale: { type: 'f32', doc: 'multiplies the result (1 / n for a mean)' },
+  out_shape: { vec4u: 2 },
+  out_strides: { vec4u: 2 },
+  red_shape: { vec4u: 2 },
+  red_strides: { vec4u: 2 },
+});
+
+/** Up to 8 entries, the rest `fill` (1 for shapes, 0 for strides). */
+const eight = (v: readonly number[], fill: number) => [...v, ...new Array<number>(8 - v.length).fill(fill)];
+
 function params(p: ReducePlan, chunk: number, numChunks: number, gridX: number, scale: number): Uint32Array {
-  return new Uniforms(40)
-    .u32(p.numOut, p.redSize, chunk, numChunks, p.outShape.length, p.redShape.length, gridX)
-    .f32(scale)
-    .vec4s(p.outShape, 2, 1)
-    .vec4s(p.outStrides, 2)
-    .vec4s(p.redShape, 2, 1)
-    .vec4s(p.redStrides, 2)
-    .done();
+  return REDUCE_PARAMS.pack({
+    num_out: p.numOut,
+    red_size: p.redSize,
+    chunk,
+    num_chunks: numChunks,
+    out_rank: p.outShape.length,
+    red_rank: p.redShape.length,
+    grid_x: gridX,
+    scale,
+    out_shape: eight(p.outShape, 1),
+    out_strides: eight(p.outStrides, 0),
+    red_shape: eight(p.redShape, 1),
+    red_strides: eight(p.redStrides, 0),
+  });
 }
 
 /**
