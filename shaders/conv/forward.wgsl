@@ -17,18 +17,9 @@
 // Memory traffic: x is read ~Cout/8 times (mostly from cache), wt once per pixel quad, y written once.
 // FLOPs: 2·N·Cout·OH·OW·Cin·kh·kw.
 
-struct Conv {
-  N: u32, Cin: u32, H: u32, W: u32,
-  Cout: u32, OH: u32, OW: u32, co_groups: u32,   // co_groups = ceil(Cout / 8)
-  kh: u32, kw: u32, sh: u32, sw: u32,
-  ph: u32, pw: u32, dh: u32, dw: u32,
-  cout_pad: u32,                                 // row length of wt (multiple of 8)
-  act: u32,                                      // 0 none, 1 ReLU, 2 LeakyReLU
-  slope: f32,
-  has_bias: u32,
-}
+//#uniforms ConvForward
 
-@group(0) @binding(0) var<uniform> P: Conv;
+@group(0) @binding(0) var<uniform> P: ConvForward;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> wt: array<vec4f>;

@@ -29,21 +29,7 @@
 enable subgroups;
 diagnostic(off, subgroup_uniformity);   // after the subgroupAll exit every lane of a subgroup is still there
 
-struct Conv {
-  N: u32, Cin: u32, H: u32, W: u32,
-  Cout: u32, OH: u32, OW: u32, co_groups: u32,   // unused here (the grid gives the group)
-  kh: u32, kw: u32, sh: u32, sw: u32,
-  ph: u32, pw: u32, dh: u32, dw: u32,
-  cout_pad: u32,                                 // row length of wt (Cout padded to a multiple of CO: 4, 8 or 16)
-  act: u32,                                      // 0 none, 1 ReLU, 2 LeakyReLU
-  slope: f32,
-  has_bias: u32,
-  // Where output pixel (oy, ox) of this grid is stored: row oy·out_sh + out_ry, column ox·out_sw + out_rx
-  // of a y of size out_h × out_w. A plain conv: 1, 1, 0, 0, OH, OW. One phase of a transposed conv
-  // (src/ops/conv.ts, launchTransposeByPhases): the stride and the phase.
-  out_sh: u32, out_sw: u32, out_ry: u32, out_rx: u32,
-  out_h: u32, out_w: u32, pad0: u32, pad1: u32,
-}
+//#uniforms ConvForward
 
 const KW: u32 = {{KW}}u;                         // kernel width, 1 … 4
 const SW: u32 = {{SW}}u;                         // column stride
@@ -61,7 +47,7 @@ const NC: u32 = (LEAD + RUN + 3u) / 4u;          // vec4 chunks in the run (≤ 
 const VPT: u32 = CO / 4u;                        // vec4 of wt per tap
 const ITEMS: u32 = KW * VPT;                     // vec4 of wt per kernel row (≤ 16: two per lane)
 
-@group(0) @binding(0) var<uniform> P: Conv;
+@group(0) @binding(0) var<uniform> P: ConvForward;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> wt: array<vec4f>;

@@ -16,18 +16,9 @@
 // loads 4 input values and 2 vec4 of pre-transposed weights wt[(ci, ki, kj), co] (co padded to 8),
 // then 32 FMAs. No workgroup memory. FLOPs: 2·N·Cin·IH·IW·Cout·kh·kw (the useful ones).
 
-struct ConvT {
-  N: u32, Cin: u32, IH: u32, IW: u32,            // x: [N, Cin, IH, IW]
-  Cout: u32, OH: u32, OW: u32, co_groups: u32,   // y: [N, Cout, OH, OW]; co_groups = ceil(Cout / 8)
-  kh: u32, kw: u32, sh: u32, sw: u32,
-  ph: u32, pw: u32, dh: u32, dw: u32,
-  cout_pad: u32,
-  has_bias: u32,
-  qh: u32,                                       // rows per phase: ceil(OH / sh)
-  qw: u32,                                       // columns per phase: ceil(OW / sw)
-}
+//#uniforms ConvTranspose
 
-@group(0) @binding(0) var<uniform> P: ConvT;
+@group(0) @binding(0) var<uniform> P: ConvTranspose;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> wt: array<vec4f>;

@@ -15,7 +15,7 @@
 
 //#include "conv/grad_params"
 
-@group(0) @binding(0) var<uniform> P: Grad;
+@group(0) @binding(0) var<uniform> P: ConvWeightGrad;
 @group(0) @binding(1) var<storage, read_write> part: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> dy: array<f32>;

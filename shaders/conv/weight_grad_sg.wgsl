@@ -42,7 +42,7 @@ const RUN: u32 = 3u * SW + (KW - 1u) * DW + 1u;  // columns read by 4 pixels × 
 const LEAD: u32 = select(0u, (4u - PW % 4u) % 4u, X_MODE == 2u);   // offset of the run's first column in run[0]
 const NC: u32 = (LEAD + RUN + 3u) / 4u;          // vec4 chunks in the run (≤ 8)
 
-@group(0) @binding(0) var<uniform> P: Grad;
+@group(0) @binding(0) var<uniform> P: ConvWeightGrad;
 @group(0) @binding(1) var<storage, read_write> part: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> dy: array<f32>;

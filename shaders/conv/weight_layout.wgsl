@@ -12,20 +12,9 @@
 // Memory traffic: w read once, wt written once (rows·cout_pad floats). Replaces a zero fill and a
 // strided rank-4 map copy, whose per-element index arithmetic made it ~4× slower on lavapipe.
 
-struct Layout {
-  count: u32,                                    // rows · cout_pad / 4
-  grid_x: u32,
-  c4: u32,                                       // cout_pad / 4
-  Cout: u32,
-  nr: u32, nc: u32,                              // taps per kernel row / column in wt
-  s_ci: u32, s_co: u32,                          // strides of w's input- and output-channel axes
-  kw: u32,                                       // w's kernel width (row stride of its taps)
-  r0: i32, rstep: i32,                           // w's kernel row for wt's tap row i: r0 + i·rstep
-  c0: i32, cstep: i32,                           // and column: c0 + j·cstep
-  pad0: u32, pad1: u32, pad2: u32,
-}
+//#uniforms WeightLayout
 
-@group(0) @binding(0) var<uniform> P: Layout;
+@group(0) @binding(0) var<uniform> P: WeightLayout;
 @group(0) @binding(1) var<storage, read_write> wt: array<vec4f>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 

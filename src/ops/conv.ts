@@ -16,13 +16,79 @@
 // Backward of convTranspose2d: dX = conv2d(dy, w); dW = weight_grad(dy, x); dbias = Σ dy.
 import { record } from '../autograd/graph.ts';
 import { launchMap } from '../runtime/map.ts';
-import { grid1d, Uniforms } from '../runtime/grid.ts';
+import { grid1d } from '../runtime/grid.ts';
+import { defineUniforms } from '../runtime/uniforms.ts';
 import type { PooledBuffer } from '../runtime/pool.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { fmtShape, ShapeError } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { launchReduce, sum } from './reduce.ts';
 import { assertTensor, dense, output, sameEngine } from './util.ts';
+
+// ---- uniform layouts (shaders/conv/*.wgsl say //#uniforms NAME) -------------------------------------
+
+/** The convolution geometry every conv kernel reads, in the kernels' field names. */
+const GEOMETRY = {
+  kh: 'u32', kw: 'u32', sh: 'u32', sw: 'u32',
+  ph: { type: 'u32', doc: 'leading padding (top)' }, pw: { type: 'u32', doc: 'leading padding (left)' },
+  dh: 'u32', dw: 'u32',
+} as const;
+
+/** forward.wgsl and forward_sg.wgsl (forward.wgsl ignores the out_* fields: its grid is y's). */
+const CONV_FORWARD = defineUniforms('ConvForward', {
+  N: 'u32', Cin: 'u32', H: 'u32', W: 'u32',
+  Cout: 'u32', OH: 'u32', OW: 'u32',
+  co_groups: { type: 'u32', doc: 'output-channel groups of the grid (forward.wgsl: ceil(Cout / 8))' },
+  ...GEOMETRY,
+  cout_pad: { type: 'u32', doc: "row length of wt (Cout padded to the kernel's channel tile)" },
+  act: { type: 'u32', doc: '0 none, 1 ReLU, 2 LeakyReLU' },
+  slope: 'f32',
+  has_bias: 'u32',
+  out_sh: { type: 'u32', doc: 'forward_sg: output pixel (oy, ox) goes to row oy·out_sh + out_ry, column ox·out_sw + out_rx' },
+  out_sw: 'u32',
+  out_ry: 'u32',
+  out_rx: 'u32',
+  out_h: { type: 'u32', doc: "y's height and width (a plain conv: OH, OW; a transposed conv's phase: the whole y)" },
+  out_w: 'u32',
+});
+
+/** transpose.wgsl (a transposed conv in gather form, also conv2d's dX). */
+const CONV_TRANSPOSE = defineUniforms('ConvTranspose', {
+  N: 'u32', Cin: 'u32', IH: { type: 'u32', doc: 'x: [N, Cin, IH, IW]' }, IW: 'u32',
+  Cout: 'u32', OH: { type: 'u32', doc: 'y: [N, Cout, OH, OW]' }, OW: 'u32',
+  co_groups: { type: 'u32', doc: 'ceil(Cout / 8)' },
+  ...GEOMETRY,
+  cout_pad: 'u32',
+  has_bias: 'u32',
+  qh: { type: 'u32', doc: 'rows per phase: ceil(OH / sh)' },
+  qw: { type: 'u32', doc: 'columns per phase: ceil(OW / sw)' },
+});
+
+/** weight_grad.wgsl and weight_grad_sg.wgsl. */
+const CONV_WEIGHT_GRAD = defineUniforms('ConvWeightGrad', {
+  N: 'u32', Cin: 'u32', H: { type: 'u32', doc: 'x: [N, Cin, H, W]' }, W: 'u32',
+  Cout: 'u32', OH: { type: 'u32', doc: 'dy: [N, Cout, OH, OW]' }, OW: 'u32',
+  taps: { type: 'u32', doc: 'Cin·kh·kw' },
+  ...GEOMETRY,
+  rows_per_chunk: { type: 'u32', doc: 'image rows (n, oy) per partial' },
+});
+
+/** weight_layout.wgsl. */
+const WEIGHT_LAYOUT = defineUniforms('WeightLayout', {
+  count: { type: 'u32', doc: 'rows · cout_pad / 4' },
+  grid_x: 'u32',
+  c4: { type: 'u32', doc: 'cout_pad / 4' },
+  Cout: 'u32',
+  nr: { type: 'u32', doc: 'taps per kernel row in wt' },
+  nc: { type: 'u32', doc: 'taps per kernel column in wt' },
+  s_ci: { type: 'u32', doc: "stride of w's input-channel axis" },
+  s_co: { type: 'u32', doc: "stride of w's output-channel axis" },
+  kw: { type: 'u32', doc: "w's kernel width (row stride of its taps)" },
+  r0: { type: 'i32', doc: "w's kernel row for wt's tap row i: r0 + i·rstep" },
+  rstep: 'i32',
+  c0: { type: 'i32', doc: 'and column: c0 + j·cstep' },
+  cstep: 'i32',
+});
 
 type Pair = number | readonly [number, number];
 export type Activation = 'relu' | 'leakyRelu';
@@ -148,10 +214,21 @@ function layoutWeight(e: Engine, w: Tensor, coAxis: 0 | 1, r: TapAxis, c: TapAxi
   const grid = grid1d(count, 64, e.runtime.report.limits.maxComputeWorkgroupsPerDimension ?? 65535);
   const sCi = coAxis === 0 ? kh * kw : b * kh * kw;
   const sCo = coAxis === 0 ? b * kh * kw : kh * kw;
-  const u = new Uniforms(16)
-    .u32(count, grid.gridX, coutPad / 4, cout, r.n, c.n, sCi, sCo, kw)
-    .u32(r.flip ? r.k0 + (r.n - 1) * r.step : r.k0, r.flip ? -r.step : r.step, c.flip ? c.k0 + (c.n - 1) * c.step : c.k0, c.flip ? -c.step : c.step, 0, 0, 0)
-    .done();
+  const u = WEIGHT_LAYOUT.pack({
+    count,
+    grid_x: grid.gridX,
+    c4: coutPad / 4,
+    Cout: cout,
+    nr: r.n,
+    nc: c.n,
+    s_ci: sCi,
+    s_co: sCo,
+    kw,
+    r0: r.flip ? r.k0 + (r.n - 1) * r.step : r.k0,
+    rstep: r.flip ? -r.step : r.step,
+    c0: c.flip ? c.k0 + (c.n - 1) * c.step : c.k0,
+    cstep: c.flip ? -c.step : c.step,
+  });
   e.runtime.dispatch(e.runtime.kernels.get('conv/weight_layout', {}, 'conv.weight'), [wt.buffer(), w.buffer('conv')], u, grid.workgroups, 'conv.weight', { bytes: 4 * (w.size + wt.size), shape: fmtShape(w.shape) });
   return wt;
 }
@@ -199,11 +276,12 @@ function dispatchForwardSg(e: Engine, y: Tensor, x: Tensor, wt: Tensor, coutPad:
   const [, Cout, outH, outW] = y.shape;
   const co = coTileFwd(e, Cout);
   const coGroups = coutPad / co;
-  const u = new Uniforms(28)
-    .u32(N, Cin, H, W, Cout, g.OH, g.OW, coGroups, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, coutPad, act)
-    .f32(slope)
-    .u32(bias ? 1 : 0, g.outSh, g.outSw, g.ry, g.rx, outH, outW, 0, 0)
-    .done();
+  const u = CONV_FORWARD.pack({
+    N, Cin, H, W, Cout, OH: g.OH, OW: g.OW, co_groups: coGroups,
+    kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.ph, pw: g.pw, dh: g.dh, dw: g.dw,
+    cout_pad: coutPad, act, slope, has_bias: bias ? 1 : 0,
+    out_sh: g.outSh, out_sw: g.outSw, out_ry: g.ry, out_rx: g.rx, out_h: outH, out_w: outW,
+  });
   // x: aligned vec4 runs when rows are vec4-aligned; else the run as scalars when it is shorter than
   // 4 loads per tap (3×3 stride 1: 6 < 12), else 4 scalar loads per tap.
   const run = 3 * g.sw + (g.kw - 1) * g.dw + 1;
@@ -226,11 +304,12 @@ function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: 
   }
   const { wt, coutPad } = transposedWeight(e, w, 0);
   const coGroups = coutPad / 8;
-  const u = new Uniforms(20)
-    .u32(N, Cin, H, W, Cout, OH, OW, coGroups, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, coutPad, act)
-    .f32(slope)
-    .u32(bias ? 1 : 0)
-    .done();
+  const u = CONV_FORWARD.pack({
+    N, Cin, H, W, Cout, OH, OW, co_groups: coGroups,
+    kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw,
+    cout_pad: coutPad, act, slope, has_bias: bias ? 1 : 0,
+    out_sh: 1, out_sw: 1, out_ry: 0, out_rx: 0, out_h: OH, out_w: OW,
+  });
   const wg: [number, number, number] = [Math.ceil((OH * Math.ceil(OW / 4)) / 64), 1, N * coGroups];
   const cost = { flops: 2 * N * Cout * OH * OW * Cin * g.kh * g.kw, bytes: 4 * (x.size + wt.size + y.size), shape: `${fmtShape(x.shape)}*${fmtShape(w.shape)}` };
   e.runtime.dispatch(e.runtime.kernels.get('conv/forward', {}, 'conv2d'), [y.buffer(), x.buffer('conv2d'), wt.buffer(), bias ? bias.buffer('conv2d') : wt.buffer()], u, wg, 'conv2d', cost);
@@ -293,9 +372,11 @@ function launchTranspose(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g
   const coGroups = coutPad / 8;
   const qh = Math.ceil(OH / g.sh);
   const qw = Math.ceil(OW / g.sw);
-  const u = new Uniforms(20)
-    .u32(N, Cin, IH, IW, Cout, OH, OW, coGroups, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, coutPad, bias ? 1 : 0, qh, qw)
-    .done();
+  const u = CONV_TRANSPOSE.pack({
+    N, Cin, IH, IW, Cout, OH, OW, co_groups: coGroups,
+    kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw,
+    cout_pad: coutPad, has_bias: bias ? 1 : 0, qh, qw,
+  });
   const k = e.runtime.kernels.get('conv/transpose', {}, op);
   const wg: [number, number, number] = [Math.ceil((qh * Math.ceil(qw / 4)) / 64), 1, N * g.sh * g.sw * coGroups];
   const cost = { flops: 2 * N * Cin * IH * IW * Cout * g.kh * g.kw, bytes: 4 * (x.size + wt.size + y.size), shape: `${fmtShape(x.shape)}*${fmtShape(w.shape)}` };
@@ -333,9 +414,11 @@ function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeometry, op:
   const rowsPerChunk = Math.ceil(rows / chunks);
   chunks = Math.ceil(rows / rowsPerChunk);
   const part: PooledBuffer = chunks === 1 ? dw.buffer() : rt.alloc(chunks * Cout * taps * 4, 'scratch', `${op}.partials`);
-  const u = new Uniforms(20)
-    .u32(N, Cin, H, W, Cout, OH, OW, taps, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, rowsPerChunk, 0, 0, 0)
-    .done();
+  const u = CONV_WEIGHT_GRAD.pack({
+    N, Cin, H, W, Cout, OH, OW, taps,
+    kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw,
+    rows_per_chunk: rowsPerChunk,
+  });
   const cost = { flops: 2 * N * OH * OW * Cout * taps, bytes: 4 * (x.size + dy.size + chunks * Cout * taps), shape: `${fmtShape(x.shape)}*${fmtShape(dy.shape)}` };
   if (sg) {
     // Channel group = workgroup y, so a subgroup shares its dy values; dy bound twice (f32 and vec4).

@@ -124,3 +124,8 @@ export function uniformStruct(name: string): string {
   if (!l) throw new Error(`//#uniforms ${name}: no layout of that name is declared (defineUniforms)`);
   return l.wgsl();
 }
+
+/** Every declared layout (tests check each against WGSL's own layout rules on the device). */
+export function uniformLayouts(): UniformLayout<Spec>[] {
+  return [...registry.values()];
+}
