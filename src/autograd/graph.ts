@@ -3,12 +3,12 @@
 // Everything is recorded on the GPU in the same command stream as the forward pass: no readback.
 import { grid1d } from '../runtime/grid.ts';
 import { defineUniforms } from '../runtime/uniforms.ts';
-
-/** copy/accumulate.wgsl's uniforms. */
-const ACCUMULATE_PARAMS = defineUniforms('AccumulateParams', { count: 'u32', grid_x: 'u32' });
 import { launchMap } from '../runtime/map.ts';
 import { contiguousStrides, fmtShape, sameShape } from '../tensor/shape.ts';
 import { peekTensorId, setBackwardImpl, Tensor, type GradNode } from '../tensor/tensor.ts';
+
+/** copy/accumulate.wgsl's uniforms. */
+const ACCUMULATE_PARAMS = defineUniforms('AccumulateParams', { count: 'u32', grid_x: 'u32' });
 
 /**
  * Attach `backward` to `out` when recording is on and some input requires a gradient.

@@ -6,6 +6,12 @@ import { checkEnvironment, envValue, EnvError } from '../device/env.ts';
 import { memoryLimitOf, Runtime, type RuntimeOptions } from '../runtime/runtime.ts';
 import { grid1d } from '../runtime/grid.ts';
 import { defineUniforms } from '../runtime/uniforms.ts';
+import type { MemoryCategory, MemoryReport } from '../runtime/pool.ts';
+import { Storage, Tensor } from './tensor.ts';
+import { checkShape, fmtShape, sizeOf, ShapeError, type Shape } from './shape.ts';
+import { seedKey } from './random.ts';
+import { chromeTrace, summarizeRecords, type KernelRecord } from '../runtime/profiler.ts';
+import { writeFileSync } from 'node:fs';
 
 /** copy/fill.wgsl's uniforms. */
 const FILL_PARAMS = defineUniforms('FillParams', { count: 'u32', grid_x: 'u32', value: 'f32' });
@@ -21,12 +27,6 @@ const RANDOM_PARAMS = defineUniforms('RandomParams', {
   a: { type: 'f32', doc: 'low or mean' },
   b: { type: 'f32', doc: 'high or std' },
 });
-import type { MemoryCategory, MemoryReport } from '../runtime/pool.ts';
-import { Storage, Tensor } from './tensor.ts';
-import { checkShape, fmtShape, sizeOf, ShapeError, type Shape } from './shape.ts';
-import { seedKey } from './random.ts';
-import { chromeTrace, summarizeRecords, type KernelRecord } from '../runtime/profiler.ts';
-import { writeFileSync } from 'node:fs';
 
 function writeProfileReport(records: KernelRecord[], file: string): void {
   const rows = summarizeRecords(records);
