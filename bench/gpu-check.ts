@@ -7,10 +7,8 @@
 //      on, on CUDA; on the CPU otherwise) for the ratio.
 // Writes OUT/gpu-check.json; prints a log. `--quick`: small shapes, a couple of minutes on lavapipe.
 //   tsx bench/gpu-check.ts --out DIR [--quick] [--no-torch]
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { batchNorm2d, conv2d, createEngine, interpolate, matmul, max, sum, type Engine, type Tensor } from '../src/index.ts';
 import { describePolicy } from '../src/runtime/policy.ts';
 import { makeConfig } from '../src/segan/config.ts';
@@ -18,6 +16,7 @@ import { SeganModel, SeganTrainer } from '../src/segan/trainer.ts';
 import { arr, matmulRef, reduceRef, type Arr } from '../test/helpers/reference.ts';
 import { conv2dRef } from '../test/helpers/conv-reference.ts';
 import { benchFlags } from './options.ts';
+import { findTorchPython, torchStep } from './peers/torch.ts';
 
 const f = await benchFlags({
   name: 'gpu-check.ts',
@@ -330,26 +329,6 @@ async function stepMs(e: Engine, B: number, width: number, S: number): Promise<n
   return ms;
 }
 
-// ---- 3. PyTorch ---------------------------------------------------------------------------------
-
-function torchStep(B: number, width: number, S: number, tf32: boolean): Record<string, unknown> | { error: string } {
-  const script = fileURLToPath(new URL('./peers/segan_torch.py', import.meta.url));
-  const r = spawnSync('python3', [script, '--batch', String(B), '--width', String(width), '--size', String(S), '--classes', '3', '--reps', quick ? '2' : '5', ...(tf32 ? ['--tf32'] : [])], { encoding: 'utf8', timeout: 300_000 });
-  if (r.error || r.status !== 0) return { error: (r.error?.message ?? r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`).slice(0, 300) };
-  try {
-    return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
-  } catch {
-    return { error: `unreadable output: ${r.stdout.slice(0, 200)}` };
-  }
-}
-
-function torchAvailable(): { cuda: boolean; version: string } | null {
-  const r = spawnSync('python3', ['-c', 'import torch; print(torch.__version__, torch.cuda.is_available())'], { encoding: 'utf8', timeout: 120_000 });
-  if (r.status !== 0) return null;
-  const [version, cuda] = r.stdout.trim().split(' ');
-  return { version, cuda: cuda === 'True' };
-}
-
 // ---- main ---------------------------------------------------------------------------------------
 
 const e = await createEngine({ seed: 1 });
@@ -382,19 +361,21 @@ try {
   result.step = { width, size: S, f32: { [`batch${B}`]: await stepMs(e, B, width, S), [`batch${bigB}`]: await stepMs(e, bigB, width, S) }, f16: 'not implemented yet (issue 13, item 3)' };
 
   log('\n3. PyTorch');
-  const torch = f['no-torch'] ? null : torchAvailable();
+  const torch = f['no-torch'] ? null : findTorchPython();
   if (!torch) {
     result.torch = null;
     log(f['no-torch'] ? '  skipped (--no-torch)' : '  no python3 with torch here: skipped');
   } else {
-    const runs: Record<string, unknown> = { version: torch.version, device: torch.cuda ? 'cuda' : 'cpu' };
-    runs.tf32Off = torchStep(B, width, S, false);
-    if (torch.cuda) runs.tf32On = torchStep(B, width, S, true);
+    const reps = quick ? 2 : 5;
+    const device = torch.cuda ? 'cuda' : 'cpu';
+    const runs: Record<string, unknown> = { python: torch.python, version: torch.version, device };
+    runs.tf32Off = await torchStep(torch, { batch: B, width, size: S, device, reps });
+    if (torch.cuda) runs.tf32On = await torchStep(torch, { batch: B, width, size: S, device, tf32: true, reps });
     const ours = (result.step as { f32: Record<string, number> }).f32[`batch${B}`];
     const theirs = (runs.tf32Off as { ms?: number }).ms;
     if (theirs) runs.ratioOursOverTorch = ours / theirs;
     result.torch = runs;
-    log(`  PyTorch ${torch.version} (${runs.device}): ${JSON.stringify(runs.tf32Off)}${runs.tf32On ? `; TF32: ${JSON.stringify(runs.tf32On)}` : ''}`);
+    log(`  PyTorch ${torch.version} (${device}, ${torch.python}): ${theirs ? `${theirs.toFixed(1)} ms` : JSON.stringify(runs.tf32Off)}${runs.tf32On ? `; TF32 on: ${((runs.tf32On as { ms?: number }).ms ?? NaN).toFixed(1)} ms` : ''}`);
     if (theirs) log(`  ours / PyTorch (fp32, TF32 off): ${(ours / theirs).toFixed(2)}×`);
   }
 } catch (err) {

@@ -6,6 +6,7 @@ import { makeConfig } from '../src/segan/config.ts';
 import { maskedBy } from '../src/segan/losses.ts';
 import { SeganModel, SeganTrainer } from '../src/segan/trainer.ts';
 import { loadTfjs } from './peers/tfjs.ts';
+import { findTorchPython, torchStep } from './peers/torch.ts';
 import { TfSegan } from './peers/segan-tfjs.ts';
 import { time, save, table, type Row } from './harness.ts';
 import { barChartSvg } from '../src/io/plot.ts';
@@ -14,9 +15,12 @@ import { ROOT } from './harness.ts';
 
 const SLOW = { minSamples: Number(process.env.BENCH_SAMPLES ?? 2), maxTime: 0.5 };
 
-export async function modelSuites(opts: { batches: number[]; widths: number[]; size: number; tfjs: boolean; only?: RegExp }): Promise<Row[]> {
+export async function modelSuites(opts: { batches: number[]; widths: number[]; size: number; tfjs: boolean; torch?: boolean; only?: RegExp }): Promise<Row[]> {
   const rows: Row[] = [];
   const tf = opts.tfjs ? await loadTfjs() : null;
+  // On a CPU adapter the peer a user would otherwise pick is PyTorch on the same CPU (Debian's python3-torch)
+  const py = opts.torch ? findTorchPython() : null;
+  if (opts.torch && !py) console.log('PyTorch peer skipped: no python3 with torch (apt-get install python3-torch)');
   for (const width of opts.widths) {
     for (const B of opts.batches) {
       const label = `batch ${B}, width ${width}`;
@@ -63,6 +67,13 @@ export async function modelSuites(opts: { batches: number[]; widths: number[]; s
         ty.dispose();
       }
       for (const k of Object.keys(ours)) rows.push({ suite: 'segan', case: `${k} (${label}, ${size}×${size}, K=3)`, ms: ours[k], peerMs: peer[k] });
+      if (py) {
+        const t = await torchStep(py, { batch: B, width, size, device: 'cpu', reps: 3 });
+        if ('ms' in t) {
+          rows.push({ suite: 'segan-torch-cpu', case: `D+G step, PyTorch ${py.version} CPU (${label}, ${size}×${size}, K=3)`, ms: t.ms });
+          console.log(`D+G step (${label}): ours ${ours['D+G step'].toFixed(0)} ms, PyTorch ${py.version} on the CPU ${t.ms.toFixed(0)} ms (ours / PyTorch ${(ours['D+G step'] / t.ms).toFixed(2)}×)`);
+        } else console.log(`PyTorch peer failed: ${t.error}`);
+      }
     }
   }
   return rows;
@@ -71,6 +82,7 @@ export async function modelSuites(opts: { batches: number[]; widths: number[]; s
 export async function runModelBench(): Promise<void> {
   const probe = await createEngine();
   const adapter = probe.adapter.description || probe.adapter.device;
+  const probeSoftware = probe.adapter.isSoftware;
   await probe.close();
   const env = (k: string, d: string) => (process.env[k] ?? d).split(',').map(Number);
   const rows = await modelSuites({
@@ -78,6 +90,7 @@ export async function runModelBench(): Promise<void> {
     widths: env('BENCH_WIDTHS', '0.125,1'),
     size: Number(process.env.BENCH_SIZE ?? 160),
     tfjs: process.env.BENCH_TFJS !== '0',
+    torch: probeSoftware && process.env.BENCH_TORCH !== '0',
     only: process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined,
   });
   console.log('\n' + table(rows) + '\n');

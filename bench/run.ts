@@ -2,7 +2,7 @@
 // (and jax-js's, in the 'jax' suite: SegAN's encoder forward + backward).
 //   BENCH_SUITES=kernels,layers,batchnorm,model,jax   which suites (default: all)
 //   BENCH_BATCHES=1,8 BENCH_WIDTHS=0.125,1 BENCH_SIZE=160   the whole-model suites
-//   BENCH_TFJS=0                  skip the peer
+//   BENCH_TFJS=0                  skip the TF.js peer; BENCH_TORCH=0 the PyTorch-on-the-CPU one (model suite)
 //   BENCH_SAMPLES, BENCH_MAX_TIME benny's sampling; BENCH_ONLY=regex restricts the layer cases
 //   BENCH_REPEAT=3                runs of the kernels suite (the median run is published)
 //   BENCH_JAX_WIDTHS=0.125,1 BENCH_JAX_REPS=3   the jax suite (default width 1/8 only)

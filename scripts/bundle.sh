@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run bundle [-- OUTDIR]`: OUTDIR/dawngrad-linux-x64.tar.xz (OUTDIR: dist by default), dawngrad for a
-# network and no Node (GPU servers in hospitals, the lent GPU machine): extract it anywhere and run
+# Linux x86-64 machine with no network and no Node (GPU servers in hospitals, the lent GPU machine): extract it anywhere and run
 #   dawngrad/bin/segan …                   the command line
 #   dawngrad/scripts/gpu-check.sh OUTDIR   the one-shot GPU check (docs/benchmarks.md)
 # Inside: this machine's Node binary, the code (src/, shaders/, bin/, bench/gpu-check.ts and its
