@@ -35,7 +35,7 @@ log "code"
 cp -r package.json src shaders bin "$root/app/"
 mkdir -p "$root/app/bench/peers" "$root/app/test/helpers" "$root/app/scripts"
 cp bench/gpu-check.ts bench/options.ts "$root/app/bench/"
-cp bench/peers/segan_torch.py "$root/app/bench/peers/"
+cp bench/peers/segan_torch.py bench/peers/torch.ts "$root/app/bench/peers/"
 cp test/helpers/reference.ts test/helpers/conv-reference.ts "$root/app/test/helpers/"
 cp scripts/gpu-check.sh "$root/scripts/"
 
