@@ -1,8 +1,8 @@
 // The offline bundle (npm run bundle): built, extracted into an empty folder, and run with the
 // system's Node out of reach and no network: `segan info --json`, synthetic data, a 2-step
 // `segan train` and the quick GPU check. Building it takes about a minute (xz on two cores).
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,12 +14,28 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const tarball = join(dir, 'dawngrad-linux-x64.tar.xz');
 const ext = join(dir, 'extracted');
 
+/** A command run without blocking the test worker (a long spawnSync starves vitest's RPC). */
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout: number }): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      done({ status, stdout, stderr });
+    });
+  });
+}
+
 describe('npm run bundle', () => {
-  beforeAll(() => {
-    const r = spawnSync('bash', [join(ROOT, 'scripts/bundle.sh'), dir], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  beforeAll(async () => {
+    const r = await run('bash', [join(ROOT, 'scripts/bundle.sh'), dir], { cwd: ROOT, timeout: 300_000 });
     expect(r.status, r.stderr).toBe(0);
-    spawnSync('mkdir', ['-p', ext]);
-    const x = spawnSync('tar', ['-C', ext, '-xJf', tarball], { encoding: 'utf8' });
+    mkdirSync(ext, { recursive: true });
+    const x = await run('tar', ['-C', ext, '-xJf', tarball], { timeout: 120_000 });
     expect(x.status, x.stderr).toBe(0);
   }, 300_000);
 
@@ -37,7 +53,7 @@ describe('npm run bundle', () => {
   });
 
   // Hiding /usr/bin/node and the network needs a mount and a network namespace: root (as CI runs).
-  it.runIf(process.getuid?.() === 0)('runs with no system Node and no network (root: unshare -m -n): info, synth, a 2-step train, the quick GPU check', () => {
+  it.runIf(process.getuid?.() === 0)('runs with no system Node and no network (root: unshare -m -n): info, synth, a 2-step train, the quick GPU check', async () => {
     const b = join(ext, 'dawngrad');
     const script = [
       'set -e',
@@ -48,7 +64,7 @@ describe('npm run bundle', () => {
       `XDG_CACHE_HOME='${dir}/cache' '${b}/bin/segan' train --data '${dir}/data' --runs '${dir}/runs' --run r --width 0.0625 --size 32 --crop 40x40x16 --batch 2 --max-steps 2 --val-cases Synth_003`,
       `'${b}/scripts/gpu-check.sh' --quick '${dir}/gc'`,
     ].join('\n');
-    const r = spawnSync('unshare', ['-m', '-n', 'sh', '-c', script], { cwd: dir, encoding: 'utf8', timeout: 300_000, env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: dir } });
+    const r = await run('unshare', ['-m', '-n', 'sh', '-c', script], { cwd: dir, timeout: 300_000, env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: dir } });
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/stopped after --max-steps 2 at epoch 0, step 2/);
     expect(existsSync(join(dir, 'runs', 'r', 'checkpoints', 'latest.safetensors'))).toBe(true);

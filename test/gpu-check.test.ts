@@ -1,6 +1,6 @@
 // scripts/gpu-check.sh --quick on this machine's adapter (CI runs it): every kernel family correct
 // against float64, the speed figures present and positive, and bad usage refused.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +10,26 @@ import { afterAll, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'dawngrad-gpucheck-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const check = (args: string[]) => spawnSync('bash', [join(ROOT, 'scripts/gpu-check.sh'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 480_000 });
 
-it('gpu-check.sh --quick: gpu-check.json with every family correct, the adapter, matmul, conv layers and the D+G step', () => {
-  const r = check(['--quick', dir]);
+/** A command run without blocking the test worker (a long spawnSync starves vitest's RPC). */
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout: number }): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      done({ status, stdout, stderr });
+    });
+  });
+}
+const check = (args: string[]) => run('bash', [join(ROOT, 'scripts/gpu-check.sh'), ...args], { cwd: ROOT, timeout: 480_000 });
+
+it('gpu-check.sh --quick: gpu-check.json with every family correct, the adapter, matmul, conv layers and the D+G step', async () => {
+  const r = await check(['--quick', dir]);
   expect(r.status, r.stdout + r.stderr).toBe(0);
   expect(r.stdout).not.toMatch(/maxDynamic/);
   const j = JSON.parse(readFileSync(join(dir, 'gpu-check.json'), 'utf8'));
@@ -28,10 +44,10 @@ it('gpu-check.sh --quick: gpu-check.json with every family correct, the adapter,
   expect(readFileSync(join(dir, 'gpu-check.log'), 'utf8')).toMatch(/all kernel families correct/);
 }, 480_000);
 
-it('gpu-check.sh refuses bad usage with exit 2', () => {
-  expect(check([]).status).toBe(2);
-  const r = check(['--bogus', dir]);
+it('gpu-check.sh refuses bad usage with exit 2', async () => {
+  expect((await check([])).status).toBe(2);
+  const r = await check(['--bogus', dir]);
   expect(r.status).toBe(2);
   expect(r.stderr).toMatch(/unknown option --bogus/);
-  expect(check(['a', 'b']).status).toBe(2);
+  expect((await check(['a', 'b'])).status).toBe(2);
 });
