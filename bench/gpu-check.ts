@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { batchNorm2d, conv2d, createEngine, interpolate, matmul, max, sum, type Engine, type Tensor } from '../src/index.ts';
 import { describePolicy } from '../src/runtime/policy.ts';
+import { tileShort } from '../src/runtime/tuner.ts';
 import { makeConfig } from '../src/segan/config.ts';
 import { SeganModel, SeganTrainer } from '../src/segan/trainer.ts';
 import { arr, matmulRef, reduceRef, type Arr } from '../test/helpers/reference.ts';
@@ -159,6 +160,30 @@ async function correctness(e: Engine): Promise<Check[]> {
     add('conv2d.dX', name, relErr(await x.grad!.toArray(), dxr));
     add('conv2d.dW', name, relErr(await w.grad!.toArray(), dwr));
     for (const t of [x, w, y, g, x.grad!, w.grad!]) t.dispose();
+  }
+  // The tiled kernels (hardware plan): every tile the tuner may choose, on this adapter.
+  const policy = e.runtime.policy;
+  if (policy.conv.family === 'tiled') {
+    for (const tile of policy.conv.tiles) {
+      e.runtime.policy = { ...policy, conv: { ...policy.conv, tiles: [tile] } };
+      try {
+        for (const [xs, ws, s, p] of convCases.slice(0, 2)) {
+          const [x, xr] = await randomPair(e, xs, true);
+          const [w, wr] = await randomPair(e, ws, true);
+          const y = conv2d(x, w, null, { stride: s, padding: p });
+          const [g, gr] = await randomPair(e, y.shape);
+          const name = `${xs.join('×')} ⊛ ${ws.join('×')} /${s} tile ${tileShort(tile)}`;
+          add('conv2d.forward', name, relErr(await y.toArray(), conv2dRef(xr, wr, null, { stride: [s, s], padding: [p, p, p, p], dilation: [1, 1] })));
+          y.backward(g);
+          const [dxr, dwr] = conv2dGradRef(xr, wr, gr, s, p);
+          add('conv2d.dX', name, relErr(await x.grad!.toArray(), dxr));
+          add('conv2d.dW', name, relErr(await w.grad!.toArray(), dwr));
+          for (const t of [x, w, y, g, x.grad!, w.grad!]) t.dispose();
+        }
+      } finally {
+        e.runtime.policy = policy;
+      }
+    }
   }
   const mm: [number[], number[]][] = [
     [[37, 53], [53, 29]],
@@ -358,7 +383,11 @@ try {
   e.runtime.enableProfiling(false);
   result.convLayers = { batch: B, width, size: S, layers: await convLayers(e, B, width, S) };
   const bigB = quick ? 4 : 64;
+  const tuner = e.runtime.tuner;
+  log(`  tuning ${tuner.mode}${tuner.mode === 'off' ? '' : `: ${tuner.recorded.size} conv shapes tuned (${tuner.file})`}`);
   result.step = { width, size: S, f32: { [`batch${B}`]: await stepMs(e, B, width, S), [`batch${bigB}`]: await stepMs(e, bigB, width, S) }, f16: 'not implemented yet (issue 13, item 3)' };
+
+  result.tuning = { mode: tuner.mode, file: tuner.file, choices: Object.fromEntries([...tuner.recorded].map(([k, c]) => [k, tileShort(c)])) };
 
   log('\n3. PyTorch');
   const torch = f['no-torch'] ? null : findTorchPython();

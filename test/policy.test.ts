@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { conv2d, createEngine, matmul } from '../src/index.ts';
-import { makePolicy, describePolicy } from '../src/runtime/policy.ts';
+import { defaultTile, describePolicy, makePolicy, tileCandidates, TILE_SHAPES } from '../src/runtime/policy.ts';
 import type { AdapterReport } from '../src/device/gpu.ts';
 import { useEngine, withPolicy } from './helpers/engine.ts';
 
@@ -21,10 +21,25 @@ describe('makePolicy', () => {
   it('the adapter decides the default plan; a plan can be forced either way', () => {
     expect(makePolicy(lavapipe)).toMatchObject({ plan: 'software', subgroupTiles: true, conv: { family: 'subgroup' }, matmul: 'subgroup' });
     expect(makePolicy(swiftshader)).toMatchObject({ plan: 'software', subgroupTiles: false, conv: { family: 'portable' }, matmul: 'register' });
-    expect(makePolicy(gpu)).toMatchObject({ plan: 'hardware', subgroupTiles: false, conv: { family: 'portable' }, matmul: 'workgroup' });
-    expect(makePolicy(lavapipe, 'hardware')).toMatchObject({ plan: 'hardware', subgroupTiles: true, conv: { family: 'portable' }, matmul: 'workgroup' });
+    expect(makePolicy(gpu)).toMatchObject({ plan: 'hardware', subgroupTiles: false, conv: { family: 'tiled' }, matmul: 'workgroup' });
+    expect(makePolicy(lavapipe, 'hardware')).toMatchObject({ plan: 'hardware', subgroupTiles: true, conv: { family: 'tiled' }, matmul: 'workgroup' });
     expect(makePolicy(gpu, 'software')).toMatchObject({ plan: 'software', matmul: 'register' });
     expect(makePolicy(lavapipe).threads.map).toBeLessThan(makePolicy(gpu).threads.map);
+  });
+
+  it("the tile candidates fit the device's limits; WebGPU's defaults keep all of them", () => {
+    const defaults = { maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupStorageSize: 16384 };
+    expect(tileCandidates(defaults)).toEqual(TILE_SHAPES);
+    for (const c of TILE_SHAPES) expect(4 * c.tk * (c.wgM * c.tm + c.wgN * c.tn)).toBeLessThanOrEqual(16384);
+    const small = tileCandidates({ ...defaults, maxComputeInvocationsPerWorkgroup: 128, maxComputeWorkgroupStorageSize: 8192 });
+    expect(small.length).toBeGreaterThan(0);
+    for (const c of small) expect(c.wgM * c.wgN <= 128 && 4 * c.tk * (c.wgM * c.tm + c.wgN * c.tn) <= 8192).toBe(true);
+    // untuned: the smallest tile that covers the output channels
+    const p = makePolicy(report({ limits: defaults }), 'hardware');
+    expect(defaultTile(p, 3).wgM * defaultTile(p, 3).tm).toBe(8);
+    expect(defaultTile(p, 16).wgM * defaultTile(p, 16).tm).toBe(16);
+    expect(defaultTile(p, 30).wgM * defaultTile(p, 30).tm).toBe(32);
+    expect(defaultTile(p, 512).wgM * defaultTile(p, 512).tm).toBe(64);
   });
 
   it('describePolicy names a variant for every family, and the plans differ for conv and matmul', () => {
@@ -60,7 +75,7 @@ describe('the engine follows its policy', () => {
       expect(sw).toEqual(expect.arrayContaining(['conv/forward_sg', 'matmul/subgroup_tile']));
       expect(hw).not.toContain('conv/forward_sg');
     }
-    expect(hw).toEqual(expect.arrayContaining(['conv/forward', 'matmul/workgroup_tile']));
+    expect(hw).toEqual(expect.arrayContaining(['conv/tiled_forward', 'matmul/workgroup_tile']));
   });
 
   it('createEngine({ plan, limits }) and DAWNGRAD_PLAN / DAWNGRAD_LIMITS', async () => {
@@ -105,7 +120,8 @@ describe('segan info', () => {
     const hw = info({ DAWNGRAD_PLAN: 'hardware' });
     expect(Object.keys(auto.kernels)).toEqual(expect.arrayContaining(['conv2d.forward', 'conv2d.dX', 'conv2d.dW', 'matmul']));
     expect(hw.plan).toBe('hardware');
-    expect(hw.kernels['conv2d.forward'].variant).toBe('conv/forward');
+    expect(hw.kernels['conv2d.forward'].variant).toBe('conv/tiled_forward');
+    expect(hw.kernels['conv2d.dW'].variant).toMatch(/^conv\/tiled_weight_grad/);
     expect(hw.kernels.matmul.variant).toBe('matmul/workgroup_tile');
     if (auto.plan === 'software') expect(auto.kernels['conv2d.forward'].variant).not.toBe(hw.kernels['conv2d.forward'].variant);
   });

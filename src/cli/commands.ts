@@ -137,6 +137,19 @@ export const PROFILE: CommandSpec = {
   ],
 };
 
+export const TUNE: CommandSpec = {
+  name: 'tune',
+  summary: "Time the tiled kernels' tile shapes for every conv of a SegAN D+G step on this adapter and keep the fastest (saved per adapter and driver).",
+  options: [
+    opt.batch(8),
+    opt.width(),
+    opt.size(),
+    opt.classes(),
+    { name: 'force', type: 'flag', help: 're-time shapes already in the tuning cache' },
+    opt.json('the choices and timings as JSON on stdout'),
+  ],
+};
+
 export const INFO: CommandSpec = {
   name: 'info',
   summary: 'The WebGPU adapter Dawn gives us: backend, limits and features.',
@@ -180,4 +193,4 @@ export const HELP: CommandSpec = {
   options: [],
 };
 
-export const COMMANDS: readonly CommandSpec[] = [DEMO, TRAIN, EVAL, PREDICT, INSPECT, SYNTH, CACHE, PROFILE, INFO, ENGINE_DEMO, HELP];
+export const COMMANDS: readonly CommandSpec[] = [DEMO, TRAIN, EVAL, PREDICT, INSPECT, SYNTH, CACHE, PROFILE, TUNE, INFO, ENGINE_DEMO, HELP];

@@ -10,8 +10,10 @@ export async function infoCommand(flags: Values): Promise<number> {
     const a = engine.adapter;
     const policy = engine.runtime.policy;
     const kernels = describePolicy(policy);
+    const t = engine.runtime.tuner;
+    const tuning = { mode: t.mode, file: t.file, recorded: t.mode === 'off' ? 0 : t.recorded.size };
     if (flags.json) {
-      process.stdout.write(JSON.stringify({ ...a, plan: policy.plan, kernels }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ...a, plan: policy.plan, kernels, tuning }, null, 2) + '\n');
       return 0;
     }
     const lines = [
@@ -20,6 +22,7 @@ export async function infoCommand(flags: Values): Promise<number> {
       `backend      ${a.backend}`,
       `features     ${a.features.join(', ') || '(none)'}`,
       `plan         ${policy.plan}${policy.plan === defaultPlan(a) ? ` (the default for a ${a.isSoftware ? 'software' : 'hardware'} adapter)` : ' (DAWNGRAD_PLAN)'}`,
+      `tuning       ${tuning.mode}${tuning.mode === 'off' ? (a.isSoftware ? ' (the default on a software adapter; DAWNGRAD_TUNE=on times the tiled kernels)' : ' (DAWNGRAD_TUNE)') : `, ${tuning.recorded} shape${tuning.recorded === 1 ? '' : 's'} tuned in ${tuning.file} (segan tune)`}`,
       'kernels',
       ...Object.entries(kernels).map(([k, v]) => `  ${k.padEnd(16)} ${v.variant}${v.config && Object.keys(v.config).length ? `  ${JSON.stringify(v.config)}` : ''}`),
       'limits',

@@ -2,7 +2,7 @@
 // command. Exit status: 0 done, 1 a failure found while working (data, checkpoint, disk, GPU), 2 a bad
 // command line or environment (found before anything was opened or written), 130 interrupted.
 import { checkEnvironment } from '../device/env.ts';
-import { CACHE, COMMANDS, DEMO, ENGINE_DEMO, EVAL, INFO, INSPECT, PREDICT, PROFILE, SYNTH, TRAIN } from './commands.ts';
+import { CACHE, COMMANDS, DEMO, ENGINE_DEMO, EVAL, INFO, INSPECT, PREDICT, PROFILE, SYNTH, TRAIN, TUNE } from './commands.ts';
 import { commandHelp, parseCommand, suggest, UsageError, type CommandSpec, type Values } from './options.ts';
 import { ENV_VARS } from '../device/env.ts';
 
@@ -18,6 +18,7 @@ const IMPLS: Record<string, () => Promise<Impl>> = {
   [INSPECT.name]: async () => (await import('./inspect.ts')).inspectCommand,
   [CACHE.name]: async () => (await import('./cache.ts')).cacheCommand,
   [PROFILE.name]: async () => (await import('./profile.ts')).profileCommand,
+  [TUNE.name]: async () => (await import('./tune.ts')).tuneCommand,
   [INFO.name]: async () => (await import('./info.ts')).infoCommand,
   [DEMO.name]: async () => (await import('./segan-demo.ts')).seganDemoCommand,
   [ENGINE_DEMO.name]: async () => (await import('./demo.ts')).demoCommand,

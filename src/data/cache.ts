@@ -19,6 +19,7 @@
 //
 // Slices are read with positioned reads (fs.readSync at an offset) into caller buffers: memory use does
 // not grow with the number of cases.
+import { userCacheDir } from '../device/env.ts';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -38,8 +39,7 @@ export const DEFAULT_CACHE_MAX = 20 * 2 ** 30;
 
 /** The slice cache's default folder: $XDG_CACHE_HOME/dawngrad, else ~/.cache/dawngrad. */
 export function defaultCacheDir(env: Record<string, string | undefined> = process.env): string {
-  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(env.HOME || os.homedir() || os.tmpdir(), '.cache');
-  return path.join(base, 'dawngrad');
+  return userCacheDir(env);
 }
 
 /** 12 hex digits naming a case's input files (their resolved paths). */

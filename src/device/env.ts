@@ -1,6 +1,8 @@
 // The DAWNGRAD_* environment variables, each declared once with what it accepts. The engine reads them
 // through envValue() (a bad value is an EnvError naming the variable, never a silent fallback), and the
 // command line checks all of them before it does anything (checkEnvironment).
+import os from 'node:os';
+import path from 'node:path';
 
 export class EnvError extends Error {
   override name = 'EnvError';
@@ -46,6 +48,8 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'DAWNGRAD_CACHE_MAX', accepts: 'a size such as 20GiB', help: 'most disk space the slice cache may use (default 20GiB)', parse: parseBytes },
   { name: 'DAWNGRAD_PLAN', accepts: 'one of auto, software, hardware', help: 'kernel plan (default auto: software on CPU adapters, hardware on GPUs)', parse: oneOf(['auto', 'software', 'hardware']) },
   { name: 'DAWNGRAD_LIMITS', accepts: 'one of adapter, default', help: "device limits requested (default adapter: all it has; default: WebGPU's defaults)", parse: oneOf(['adapter', 'default']) },
+  { name: 'DAWNGRAD_TUNE', accepts: 'one of on, off, force', help: 'autotuning of tiled kernels (default on for GPUs, off for CPU adapters; force: re-time, ignore the cache)', parse: oneOf(['on', 'off', 'force']) },
+  { name: 'DAWNGRAD_TUNE_CACHE', accepts: 'a file name', help: 'the tuning cache file (default: a file per adapter under the user cache folder)', parse: nonEmpty },
   { name: 'DAWNGRAD_MATMUL', accepts: `one of ${MATMUL_KERNELS.join(', ')}`, help: 'force a matmul kernel family (tests, benchmarks)', parse: oneOf(MATMUL_KERNELS) },
   { name: 'DAWNGRAD_PROFILE', accepts: 'one of 0, 1', help: '1: per-kernel GPU times of the whole run, printed at the end', parse: oneOf(['0', '1']) },
   { name: 'DAWNGRAD_PROFILE_OUT', accepts: 'a file name', help: 'where DAWNGRAD_PROFILE=1 writes its Chrome trace', parse: nonEmpty },
@@ -86,4 +90,10 @@ export function checkEnvironment(env: Record<string, string | undefined> = proce
     }
   }
   return { errors, warnings };
+}
+
+/** The user's cache folder for dawngrad: $XDG_CACHE_HOME/dawngrad, else ~/.cache/dawngrad. */
+export function userCacheDir(env: Record<string, string | undefined> = process.env): string {
+  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(env.HOME || os.homedir() || os.tmpdir(), '.cache');
+  return path.join(base, 'dawngrad');
 }

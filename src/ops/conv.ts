@@ -10,7 +10,11 @@
 //     forward_sg.wgsl     forward with weights shared by subgroupBroadcast; transposed convs (and
 //                         conv2d's dX) run through it as stride-1 phase convs
 //     weight_grad_sg.wgsl dW with dy shared by subgroupBroadcast
-//   both:
+//   tiled (the hardware plan: GPUs), tile shapes chosen per layer by the tuner (runtime/tuner.ts):
+//     tiled_forward.wgsl      workgroup-tiled implicit GEMM, fused epilogue; transposed convs (and
+//                             conv2d's dX) run through it as stride-1 phase convs
+//     tiled_weight_grad.wgsl  dW as a workgroup-tiled GEMM split over pixels, partials summed in order
+//   all:
 //     weight_layout.wgsl  the weight matrix (and phase sub-kernels) in the kernels' layout, one pass
 // Backward of conv2d: dŷ = dy·act'(y); dX = convTranspose(dŷ, w); dW = weight_grad(x, dŷ); dbias = Σ dŷ.
 // Backward of convTranspose2d: dX = conv2d(dy, w); dW = weight_grad(dy, x); dbias = Σ dy.
@@ -18,6 +22,8 @@ import { record } from '../autograd/graph.ts';
 import { launchMap } from '../runtime/map.ts';
 import { grid1d } from '../runtime/grid.ts';
 import { defineUniforms } from '../runtime/uniforms.ts';
+import { defaultTile } from '../runtime/policy.ts';
+import type { TileConfig } from '../runtime/tuner.ts';
 import type { PooledBuffer } from '../runtime/pool.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { fmtShape, ShapeError } from '../tensor/shape.ts';
@@ -50,6 +56,7 @@ const CONV_FORWARD = defineUniforms('ConvForward', {
   out_rx: 'u32',
   out_h: { type: 'u32', doc: "y's height and width (a plain conv: OH, OW; a transposed conv's phase: the whole y)" },
   out_w: 'u32',
+  grid_x: { type: 'u32', doc: 'tiled_forward: workgroups along x (pixel tiles past them continue in z)' },
 });
 
 /** transpose.wgsl (a transposed conv in gather form, also conv2d's dX). */
@@ -71,6 +78,7 @@ const CONV_WEIGHT_GRAD = defineUniforms('ConvWeightGrad', {
   taps: { type: 'u32', doc: 'Cin·kh·kw' },
   ...GEOMETRY,
   rows_per_chunk: { type: 'u32', doc: 'image rows (n, oy) per partial' },
+  pixels_per_chunk: { type: 'u32', doc: 'tiled_weight_grad: output pixels per partial' },
 });
 
 /** weight_layout.wgsl. */
@@ -280,7 +288,7 @@ function dispatchForwardSg(e: Engine, y: Tensor, x: Tensor, wt: Tensor, coutPad:
     N, Cin, H, W, Cout, OH: g.OH, OW: g.OW, co_groups: coGroups,
     kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.ph, pw: g.pw, dh: g.dh, dw: g.dw,
     cout_pad: coutPad, act, slope, has_bias: bias ? 1 : 0,
-    out_sh: g.outSh, out_sw: g.outSw, out_ry: g.ry, out_rx: g.rx, out_h: outH, out_w: outW,
+    out_sh: g.outSh, out_sw: g.outSw, out_ry: g.ry, out_rx: g.rx, out_h: outH, out_w: outW, grid_x: 0,
   });
   // x: aligned vec4 runs when rows are vec4-aligned; else the run as scalars when it is shorter than
   // 4 loads per tap (3×3 stride 1: 6 < 12), else 4 scalar loads per tap.
@@ -292,11 +300,67 @@ function dispatchForwardSg(e: Engine, y: Tensor, x: Tensor, wt: Tensor, coutPad:
   e.runtime.dispatch(k, [y.buffer(), xb, wt.buffer(), bias ? bias.buffer(op) : wt.buffer(), xb], u, [Math.ceil((N * g.OH * Math.ceil(g.OW / 4)) / 64), 1, coGroups], op, cost);
 }
 
-function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, act: number, slope: number, OH: number, OW: number): Tensor {
+// ---- the tiled kernels (hardware plan) ----------------------------------------------------------
+
+function useTiles(e: Engine): boolean {
+  return e.runtime.policy.conv.family === 'tiled';
+}
+
+function tileDefines(c: TileConfig): Record<string, number> {
+  return { WG_M: c.wgM, WG_N: c.wgN, TM: c.tm, TN: c.tn, TK: c.tk };
+}
+
+/** A conv's shape as the tuner's key: inputs, geometry, output size. */
+function shapeKey(x: Tensor, w: Tensor, g: ConvGeometry, OH: number, OW: number): string {
+  return `${x.shape.join('x')}*${w.shape.join('x')} s${g.sh},${g.sw} p${g.pt},${g.pb},${g.pl},${g.pr} d${g.dh},${g.dw} o${OH}x${OW}`;
+}
+
+/**
+ * The tile for one tiled conv: `forced` (the tuner timing a candidate), else the tuner's choice for
+ * the shape, else the policy's default for `rows` output channels (and the shape is queued for
+ * timing: `launch` reruns the same conv on random inputs of the shape with a given tile).
+ */
+function chooseTile(e: Engine, family: string, key: string, rows: number, shapes: readonly (readonly number[])[], launch: (inputs: Tensor[], c: TileConfig) => Tensor, forced: TileConfig | undefined): TileConfig {
+  if (forced) return forced;
+  const p = e.runtime.policy;
+  if (p.conv.tiles.length === 1) return p.conv.tiles[0]; // one candidate: nothing to choose
+  return e.runtime.tuner.choose(family, key, defaultTile(p, rows), {
+    candidates: p.conv.tiles,
+    setup: () => {
+      const inputs = shapes.map((s, i) => e.randn([...s], { seed: 101 + i }));
+      return { run: (c) => launch(inputs, c).dispose(), dispose: () => inputs.forEach((t) => t.dispose()) };
+    },
+  });
+}
+
+/** One tiled_forward.wgsl dispatch: x [N, Cin, H, W] ⊛ wt [Cin·kh·kw, coutPad] into (part of) y. */
+function dispatchTiledForward(e: Engine, y: Tensor, x: Tensor, wt: Tensor, coutPad: number, bias: Tensor | null, g: SgGrid, act: number, slope: number, op: string, c: TileConfig): void {
+  const [N, Cin, H, W] = x.shape;
+  const [, Cout, outH, outW] = y.shape;
+  const tilesN = Math.ceil((N * g.OH * g.OW) / (c.wgN * c.tn));
+  const gridX = Math.min(tilesN, e.runtime.report.limits.maxComputeWorkgroupsPerDimension ?? 65535);
+  const u = CONV_FORWARD.pack({
+    N, Cin, H, W, Cout, OH: g.OH, OW: g.OW, co_groups: 0,
+    kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.ph, pw: g.pw, dh: g.dh, dw: g.dw,
+    cout_pad: coutPad, act, slope, has_bias: bias ? 1 : 0,
+    out_sh: g.outSh, out_sw: g.outSw, out_ry: g.ry, out_rx: g.rx, out_h: outH, out_w: outW, grid_x: gridX,
+  });
+  const k = e.runtime.kernels.get('conv/tiled_forward', tileDefines(c), op);
+  const cost = { flops: 2 * N * Cout * g.OH * g.OW * Cin * g.kh * g.kw, bytes: 4 * (x.size + wt.size + (y.size * g.OH * g.OW) / (outH * outW)), shape: `${fmtShape(x.shape)}*${fmtShape(wt.shape)}` };
+  e.runtime.dispatch(k, [y.buffer(), x.buffer(op), wt.buffer(), bias ? bias.buffer(op) : wt.buffer()], u, [gridX, Math.ceil(Cout / (c.wgM * c.tm)), Math.ceil(tilesN / gridX)], op, cost);
+}
+
+function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, act: number, slope: number, OH: number, OW: number, forced?: TileConfig): Tensor {
   const [N, Cin, H, W] = x.shape;
   const Cout = w.shape[0];
   const y = output(e, [N, Cout, OH, OW], 'conv2d');
   if (y.size === 0) return y;
+  if (useTiles(e)) {
+    const c = chooseTile(e, 'conv2d.forward', shapeKey(x, w, g, OH, OW), Cout, [x.shape, w.shape], ([xs, ws], t) => launchForward(e, xs, ws, null, g, act, slope, OH, OW, t), forced);
+    const { wt, coutPad } = transposedWeight(e, w, 0, undefined, undefined, 4);
+    dispatchTiledForward(e, y, x, wt, coutPad, bias, { kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw, OH, OW, outSh: 1, outSw: 1, ry: 0, rx: 0 }, act, slope, 'conv2d', c);
+    return y;
+  }
   if (useSubgroups(e) && sgForwardFits(g.kw, g.sw, g.pl, g.dw) && N * OH * Math.ceil(OW / 4) <= 64 * 65535) {
     const { wt, coutPad } = transposedWeight(e, w, 0, undefined, undefined, coTileFwd(e, Cout));
     dispatchForwardSg(e, y, x, wt, coutPad, bias, { kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw, OH, OW, outSh: 1, outSw: 1, ry: 0, rx: 0 }, act, slope, 'conv2d');
@@ -308,7 +372,7 @@ function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: 
     N, Cin, H, W, Cout, OH, OW, co_groups: coGroups,
     kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw,
     cout_pad: coutPad, act, slope, has_bias: bias ? 1 : 0,
-    out_sh: 1, out_sw: 1, out_ry: 0, out_rx: 0, out_h: OH, out_w: OW,
+    out_sh: 1, out_sw: 1, out_ry: 0, out_rx: 0, out_h: OH, out_w: OW, grid_x: 0,
   });
   const wg: [number, number, number] = [Math.ceil((OH * Math.ceil(OW / 4)) / 64), 1, N * coGroups];
   const cost = { flops: 2 * N * Cout * OH * OW * Cin * g.kh * g.kw, bytes: 4 * (x.size + wt.size + y.size), shape: `${fmtShape(x.shape)}*${fmtShape(w.shape)}` };
@@ -340,28 +404,53 @@ function phaseAxes(k: number, s: number, p: number, out: number): { axis: TapAxi
  * forward_sg.wgsl for a transposed conv, one dispatch per phase (sh·sw of them), each with its own
  * reversed sub-kernel of the taps that reach it. Null when the geometry does not fit.
  */
-function launchTransposeByPhases(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, OH: number, OW: number, op: string): Tensor | null {
+function transposePhases(g: ConvGeometry, OH: number, OW: number) {
   if (g.dh !== 1 || g.dw !== 1) return null;
   const rows = phaseAxes(g.kh, g.sh, g.pt, OH);
   const cols = phaseAxes(g.kw, g.sw, g.pl, OW);
-  if (!rows || !cols || !cols.every((c) => c.count === 0 || sgForwardFits(c.axis.n, 1, c.pad, 1))) return null;
+  return rows && cols ? { rows, cols } : null;
+}
+
+/**
+ * forward_sg.wgsl (tile null) or tiled_forward.wgsl (with that tile) for a transposed conv, one
+ * dispatch per phase (sh·sw of them), each with its own reversed sub-kernel of the taps that reach it.
+ * Null when the geometry does not fit.
+ */
+function launchTransposeByPhases(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, OH: number, OW: number, op: string, tile: TileConfig | null = null): Tensor | null {
+  const phases = transposePhases(g, OH, OW);
+  if (!phases) return null;
+  const { rows, cols } = phases;
   const [N] = x.shape;
-  if (rows.some((r) => cols.some((c) => N * r.count * Math.ceil(c.count / 4) > 64 * 65535))) return null;
+  if (!tile) {
+    if (!cols.every((c) => c.count === 0 || sgForwardFits(c.axis.n, 1, c.pad, 1))) return null;
+    if (rows.some((r) => cols.some((c) => N * r.count * Math.ceil(c.count / 4) > 64 * 65535))) return null;
+  }
   const y = output(e, [N, w.shape[1], OH, OW], op);
   for (const r of rows) {
     for (const c of cols) {
       if (r.count === 0 || c.count === 0) continue;
-      const { wt, coutPad } = transposedWeight(e, w, 1, r.axis, c.axis, coTileFwd(e, w.shape[1]));
-      dispatchForwardSg(e, y, x, wt, coutPad, bias, { kh: r.axis.n, kw: c.axis.n, sh: 1, sw: 1, ph: r.pad, pw: c.pad, dh: 1, dw: 1, OH: r.count, OW: c.count, outSh: g.sh, outSw: g.sw, ry: r.r, rx: c.r }, 0, 0, op);
+      const grid = { kh: r.axis.n, kw: c.axis.n, sh: 1, sw: 1, ph: r.pad, pw: c.pad, dh: 1, dw: 1, OH: r.count, OW: c.count, outSh: g.sh, outSw: g.sw, ry: r.r, rx: c.r };
+      if (tile) {
+        const { wt, coutPad } = transposedWeight(e, w, 1, r.axis, c.axis, 4);
+        dispatchTiledForward(e, y, x, wt, coutPad, bias, grid, 0, 0, op, tile);
+      } else {
+        const { wt, coutPad } = transposedWeight(e, w, 1, r.axis, c.axis, coTileFwd(e, w.shape[1]));
+        dispatchForwardSg(e, y, x, wt, coutPad, bias, grid, 0, 0, op);
+      }
     }
   }
   return y;
 }
 
 /** Transposed convolution of x [N, Cin_t, IH, IW] with w read as [Cin_t, Cout_t, kh, kw]. */
-function launchTranspose(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, OH: number, OW: number, op: string): Tensor {
+function launchTranspose(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, OH: number, OW: number, op: string, forced?: TileConfig): Tensor {
   const [N, Cin, IH, IW] = x.shape;
   const Cout = w.shape[1];
+  if (useTiles(e) && N * Cout * OH * OW > 0 && transposePhases(g, OH, OW)) {
+    const c = chooseTile(e, 'conv2d.dX', shapeKey(x, w, g, OH, OW), Cout, [x.shape, w.shape], ([xs, ws], t) => launchTranspose(e, xs, ws, null, g, OH, OW, op, t), forced);
+    const y = launchTransposeByPhases(e, x, w, bias, g, OH, OW, op, c);
+    if (y) return y;
+  }
   if (useSubgroups(e) && N * Cout * OH * OW > 0) {
     const y = launchTransposeByPhases(e, x, w, bias, g, OH, OW, op);
     if (y) return y;
@@ -388,7 +477,7 @@ function launchTranspose(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g
  * dW[co, (ci, ki, kj)] = Σ dy[n, co, oy, ox] · x[n, ci, oy·sh − pt + ki·dh, ox·sw − pl + kj·dw],
  * as a tensor [Cout, Cin, kh, kw] (Cout = dy's channels, Cin = x's channels).
  */
-function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeometry, op: string): Tensor {
+function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeometry, op: string, forced?: TileConfig): Tensor {
   const [N, Cin, H, W] = x.shape;
   const [, Cout, OH, OW] = dy.shape;
   const taps = Cin * g.kh * g.kw;
@@ -400,6 +489,11 @@ function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeometry, op:
     return dw;
   }
   const rt = e.runtime;
+  if (useTiles(e)) {
+    const c = chooseTile(e, 'conv2d.dW', shapeKey(x, dy, g, OH, OW), Cout, [x.shape, dy.shape], ([xs, dys], t) => launchWeightGrad(e, xs, dys, g, op, t), forced);
+    launchWeightGradTiled(e, dw, x, dy, g, op, c);
+    return dw;
+  }
   const sg = useSubgroups(e);
   const co = sg ? coTile(e, Cout) : 8; // output channels per thread
   // Subgroup kernel: one kernel row per thread (ROW) for kernels 4 wide, and 3 wide (3 of the 4 tap
@@ -417,7 +511,7 @@ function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeometry, op:
   const u = CONV_WEIGHT_GRAD.pack({
     N, Cin, H, W, Cout, OH, OW, taps,
     kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw,
-    rows_per_chunk: rowsPerChunk,
+    rows_per_chunk: rowsPerChunk, pixels_per_chunk: 0,
   });
   const cost = { flops: 2 * N * OH * OW * Cout * taps, bytes: 4 * (x.size + dy.size + chunks * Cout * taps), shape: `${fmtShape(x.shape)}*${fmtShape(dy.shape)}` };
   if (sg) {
@@ -440,6 +534,37 @@ function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeometry, op:
     rt.release(part);
   }
   return dw;
+}
+
+/** tiled_weight_grad.wgsl into dw, split over the pixels into partials summed in order (see the kernel). */
+function launchWeightGradTiled(e: Engine, dw: Tensor, x: Tensor, dy: Tensor, g: ConvGeometry, op: string, c: TileConfig): void {
+  const rt = e.runtime;
+  const [N, Cin, H, W] = x.shape;
+  const [, Cout, OH, OW] = dy.shape;
+  const taps = Cin * g.kh * g.kw;
+  const pixels = N * OH * OW;
+  const tiles = Math.ceil(Cout / (c.wgM * c.tm)) * Math.ceil(taps / (c.wgN * c.tn));
+  // Enough workgroups to fill the GPU (policy.threads.conv threads), at least 256 pixels per partial,
+  // and at most 64 MiB of partials.
+  const maxChunksByMemory = Math.max(1, Math.floor((64 * 2 ** 20) / (Cout * taps * 4)));
+  const maxDim = rt.report.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  let chunks = Math.max(1, Math.min(Math.ceil(pixels / 256), maxChunksByMemory, maxDim, Math.round(rt.policy.threads.conv / (c.wgM * c.wgN) / tiles)));
+  const perChunk = Math.ceil(Math.ceil(pixels / chunks) / c.tk) * c.tk;
+  chunks = Math.ceil(pixels / perChunk);
+  const part: PooledBuffer = chunks === 1 ? dw.buffer() : rt.alloc(chunks * Cout * taps * 4, 'scratch', `${op}.partials`);
+  const u = CONV_WEIGHT_GRAD.pack({
+    N, Cin, H, W, Cout, OH, OW, taps,
+    kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw,
+    rows_per_chunk: 0, pixels_per_chunk: perChunk,
+  });
+  const cost = { flops: 2 * pixels * Cout * taps, bytes: 4 * (x.size + dy.size + chunks * Cout * taps), shape: `${fmtShape(x.shape)}*${fmtShape(dy.shape)}` };
+  const k = rt.kernels.get('conv/tiled_weight_grad', tileDefines(c), op);
+  rt.dispatch(k, [part, x.buffer(op), dy.buffer(op)], u, [Math.ceil(taps / (c.wgN * c.tn)), Math.ceil(Cout / (c.wgM * c.tm)), chunks], op, cost);
+  if (chunks > 1) {
+    const cols = Cout * taps;
+    launchReduce(rt, 'sum', part, { numOut: cols, redSize: chunks, outShape: [cols], outStrides: [1], redShape: [chunks], redStrides: [cols] }, dw.buffer(), 1, op);
+    rt.release(part);
+  }
 }
 
 /** dŷ = g · act'(y) for a fused activation (from the output: the activations keep the sign). */

@@ -9,14 +9,16 @@
 //             work), register tiles without workgroup memory, and on lavapipe with subgroups the
 //             subgroup kernels (conv *_sg.wgsl, matmul subgroup tiles), which need 8- or 16-lane
 //             subgroups of consecutive invocations that WebGPU does not promise elsewhere.
-//   hardware  GPUs: many threads, workgroup-memory matmul tiles, workgroup reduction trees, the
-//             portable conv kernels. DAWNGRAD_PLAN=hardware runs this plan on lavapipe (CI does).
+//   hardware  GPUs: many threads, workgroup-memory tiles for matmul and conv (tiled_*.wgsl, whose
+//             tile shape per layer the tuner picks from tileCandidates()), workgroup reduction
+//             trees. DAWNGRAD_PLAN=hardware runs this plan on lavapipe (CI does).
 import type { AdapterReport } from '../device/gpu.ts';
 import { envValue } from '../device/env.ts';
+import { tileShort, type TileConfig } from './tuner.ts';
 
 export type PlanName = 'software' | 'hardware';
 export type MatmulKernel = 'subgroup' | 'subgroup_wide' | 'register' | 'workgroup';
-export type ConvFamily = 'subgroup' | 'portable';
+export type ConvFamily = 'subgroup' | 'portable' | 'tiled';
 
 export interface KernelPolicy {
   plan: PlanName;
@@ -32,6 +34,8 @@ export interface KernelPolicy {
     xRuns: boolean;
     /** weight_grad_sg: one kernel row per thread for 3-wide kernels too. */
     wgRows3: boolean;
+    /** Tiled kernels: the candidates the tuner times, and what a shape gets untuned (by its row count). */
+    tiles: readonly TileConfig[];
   };
   matmul: MatmulKernel;
   /** interpolate: the exact ×2 bilinear kernels (SegAN's decoder) instead of the general one. */
@@ -58,21 +62,73 @@ export function makePolicy(report: AdapterReport, plan: PlanName | 'auto' = 'aut
   return {
     plan: p,
     subgroupTiles,
-    conv: { family: sg ? 'subgroup' : 'portable', co16: true, co4: true, xRuns: true, wgRows3: true },
+    conv: { family: sg ? 'subgroup' : p === 'hardware' ? 'tiled' : 'portable', co16: true, co4: true, xRuns: true, wgRows3: true, tiles: tileCandidates(report.limits) },
     matmul: envValue<MatmulKernel>('DAWNGRAD_MATMUL') ?? (sg ? 'subgroup' : p === 'software' ? 'register' : 'workgroup'),
     resize: { x2: true },
-    threads: p === 'software' ? { map: 8192, conv: 8192 } : { map: 1 << 22, conv: 1 << 16 },
+    threads: p === 'software' ? { map: 8192, conv: 8192 } : { map: 1 << 22, conv: 1 << 18 },
   };
+}
+
+/**
+ * Tile shapes of the tiled conv kernels (threads wgM × wgN, tm × tn outputs each, k-step tk): output
+ * tiles from 8×256 (few output channels: SegAN's last layers) to 128×128. Those that do not fit the
+ * device's limits (invocations per workgroup, workgroup storage: 4·tk·(tile rows + tile columns)
+ * bytes) are left out, so every candidate runs within WebGPU's defaults unless the adapter grants more.
+ */
+export const TILE_SHAPES: readonly TileConfig[] = [
+  { wgM: 16, wgN: 16, tm: 4, tn: 4, tk: 16 }, // 64×64
+  { wgM: 16, wgN: 16, tm: 4, tn: 4, tk: 32 }, // 64×64, longer k-step (16 KiB)
+  { wgM: 16, wgN: 16, tm: 8, tn: 4, tk: 8 }, // 128×64
+  { wgM: 16, wgN: 16, tm: 4, tn: 8, tk: 8 }, // 64×128
+  { wgM: 16, wgN: 16, tm: 8, tn: 8, tk: 8 }, // 128×128
+  { wgM: 8, wgN: 16, tm: 4, tn: 4, tk: 16 }, // 32×64
+  { wgM: 4, wgN: 32, tm: 4, tn: 4, tk: 16 }, // 16×128
+  { wgM: 2, wgN: 64, tm: 4, tn: 4, tk: 8 }, // 8×256
+];
+
+export function tileFits(c: TileConfig, limits: Record<string, number>): boolean {
+  const wg = c.wgM * c.wgN;
+  const bytes = 4 * c.tk * (c.wgM * c.tm + c.wgN * c.tn);
+  return wg <= (limits.maxComputeInvocationsPerWorkgroup ?? 256) && wg <= (limits.maxComputeWorkgroupSizeX ?? 256) && bytes <= (limits.maxComputeWorkgroupStorageSize ?? 16384);
+}
+
+export function tileCandidates(limits: Record<string, number>): TileConfig[] {
+  return TILE_SHAPES.filter((c) => tileFits(c, limits));
+}
+
+/** The untuned tile for a GEMM with `rows` output rows (channels): the smallest tile row count that covers them, else 64×64. */
+export function defaultTile(p: KernelPolicy, rows: number): TileConfig {
+  const tiles = p.conv.tiles;
+  const byRows = (r: number) => tiles.find((c) => c.wgM * c.tm === r);
+  if (rows <= 8 && byRows(8)) return byRows(8)!;
+  if (rows <= 16 && byRows(16)) return byRows(16)!;
+  if (rows <= 32 && byRows(32)) return byRows(32)!;
+  return tiles[0] ?? TILE_SHAPES[0];
 }
 
 /** What each kernel family uses under a policy, for `segan info` (family → variant and its settings). */
 export function describePolicy(p: KernelPolicy): Record<string, { variant: string; config?: Record<string, unknown> }> {
   const sg = p.conv.family === 'subgroup';
+  if (p.conv.family === 'tiled') {
+    const tiles = { tiles: p.conv.tiles.map(tileShort), untuned: 'the smallest tile covering the output channels (8, 16, 32), else 64x64' };
+    return {
+      'conv2d.forward': { variant: 'conv/tiled_forward', config: tiles },
+      'conv2d.dX': { variant: 'conv/tiled_forward (stride-1 phases; conv/transpose for dilated ones)', config: tiles },
+      'conv2d.dW': { variant: 'conv/tiled_weight_grad (split over pixels)', config: { ...tiles, threads: p.threads.conv } },
+      ...describeRest(p),
+    };
+  }
   const convCfg = sg ? { co16: p.conv.co16, co4: p.conv.co4, xRuns: p.conv.xRuns } : {};
   return {
     'conv2d.forward': { variant: sg ? 'conv/forward_sg' : 'conv/forward', config: convCfg },
     'conv2d.dX': { variant: sg ? 'conv/forward_sg (stride-1 phases)' : 'conv/transpose', config: convCfg },
     'conv2d.dW': { variant: sg ? 'conv/weight_grad_sg' : 'conv/weight_grad', config: { ...(sg ? { co16: p.conv.co16, rows3: p.conv.wgRows3 } : {}), threads: p.threads.conv } },
+    ...describeRest(p),
+  };
+}
+
+function describeRest(p: KernelPolicy): Record<string, { variant: string; config?: Record<string, unknown> }> {
+  return {
     matmul: { variant: `matmul/${p.matmul === 'subgroup' ? 'subgroup_tile (subgroup_wide when N > 128)' : p.matmul === 'workgroup' ? 'workgroup_tile' : p.matmul === 'register' ? 'register_tile' : p.matmul}` },
     reduce: { variant: p.plan === 'software' ? 'split over chunks, serial tails' : 'workgroup trees' },
     batchnorm: { variant: 'norm/bn_*', config: { lanes: p.plan === 'software' ? 'few (CPU)' : 'many (GPU)' } },

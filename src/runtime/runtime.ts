@@ -11,6 +11,7 @@ import type { AdapterReport } from '../device/gpu.ts';
 import { BufferPool, GpuOutOfMemoryError, OOM_ADVICE, sizeClass, type MemoryCategory, type PooledBuffer } from './pool.ts';
 import { KernelCache, type CompiledKernel } from './kernels.ts';
 import { Profiler, type DispatchCost } from './profiler.ts';
+import { Tuner, type TuneClock, type TuneMode, type TuneResult } from './tuner.ts';
 
 export interface RuntimeOptions {
   /** Submit automatically after this many queued dispatches (bounds pending memory). */
@@ -23,6 +24,10 @@ export interface RuntimeOptions {
   memoryLimit?: number;
   /** Kernel plan: 'auto' (default; also DAWNGRAD_PLAN) gives CPU adapters 'software', others 'hardware'. */
   plan?: PlanName | 'auto';
+  /** Autotuning of the tiled kernels (default: DAWNGRAD_TUNE, else on for GPUs, off for CPU adapters). */
+  tune?: TuneMode;
+  /** The tuning cache file (default: DAWNGRAD_TUNE_CACHE, else one per adapter under the user cache folder). */
+  tuneCache?: string;
 }
 
 /** The engine's memory limit: the option, else DAWNGRAD_MEMORY_LIMIT, else none. Throws on bad values. */
@@ -49,7 +54,7 @@ function outOfMemoryError(marked: string): GpuOutOfMemoryError {
 }
 const MAX_BIND_GROUPS = 16384;
 
-export class Runtime {
+export class Runtime implements TuneClock {
   readonly pool: BufferPool;
   readonly kernels: KernelCache;
   private encoder: GPUCommandEncoder | null = null;
@@ -78,6 +83,8 @@ export class Runtime {
   readonly stats = { dispatches: 0, submits: 0, uniformWrites: 0, bindGroupsCreated: 0 };
   /** Which kernel each family uses (src/runtime/policy.ts); tests and benchmarks may replace it. */
   policy: KernelPolicy;
+  /** Tile choices per (kernel family, shape) on this adapter (src/runtime/tuner.ts). */
+  readonly tuner: Tuner;
 
   constructor(
     readonly device: GPUDevice,
@@ -90,6 +97,7 @@ export class Runtime {
     this.kernels = new KernelCache(device);
     this.maxQueuedDispatches = opts.maxQueuedDispatches ?? 4096;
     this.policy = makePolicy(report, opts.plan ?? envValue<PlanName | 'auto'>('DAWNGRAD_PLAN') ?? 'auto');
+    this.tuner = new Tuner(report, opts.tune, opts.tuneCache);
     device.addEventListener('uncapturederror', (ev) => {
       ev.preventDefault();
       const error = (ev as GPUUncapturedErrorEvent).error;
@@ -380,6 +388,31 @@ export class Runtime {
     }
     await this.profiler?.drain();
     await this.checkErrors();
+    if (this.tuner.pendingCount) await this.tune();
+  }
+
+  /**
+   * Time the candidates of every tiled-kernel shape used since the last tuning and keep the fastest
+   * (src/runtime/tuner.ts). Runs by itself at sync points; `segan tune` calls it up front.
+   */
+  tune(progress?: (done: number, total: number, r: TuneResult) => void): Promise<TuneResult[]> {
+    return this.tuner.tunePending(this, progress);
+  }
+
+  /** GPU times in ms of the dispatches fn records (timestamp queries), or null without them. */
+  async timeDispatches(fn: () => void): Promise<number[] | null> {
+    if (!this.report.features.includes('timestamp-query')) return null;
+    const had = this.profiler !== null;
+    const earlier = had ? this.profiler!.take() : [];
+    this.enableProfiling(true);
+    try {
+      fn();
+      await this.flush();
+      return this.profiler!.take().map((r) => r.ns / 1e6);
+    } finally {
+      if (had) this.profiler!.records.push(...earlier);
+      else this.enableProfiling(false);
+    }
   }
 
   /**
@@ -427,6 +460,7 @@ export class Runtime {
     if (!back) this.staging.set(size, (back = []));
     back.push(staging);
     await this.checkErrors();
+    if (this.tuner.pendingCount) await this.tune();
     return out;
   }
 

@@ -1,6 +1,7 @@
 // Engine: the device, the command stream and the tensors made on it.
 // Creation (tensor, zeros, full, rand, randn), scopes (tidy, noGrad) and the memory report live here;
 // ops live in src/ops and reach the engine through their tensors.
+import type { TuneResult } from '../runtime/tuner.ts';
 import { openDevice, type AdapterReport, type DeviceOptions } from '../device/gpu.ts';
 import { checkEnvironment, envValue, EnvError } from '../device/env.ts';
 import { memoryLimitOf, Runtime, type RuntimeOptions } from '../runtime/runtime.ts';
@@ -210,6 +211,14 @@ export class Engine {
   /** Submit all recorded work and wait for the GPU to finish it; throws GPU errors seen so far. */
   flush(): Promise<void> {
     return this.runtime.flush();
+  }
+
+  /**
+   * Time the tile candidates of every tiled-kernel shape used so far and not yet tuned, keep the
+   * fastest (also done by itself at the next readback when tuning is on; see src/runtime/tuner.ts).
+   */
+  tune(progress?: (done: number, total: number, r: TuneResult) => void): Promise<TuneResult[]> {
+    return this.runtime.tune(progress);
   }
 
   memory(): MemoryReport {
