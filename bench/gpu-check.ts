@@ -15,7 +15,7 @@ import { tileShort } from '../src/runtime/tuner.ts';
 import { makeConfig } from '../src/segan/config.ts';
 import { SeganModel, SeganTrainer } from '../src/segan/trainer.ts';
 import { arr, matmulRef, reduceRef, type Arr } from '../test/helpers/reference.ts';
-import { conv2dRef } from '../test/helpers/conv-reference.ts';
+import { conv2dGradRef, conv2dRef } from '../test/helpers/conv-reference.ts';
 import { benchFlags } from './options.ts';
 import { findTorchPython, torchStep } from './peers/torch.ts';
 
@@ -35,35 +35,6 @@ const log = (s: string) => console.log(s);
 const t0 = performance.now();
 
 // ---- float64 references the tests do not already have ------------------------------------------
-
-/** Gradients of y = conv2d(x, w) (stride s, padding p, no dilation) for upstream g: [dX, dW]. */
-function conv2dGradRef(x: Arr, w: Arr, g: Arr, s: number, p: number): [Arr, Arr] {
-  const [N, C, H, W] = x.shape;
-  const [O, , KH, KW] = w.shape;
-  const [, , OH, OW] = g.shape;
-  const dx = new Float64Array(x.data.length);
-  const dw = new Float64Array(w.data.length);
-  for (let n = 0; n < N; n++)
-    for (let o = 0; o < O; o++)
-      for (let oy = 0; oy < OH; oy++)
-        for (let ox = 0; ox < OW; ox++) {
-          const gv = g.data[((n * O + o) * OH + oy) * OW + ox];
-          for (let c = 0; c < C; c++)
-            for (let ky = 0; ky < KH; ky++) {
-              const iy = oy * s - p + ky;
-              if (iy < 0 || iy >= H) continue;
-              for (let kx = 0; kx < KW; kx++) {
-                const ix = ox * s - p + kx;
-                if (ix < 0 || ix >= W) continue;
-                const xi = ((n * C + c) * H + iy) * W + ix;
-                const wi = ((o * C + c) * KH + ky) * KW + kx;
-                dx[xi] += gv * w.data[wi];
-                dw[wi] += gv * x.data[xi];
-              }
-            }
-        }
-  return [arr(dx, x.shape), arr(dw, w.shape)];
-}
 
 /** Batch norm in training mode (biased variance), with weight and bias, no activation. */
 function batchNormRef(x: Arr, weight: Float64Array, bias: Float64Array, eps: number): Arr {
@@ -385,7 +356,18 @@ try {
   const bigB = quick ? 4 : 64;
   const tuner = e.runtime.tuner;
   log(`  tuning ${tuner.mode}${tuner.mode === 'off' ? '' : `: ${tuner.recorded.size} conv shapes tuned (${tuner.file})`}`);
-  result.step = { width, size: S, f32: { [`batch${B}`]: await stepMs(e, B, width, S), [`batch${bigB}`]: await stepMs(e, bigB, width, S) }, f16: 'not implemented yet (issue 13, item 3)' };
+  const f32 = { [`batch${B}`]: await stepMs(e, B, width, S), [`batch${bigB}`]: await stepMs(e, bigB, width, S) };
+  let f16: Record<string, number> | string = "this adapter has no 'shader-f16'";
+  if (e.adapter.features.includes('shader-f16')) {
+    const h = await createEngine({ seed: 1, precision: 'f16' });
+    try {
+      log('  precision f16 (float16 conv operands, float32 sums):');
+      f16 = { [`batch${B}`]: await stepMs(h, B, width, S), [`batch${bigB}`]: await stepMs(h, bigB, width, S) };
+    } finally {
+      await h.close();
+    }
+  }
+  result.step = { width, size: S, f32, f16 };
 
   result.tuning = { mode: tuner.mode, file: tuner.file, choices: Object.fromEntries([...tuner.recorded].map(([k, c]) => [k, tileShort(c)])) };
 

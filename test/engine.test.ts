@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { add, mul, sum, matmul, relu, KernelCompileError, type Tensor } from '../src/index.ts';
+import { add, createEngine, mul, sum, matmul, relu, KernelCompileError, type Tensor } from '../src/index.ts';
 import { threefry2x32, uniformReference, normalReference } from '../src/tensor/random.ts';
 import { useEngine } from './helpers/engine.ts';
 
@@ -162,7 +162,8 @@ describe('device and runtime rules', () => {
   it("the device gets the adapter's real limits and every optional feature it has", async () => {
     const { create } = await import('webgpu');
     const { LIMIT_NAMES, OPTIONAL_FEATURES } = await import('../src/device/gpu.ts');
-    const e = engine();
+    // DAWNGRAD_LIMITS=default (npm run test:hardware-plan) asks for WebGPU's defaults on purpose
+    const e = process.env.DAWNGRAD_LIMITS === 'default' ? await createEngine({ limits: 'adapter' }) : engine();
     const adapter = (await create([]).requestAdapter())!;
     const device = e.runtime.device;
     let aboveDefault = 0;
@@ -177,6 +178,7 @@ describe('device and runtime rules', () => {
     expect(aboveDefault).toBeGreaterThan(0);
     for (const f of OPTIONAL_FEATURES) expect([f, device.features.has(f)]).toEqual([f, adapter.features.has(f)]);
     expect(e.adapter.features).toEqual([...device.features].sort());
+    if (e !== engine()) await e.close();
   });
 
   it('`segan info` prints the adapter, backend, features and limits (and --json the report)', async () => {
@@ -191,7 +193,9 @@ describe('device and runtime rules', () => {
     const j = segan(['info', '--json']);
     expect(j.status).toBe(0);
     const { describePolicy } = await import('../src/runtime/policy.ts');
-    expect(JSON.parse(j.stdout)).toEqual(JSON.parse(JSON.stringify({ ...e.adapter, plan: e.runtime.policy.plan, kernels: describePolicy(e.runtime.policy) })));
+    const t = e.runtime.tuner;
+    const tuning = { mode: t.mode, file: t.file, recorded: t.mode === 'off' ? 0 : t.recorded.size };
+    expect(JSON.parse(j.stdout)).toEqual(JSON.parse(JSON.stringify({ ...e.adapter, plan: e.runtime.policy.plan, kernels: describePolicy(e.runtime.policy), tuning })));
   });
 
   it('pipelines are cached by kernel variant, not by shape', async () => {

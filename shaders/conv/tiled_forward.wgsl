@@ -11,16 +11,19 @@
 // TK step a thread stages A_LOADS words of wt (consecutive threads, consecutive channels: coalesced)
 // and B_LOADS words of x (consecutive threads, consecutive pixels: coalesced within image rows), then
 // does TM·TN·TK FMAs from workgroup memory while the next step's global loads are in flight.
+// ELEM (a template value): f32, or f16 (precision 'f16': x and wt are float16 copies, src/ops/conv.ts makes
+// them with copy/pack_f16.wgsl; sums stay float32).
 // Memory traffic from global memory: x about Cout/TILE_M times (kh·kw taps hit the cache), wt
 // N·OH·OW/TILE_N times, y once. FLOPs: 2·N·Cout·OH·OW·Cin·kh·kw.
 
+{{ENABLE_F16}}
 //#uniforms ConvForward
 //#include "conv/tile_core"
 
 @group(0) @binding(0) var<uniform> P: ConvForward;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> wt: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<{{ELEM}}>;
+@group(0) @binding(3) var<storage, read> wt: array<{{ELEM}}>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 
 // Per B slot: where its pixel's image starts in x (−1: past the last pixel) and its first input row
@@ -46,7 +49,7 @@ fn load_stage(lid: u32, k0: u32, m0: u32) {
     let i = lid + s * WG;
     let k = k0 + i / TILE_M;
     let m = m0 + i % TILE_M;
-    stage_a[s] = select(0.0, wt[min(k, K - 1u) * P.cout_pad + min(m, P.cout_pad - 1u)], k < K && m < P.cout_pad);
+    stage_a[s] = select(0.0, f32(wt[min(k, K - 1u) * P.cout_pad + min(m, P.cout_pad - 1u)]), k < K && m < P.cout_pad);
   }
   for (var s = 0u; s < B_LOADS; s++) {
     let i = lid + s * WG;
@@ -57,7 +60,7 @@ fn load_stage(lid: u32, k0: u32, m0: u32) {
     let ix = slot_ix[s] + i32((r % P.kw) * P.dw);
     let ok = k < K && slot_base[s] >= 0 && iy >= 0 && iy < i32(P.H) && ix >= 0 && ix < i32(P.W);
     let at = select(0u, u32(slot_base[s]) + (ci * P.H + u32(iy)) * P.W + u32(ix), ok);
-    stage_b[s] = select(0.0, x[at], ok);
+    stage_b[s] = select(0.0, f32(x[at]), ok);
   }
 }
 

@@ -10,16 +10,18 @@
 // Tiling (tile_core.wgsl): workgroup x → tap tile, y → channel tile, z → chunk. Staging walks the
 // pixels fastest (word i is pixel i % TK of row/column i / TK), so neighbouring threads read
 // neighbouring words of dy and of x's rows. The tap of each B slot and the channel of each A slot are
-// fixed, decoded once. Memory traffic: dy read Cin·kh·kw/TILE_N times, x Cout/TILE_M times (per tap,
+// fixed, decoded once. ELEM (a template value): f32, or f16 (precision 'f16': float16 copies of x and dy,
+// float32 sums). Memory traffic: dy read Cin·kh·kw/TILE_N times, x Cout/TILE_M times (per tap,
 // from cache), the partials chunks·Cout·Cin·kh·kw words. FLOPs: 2·N·OH·OW·Cout·Cin·kh·kw.
 
+{{ENABLE_F16}}
 //#uniforms ConvWeightGrad
 //#include "conv/tile_core"
 
 @group(0) @binding(0) var<uniform> P: ConvWeightGrad;
 @group(0) @binding(1) var<storage, read_write> part: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<{{ELEM}}>;
+@group(0) @binding(3) var<storage, read> dy: array<{{ELEM}}>;
 
 // Per B slot: its tap's channel offset in an image of x (−1: past the last tap), row and column offsets.
 var<private> slot_ci: array<i32, B_LOADS>;
@@ -37,7 +39,7 @@ fn load_stage(lid: u32, p0: u32, p_end: u32, m0: u32) {
     let co = m0 + i / TK;
     let ok = p < p_end && co < P.Cout;
     let n = p / ohw;
-    stage_a[s] = select(0.0, dy[select(0u, (n * P.Cout + co) * ohw + p % ohw, ok)], ok);
+    stage_a[s] = select(0.0, f32(dy[select(0u, (n * P.Cout + co) * ohw + p % ohw, ok)]), ok);
   }
   for (var s = 0u; s < B_LOADS; s++) {
     let i = lid + s * WG;
@@ -47,7 +49,7 @@ fn load_stage(lid: u32, p0: u32, p_end: u32, m0: u32) {
     let ix = i32((p % P.OW) * P.sw) + slot_kx[s];
     let ok = p < p_end && slot_ci[s] >= 0 && iy >= 0 && iy < i32(P.H) && ix >= 0 && ix < i32(P.W);
     let at = select(0u, n * P.Cin * P.H * P.W + u32(slot_ci[s]) + u32(iy) * P.W + u32(ix), ok);
-    stage_b[s] = select(0.0, x[at], ok);
+    stage_b[s] = select(0.0, f32(x[at]), ok);
   }
 }
 

@@ -215,13 +215,21 @@ function checkRunFolder(runDir: string, overwrite: boolean): boolean {
 
 export async function trainCommand(v: Values & { given: Set<string> }): Promise<number> {
   const p = planTraining(v);
+  const { config, plan, runDir } = p;
+  const precision = v.precision as 'f32' | 'f16';
+  let engine: Awaited<ReturnType<typeof createEngine>>;
+  try {
+    engine = await createEngine({ seed: config.seed, precision });
+  } catch (e) {
+    if (precision === 'f16' && /shader-f16/.test((e as Error).message)) throw new CommandError(`segan train: --precision f16: ${(e as Error).message}`, { cause: e });
+    throw e;
+  }
   try {
     ensureWritableDir(p.runDir, 'the run folder');
   } catch (e) {
+    await engine.close();
     throw new CommandError(`segan train: --runs/--run: ${(e as Error).message}`, { cause: e });
   }
-  const { config, plan, runDir } = p;
-  const engine = await createEngine({ seed: config.seed });
   const tty = process.stderr.isTTY;
   let bar: cliProgress.SingleBar | null = null;
   let stop = false;
@@ -237,7 +245,7 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
       const pr = p.resumeCheckpoint!.progress;
       console.log(`resuming ${runDir} from step ${pr.globalStep} (epoch ${pr.epoch + 1} of ${config.epochs}) on ${on}`);
       if (p.notes.length) console.log(`  changed on the command line: ${p.notes.join(', ')}`);
-    } else console.log(`training SegAN (${config.preset} preset) on ${on}; run folder ${runDir}`);
+    } else console.log(`training SegAN (${config.preset} preset${precision === 'f16' ? ', float16 conv operands' : ''}) on ${on}; run folder ${runDir}`);
     const result = await train(engine, {
       dataDir: plan.data,
       runDir,

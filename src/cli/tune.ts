@@ -20,11 +20,20 @@ export async function tuneCommand(f: Values, io: Io): Promise<number> {
   const width = f.width as number;
   const size = f.size as number;
   const K = f.classes as number;
-  const e = await createEngine({ seed: 1, tune: f.force ? 'force' : 'on' });
+  const precision = f.precision as 'f32' | 'f16';
+  let e: Awaited<ReturnType<typeof createEngine>>;
+  try {
+    e = await createEngine({ seed: 1, tune: f.force ? 'force' : 'on', precision });
+  } catch (err) {
+    if (!/shader-f16/.test((err as Error).message)) throw err;
+    io.err(`segan tune: --precision f16: ${(err as Error).message}\n`);
+    return 1;
+  }
   try {
     const tuner = e.runtime.tuner;
     const adapter = e.adapter.description || e.adapter.device;
     if (e.runtime.policy.conv.family !== 'tiled') {
+      // (precision f16 always uses the tiled kernels)
       io.out(`the ${e.runtime.policy.plan} plan on ${adapter} uses no tunable kernels (its conv kernels are conv/${e.runtime.policy.conv.family === 'subgroup' ? '*_sg' : 'forward, transpose, weight_grad'}); DAWNGRAD_PLAN=hardware tunes the GPU kernels on this adapter\n`);
       return 0;
     }
@@ -37,7 +46,7 @@ export async function tuneCommand(f: Values, io: Io): Promise<number> {
     const before = tuner.recorded.size;
     const s = trainer.step(x, y);
     const queued = tuner.pendingCount;
-    if (!f.json) io.out(`tuning ${queued} conv shape${queued === 1 ? '' : 's'} of a SegAN D+G step (batch ${B}, width ${width}, ${size}×${size}, K = ${K}) on ${adapter}; ${before} already in ${tuner.file}\n`);
+    if (!f.json) io.out(`tuning ${queued} conv shape${queued === 1 ? '' : 's'} of a SegAN D+G step (batch ${B}, width ${width}, ${size}×${size}, K = ${K}${precision === 'f16' ? ', f16' : ''}) on ${adapter}; ${before} already in ${tuner.file}\n`);
     let bar: cliProgress.SingleBar | null = null;
     if (!f.json && queued > 0) {
       bar = new cliProgress.SingleBar({ format: 'tuning |{bar}| {value}/{total} shapes | {last}', hideCursor: true, stream: process.stdout }, cliProgress.Presets.shades_classic);

@@ -306,13 +306,39 @@ function useTiles(e: Engine): boolean {
   return e.runtime.policy.conv.family === 'tiled';
 }
 
-function tileDefines(c: TileConfig): Record<string, number> {
-  return { WG_M: c.wgM, WG_N: c.wgN, TM: c.tm, TN: c.tn, TK: c.tk };
+function tileDefines(e: Engine, c: TileConfig): Record<string, number | string> {
+  const f16 = e.runtime.policy.precision === 'f16';
+  return { WG_M: c.wgM, WG_N: c.wgN, TM: c.tm, TN: c.tn, TK: c.tk, ELEM: f16 ? 'f16' : 'f32', ENABLE_F16: f16 ? 'enable f16;' : '' };
+}
+
+/** pack_f16.wgsl's uniforms. */
+const PACK_F16 = defineUniforms('PackF16', {
+  pairs: { type: 'u32', doc: 'output words: ceil(n / 2)' },
+  n: { type: 'u32', doc: 'values' },
+  grid_x: { type: 'u32', doc: 'threads along x' },
+});
+
+/**
+ * The buffer a tiled kernel reads for t: t's own (float32), or under precision 'f16' a float16 copy
+ * (pack_f16.wgsl), cached with t's storage like the weight layout: forward and dW share x's copy,
+ * dX and dW share dy's, and a weight's copy lives until the next optimizer step.
+ */
+function operand(e: Engine, t: Tensor, op: string): PooledBuffer {
+  if (e.runtime.policy.precision !== 'f16') return t.buffer(op);
+  const half = t.storage(op).derived(`f16:${t.size}`, () => {
+    const out = e.empty([Math.max(1, Math.ceil(t.size / 2))], { category: 'scratch' }, `${op}.f16`);
+    const pairs = Math.ceil(t.size / 2);
+    const grid = grid1d(pairs, 64, e.runtime.report.limits.maxComputeWorkgroupsPerDimension ?? 65535);
+    const u = PACK_F16.pack({ pairs, n: t.size, grid_x: grid.gridX });
+    e.runtime.dispatch(e.runtime.kernels.get('copy/pack_f16', {}, `${op}.f16`), [out.buffer(), t.buffer(op)], u, grid.workgroups, `${op}.f16`, { bytes: 6 * t.size, shape: fmtShape(t.shape) });
+    return out;
+  });
+  return half.buffer(op);
 }
 
 /** A conv's shape as the tuner's key: inputs, geometry, output size. */
 function shapeKey(x: Tensor, w: Tensor, g: ConvGeometry, OH: number, OW: number): string {
-  return `${x.shape.join('x')}*${w.shape.join('x')} s${g.sh},${g.sw} p${g.pt},${g.pb},${g.pl},${g.pr} d${g.dh},${g.dw} o${OH}x${OW}`;
+  return `${x.shape.join('x')}*${w.shape.join('x')} s${g.sh},${g.sw} p${g.pt},${g.pb},${g.pl},${g.pr} d${g.dh},${g.dw} o${OH}x${OW}${x.engine.runtime.policy.precision === 'f16' ? ' f16' : ''}`;
 }
 
 /**
@@ -345,9 +371,10 @@ function dispatchTiledForward(e: Engine, y: Tensor, x: Tensor, wt: Tensor, coutP
     cout_pad: coutPad, act, slope, has_bias: bias ? 1 : 0,
     out_sh: g.outSh, out_sw: g.outSw, out_ry: g.ry, out_rx: g.rx, out_h: outH, out_w: outW, grid_x: gridX,
   });
-  const k = e.runtime.kernels.get('conv/tiled_forward', tileDefines(c), op);
-  const cost = { flops: 2 * N * Cout * g.OH * g.OW * Cin * g.kh * g.kw, bytes: 4 * (x.size + wt.size + (y.size * g.OH * g.OW) / (outH * outW)), shape: `${fmtShape(x.shape)}*${fmtShape(wt.shape)}` };
-  e.runtime.dispatch(k, [y.buffer(), x.buffer(op), wt.buffer(), bias ? bias.buffer(op) : wt.buffer()], u, [gridX, Math.ceil(Cout / (c.wgM * c.tm)), Math.ceil(tilesN / gridX)], op, cost);
+  const k = e.runtime.kernels.get('conv/tiled_forward', tileDefines(e, c), op);
+  const elem = e.runtime.policy.precision === 'f16' ? 2 : 4;
+  const cost = { flops: 2 * N * Cout * g.OH * g.OW * Cin * g.kh * g.kw, bytes: elem * (x.size + wt.size) + (4 * y.size * g.OH * g.OW) / (outH * outW), shape: `${fmtShape(x.shape)}*${fmtShape(wt.shape)}` };
+  e.runtime.dispatch(k, [y.buffer(), operand(e, x, op), operand(e, wt, op), bias ? bias.buffer(op) : wt.buffer()], u, [gridX, Math.ceil(Cout / (c.wgM * c.tm)), Math.ceil(tilesN / gridX)], op, cost);
 }
 
 function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, act: number, slope: number, OH: number, OW: number, forced?: TileConfig): Tensor {
@@ -557,9 +584,10 @@ function launchWeightGradTiled(e: Engine, dw: Tensor, x: Tensor, dy: Tensor, g: 
     kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw,
     rows_per_chunk: 0, pixels_per_chunk: perChunk,
   });
-  const cost = { flops: 2 * pixels * Cout * taps, bytes: 4 * (x.size + dy.size + chunks * Cout * taps), shape: `${fmtShape(x.shape)}*${fmtShape(dy.shape)}` };
-  const k = rt.kernels.get('conv/tiled_weight_grad', tileDefines(c), op);
-  rt.dispatch(k, [part, x.buffer(op), dy.buffer(op)], u, [Math.ceil(taps / (c.wgN * c.tn)), Math.ceil(Cout / (c.wgM * c.tm)), chunks], op, cost);
+  const elem = rt.policy.precision === 'f16' ? 2 : 4;
+  const cost = { flops: 2 * pixels * Cout * taps, bytes: elem * (x.size + dy.size) + 4 * chunks * Cout * taps, shape: `${fmtShape(x.shape)}*${fmtShape(dy.shape)}` };
+  const k = rt.kernels.get('conv/tiled_weight_grad', tileDefines(e, c), op);
+  rt.dispatch(k, [part, operand(e, x, op), operand(e, dy, op)], u, [Math.ceil(taps / (c.wgN * c.tn)), Math.ceil(Cout / (c.wgM * c.tm)), chunks], op, cost);
   if (chunks > 1) {
     const cols = Cout * taps;
     launchReduce(rt, 'sum', part, { numOut: cols, redSize: chunks, outShape: [cols], outStrides: [1], redShape: [chunks], redStrides: [cols] }, dw.buffer(), 1, op);

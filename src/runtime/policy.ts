@@ -20,8 +20,15 @@ export type PlanName = 'software' | 'hardware';
 export type MatmulKernel = 'subgroup' | 'subgroup_wide' | 'register' | 'workgroup';
 export type ConvFamily = 'subgroup' | 'portable' | 'tiled';
 
+export type Precision = 'f32' | 'f16';
+
 export interface KernelPolicy {
   plan: PlanName;
+  /**
+   * 'f16': the conv kernels read float16 copies of their operands and accumulate in float32 (the
+   * tiled kernels, whatever the plan: only they have an f16 variant). Everything else stays float32.
+   */
+  precision: Precision;
   /** The adapter can run the subgroup tile kernels (lavapipe with 'subgroups'); the plan may still not use them. */
   subgroupTiles: boolean;
   conv: {
@@ -54,15 +61,24 @@ export function canRunSubgroupTiles(report: AdapterReport): boolean {
   return /llvmpipe|lavapipe/i.test(report.description) && report.features.includes('subgroups');
 }
 
+/** Why an adapter cannot run a precision (one line for the user), or null. */
+export function precisionProblem(report: AdapterReport, precision: Precision): string | null {
+  if (precision === 'f16' && !report.features.includes('shader-f16')) {
+    return `precision 'f16' needs the adapter feature 'shader-f16', which ${report.description || report.device || 'this adapter'} does not have: use precision 'f32' (the default)`;
+  }
+  return null;
+}
+
 /** The policy for an adapter and a plan ('auto': software adapters get 'software', others 'hardware'). */
-export function makePolicy(report: AdapterReport, plan: PlanName | 'auto' = 'auto'): KernelPolicy {
+export function makePolicy(report: AdapterReport, plan: PlanName | 'auto' = 'auto', precision: Precision = 'f32'): KernelPolicy {
   const p: PlanName = plan === 'auto' ? defaultPlan(report) : plan;
   const subgroupTiles = canRunSubgroupTiles(report);
-  const sg = p === 'software' && subgroupTiles;
+  const sg = p === 'software' && subgroupTiles && precision === 'f32';
   return {
     plan: p,
+    precision,
     subgroupTiles,
-    conv: { family: sg ? 'subgroup' : p === 'hardware' ? 'tiled' : 'portable', co16: true, co4: true, xRuns: true, wgRows3: true, tiles: tileCandidates(report.limits) },
+    conv: { family: sg ? 'subgroup' : p === 'hardware' || precision === 'f16' ? 'tiled' : 'portable', co16: true, co4: true, xRuns: true, wgRows3: true, tiles: tileCandidates(report.limits) },
     matmul: envValue<MatmulKernel>('DAWNGRAD_MATMUL') ?? (sg ? 'subgroup' : p === 'software' ? 'register' : 'workgroup'),
     resize: { x2: true },
     threads: p === 'software' ? { map: 8192, conv: 8192 } : { map: 1 << 22, conv: 1 << 18 },
@@ -110,7 +126,7 @@ export function defaultTile(p: KernelPolicy, rows: number): TileConfig {
 export function describePolicy(p: KernelPolicy): Record<string, { variant: string; config?: Record<string, unknown> }> {
   const sg = p.conv.family === 'subgroup';
   if (p.conv.family === 'tiled') {
-    const tiles = { tiles: p.conv.tiles.map(tileShort), untuned: 'the smallest tile covering the output channels (8, 16, 32), else 64x64' };
+    const tiles = { precision: p.precision, tiles: p.conv.tiles.map(tileShort), untuned: 'the smallest tile covering the output channels (8, 16, 32), else 64x64' };
     return {
       'conv2d.forward': { variant: 'conv/tiled_forward', config: tiles },
       'conv2d.dX': { variant: 'conv/tiled_forward (stride-1 phases; conv/transpose for dilated ones)', config: tiles },

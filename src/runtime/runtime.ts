@@ -4,7 +4,7 @@
 // first step no uniform is written) and bind groups are cached by (pipeline, buffers, uniform).
 import { beginWait, endWait } from '../device/poll.ts';
 import { envValue, parseBytes } from '../device/env.ts';
-import { makePolicy, type KernelPolicy, type PlanName } from './policy.ts';
+import { makePolicy, precisionProblem, type KernelPolicy, type PlanName, type Precision } from './policy.ts';
 
 export { parseBytes };
 import type { AdapterReport } from '../device/gpu.ts';
@@ -26,6 +26,8 @@ export interface RuntimeOptions {
   plan?: PlanName | 'auto';
   /** Autotuning of the tiled kernels (default: DAWNGRAD_TUNE, else on for GPUs, off for CPU adapters). */
   tune?: TuneMode;
+  /** 'f16': the conv kernels read float16 operands, accumulate in float32 (needs 'shader-f16'). Default 'f32'. */
+  precision?: Precision;
   /** The tuning cache file (default: DAWNGRAD_TUNE_CACHE, else one per adapter under the user cache folder). */
   tuneCache?: string;
 }
@@ -96,7 +98,9 @@ export class Runtime implements TuneClock {
     this.pool = new BufferPool(device, Math.min(report.limits.maxBufferSize ?? 2 ** 28, report.limits.maxStorageBufferBindingSize ?? 2 ** 27), 2 ** 31, memoryLimit);
     this.kernels = new KernelCache(device);
     this.maxQueuedDispatches = opts.maxQueuedDispatches ?? 4096;
-    this.policy = makePolicy(report, opts.plan ?? envValue<PlanName | 'auto'>('DAWNGRAD_PLAN') ?? 'auto');
+    const problem = precisionProblem(report, opts.precision ?? 'f32');
+    if (problem) throw new GpuError(problem);
+    this.policy = makePolicy(report, opts.plan ?? envValue<PlanName | 'auto'>('DAWNGRAD_PLAN') ?? 'auto', opts.precision ?? 'f32');
     this.tuner = new Tuner(report, opts.tune, opts.tuneCache);
     device.addEventListener('uncapturederror', (ev) => {
       ev.preventDefault();

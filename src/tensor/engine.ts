@@ -266,8 +266,15 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   const bad = checkEnvironment().errors;
   if (bad.length) throw new EnvError(bad.join('; '));
   memoryLimitOf(opts);
+  if (opts.precision !== undefined && opts.precision !== 'f32' && opts.precision !== 'f16') throw new RangeError(`precision must be 'f32' or 'f16', got '${String(opts.precision)}'`);
   const { gpu, device, report } = await openDevice(opts);
-  const runtime = new Runtime(device, report, opts);
+  let runtime: Runtime;
+  try {
+    runtime = new Runtime(device, report, opts);
+  } catch (err) {
+    device.destroy(); // e.g. precision 'f16' without 'shader-f16'
+    throw err;
+  }
   if (envValue('DAWNGRAD_PROFILE') === '1') runtime.enableProfiling();
   return new Engine(gpu, runtime, opts);
 }

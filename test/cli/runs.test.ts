@@ -69,6 +69,22 @@ describe('run folders', () => {
     expect(loadCheckpoint(path.join(run, 'checkpoints', 'latest.safetensors')).progress.globalStep).toBe(1);
   }, 180_000);
 
+  it("--precision f16 trains with float16 conv operands where the adapter has 'shader-f16', else says so in one line", () => {
+    const info = JSON.parse(segan(['info', '--json']).stdout) as { features: string[] };
+    const r = segan(['train', ...tiny, '--run', 'half', '--max-steps', '2', '--precision', 'f16']);
+    if (info.features.includes('shader-f16')) {
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/training SegAN \(code preset, float16 conv operands\)/);
+      const metrics = fs.readFileSync(path.join(runs, 'half', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(metrics.filter((m) => m.step !== undefined).length).toBeGreaterThan(0);
+      for (const m of metrics) for (const v of Object.values(m)) if (typeof v === 'number') expect(Number.isFinite(v)).toBe(true);
+    } else {
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^segan train: --precision f16: precision 'f16' needs the adapter feature 'shader-f16'/);
+      expect(fs.existsSync(path.join(runs, 'half'))).toBe(false);
+    }
+  }, 180_000);
+
   it('--resume continues the run\'s own plan; an explicit option overrides it, is printed and recorded', () => {
     const run = path.join(runs, 'plan');
     const a = segan(['train', ...tiny, '--run', 'plan', '--epochs', '2', '--max-steps', '3', '--checkpoint-every', '2', '--keep-checkpoints', '2']);

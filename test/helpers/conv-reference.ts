@@ -1,5 +1,5 @@
 // Float64 references for conv2d and conv_transpose2d (direct loops, PyTorch semantics).
-import type { Arr } from './reference.ts';
+import { arr, type Arr } from './reference.ts';
 
 export interface Geo {
   stride: [number, number];
@@ -68,4 +68,33 @@ export function convTranspose2dRef(x: Arr, w: Arr, b: Arr | null, stride: [numbe
             }
         }
   return { data: out, shape: [N, Cout, OH, OW] };
+}
+
+/** Gradients of y = conv2d(x, w) (stride s, padding p, no dilation) for upstream g: [dX, dW]. */
+export function conv2dGradRef(x: Arr, w: Arr, g: Arr, s: number, p: number): [Arr, Arr] {
+  const [N, C, H, W] = x.shape;
+  const [O, , KH, KW] = w.shape;
+  const [, , OH, OW] = g.shape;
+  const dx = new Float64Array(x.data.length);
+  const dw = new Float64Array(w.data.length);
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < O; o++)
+      for (let oy = 0; oy < OH; oy++)
+        for (let ox = 0; ox < OW; ox++) {
+          const gv = g.data[((n * O + o) * OH + oy) * OW + ox];
+          for (let c = 0; c < C; c++)
+            for (let ky = 0; ky < KH; ky++) {
+              const iy = oy * s - p + ky;
+              if (iy < 0 || iy >= H) continue;
+              for (let kx = 0; kx < KW; kx++) {
+                const ix = ox * s - p + kx;
+                if (ix < 0 || ix >= W) continue;
+                const xi = ((n * C + c) * H + iy) * W + ix;
+                const wi = ((o * C + c) * KH + ky) * KW + kx;
+                dx[xi] += gv * w.data[wi];
+                dw[wi] += gv * x.data[xi];
+              }
+            }
+        }
+  return [arr(dx, x.shape), arr(dw, w.shape)];
 }
