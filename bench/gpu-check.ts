@@ -135,8 +135,8 @@ async function correctness(e: Engine): Promise<Check[]> {
   // The tiled kernels (hardware plan): every tile the tuner may choose, on this adapter.
   const policy = e.runtime.policy;
   if (policy.conv.family === 'tiled') {
-    for (const tile of policy.conv.tiles) {
-      e.runtime.policy = { ...policy, conv: { ...policy.conv, tiles: [tile] } };
+    for (const tile of policy.tiles) {
+      e.runtime.policy = { ...policy, tiles: [tile] };
       try {
         for (const [xs, ws, s, p] of convCases.slice(0, 2)) {
           const [x, xr] = await randomPair(e, xs, true);

@@ -15,7 +15,7 @@ import { conv2dRef, convTranspose2dRef } from './helpers/conv-reference.ts';
 const engine = useEngine();
 
 /** The hardware plan with exactly one tile candidate: every tiled conv uses it (the tuner is not asked). */
-const onlyTile = (c: TileConfig) => (p: ReturnType<typeof engine>['runtime']['policy']) => ({ ...p, conv: { ...p.conv, family: 'tiled' as const, tiles: [c] } });
+const onlyTile = (c: TileConfig) => (p: ReturnType<typeof engine>['runtime']['policy']) => ({ ...p, conv: { ...p.conv, family: 'tiled' as const }, tiles: [c] });
 
 type Case = { x: number[]; w: number[]; stride?: [number, number]; padding?: [number, number, number, number]; dilation?: [number, number]; bias?: boolean; act?: 'relu' | 'leakyRelu' };
 

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { TILE_SHAPES } from '../src/runtime/policy.ts';
+import { tileName } from '../src/runtime/tuner.ts';
 import { matmul, ShapeError, subgroupTilesRun } from '../src/index.ts';
 import { checkOp } from './helpers/check.ts';
 import { setPolicy, useEngine } from './helpers/engine.ts';
@@ -87,5 +89,25 @@ describe('matmul errors', () => {
   it('an empty inner axis gives zeros', async () => {
     const e = engine();
     expect([...(await matmul(e.zeros([2, 0]), e.zeros([0, 2])).toArray())]).toEqual([0, 0, 0, 0]);
+  });
+});
+
+// The workgroup tiles (the hardware plan) with every tile shape the tuner may choose.
+describe.each(TILE_SHAPES.map((c) => [tileName(c), c] as const))('matmul with the workgroup tile %s', (_, tile) => {
+  let restore = () => {};
+  afterEach(() => restore());
+  it.for([
+    [[17, 33], [33, 19]], // partial tiles everywhere, K odd
+    [[2, 3, 6], [6, 5]], // broadcast right operand
+  ] as number[][][])('%j x %j (values and gradients)', async ([sa, sb]) => {
+    restore = setPolicy(engine(), (p) => ({ ...p, matmul: 'workgroup', tiles: [tile] }));
+    await checkOp(engine(), { name: `matmul-${tileName(tile)}`, inputs: [{ shape: sa }, { shape: sb }], gpu: (a, b) => matmul(a, b), ref: matmulRef, rtol: 1e-4, atol: 1e-4 });
+  });
+  it.for([
+    [[2, 9, 44], [44, 300]], // batched, N past 256
+    [[129, 200], [200, 131]], // past 128 rows and columns, K several steps
+  ] as number[][][])('%j x %j', async ([sa, sb]) => {
+    restore = setPolicy(engine(), (p) => ({ ...p, matmul: 'workgroup', tiles: [tile] }));
+    await checkOp(engine(), { name: `matmul-${tileName(tile)}`, inputs: [{ shape: sa }, { shape: sb }], gpu: matmul, ref: matmulRef, rtol: 1e-4, atol: 1e-3, noGrad: true });
   });
 });

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
-import { conv2d, createEngine, type Engine } from '../src/index.ts';
+import { conv2d, createEngine, matmul, type Engine } from '../src/index.ts';
 import { TILE_SHAPES } from '../src/runtime/policy.ts';
 import { adapterKey } from '../src/runtime/tuner.ts';
 
@@ -72,6 +72,21 @@ describe('the tuner', () => {
       await f.flush();
     } finally {
       await f.close();
+    }
+  });
+
+  it('tunes the workgroup matmul too: the tuned product still matches the untuned one', async () => {
+    const file = path.join(tmp(), 'tune.json');
+    const e = await createEngine({ plan: 'hardware', tune: 'on', tuneCache: file });
+    try {
+      const a = e.randn([2, 37, 70], { seed: 1 });
+      const b = e.randn([70, 45], { seed: 2 });
+      const before = await matmul(a, b).toArray(); // untuned tile; the readback tunes
+      expect([...e.runtime.tuner.recorded.keys()]).toEqual(['matmul|2x37x45x70']);
+      const after = await matmul(a, b).toArray();
+      expect(maxRelDiff(after, before)).toBeLessThan(1e-5);
+    } finally {
+      await e.close();
     }
   });
 

@@ -18,7 +18,7 @@
 
 {{ENABLE_F16}}
 //#uniforms ConvForward
-//#include "conv/tile_core"
+//#include "gemm/tile_core"
 
 @group(0) @binding(0) var<uniform> P: ConvForward;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;

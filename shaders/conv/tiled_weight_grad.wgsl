@@ -16,7 +16,7 @@
 
 {{ENABLE_F16}}
 //#uniforms ConvWeightGrad
-//#include "conv/tile_core"
+//#include "gemm/tile_core"
 
 @group(0) @binding(0) var<uniform> P: ConvWeightGrad;
 @group(0) @binding(1) var<storage, read_write> part: array<f32>;

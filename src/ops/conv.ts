@@ -22,14 +22,13 @@ import { record } from '../autograd/graph.ts';
 import { launchMap } from '../runtime/map.ts';
 import { grid1d } from '../runtime/grid.ts';
 import { defineUniforms } from '../runtime/uniforms.ts';
-import { defaultTile } from '../runtime/policy.ts';
 import type { TileConfig } from '../runtime/tuner.ts';
 import type { PooledBuffer } from '../runtime/pool.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { fmtShape, ShapeError } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { launchReduce, sum } from './reduce.ts';
-import { assertTensor, dense, output, sameEngine } from './util.ts';
+import { assertTensor, chooseTile, dense, output, sameEngine } from './util.ts';
 
 // ---- uniform layouts (shaders/conv/*.wgsl say //#uniforms NAME) -------------------------------------
 
@@ -339,24 +338,6 @@ function operand(e: Engine, t: Tensor, op: string): PooledBuffer {
 /** A conv's shape as the tuner's key: inputs, geometry, output size. */
 function shapeKey(x: Tensor, w: Tensor, g: ConvGeometry, OH: number, OW: number): string {
   return `${x.shape.join('x')}*${w.shape.join('x')} s${g.sh},${g.sw} p${g.pt},${g.pb},${g.pl},${g.pr} d${g.dh},${g.dw} o${OH}x${OW}${x.engine.runtime.policy.precision === 'f16' ? ' f16' : ''}`;
-}
-
-/**
- * The tile for one tiled conv: `forced` (the tuner timing a candidate), else the tuner's choice for
- * the shape, else the policy's default for `rows` output channels (and the shape is queued for
- * timing: `launch` reruns the same conv on random inputs of the shape with a given tile).
- */
-function chooseTile(e: Engine, family: string, key: string, rows: number, shapes: readonly (readonly number[])[], launch: (inputs: Tensor[], c: TileConfig) => Tensor, forced: TileConfig | undefined): TileConfig {
-  if (forced) return forced;
-  const p = e.runtime.policy;
-  if (p.conv.tiles.length === 1) return p.conv.tiles[0]; // one candidate: nothing to choose
-  return e.runtime.tuner.choose(family, key, defaultTile(p, rows), {
-    candidates: p.conv.tiles,
-    setup: () => {
-      const inputs = shapes.map((s, i) => e.randn([...s], { seed: 101 + i }));
-      return { run: (c) => launch(inputs, c).dispose(), dispose: () => inputs.forEach((t) => t.dispose()) };
-    },
-  });
 }
 
 /** One tiled_forward.wgsl dispatch: x [N, Cin, H, W] ⊛ wt [Cin·kh·kw, coutPad] into (part of) y. */

@@ -16,7 +16,8 @@ import type { Tensor } from '../tensor/tensor.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { reshape, transpose } from './movement.ts';
 import { sumTo } from './reduce.ts';
-import { assertTensor, output, sameEngine } from './util.ts';
+import { assertTensor, chooseTile, output, sameEngine } from './util.ts';
+import type { TileConfig } from '../runtime/tuner.ts';
 
 export type { MatmulKernel } from '../runtime/policy.ts';
 
@@ -47,7 +48,6 @@ export function subgroupTilesRun(e: Engine): boolean {
   return e.runtime.policy.subgroupTiles;
 }
 
-const WORKGROUP = { TILE_M: 64, TILE_N: 64, TILE_K: 16 };
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
   assertTensor(a, 'matmul', 'first input');
@@ -91,7 +91,7 @@ function batchStrides(shape: number[], batch: number[], matrixSize: number): num
   return batch.map((_, i) => (i < off || own[i - off] === 1 ? 0 : st[i - off]));
 }
 
-function launchMatmul(e: Engine, a: Tensor, b: Tensor, c: Tensor, batch: number[], M: number, N: number, K: number): void {
+function launchMatmul(e: Engine, a: Tensor, b: Tensor, c: Tensor, batch: number[], M: number, N: number, K: number, forced?: TileConfig): void {
   const rt = e.runtime;
   const numBatch = sizeOf(batch);
   if (c.size === 0) return;
@@ -100,11 +100,11 @@ function launchMatmul(e: Engine, a: Tensor, b: Tensor, c: Tensor, batch: number[
     return;
   }
   const kind = matmulKernelFor(e);
-  // register tiles read B as vec4 rows (N % 4 == 0); workgroup tiles read A as vec4 rows (K % 4 == 0);
-  // both subgroup kernels both. Other sizes are zero-padded into scratch tensors (and C cropped back for a
-  // padded N).
+  // register tiles read B as vec4 rows (N % 4 == 0); both subgroup kernels read A and B as vec4 rows
+  // (K % 4 == 0 too); workgroup tiles take any size. Other sizes are zero-padded into scratch tensors
+  // (and C cropped back for a padded N).
   const Np = kind !== 'workgroup' ? Math.ceil(N / 4) * 4 : N;
-  const Kp = kind !== 'register' ? Math.ceil(K / 4) * 4 : K;
+  const Kp = kind !== 'register' && kind !== 'workgroup' ? Math.ceil(K / 4) * 4 : K;
   const scratch: Tensor[] = [];
   let aT = a;
   let bT = b;
@@ -147,8 +147,16 @@ function launchMatmul(e: Engine, a: Tensor, b: Tensor, c: Tensor, batch: number[
     const k = rt.kernels.get('matmul/register_tile', {}, 'matmul');
     rt.dispatch(k, buffers, u, [Math.ceil(Np / 4 / 2 / 16), Math.ceil(M / 4 / 16), numBatch], 'matmul', cost);
   } else {
-    const k = rt.kernels.get('matmul/workgroup_tile', WORKGROUP, 'matmul');
-    rt.dispatch(k, buffers, u, [Math.ceil(N / WORKGROUP.TILE_N), Math.ceil(M / WORKGROUP.TILE_M), numBatch], 'matmul', cost);
+    // workgroup tiles: the tile shape per (batch, M, N, K) from the tuner; its bench reruns this
+    // matmul on random [batch, M, K] · [batch, K, N] operands
+    const key = `${numBatch}x${M}x${N}x${K}`;
+    const t = chooseTile(e, 'matmul', key, M, [[numBatch, M, K], [numBatch, K, N]], ([as, bs], tile) => {
+      const cs = e.empty([numBatch, M, N], { category: 'scratch' }, 'matmul');
+      launchMatmul(e, as, bs, cs, [numBatch], M, N, K, tile);
+      return cs;
+    }, forced);
+    const k = rt.kernels.get('matmul/workgroup_tile', { WG_M: t.wgM, WG_N: t.wgN, TM: t.tm, TN: t.tn, TK: t.tk }, 'matmul');
+    rt.dispatch(k, buffers, u, [Math.ceil(N / (t.wgN * t.tn)), Math.ceil(M / (t.wgM * t.tm)), numBatch], 'matmul', cost);
   }
   if (cT !== c) {
     // crop the padded columns: C[..., :, :N] = Cpad[..., :, :N]

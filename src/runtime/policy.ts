@@ -41,9 +41,9 @@ export interface KernelPolicy {
     xRuns: boolean;
     /** weight_grad_sg: one kernel row per thread for 3-wide kernels too. */
     wgRows3: boolean;
-    /** Tiled kernels: the candidates the tuner times, and what a shape gets untuned (by its row count). */
-    tiles: readonly TileConfig[];
   };
+  /** Tile shapes the tiled kernels (conv family 'tiled', matmul 'workgroup') may use: the tuner's candidates. */
+  tiles: readonly TileConfig[];
   matmul: MatmulKernel;
   /** interpolate: the exact ×2 bilinear kernels (SegAN's decoder) instead of the general one. */
   resize: { x2: boolean };
@@ -78,7 +78,8 @@ export function makePolicy(report: AdapterReport, plan: PlanName | 'auto' = 'aut
     plan: p,
     precision,
     subgroupTiles,
-    conv: { family: sg ? 'subgroup' : p === 'hardware' || precision === 'f16' ? 'tiled' : 'portable', co16: true, co4: true, xRuns: true, wgRows3: true, tiles: tileCandidates(report.limits) },
+    conv: { family: sg ? 'subgroup' : p === 'hardware' || precision === 'f16' ? 'tiled' : 'portable', co16: true, co4: true, xRuns: true, wgRows3: true },
+    tiles: tileCandidates(report.limits),
     matmul: envValue<MatmulKernel>('DAWNGRAD_MATMUL') ?? (sg ? 'subgroup' : p === 'software' ? 'register' : 'workgroup'),
     resize: { x2: true },
     threads: p === 'software' ? { map: 8192, conv: 8192 } : { map: 1 << 22, conv: 1 << 18 },
@@ -114,7 +115,7 @@ export function tileCandidates(limits: Record<string, number>): TileConfig[] {
 
 /** The untuned tile for a GEMM with `rows` output rows (channels): the smallest tile row count that covers them, else 64×64. */
 export function defaultTile(p: KernelPolicy, rows: number): TileConfig {
-  const tiles = p.conv.tiles;
+  const tiles = p.tiles;
   const byRows = (r: number) => tiles.find((c) => c.wgM * c.tm === r);
   if (rows <= 8 && byRows(8)) return byRows(8)!;
   if (rows <= 16 && byRows(16)) return byRows(16)!;
@@ -126,7 +127,7 @@ export function defaultTile(p: KernelPolicy, rows: number): TileConfig {
 export function describePolicy(p: KernelPolicy): Record<string, { variant: string; config?: Record<string, unknown> }> {
   const sg = p.conv.family === 'subgroup';
   if (p.conv.family === 'tiled') {
-    const tiles = { precision: p.precision, tiles: p.conv.tiles.map(tileShort), untuned: 'the smallest tile covering the output channels (8, 16, 32), else 64x64' };
+    const tiles = { precision: p.precision, tiles: p.tiles.map(tileShort), untuned: 'the smallest tile covering the output channels (8, 16, 32), else 64x64' };
     return {
       'conv2d.forward': { variant: 'conv/tiled_forward', config: tiles },
       'conv2d.dX': { variant: 'conv/tiled_forward (stride-1 phases; conv/transpose for dilated ones)', config: tiles },
@@ -145,7 +146,7 @@ export function describePolicy(p: KernelPolicy): Record<string, { variant: strin
 
 function describeRest(p: KernelPolicy): Record<string, { variant: string; config?: Record<string, unknown> }> {
   return {
-    matmul: { variant: `matmul/${p.matmul === 'subgroup' ? 'subgroup_tile (subgroup_wide when N > 128)' : p.matmul === 'workgroup' ? 'workgroup_tile' : p.matmul === 'register' ? 'register_tile' : p.matmul}` },
+    matmul: p.matmul === 'workgroup' ? { variant: 'matmul/workgroup_tile', config: { tiles: p.tiles.map(tileShort), untuned: 'the smallest tile covering M (8, 16, 32), else 64x64' } } : { variant: `matmul/${p.matmul === 'subgroup' ? 'subgroup_tile (subgroup_wide when N > 128)' : p.matmul === 'register' ? 'register_tile' : p.matmul}` },
     reduce: { variant: p.plan === 'software' ? 'split over chunks, serial tails' : 'workgroup trees' },
     batchnorm: { variant: 'norm/bn_*', config: { lanes: p.plan === 'software' ? 'few (CPU)' : 'many (GPU)' } },
     resize: { variant: p.resize.x2 ? 'resize/bilinear_x2 for exact ×2, else resize/bilinear' : 'resize/bilinear' },

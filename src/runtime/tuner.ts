@@ -19,7 +19,7 @@ import { envValue, userCacheDir } from '../device/env.ts';
 
 export type TuneMode = 'on' | 'off' | 'force';
 
-/** A tile configuration of the tiled conv kernels (shaders/conv/tile_core.wgsl). */
+/** A tile configuration of the tiled GEMM kernels (conv and matmul) (shaders/gemm/tile_core.wgsl). */
 export interface TileConfig {
   /** Threads along the rows (output channels) and the columns (pixels or taps) of a workgroup. */
   wgM: number;

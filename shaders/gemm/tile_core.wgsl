@@ -1,5 +1,5 @@
-// tile_core.wgsl — the part of the workgroup-tiled conv kernels (tiled_forward.wgsl,
-// tiled_weight_grad.wgsl) that does not depend on what the GEMM's operands are.
+// tile_core.wgsl — the part of the workgroup-tiled GEMM kernels (conv/tiled_forward.wgsl,
+// conv/tiled_weight_grad.wgsl, matmul/workgroup_tile.wgsl) that does not depend on what the operands are.
 //
 // A workgroup of WG = WG_M × WG_N = {{WG_M}} × {{WG_N}} threads owns a TILE_M × TILE_N block of the
 // output; thread (ty, tx) owns TM × TN = {{TM}} × {{TN}} of it, rows ty + i·WG_M and columns tx + j·WG_N
