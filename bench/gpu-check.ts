@@ -119,55 +119,47 @@ async function correctness(e: Engine): Promise<Check[]> {
     [[1, 3, 8, 8], [3, 3, 3, 3], 1, 1], // Cout = 3 (the last layer)
     ...(quick ? [] : ([[[2, 64, 40, 40], [128, 64, 4, 4], 2, 1]] as [number[], number[], number, number][])),
   ];
-  for (const [xs, ws, s, p] of convCases) {
+  /** conv2d's forward, dX and dW on random inputs against float64. */
+  const checkConv = async ([xs, ws, s, p]: [number[], number[], number, number], suffix = '') => {
     const [x, xr] = await randomPair(e, xs, true);
     const [w, wr] = await randomPair(e, ws, true);
     const y = conv2d(x, w, null, { stride: s, padding: p });
     const [g, gr] = await randomPair(e, y.shape);
-    const name = `${xs.join('×')} ⊛ ${ws.join('×')} /${s}`;
+    const name = `${xs.join('×')} ⊛ ${ws.join('×')} /${s}${suffix}`;
     add('conv2d.forward', name, relErr(await y.toArray(), conv2dRef(xr, wr, null, { stride: [s, s], padding: [p, p, p, p], dilation: [1, 1] })));
     y.backward(g);
     const [dxr, dwr] = conv2dGradRef(xr, wr, gr, s, p);
     add('conv2d.dX', name, relErr(await x.grad!.toArray(), dxr));
     add('conv2d.dW', name, relErr(await w.grad!.toArray(), dwr));
     for (const t of [x, w, y, g, x.grad!, w.grad!]) t.dispose();
-  }
-  // The tiled kernels (hardware plan): every tile the tuner may choose, on this adapter.
-  const policy = e.runtime.policy;
-  if (policy.conv.family === 'tiled') {
-    for (const tile of policy.tiles) {
-      e.runtime.policy = { ...policy, tiles: [tile] };
-      try {
-        for (const [xs, ws, s, p] of convCases.slice(0, 2)) {
-          const [x, xr] = await randomPair(e, xs, true);
-          const [w, wr] = await randomPair(e, ws, true);
-          const y = conv2d(x, w, null, { stride: s, padding: p });
-          const [g, gr] = await randomPair(e, y.shape);
-          const name = `${xs.join('×')} ⊛ ${ws.join('×')} /${s} tile ${tileShort(tile)}`;
-          add('conv2d.forward', name, relErr(await y.toArray(), conv2dRef(xr, wr, null, { stride: [s, s], padding: [p, p, p, p], dilation: [1, 1] })));
-          y.backward(g);
-          const [dxr, dwr] = conv2dGradRef(xr, wr, gr, s, p);
-          add('conv2d.dX', name, relErr(await x.grad!.toArray(), dxr));
-          add('conv2d.dW', name, relErr(await w.grad!.toArray(), dwr));
-          for (const t of [x, w, y, g, x.grad!, w.grad!]) t.dispose();
-        }
-      } finally {
-        e.runtime.policy = policy;
-      }
-    }
-  }
+  };
+  for (const c of convCases) await checkConv(c);
   const mm: [number[], number[]][] = [
     [[37, 53], [53, 29]],
     [[3, 17, 33], [33, 21]],
     [[64, 64], [64, 200]],
     ...(quick ? [] : ([[[512, 512], [512, 512]]] as [number[], number[]][])),
   ];
-  for (const [as, bs] of mm) {
+  const checkMatmul = async ([as, bs]: [number[], number[]], suffix = '') => {
     const [a, ar] = await randomPair(e, as);
     const [b, br] = await randomPair(e, bs);
     const c = matmul(a, b);
-    add('matmul', `${as.join('×')} @ ${bs.join('×')}`, relErr(await c.toArray(), matmulRef(ar, br)));
+    add('matmul', `${as.join('×')} @ ${bs.join('×')}${suffix}`, relErr(await c.toArray(), matmulRef(ar, br)));
     for (const t of [a, b, c]) t.dispose();
+  };
+  for (const m of mm) await checkMatmul(m);
+  // The tiled kernels (hardware plan): every tile the tuner may choose, on this adapter.
+  const policy = e.runtime.policy;
+  if (policy.conv.family === 'tiled' || policy.matmul === 'workgroup') {
+    for (const tile of policy.tiles) {
+      e.runtime.policy = { ...policy, tiles: [tile] };
+      try {
+        if (policy.conv.family === 'tiled') for (const c of convCases.slice(0, 2)) await checkConv(c, ` tile ${tileShort(tile)}`);
+        if (policy.matmul === 'workgroup') await checkMatmul(mm[1], ` tile ${tileShort(tile)}`);
+      } finally {
+        e.runtime.policy = policy;
+      }
+    }
   }
   for (const shape of [[4, 6, 9, 7], [8, 16, 20, 20]]) {
     const [x, xr] = await randomPair(e, shape);

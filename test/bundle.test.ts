@@ -1,11 +1,11 @@
 // The offline bundle (npm run bundle): built, extracted into an empty folder, and run with the
 // system's Node out of reach and no network: `segan info --json`, synthetic data, a 2-step
 // `segan train` and the quick GPU check. Building it takes about a minute (xz on two cores).
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { run } from './helpers/spawn.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -14,21 +14,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const tarball = join(dir, 'dawngrad-linux-x64.tar.xz');
 const ext = join(dir, 'extracted');
 
-/** A command run without blocking the test worker (a long spawnSync starves vitest's RPC). */
-function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout: number }): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += String(d)));
-    child.stderr.on('data', (d) => (stderr += String(d)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      done({ status, stdout, stderr });
-    });
-  });
-}
 
 describe('npm run bundle', () => {
   beforeAll(async () => {

@@ -1,31 +1,16 @@
 // scripts/gpu-check.sh --quick on this machine's adapter (CI runs it): every kernel family correct
 // against float64, the speed figures present and positive, and bad usage refused.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { run } from './helpers/spawn.ts';
 import { afterAll, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'dawngrad-gpucheck-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A command run without blocking the test worker (a long spawnSync starves vitest's RPC). */
-function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout: number }): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += String(d)));
-    child.stderr.on('data', (d) => (stderr += String(d)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      done({ status, stdout, stderr });
-    });
-  });
-}
 const check = (args: string[]) => run('bash', [join(ROOT, 'scripts/gpu-check.sh'), ...args], { cwd: ROOT, timeout: 480_000 });
 
 it('gpu-check.sh --quick: gpu-check.json with every family correct, the adapter, matmul, conv layers and the D+G step', async () => {

@@ -30,10 +30,10 @@ describe('makePolicy', () => {
   it("the tile candidates fit the device's limits; WebGPU's defaults keep all of them", () => {
     const defaults = { maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupStorageSize: 16384 };
     expect(tileCandidates(defaults)).toEqual(TILE_SHAPES);
-    for (const c of TILE_SHAPES) expect(4 * c.tk * (c.wgM * c.tm + c.wgN * c.tn)).toBeLessThanOrEqual(16384);
+    for (const c of TILE_SHAPES) expect(4 * c.bufs * c.tk * (c.wgM * c.tm + c.wgN * c.tn)).toBeLessThanOrEqual(16384);
     const small = tileCandidates({ ...defaults, maxComputeInvocationsPerWorkgroup: 128, maxComputeWorkgroupStorageSize: 8192 });
     expect(small.length).toBeGreaterThan(0);
-    for (const c of small) expect(c.wgM * c.wgN <= 128 && 4 * c.tk * (c.wgM * c.tm + c.wgN * c.tn) <= 8192).toBe(true);
+    for (const c of small) expect(c.wgM * c.wgN <= 128 && 4 * c.bufs * c.tk * (c.wgM * c.tm + c.wgN * c.tn) <= 8192).toBe(true);
     // untuned: the smallest tile that covers the output channels
     const p = makePolicy(report({ limits: defaults }), 'hardware');
     expect(defaultTile(p, 3).wgM * defaultTile(p, 3).tm).toBe(8);

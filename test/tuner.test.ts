@@ -1,7 +1,6 @@
 // Autotuning (src/runtime/tuner.ts, `segan tune`): shapes queued on first use and timed at the next
 // sync point, the fastest kept per adapter in a cache file that later engines reuse; a corrupt or
 // foreign cache warned about once and rewritten; DAWNGRAD_TUNE=off never times, force re-times.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { conv2d, createEngine, matmul, type Engine } from '../src/index.ts';
 import { TILE_SHAPES } from '../src/runtime/policy.ts';
 import { adapterKey } from '../src/runtime/tuner.ts';
+import { run, type RunResult } from './helpers/spawn.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'dawngrad-tune-'));
@@ -51,7 +51,7 @@ describe('the tuner', () => {
       const families = [...e.runtime.tuner.recorded.keys()].map((k) => k.split('|')[0]).sort();
       expect(families).toEqual(['conv2d.dW', 'conv2d.dX', 'conv2d.forward']);
       const saved = JSON.parse(readFileSync(file, 'utf8'));
-      expect(saved.version).toBe(1);
+      expect(saved.version).toBe(2);
       expect(saved.adapter).toBe(adapterKey(e.adapter));
       for (const c of Object.values(saved.choices)) expect(TILE_SHAPES).toContainEqual(c);
       for (const t of [x, w, y, x.grad!, w.grad!]) t.dispose();
@@ -92,14 +92,15 @@ describe('the tuner', () => {
 
   it.each([
     ['corrupt', 'not json {', /unusable \(.*JSON/],
-    ['foreign', JSON.stringify({ version: 1, adapter: 'someone-else', choices: {} }), /another adapter or driver/],
+    ['foreign', JSON.stringify({ version: 2, adapter: 'someone-else', choices: {} }), /another adapter or driver/],
+    ['outdated', JSON.stringify({ version: 1, choices: {} }), /version 1, expected 2/],
     ['malformed', 'ADAPTER', /malformed entry/],
   ])('a %s cache file is ignored with one warning, never a crash, and rewritten', async (_, text, why) => {
     const file = path.join(tmp(), 'tune.json');
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const e = await createEngine({ plan: 'hardware', tune: 'on', tuneCache: file });
     try {
-      writeFileSync(file, text === 'ADAPTER' ? JSON.stringify({ version: 1, adapter: adapterKey(e.adapter), choices: { 'conv2d.forward|x': { wgM: -1 } } }) : text);
+      writeFileSync(file, text === 'ADAPTER' ? JSON.stringify({ version: 2, adapter: adapterKey(e.adapter), choices: { 'conv2d.forward|x': { wgM: -1 } } }) : text);
       await convStep(e);
       await convStep(e);
       expect(warn).toHaveBeenCalledTimes(1);
@@ -154,15 +155,8 @@ async function withPortable(e: Engine): Promise<Float32Array[]> {
   }
 }
 
-function segan(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/segan.mjs', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+function segan(args: string[], env: Record<string, string>): Promise<RunResult> {
+  return run(process.execPath, ['bin/segan.mjs', ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 240_000 });
 }
 
 describe('segan tune', () => {

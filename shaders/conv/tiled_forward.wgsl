@@ -42,7 +42,10 @@ fn activate(v: f32) -> f32 {
   return v;
 }
 
-fn load_stage(lid: u32, k0: u32, m0: u32) {
+/** First output channel of this workgroup's tile (set once by main). */
+var<private> m0: u32;
+
+fn load_stage(lid: u32, k0: u32) {
   let K = P.Cin * P.kh * P.kw;
   let khw = P.kh * P.kw;
   for (var s = 0u; s < A_LOADS; s++) {
@@ -67,7 +70,7 @@ fn load_stage(lid: u32, k0: u32, m0: u32) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let p0 = (wid.x + wid.z * P.grid_x) * TILE_N;
-  let m0 = wid.y * TILE_M;
+  m0 = wid.y * TILE_M;
   let tx = lid % WG_N;
   let ty = lid / WG_N;
   let ohw = P.OH * P.OW;
@@ -81,15 +84,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     slot_iy[s] = i32(oy * P.sh) - i32(P.ph);
     slot_ix[s] = i32(ox * P.sw) - i32(P.pw);
   }
-  let K = P.Cin * P.kh * P.kw;
-  load_stage(lid, 0u, m0);
-  for (var k0 = 0u; k0 < K; k0 += TK) {
-    store_stage(lid);
-    workgroupBarrier();
-    if (k0 + TK < K) { load_stage(lid, k0 + TK, m0); }
-    multiply_tile(ty, tx);
-    workgroupBarrier();
-  }
+  run_tiles(lid, 0u, P.Cin * P.kh * P.kw);
   // Epilogue: bias, activation, store.
   for (var j = 0u; j < TN; j++) {
     let p = p0 + tx + j * WG_N;

@@ -31,7 +31,11 @@ var<private> slot_kx: array<i32, B_LOADS>;
 fn a_word(i: u32) -> u32 { return (i % TK) * TILE_M + i / TK; }
 fn b_word(i: u32) -> u32 { return (i % TK) * TILE_N + i / TK; }
 
-fn load_stage(lid: u32, p0: u32, p_end: u32, m0: u32) {
+/** This workgroup's first output channel and the end of its pixel range (set once by main). */
+var<private> m0: u32;
+var<private> p_end: u32;
+
+fn load_stage(lid: u32, p0: u32) {
   let ohw = P.OH * P.OW;
   for (var s = 0u; s < A_LOADS; s++) {
     let i = lid + s * WG;
@@ -56,7 +60,7 @@ fn load_stage(lid: u32, p0: u32, p_end: u32, m0: u32) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let t0 = wid.x * TILE_N;
-  let m0 = wid.y * TILE_M;
+  m0 = wid.y * TILE_M;
   let tx = lid % WG_N;
   let ty = lid / WG_N;
   let khw = P.kh * P.kw;
@@ -68,15 +72,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     slot_kx[s] = i32((r % P.kw) * P.dw) - i32(P.pw);
   }
   let p_start = wid.z * P.pixels_per_chunk;
-  let p_end = min(p_start + P.pixels_per_chunk, P.N * P.OH * P.OW);
-  load_stage(lid, p_start, p_end, m0);
-  for (var p0 = p_start; p0 < p_end; p0 += TK) {
-    store_stage(lid);
-    workgroupBarrier();
-    if (p0 + TK < p_end) { load_stage(lid, p0 + TK, p_end, m0); }
-    multiply_tile(ty, tx);
-    workgroupBarrier();
-  }
+  let end = min(p_start + P.pixels_per_chunk, P.N * P.OH * P.OW);
+  p_end = end;
+  run_tiles(lid, p_start, end);
   for (var i = 0u; i < TM; i++) {
     let co = m0 + ty + i * WG_M;
     if (co >= P.Cout) { continue; }

@@ -21,7 +21,13 @@
 fn a_word(i: u32) -> u32 { return (i % TK) * TILE_M + i / TK; }
 fn b_word(i: u32) -> u32 { return i; }
 
-fn load_stage(lid: u32, k0: u32, m0: u32, n0: u32, a_off: u32, b_off: u32) {
+// This workgroup's tile and batch (set once by main).
+var<private> m0: u32;
+var<private> n0: u32;
+var<private> a_off: u32;
+var<private> b_off: u32;
+
+fn load_stage(lid: u32, k0: u32) {
   for (var s = 0u; s < A_LOADS; s++) {
     let i = lid + s * WG;
     let k = k0 + i % TK;
@@ -39,18 +45,13 @@ fn load_stage(lid: u32, k0: u32, m0: u32, n0: u32, a_off: u32, b_off: u32) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let offsets = batch_offsets(wid.z);
-  let m0 = wid.y * TILE_M;
-  let n0 = wid.x * TILE_N;
+  a_off = offsets.x;
+  b_off = offsets.y;
+  m0 = wid.y * TILE_M;
+  n0 = wid.x * TILE_N;
   let tx = lid % WG_N;
   let ty = lid / WG_N;
-  load_stage(lid, 0u, m0, n0, offsets.x, offsets.y);
-  for (var k0 = 0u; k0 < P.K; k0 += TK) {
-    store_stage(lid);
-    workgroupBarrier();
-    if (k0 + TK < P.K) { load_stage(lid, k0 + TK, m0, n0, offsets.x, offsets.y); }
-    multiply_tile(ty, tx);
-    workgroupBarrier();
-  }
+  run_tiles(lid, 0u, P.K);
   let c_off = wid.z * P.M * P.N;
   for (var i = 0u; i < TM; i++) {
     let m = m0 + ty + i * WG_M;

@@ -217,18 +217,17 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
   const p = planTraining(v);
   const { config, plan, runDir } = p;
   const precision = v.precision as 'f32' | 'f16';
+  try {
+    ensureWritableDir(p.runDir, 'the run folder'); // checks only: nothing is created yet
+  } catch (e) {
+    throw new CommandError(`segan train: --runs/--run: ${(e as Error).message}`, { cause: e });
+  }
   let engine: Awaited<ReturnType<typeof createEngine>>;
   try {
     engine = await createEngine({ seed: config.seed, precision });
   } catch (e) {
     if (precision === 'f16' && /shader-f16/.test((e as Error).message)) throw new CommandError(`segan train: --precision f16: ${(e as Error).message}`, { cause: e });
     throw e;
-  }
-  try {
-    ensureWritableDir(p.runDir, 'the run folder');
-  } catch (e) {
-    await engine.close();
-    throw new CommandError(`segan train: --runs/--run: ${(e as Error).message}`, { cause: e });
   }
   const tty = process.stderr.isTTY;
   let bar: cliProgress.SingleBar | null = null;

@@ -307,7 +307,7 @@ function useTiles(e: Engine): boolean {
 
 function tileDefines(e: Engine, c: TileConfig): Record<string, number | string> {
   const f16 = e.runtime.policy.precision === 'f16';
-  return { WG_M: c.wgM, WG_N: c.wgN, TM: c.tm, TN: c.tn, TK: c.tk, ELEM: f16 ? 'f16' : 'f32', ENABLE_F16: f16 ? 'enable f16;' : '' };
+  return { WG_M: c.wgM, WG_N: c.wgN, TM: c.tm, TN: c.tn, TK: c.tk, BUFS: c.bufs, ELEM: f16 ? 'f16' : 'f32', ENABLE_F16: f16 ? 'enable f16;' : '' };
 }
 
 /** pack_f16.wgsl's uniforms. */

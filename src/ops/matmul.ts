@@ -155,7 +155,7 @@ function launchMatmul(e: Engine, a: Tensor, b: Tensor, c: Tensor, batch: number[
       launchMatmul(e, as, bs, cs, [numBatch], M, N, K, tile);
       return cs;
     }, forced);
-    const k = rt.kernels.get('matmul/workgroup_tile', { WG_M: t.wgM, WG_N: t.wgN, TM: t.tm, TN: t.tn, TK: t.tk }, 'matmul');
+    const k = rt.kernels.get('matmul/workgroup_tile', { WG_M: t.wgM, WG_N: t.wgN, TM: t.tm, TN: t.tn, TK: t.tk, BUFS: t.bufs }, 'matmul');
     rt.dispatch(k, buffers, u, [Math.ceil(N / (t.wgN * t.tn)), Math.ceil(M / (t.wgM * t.tm)), numBatch], 'matmul', cost);
   }
   if (cT !== c) {

@@ -87,25 +87,28 @@ export function makePolicy(report: AdapterReport, plan: PlanName | 'auto' = 'aut
 }
 
 /**
- * Tile shapes of the tiled conv kernels (threads wgM × wgN, tm × tn outputs each, k-step tk): output
- * tiles from 8×256 (few output channels: SegAN's last layers) to 128×128. Those that do not fit the
- * device's limits (invocations per workgroup, workgroup storage: 4·tk·(tile rows + tile columns)
- * bytes) are left out, so every candidate runs within WebGPU's defaults unless the adapter grants more.
+ * Tile shapes of the tiled GEMM kernels (threads wgM × wgN, tm × tn outputs each, k-step tk, 1 or 2
+ * workgroup-memory buffers): output tiles from 8×256 (few output channels: SegAN's last layers) to
+ * 128×128. Those that do not fit the device's limits (invocations per workgroup, workgroup storage:
+ * 4·bufs·tk·(tile rows + tile columns) bytes) are left out, so every candidate runs within WebGPU's
+ * defaults unless the adapter grants more.
  */
 export const TILE_SHAPES: readonly TileConfig[] = [
-  { wgM: 16, wgN: 16, tm: 4, tn: 4, tk: 16 }, // 64×64
-  { wgM: 16, wgN: 16, tm: 4, tn: 4, tk: 32 }, // 64×64, longer k-step (16 KiB)
-  { wgM: 16, wgN: 16, tm: 8, tn: 4, tk: 8 }, // 128×64
-  { wgM: 16, wgN: 16, tm: 4, tn: 8, tk: 8 }, // 64×128
-  { wgM: 16, wgN: 16, tm: 8, tn: 8, tk: 8 }, // 128×128
-  { wgM: 8, wgN: 16, tm: 4, tn: 4, tk: 16 }, // 32×64
-  { wgM: 4, wgN: 32, tm: 4, tn: 4, tk: 16 }, // 16×128
-  { wgM: 2, wgN: 64, tm: 4, tn: 4, tk: 8 }, // 8×256
+  { wgM: 16, wgN: 16, tm: 4, tn: 4, tk: 16, bufs: 1 }, // 64×64
+  { wgM: 16, wgN: 16, tm: 4, tn: 4, tk: 32, bufs: 1 }, // 64×64, longer k-step (16 KiB)
+  { wgM: 16, wgN: 16, tm: 4, tn: 4, tk: 16, bufs: 2 }, // 64×64, double-buffered (16 KiB)
+  { wgM: 16, wgN: 16, tm: 8, tn: 4, tk: 8, bufs: 1 }, // 128×64
+  { wgM: 16, wgN: 16, tm: 4, tn: 8, tk: 8, bufs: 1 }, // 64×128
+  { wgM: 16, wgN: 16, tm: 8, tn: 8, tk: 8, bufs: 1 }, // 128×128
+  { wgM: 16, wgN: 16, tm: 8, tn: 8, tk: 8, bufs: 2 }, // 128×128, double-buffered (16 KiB)
+  { wgM: 8, wgN: 16, tm: 4, tn: 4, tk: 16, bufs: 1 }, // 32×64
+  { wgM: 4, wgN: 32, tm: 4, tn: 4, tk: 16, bufs: 1 }, // 16×128
+  { wgM: 2, wgN: 64, tm: 4, tn: 4, tk: 8, bufs: 1 }, // 8×256
 ];
 
 export function tileFits(c: TileConfig, limits: Record<string, number>): boolean {
   const wg = c.wgM * c.wgN;
-  const bytes = 4 * c.tk * (c.wgM * c.tm + c.wgN * c.tn);
+  const bytes = 4 * c.bufs * c.tk * (c.wgM * c.tm + c.wgN * c.tn);
   return wg <= (limits.maxComputeInvocationsPerWorkgroup ?? 256) && wg <= (limits.maxComputeWorkgroupSizeX ?? 256) && bytes <= (limits.maxComputeWorkgroupStorageSize ?? 16384);
 }
 

@@ -29,6 +29,8 @@ export interface TileConfig {
   tn: number;
   /** Inner-dimension step staged in workgroup memory. */
   tk: number;
+  /** Workgroup-memory buffers: 1 (two barriers per step) or 2 (double-buffered, one barrier). */
+  bufs: number;
 }
 
 /** What the tuner needs to time one shape: candidates, and a run of one of them on scratch buffers. */
@@ -53,15 +55,15 @@ export interface TuneClock {
   timeDispatches(fn: () => void): Promise<number[] | null>;
 }
 
-const FILE_VERSION = 1;
+const FILE_VERSION = 2;
 
 export function tileName(c: TileConfig): string {
-  return `${c.wgM * c.tm}x${c.wgN * c.tn} (threads ${c.wgM}x${c.wgN}, ${c.tm}x${c.tn} each, k-step ${c.tk})`;
+  return `${c.wgM * c.tm}x${c.wgN * c.tn} (threads ${c.wgM}x${c.wgN}, ${c.tm}x${c.tn} each, k-step ${c.tk}${c.bufs === 2 ? ', double-buffered' : ''})`;
 }
 
-/** "64x64/4x4/k16": output tile, outputs per thread, k-step. */
+/** "64x64/4x4/k16" (+ "/db" when double-buffered): output tile, outputs per thread, k-step. */
 export function tileShort(c: TileConfig): string {
-  return `${c.wgM * c.tm}x${c.wgN * c.tn}/${c.tm}x${c.tn}/k${c.tk}`;
+  return `${c.wgM * c.tm}x${c.wgN * c.tn}/${c.tm}x${c.tn}/k${c.tk}${c.bufs === 2 ? '/db' : ''}`;
 }
 
 /** The adapter's identity for the cache: what changes when the hardware or driver does. */
@@ -184,7 +186,7 @@ export class Tuner {
 export function isTileConfig(v: unknown): v is TileConfig {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
-  return ['wgM', 'wgN', 'tm', 'tn', 'tk'].every((k) => Number.isInteger(o[k]) && (o[k] as number) >= 1 && (o[k] as number) <= 1024);
+  return ['wgM', 'wgN', 'tm', 'tn', 'tk'].every((k) => Number.isInteger(o[k]) && (o[k] as number) >= 1 && (o[k] as number) <= 1024) && (o.bufs === 1 || o.bufs === 2);
 }
 
 const REPS = 5;
