@@ -55,7 +55,8 @@ export async function evalCommand(v: Values): Promise<number> {
       // 3-D scores in the case's own grid: predictions put back, against the full label volume
       const pred = ds.putBack(id, labels);
       const truth = ds.putBack(id, cs.raw);
-      scores.push(scoreCase(id, pred, truth, config.model.classes, ds.label3 === 'enhancing'));
+      const header = await ds.referenceHeader(id);
+      scores.push(scoreCase(id, pred, truth, config.model.classes, ds.label3 === 'enhancing', { shape: header.shape, spacing: header.voxelSize }));
       process.stderr.write(`evaluated ${id}\n`);
     }
     console.log(scoresTable(scores));

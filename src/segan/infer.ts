@@ -5,6 +5,7 @@ import { gt, mul, slice, sum } from '../ops/index.ts';
 import type { Engine } from '../tensor/engine.ts';
 import type { Segmentor } from './model.ts';
 import { labelsFromProbabilities, regionFromLabels, scoreMasks, REGIONS, type CaseScores } from './metrics.ts';
+import { hd95, type Vec3 } from './distance.ts';
 
 /** A batch of 0 slices would never advance through a case (an endless loop that once ended in a crash). */
 function checkBatch(fn: string, batch: number): void {
@@ -38,11 +39,19 @@ export async function predictSlices(engine: Engine, S: Segmentor, cs: CaseSlices
   return { prob, labels };
 }
 
-/** 3-D Dice / precision / sensitivity of predicted BRATS labels against the truth, per region. */
-export function scoreCase(caseId: string, predicted: Uint8Array, truth: Uint8Array, classes: number, label3Enhancing = false): CaseScores {
+/**
+ * 3-D Dice / precision / sensitivity of predicted BRATS labels against the truth, per region, and the
+ * 95 % Hausdorff distance in mm when the volume's grid is given (shape [X, Y, Z], x fastest, and voxel
+ * spacing in mm).
+ */
+export function scoreCase(caseId: string, predicted: Uint8Array, truth: Uint8Array, classes: number, label3Enhancing = false, grid?: { shape: Vec3; spacing: Vec3 }): CaseScores {
   const regions = classes === 1 ? (['whole'] as const) : REGIONS;
   const out: CaseScores = { case: caseId, regions: {} };
-  for (const r of regions) out.regions[r] = scoreMasks(regionFromLabels(predicted, r, label3Enhancing), regionFromLabels(truth, r, label3Enhancing));
+  for (const r of regions) {
+    const p = regionFromLabels(predicted, r, label3Enhancing);
+    const t = regionFromLabels(truth, r, label3Enhancing);
+    out.regions[r] = { ...scoreMasks(p, t), ...(grid ? { hd95: hd95(p, t, grid.shape, grid.spacing) } : {}) };
+  }
   return out;
 }
 

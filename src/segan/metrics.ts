@@ -1,5 +1,7 @@
-// BRATS-style evaluation: per case, in 3-D, Dice, precision and sensitivity of the whole tumour,
-// tumour core and enhancing tumour; mean ± sd over cases; a table, CSV and JSON.
+// BRATS-style evaluation: per case, in 3-D, Dice, precision, sensitivity and the 95 % Hausdorff
+// distance (mm; src/segan/distance.ts) of the whole tumour, tumour core and enhancing tumour; mean, sd
+// and median over cases; a table, CSV and JSON. Empty regions follow BraTS: both empty → Dice 1,
+// HD95 0; exactly one empty → Dice 0, HD95 373.13.
 export const REGIONS = ['whole', 'core', 'enhancing'] as const;
 export type Region = (typeof REGIONS)[number];
 
@@ -7,7 +9,12 @@ export interface RegionScores {
   dice: number;
   precision: number;
   sensitivity: number;
+  /** 95 % Hausdorff distance in mm (present when the voxel spacing was known). */
+  hd95?: number;
 }
+
+export const METRICS = ['dice', 'precision', 'sensitivity', 'hd95'] as const;
+export type Metric = (typeof METRICS)[number];
 
 export interface CaseScores {
   case: string;
@@ -66,20 +73,25 @@ export function labelsFromProbabilities(prob: Float32Array, classes: number, vox
 
 export interface Summary {
   region: Region;
-  metric: keyof RegionScores;
+  metric: Metric;
   mean: number;
+  /** Population standard deviation over the cases. */
   sd: number;
+  median: number;
 }
 
 export function summarize(cases: CaseScores[]): Summary[] {
   const out: Summary[] = [];
   for (const region of REGIONS) {
-    for (const metric of ['dice', 'precision', 'sensitivity'] as const) {
+    for (const metric of METRICS) {
       const v = cases.map((c) => c.regions[region]?.[metric]).filter((x): x is number => x !== undefined);
       if (!v.length) continue;
       const mean = v.reduce((a, b) => a + b, 0) / v.length;
       const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
-      out.push({ region, metric, mean, sd });
+      const sorted = [...v].sort((a, b) => a - b);
+      const mid = sorted.length >> 1;
+      const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+      out.push({ region, metric, mean, sd, median });
     }
   }
   return out;
@@ -87,26 +99,34 @@ export function summarize(cases: CaseScores[]): Summary[] {
 
 export function scoresTable(cases: CaseScores[]): string {
   const regions = REGIONS.filter((r) => cases.some((c) => c.regions[r]));
-  const head = ['case', ...regions.flatMap((r) => [`${r} Dice`, `${r} prec`, `${r} sens`])];
-  const rows = cases.map((c) => [c.case, ...regions.flatMap((r) => {
-    const s = c.regions[r];
-    return s ? [s.dice, s.precision, s.sensitivity].map((v) => v.toFixed(3)) : ['-', '-', '-'];
-  })]);
+  const metrics = METRICS.filter((m) => m !== 'hd95' || cases.some((c) => regions.some((r) => c.regions[r]?.hd95 !== undefined)));
+  const label: Record<Metric, string> = { dice: 'Dice', precision: 'prec', sensitivity: 'sens', hd95: 'HD95' };
+  const fmt = (m: Metric, v: number) => (m === 'hd95' ? v.toFixed(1) : v.toFixed(3));
+  const head = ['case', ...regions.flatMap((r) => metrics.map((m) => `${r} ${label[m]}`))];
+  const rows = cases.map((c) => [c.case, ...regions.flatMap((r) => metrics.map((m) => {
+    const v = c.regions[r]?.[m];
+    return v === undefined ? '-' : fmt(m, v);
+  }))]);
   const sums = summarize(cases);
-  rows.push(['mean ± sd', ...regions.flatMap((r) => (['dice', 'precision', 'sensitivity'] as const).map((m) => {
+  rows.push(['mean ± sd', ...regions.flatMap((r) => metrics.map((m) => {
     const s = sums.find((x) => x.region === r && x.metric === m);
-    return s ? `${s.mean.toFixed(3)}±${s.sd.toFixed(3)}` : '-';
+    return s ? `${fmt(m, s.mean)}±${fmt(m, s.sd)}` : '-';
+  }))]);
+  rows.push(['median', ...regions.flatMap((r) => metrics.map((m) => {
+    const s = sums.find((x) => x.region === r && x.metric === m);
+    return s ? fmt(m, s.median) : '-';
   }))]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+/** One row per (case, region): dice, precision, sensitivity, hd95 (empty when unknown). */
 export function scoresCsv(cases: CaseScores[]): string {
-  const lines = ['case,region,dice,precision,sensitivity'];
+  const lines = ['case,region,dice,precision,sensitivity,hd95'];
   for (const c of cases) for (const r of REGIONS) {
     const s = c.regions[r];
-    if (s) lines.push(`${c.case},${r},${s.dice},${s.precision},${s.sensitivity}`);
+    if (s) lines.push(`${c.case},${r},${s.dice},${s.precision},${s.sensitivity},${s.hd95 ?? ''}`);
   }
   return lines.join('\n') + '\n';
 }
