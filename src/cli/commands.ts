@@ -49,6 +49,8 @@ Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints 
     opt.seed(666),
     { name: 'skip', type: 'enum', meta: 'MODE', values: ['add', 'concat'], default: 'add', help: 'how the segmentor joins encoder features into its decoder' },
     { name: 'val-cases', type: 'list', meta: 'IDS', help: 'validation cases (IDs in --data); default: 20 % of the cases, by seed' },
+    { name: 'folds', type: 'int', meta: 'N', min: 2, max: 100, help: 'patient-level cross-validation: split the cases into N folds by seed (with --fold; splits.json in the run folder)' },
+    { name: 'fold', type: 'int', meta: 'K', min: 0, max: 99, help: 'which fold validates (0 … N−1; with --folds); --val-cases wins over both' },
     { name: 'flip', type: 'flag', help: 'random left-right flips of training crops' },
     { name: 'runs', type: 'string', meta: 'DIR', path: 'out', default: 'runs', help: 'folder that holds the run folders' },
     { name: 'run', type: 'string', meta: 'NAME', pattern: RUN_NAME, patternText: 'a single folder name: letters, digits, . _ - (at most 128)', defaultText: '<preset>-<date-time>', help: 'run folder name inside --runs' },
@@ -68,6 +70,12 @@ Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints 
     const crop = v.crop as number[];
     const size = v.size as number;
     if (crop[0] < size || crop[1] < size) throw new UsageError(`segan train: --crop ${crop.join('x')} must be at least --size ${size} in-plane (W and H ≥ ${size})`);
+    if ((v.folds === undefined) !== (v.fold === undefined)) throw new UsageError(`segan train: --${v.folds === undefined ? 'fold' : 'folds'} needs --${v.folds === undefined ? 'folds N' : 'fold K'} too (cross-validation: fold K of N)`);
+    if (v.folds !== undefined && (v.fold as number) >= (v.folds as number)) throw new UsageError(`segan train: --fold ${v.fold} must be below --folds ${v.folds} (folds are numbered 0 … ${(v.folds as number) - 1})`);
+    if (v.folds !== undefined && v.data !== undefined && !v['val-cases']) {
+      const found = (await findCases(String(v.data))).length;
+      if (found < (v.folds as number)) throw new UsageError(`segan train: --folds ${v.folds} needs at least ${v.folds} cases; ${v.data} has ${found}`);
+    }
     if (v['val-cases'] && v.data !== undefined) {
       const found = await requireCases('train', 'val-cases', String(v.data), v['val-cases'] as string[]);
       if (found.every((id) => (v['val-cases'] as string[]).includes(id))) throw new UsageError(`segan train: --val-cases names every case in ${v.data}; leave at least one for training`);

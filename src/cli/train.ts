@@ -1,6 +1,8 @@
 // `segan train`: the plan (options, or a resumed run's own plan plus what the command line overrides),
 // the run folder (never an existing run's by accident), then the training loop with a progress bar.
 // Everything up to createEngine() only reads: a refused command leaves no trace.
+import { findCases } from '../data/brats.ts';
+import { foldSplits } from '../data/dataset.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
@@ -16,6 +18,8 @@ import { UsageError, type Values } from './options.ts';
 export interface RunPlan {
   data: string;
   valCases: string[] | null;
+  /** Cross-validation: fold k of n (by seed); ignored when valCases is given. */
+  folds: { n: number; k: number } | null;
   flip: boolean;
   checkpointEvery: number;
   keepCheckpoints: number;
@@ -54,6 +58,8 @@ const CONFIG_OVERRIDES: [flag: string, key: keyof TrainConfig][] = [
 const PLAN_OVERRIDES: [flag: string, key: keyof RunPlan][] = [
   ['data', 'data'],
   ['val-cases', 'valCases'],
+  ['folds', 'folds'],
+  ['fold', 'folds'],
   ['flip', 'flip'],
   ['checkpoint-every', 'checkpointEvery'],
   ['keep-checkpoints', 'keepCheckpoints'],
@@ -63,7 +69,7 @@ const PLAN_OVERRIDES: [flag: string, key: keyof RunPlan][] = [
   ['cache', 'cache'],
 ];
 
-const show = (v: unknown) => (Array.isArray(v) ? v.join(v.length === 3 && typeof v[0] === 'number' ? 'x' : ',') : String(v));
+const show = (v: unknown) => (Array.isArray(v) ? v.join(v.length === 3 && typeof v[0] === 'number' ? 'x' : ',') : v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 function readConfigJson(runDir: string): Record<string, unknown> | null {
   try {
@@ -123,6 +129,7 @@ export function planTraining(v: Values & { given: Set<string> }, now = new Date(
   const planFromOptions = (): RunPlan => ({
     data: resolve(String(v.data)),
     valCases: (v['val-cases'] as string[] | undefined) ?? null,
+    folds: v.folds !== undefined ? { n: v.folds as number, k: v.fold as number } : null,
     flip: !!v.flip,
     checkpointEvery: v['checkpoint-every'] as number,
     keepCheckpoints: v['keep-checkpoints'] as number,
@@ -222,6 +229,12 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
   } catch (e) {
     throw new CommandError(`segan train: --runs/--run: ${(e as Error).message}`, { cause: e });
   }
+  // cross-validation: fold k's validation cases (unless --val-cases names them)
+  let folds: { val: string[]; splits: { train: string[]; val: string[] }[] } | null = null;
+  if (plan.folds && !plan.valCases) {
+    const splits = foldSplits((await findCases(plan.data)).map((c) => c.id), plan.folds.n, config.seed);
+    folds = { val: splits[plan.folds.k].val, splits };
+  }
   let engine: Awaited<ReturnType<typeof createEngine>>;
   try {
     engine = await createEngine({ seed: config.seed, precision });
@@ -245,6 +258,8 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
       console.log(`resuming ${runDir} from step ${pr.globalStep} (epoch ${pr.epoch + 1} of ${config.epochs}) on ${on}`);
       if (p.notes.length) console.log(`  changed on the command line: ${p.notes.join(', ')}`);
     } else console.log(`training SegAN (${config.preset} preset${precision === 'f16' ? ', float16 conv operands' : ''}) on ${on}; run folder ${runDir}`);
+    if (folds) console.log(`cross-validation fold ${plan.folds!.k} of ${plan.folds!.n} (cases split by seed ${config.seed}): validating on ${folds.val.join(', ')}; all folds in splits.json`);
+    if (plan.valCases && plan.folds) console.log('--val-cases decides the validation cases: --folds/--fold are ignored');
     const result = await train(engine, {
       dataDir: plan.data,
       runDir,
@@ -255,7 +270,8 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
       replaceRunDir: p.replaceRunDir,
       keepCheckpoints: plan.keepCheckpoints,
       cacheDir: plan.cache ?? defaultCacheDir(),
-      valCases: plan.valCases ?? undefined,
+      valCases: folds?.val ?? plan.valCases ?? undefined,
+      splits: folds?.splits,
       checkpointEvery: plan.checkpointEvery,
       logEvery: plan.logEvery,
       maxSteps: v['max-steps'] as number | undefined,

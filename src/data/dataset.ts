@@ -168,6 +168,19 @@ export function splitCases(
   return { train: ids.filter((i) => !val.has(i)), val: ids.filter((i) => val.has(i)) };
 }
 
+/**
+ * Patient-level folds (nnU-Net's splits_final.json layout: one {train, val} per fold): the case IDs
+ * sorted, shuffled with the seed, and dealt round-robin into n folds; fold j validates on its own
+ * cases and trains on the rest. Every case is validated in exactly one fold.
+ */
+export function foldSplits(ids: readonly string[], n: number, seed = 0): { train: string[]; val: string[] }[] {
+  if (!Number.isInteger(n) || n < 2) throw new RangeError(`folds must be an integer ≥ 2, got ${n}`);
+  if (ids.length < n) throw new RangeError(`${n} folds need at least ${n} cases, found ${ids.length}`);
+  const order = shuffleInPlace([...ids].sort(), mulberry32(hashSeed(seed, 0xf01d5)));
+  const folds = Array.from({ length: n }, (_, j) => order.filter((_, i) => i % n === j).sort());
+  return folds.map((val) => ({ train: [...ids].sort().filter((id) => !val.includes(id)), val }));
+}
+
 /** The 2-D sampling matrix: crop pixel (u, v, 1) → slice pixel (x, y, 1). */
 export function sampleMatrix(x0: number, y0: number, size: number, flipX: boolean, flipY: boolean): Float32Array {
   const m = mat3.create() as Float32Array;

@@ -38,6 +38,8 @@ export interface TrainOptions {
   keepCheckpoints?: number;
   cacheDir?: string;
   valCases?: string[];
+  /** Cross-validation splits ({train, val} per fold), written to splits.json in the run folder. */
+  splits?: { train: string[]; val: string[] }[];
   valFraction?: number;
   checkpointEvery?: number;
   logEvery?: number;
@@ -158,6 +160,10 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
   writingTo(configFile, () =>
     writeFileSync(configFile, JSON.stringify({ ...config, data: { dir: opts.dataDir, train: ds.trainCases, val: ds.valCases }, run: opts.runPlan ?? {}, ...(resumes.length ? { resumes } : {}) }, null, 2) + '\n'),
   );
+  if (opts.splits) {
+    const splitsFile = join(runDir, 'splits.json');
+    writingTo(splitsFile, () => writeFileSync(splitsFile, JSON.stringify(opts.splits, null, 1) + '\n'));
+  }
   // metrics of steps after the checkpoint were never kept in a checkpoint: they are trained again
   if (ckpt && existsSync(metricsFile) && statSync(metricsFile).isFile()) {
     const lines = readFileSync(metricsFile, 'utf8').split('\n').filter(Boolean);
