@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 
 const config = makeConfig({ lr: 1e-3, epochs: 3, batch: 4, size: 32, volumeCrop: [40, 40, 16], seed: 9, model: { inChannels: 3, classes: 1, width: 1 / 16, skip: 'add', slope: 0.2, seed: 9 } });
-const base = { dataDir: data, cacheDir: join(dir, 'cache'), valCases: ['Synth_003'], logEvery: 2, checkpointEvery: 4, maxValBatches: 1 };
+const base = { dataDir: data, cacheDir: join(dir, 'cache'), valCases: ['Synth_003'], logEvery: 2, checkpointEvery: 4, maxValCases: 1 };
 
 const segan = (args: string[], opts: { uid?: number; env?: Record<string, string> } = {}) =>
   spawnSync(process.execPath, [join(root, 'bin/segan.mjs'), ...args], {

@@ -23,7 +23,7 @@ beforeAll(async () => {
 });
 
 const config = makeConfig({ lr: 1e-3, epochs: 3, batch: 4, size: 32, volumeCrop: [40, 40, 16], seed: 9, model: { inChannels: 3, classes: 3, width: 1 / 16, skip: 'add', slope: 0.2, seed: 9 } });
-const base = { dataDir: data, cacheDir: join(dir, 'cache'), valCases: ['Synth_004'], logEvery: 5, checkpointEvery: 1000, maxValBatches: 1 };
+const base = { dataDir: data, cacheDir: join(dir, 'cache'), valCases: ['Synth_004'], logEvery: 5, checkpointEvery: 1000, maxValCases: 1 };
 
 describe('checkpoints', () => {
   it('10 steps + resume + 10 steps gives bitwise the same parameters as 20 steps', async () => {

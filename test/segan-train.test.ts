@@ -37,7 +37,7 @@ describe('SegAN on synthetic phantoms', () => {
       seed: 5,
       model: { inChannels: 3, classes: 1, width: 0.125, skip: 'add', slope: 0.2, seed: 5 },
     });
-    const result = await train(e, { dataDir: data, runDir: join(dir, 'run'), cacheDir: join(dir, 'cache'), config, valCases: val, logEvery: 16, checkpointEvery: 1000, flip: true, maxValBatches: 2 });
+    const result = await train(e, { dataDir: data, runDir: join(dir, 'run'), cacheDir: join(dir, 'cache'), config, valCases: val, logEvery: 16, checkpointEvery: 1000, flip: true, maxValCases: 2 });
     expect(result.stopped).toBe('done');
     expect(result.progress.globalStep).toBe(448);
     // 3-D evaluation from the saved checkpoint, as `segan eval` does it

@@ -57,6 +57,7 @@ Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints 
     { name: 'overwrite', type: 'flag', help: 'replace an existing run folder of that name' },
     { name: 'resume', type: 'string', meta: 'FILE', path: 'file', help: 'continue from a checkpoint (e.g. runs/NAME/checkpoints/latest.safetensors)' },
     { name: 'max-steps', type: 'int', meta: 'N', min: 1, max: 1e9, help: 'stop after N steps in this command (a checkpoint is saved)' },
+    { name: 'val-every', type: 'int', meta: 'N', min: 1, max: 1e9, help: 'also validate every N steps (default: after each epoch only); each validation scores the validation cases in 3-D and keeps checkpoints/best.safetensors' },
     { name: 'checkpoint-every', type: 'int', meta: 'N', min: 1, max: 1e9, default: 200, help: 'steps between checkpoints (one is also saved after every epoch)' },
     { name: 'keep-checkpoints', type: 'int', meta: 'N', min: 0, max: 100000, default: 5, help: 'step-N checkpoints kept besides latest and best (0: latest only)' },
     { name: 'log-every', type: 'int', meta: 'N', min: 1, max: 1e9, default: 10, help: 'steps between metric readbacks (metrics.jsonl, progress)' },

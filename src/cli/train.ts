@@ -22,6 +22,8 @@ export interface RunPlan {
   folds: { n: number; k: number } | null;
   flip: boolean;
   checkpointEvery: number;
+  /** Validate every N steps too (null: after each epoch only). */
+  valEvery: number | null;
   keepCheckpoints: number;
   logEvery: number;
   onNan: 'stop' | 'skip';
@@ -62,6 +64,7 @@ const PLAN_OVERRIDES: [flag: string, key: keyof RunPlan][] = [
   ['fold', 'folds'],
   ['flip', 'flip'],
   ['checkpoint-every', 'checkpointEvery'],
+  ['val-every', 'valEvery'],
   ['keep-checkpoints', 'keepCheckpoints'],
   ['log-every', 'logEvery'],
   ['on-nan', 'onNan'],
@@ -132,6 +135,7 @@ export function planTraining(v: Values & { given: Set<string> }, now = new Date(
     folds: v.folds !== undefined ? { n: v.folds as number, k: v.fold as number } : null,
     flip: !!v.flip,
     checkpointEvery: v['checkpoint-every'] as number,
+    valEvery: (v['val-every'] as number | undefined) ?? null,
     keepCheckpoints: v['keep-checkpoints'] as number,
     logEvery: v['log-every'] as number,
     onNan: v['on-nan'] as 'stop' | 'skip',
@@ -273,6 +277,7 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
       valCases: folds?.val ?? plan.valCases ?? undefined,
       splits: folds?.splits,
       checkpointEvery: plan.checkpointEvery,
+      valEvery: plan.valEvery ?? undefined,
       logEvery: plan.logEvery,
       maxSteps: v['max-steps'] as number | undefined,
       flip: plan.flip,
@@ -299,7 +304,7 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
       },
       onEpoch: (m) => {
         const names = ['whole', 'core', 'enhancing'];
-        const line = `validation after epoch ${m.epoch + 1}: ` + m.dice.map((d, i) => `${names[i]} Dice ${d.toFixed(3)}`).join(', ');
+        const line = `validation at step ${m.step} (epoch ${m.epoch + 1}, ${m.cases} case${m.cases === 1 ? '' : 's'} in 3-D): ` + m.dice.map((d, i) => `${names[i]} Dice ${d.toFixed(3)} HD95 ${m.hd95[i].toFixed(1)} mm`).join(', ') + (m.best ? '  (best so far: checkpoints/best.safetensors)' : '');
         if (bar) bar.stop(), (bar = null);
         console.log(line);
       },

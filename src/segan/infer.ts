@@ -1,7 +1,6 @@
 // Inference with a trained segmentor (eval mode: batch norm uses the running statistics):
-// probabilities and BRATS labels for every slice of a case, 3-D scores, and validation on 2-D crops.
-import type { Batch, CaseSlices, Dataset } from '../data/dataset.ts';
-import { gt, mul, slice, sum } from '../ops/index.ts';
+// probabilities and BRATS labels for every slice of a case, and 3-D scores.
+import type { CaseSlices } from '../data/dataset.ts';
 import type { Engine } from '../tensor/engine.ts';
 import type { Segmentor } from './model.ts';
 import { labelsFromProbabilities, regionFromLabels, scoreMasks, REGIONS, type CaseScores } from './metrics.ts';
@@ -55,41 +54,3 @@ export function scoreCase(caseId: string, predicted: Uint8Array, truth: Uint8Arr
   return out;
 }
 
-/** Hard Dice per class over the validation crops (2-D, summed over all slices before dividing). */
-export async function validateSlices(engine: Engine, S: Segmentor, ds: Dataset, batch: number, maxBatches = Infinity): Promise<number[]> {
-  checkBatch('validateSlices', batch);
-  const K = ds.K;
-  const acc = Array.from({ length: K }, () => ({ inter: 0, p: 0, g: 0 }));
-  const wasTraining = S.training;
-  S.eval();
-  try {
-    let b = 0;
-    for (const bt of ds.batches('val', batch, { crop: 'center', shuffle: false }) as Generator<Batch>) {
-      if (b++ >= maxBatches) break;
-      const x = engine.tensor(bt.image, [bt.count, ds.M, ds.S, ds.S]);
-      const y = engine.tensor(bt.label, [bt.count, K, ds.S, ds.S]);
-      const stats = engine.noGrad(() =>
-        engine.tidy(() => {
-          const hard = gt(S.forward(x), 0.5);
-          return Array.from({ length: K }, (_, k) => {
-            const hk = slice(hard, 1, k, k + 1);
-            const yk = slice(y, 1, k, k + 1);
-            return [sum(mul(hk, yk)), sum(hk), sum(yk)];
-          });
-        }),
-      );
-      for (let k = 0; k < K; k++) {
-        const [i, p, g] = await Promise.all(stats[k].map((t) => t.item()));
-        acc[k].inter += i;
-        acc[k].p += p;
-        acc[k].g += g;
-        for (const t of stats[k]) t.dispose();
-      }
-      x.dispose();
-      y.dispose();
-    }
-  } finally {
-    S.train(wasTraining);
-  }
-  return acc.map((a) => (a.p + a.g === 0 ? 1 : (2 * a.inter) / (a.p + a.g)));
-}

@@ -18,7 +18,8 @@ import { lineChartSvg } from '../io/plot.ts';
 import type { Engine } from '../tensor/engine.ts';
 import type { TrainConfig } from './config.ts';
 import { loadCheckpoint, restore, saveCheckpoint, type Progress } from './checkpoint.ts';
-import { predictSlices, validateSlices } from './infer.ts';
+import { predictSlices, scoreCase } from './infer.ts';
+import { REGIONS, type CaseScores } from './metrics.ts';
 import { SeganModel, SeganTrainer, type SkippedStep, type StepLosses } from './trainer.ts';
 import { checkpointBytes, describeOutputError, ensureFreeSpace, ensureWritableDir, isOutputError, OutputError, writingTo } from './output.ts';
 
@@ -45,8 +46,10 @@ export interface TrainOptions {
   logEvery?: number;
   /** Stop after this many steps in this run (tests, demos). */
   maxSteps?: number;
-  /** Validation batches per epoch (all by default). */
-  maxValBatches?: number;
+  /** Validation cases scored at each validation (all by default; tests use fewer). */
+  maxValCases?: number;
+  /** Validate every N steps as well as after every epoch (default: after every epoch only). */
+  valEvery?: number;
   /** Called at every log point. */
   onLog?: (m: StepMetrics) => void;
   onEpoch?: (m: EpochMetrics) => void;
@@ -86,8 +89,17 @@ export interface EpochMetrics {
   type: 'val';
   epoch: number;
   step: number;
-  /** Hard Dice per class on the validation crops (whole[, core, enhancing]). */
+  /**
+   * Per region (whole[, core, enhancing]): the mean over the validation cases of each case's 3-D Dice
+   * in its own grid, scored as `segan eval` scores it.
+   */
   dice: number[];
+  /** Likewise the mean 95 % Hausdorff distance in mm. */
+  hd95: number[];
+  /** Validation cases scored. */
+  cases: number;
+  /** Whether this validation's mean Dice (over regions) is the best so far: checkpoints/best.safetensors holds it. */
+  best: boolean;
   elapsedSec: number;
 }
 
@@ -257,16 +269,34 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     }
   };
 
-  const endOfEpoch = async (epoch: number) => {
-    const dice = await validateSlices(engine, model.S, ds, B, opts.maxValBatches);
-    const m: EpochMetrics = { type: 'val', epoch, step: progress.globalStep, dice, elapsedSec: (performance.now() - t0) / 1000 };
+  // The best validation so far (mean Dice over regions); on resume, from the run's earlier metrics.
+  let bestScore = -Infinity;
+  if (ckpt && existsSync(metricsFile) && statSync(metricsFile).isFile()) {
+    for (const l of readFileSync(metricsFile, 'utf8').split('\n').filter(Boolean)) {
+      const j = readJsonLine(l) as { type?: string; dice?: number[] } | null;
+      if (j?.type === 'val' && Array.isArray(j.dice) && j.dice.length) bestScore = Math.max(bestScore, j.dice.reduce((a, b) => a + b, 0) / j.dice.length);
+    }
+  }
+
+  /** 3-D validation, scored as segan eval does; keeps checkpoints/best.safetensors; overlays after an epoch. */
+  const validate = async (epoch: number, overlays: boolean) => {
+    const v = await validateVolumes(engine, model, ds, B, config.model.classes, opts.maxValCases);
+    const score = v.dice.reduce((a, b) => a + b, 0) / v.dice.length;
+    const best = score > bestScore;
+    if (best) {
+      bestScore = score;
+      ensureFreeSpace(runDir, ckptBytes, `the best checkpoint (step ${progress.globalStep})`);
+      await saveCheckpoint(join(runDir, 'checkpoints', 'best.safetensors'), model, trainer, config, progress, opts.runPlan);
+    }
+    const m: EpochMetrics = { type: 'val', epoch, step: progress.globalStep, dice: v.dice, hd95: v.hd95, cases: v.cases, best, elapsedSec: (performance.now() - t0) / 1000 };
     valHistory.push(m);
     writingTo(metricsFile, () => appendFileSync(metricsFile, JSON.stringify(m) + '\n'));
     opts.onEpoch?.(m);
-    await writeOverlays(engine, model, ds, runDir, epoch, B);
+    if (overlays) await writeOverlays(engine, model, ds, runDir, epoch, B, v.labels);
     writePlot(runDir, history, valHistory);
-    return dice;
+    return v.dice;
   };
+  const endOfEpoch = (epoch: number) => validate(epoch, true);
 
   let stopped: TrainResult['stopped'] = 'done';
   let lastVal: number[] | null = null;
@@ -288,6 +318,10 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
         if (progress.globalStep % checkpointEvery === 0) {
           await flushMetrics();
           await save();
+        }
+        if (opts.valEvery !== undefined && progress.globalStep % opts.valEvery === 0 && progress.stepInEpoch < stepsPerEpoch) {
+          await flushMetrics();
+          lastVal = await validate(epoch, false);
         }
         if (opts.shouldStop?.()) {
           stopped = 'interrupted';
@@ -373,11 +407,37 @@ function writePlot(runDir: string, history: StepMetrics[], val: EpochMetrics[]):
   writingTo(file, () => writeFileSync(file, lineChartSvg(series, { title: 'SegAN training', xLabel: 'step', yLabel: 'loss / Dice' })));
 }
 
+/**
+ * 3-D validation with `segan eval`'s code: every validation case (or the first `maxCases`) predicted
+ * slice by slice, put back into its own grid and scored per region (Dice, HD95 with the header's
+ * spacing); the means over the cases, and each case's predicted crop labels (for the overlays).
+ */
+async function validateVolumes(engine: Engine, model: SeganModel, ds: Dataset, batch: number, classes: number, maxCases = Infinity): Promise<{ dice: number[]; hd95: number[]; cases: number; labels: Map<string, Uint8Array> }> {
+  const regions = classes === 1 ? (['whole'] as const) : REGIONS;
+  const ids = ds.valCases.slice(0, maxCases);
+  const scores: CaseScores[] = [];
+  const labels = new Map<string, Uint8Array>();
+  for (const id of ids) {
+    const cs = ds.caseSlices(id);
+    const predicted = (await predictSlices(engine, model.S, cs, batch)).labels;
+    labels.set(id, predicted);
+    const header = await ds.referenceHeader(id);
+    scores.push(scoreCase(id, ds.putBack(id, predicted), ds.putBack(id, cs.raw), classes, ds.label3 === 'enhancing', { shape: header.shape, spacing: header.voxelSize }));
+  }
+  const mean = (f: (c: CaseScores) => number) => (scores.length ? scores.reduce((a, c) => a + f(c), 0) / scores.length : 0);
+  return {
+    dice: regions.map((r) => mean((c) => c.regions[r]!.dice)),
+    hd95: regions.map((r) => mean((c) => c.regions[r]!.hd95 ?? 0)),
+    cases: scores.length,
+    labels,
+  };
+}
+
 /** Overlay PNGs of predictions vs ground truth on the validation slices with the most tumour. */
-async function writeOverlays(engine: Engine, model: SeganModel, ds: Dataset, runDir: string, epoch: number, batch: number, count = 2): Promise<void> {
+async function writeOverlays(engine: Engine, model: SeganModel, ds: Dataset, runDir: string, epoch: number, batch: number, predicted: Map<string, Uint8Array>, count = 2): Promise<void> {
   for (const caseId of ds.valCases.slice(0, count)) {
     const cs = ds.caseSlices(caseId);
-    const { labels } = await predictSlices(engine, model.S, cs, batch);
+    const labels = predicted.get(caseId) ?? (await predictSlices(engine, model.S, cs, batch)).labels;
     const { Z, M, S } = cs.shape;
     const plane = S * S;
     let best = 0;

@@ -4,6 +4,7 @@
 // N, nothing is written inside --data, `segan cache clear` empties the cache, `eval --batch 0` (once a
 // segmentation fault) is refused, and Dawn's two native warnings stay out of the user's way.
 import { spawnSync } from 'node:child_process';
+import { run } from '../helpers/spawn.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,10 +23,9 @@ beforeAll(async () => {
   await writeSyntheticCases(data, { cases: 4, seed: 5, shape: [48, 48, 24] });
 }, 60_000);
 
+/** The CLI in a child process, awaited (a long spawnSync starves vitest's worker RPC). */
 function segan(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], { cwd: tmp, encoding: 'utf8', timeout: 180_000, env: { ...process.env, XDG_CACHE_HOME: xdg, ...env } });
-  if (r.error) throw r.error;
-  return r;
+  return run(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], { cwd: tmp, timeout: 180_000, env: { ...process.env, XDG_CACHE_HOME: xdg, ...env } });
 }
 
 // 3 training cases × 16 slices / batch 4 = 12 steps per epoch
@@ -45,33 +45,33 @@ function tree(dir: string): string {
 }
 
 describe('run folders', () => {
-  it('an existing run is never overwritten by accident; --overwrite replaces it; names cannot escape --runs', () => {
-    const first = segan(['train', ...tiny, '--run', 'a', '--max-steps', '2']);
+  it('an existing run is never overwritten by accident; --overwrite replaces it; names cannot escape --runs', async () => {
+    const first = await segan(['train', ...tiny, '--run', 'a', '--max-steps', '2']);
     expect(first.status, first.stderr).toBe(0);
     const run = path.join(runs, 'a');
     const before = tree(run);
-    const again = segan(['train', ...tiny, '--run', 'a', '--max-steps', '1']);
+    const again = await segan(['train', ...tiny, '--run', 'a', '--max-steps', '1']);
     expect(again.status).toBe(2);
     expect(again.stderr).toBe(`segan train: run folder ${run} already exists; continue it with --resume ${run}/checkpoints/latest.safetensors, choose another --run, or add --overwrite to replace it\n`);
     expect(tree(run)).toBe(before);
     // a failed command (a bad value) leaves it as it was too
-    expect(segan(['train', ...tiny, '--run', 'a', '--batch', '0']).status).toBe(2);
+    expect((await segan(['train', ...tiny, '--run', 'a', '--batch', '0'])).status).toBe(2);
     expect(tree(run)).toBe(before);
     for (const name of ['../escape', 'x/y', '..', '/abs']) {
-      const r = segan(['train', ...tiny, '--run', name]);
+      const r = await segan(['train', ...tiny, '--run', name]);
       expect(r.status, name).toBe(2);
       expect(r.stderr).toMatch(/^segan train: --run must be a single folder name/);
     }
     expect(fs.readdirSync(tmp).sort()).toEqual(['data', 'runs', 'xdg-cache']);
-    const over = segan(['train', ...tiny, '--run', 'a', '--max-steps', '1', '--overwrite']);
+    const over = await segan(['train', ...tiny, '--run', 'a', '--max-steps', '1', '--overwrite']);
     expect(over.status, over.stderr).toBe(0);
     expect(fs.readdirSync(path.join(run, 'checkpoints')).sort()).toEqual(['latest.safetensors', 'step-0000001.safetensors']);
     expect(loadCheckpoint(path.join(run, 'checkpoints', 'latest.safetensors')).progress.globalStep).toBe(1);
   }, 180_000);
 
-  it("--precision f16 trains with float16 conv operands where the adapter has 'shader-f16', else says so in one line", () => {
-    const info = JSON.parse(segan(['info', '--json']).stdout) as { features: string[] };
-    const r = segan(['train', ...tiny, '--run', 'half', '--max-steps', '2', '--precision', 'f16']);
+  it("--precision f16 trains with float16 conv operands where the adapter has 'shader-f16', else says so in one line", async () => {
+    const info = JSON.parse((await segan(['info', '--json'])).stdout) as { features: string[] };
+    const r = await segan(['train', ...tiny, '--run', 'half', '--max-steps', '2', '--precision', 'f16']);
     if (info.features.includes('shader-f16')) {
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/training SegAN \(code preset, float16 conv operands\)/);
@@ -85,22 +85,22 @@ describe('run folders', () => {
     }
   }, 180_000);
 
-  it('--resume continues the run\'s own plan; an explicit option overrides it, is printed and recorded', () => {
+  it('--resume continues the run\'s own plan; an explicit option overrides it, is printed and recorded', async () => {
     const run = path.join(runs, 'plan');
-    const a = segan(['train', ...tiny, '--run', 'plan', '--epochs', '2', '--max-steps', '3', '--checkpoint-every', '2', '--keep-checkpoints', '2']);
+    const a = await segan(['train', ...tiny, '--run', 'plan', '--epochs', '2', '--max-steps', '3', '--checkpoint-every', '2', '--keep-checkpoints', '2']);
     expect(a.status, a.stderr).toBe(0);
     const latest = path.join(run, 'checkpoints', 'latest.safetensors');
     // no --data, --epochs, --run: all from the run; it ends after its own 2 epochs (24 steps), not the default 10
-    const b = segan(['train', '--resume', latest, '--max-steps', '30']);
+    const b = await segan(['train', '--resume', latest, '--max-steps', '30']);
     expect(b.status, b.stderr).toBe(0);
     expect(b.stdout).toMatch(new RegExp(`resuming ${run} from step 3 \\(epoch 1 of 2\\)`));
     expect(b.stdout).not.toMatch(/changed on the command line/);
     expect(b.stdout).toMatch(/finished at epoch 2, step 24/);
     // more epochs and another learning rate: printed and recorded; the model's shape cannot change
-    const refused = segan(['train', '--resume', latest, '--width', '0.5']);
+    const refused = await segan(['train', '--resume', latest, '--width', '0.5']);
     expect(refused.status).toBe(2);
     expect(refused.stderr).toBe("segan train: --width 0.5 cannot change when resuming: the checkpoint's run has width 0.0625\n");
-    const c = segan(['train', '--resume', latest, '--epochs', '3', '--lr', '0.0001', '--max-steps', '2']);
+    const c = await segan(['train', '--resume', latest, '--epochs', '3', '--lr', '0.0001', '--max-steps', '2']);
     expect(c.status, c.stderr).toBe(0);
     expect(c.stdout).toMatch(/changed on the command line: --epochs 3 \(was 2\), --lr 0\.0001 \(was 0\.0002\)/);
     const cfg = JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8'));
@@ -109,42 +109,42 @@ describe('run folders', () => {
     expect(cfg.resumes[1].overrides).toEqual({ epochs: 3, lr: 0.0001 });
     expect(cfg.run).toMatchObject({ data, valCases: ['Synth_004'], checkpointEvery: 2, keepCheckpoints: 2 });
     // retention: latest plus the last 2 step-N files (the plan's --keep-checkpoints 2)
-    expect(fs.readdirSync(path.join(run, 'checkpoints')).sort()).toEqual(['latest.safetensors', 'step-0000024.safetensors', 'step-0000026.safetensors']);
+    expect(fs.readdirSync(path.join(run, 'checkpoints')).sort()).toEqual(['best.safetensors', 'latest.safetensors', 'step-0000024.safetensors', 'step-0000026.safetensors']);
     // metrics.jsonl holds each step once, even where a run was cut and resumed
     const steps = fs.readFileSync(path.join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'step').map((m) => m.step);
     expect(steps).toEqual([...new Set(steps)]);
     // resumed from an earlier checkpoint: the records of the steps trained again are not kept twice
     const dup = path.join(runs, 'dup');
-    expect(segan(['train', ...tiny, '--run', 'dup', '--checkpoint-every', '4', '--max-steps', '6']).status).toBe(0);
-    const again = segan(['train', '--resume', path.join(dup, 'checkpoints', 'step-0000004.safetensors'), '--max-steps', '2']);
+    expect((await segan(['train', ...tiny, '--run', 'dup', '--checkpoint-every', '4', '--max-steps', '6'])).status).toBe(0);
+    const again = await segan(['train', '--resume', path.join(dup, 'checkpoints', 'step-0000004.safetensors'), '--max-steps', '2']);
     expect(again.status, again.stderr).toBe(0);
     const dupSteps = fs.readFileSync(path.join(dup, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'step').map((m) => m.step);
     expect(dupSteps).toEqual([1, 2, 3, 4, 5, 6]);
     // a corrupt checkpoint is found later (exit 1), named with its option
     const bad = path.join(tmp, 'bad.safetensors');
     fs.writeFileSync(bad, 'garbage');
-    const d = segan(['train', '--resume', bad]);
+    const d = await segan(['train', '--resume', bad]);
     expect(d.status).toBe(1);
     expect(d.stderr).toMatch(new RegExp(`^segan train: --resume ${bad}: the checkpoint is not a valid safetensors file .*\\n$`));
   }, 300_000);
 });
 
 describe('data stays untouched; the cache lives outside it', () => {
-  it('train, eval and predict write nothing inside --data; segan cache clear empties the cache', () => {
+  it('train, eval and predict write nothing inside --data; segan cache clear empties the cache', async () => {
     const before = tree(data);
-    const t = segan(['train', ...tiny, '--run', 'ro', '--max-steps', '1']);
+    const t = await segan(['train', ...tiny, '--run', 'ro', '--max-steps', '1']);
     expect(t.status, t.stderr).toBe(0);
     const ck = path.join(runs, 'ro', 'checkpoints', 'latest.safetensors');
-    const e = segan(['eval', '--data', data, '--checkpoint', ck, '--cases', 'Synth_004', '--out', path.join(tmp, 'eval')]);
+    const e = await segan(['eval', '--data', data, '--checkpoint', ck, '--cases', 'Synth_004', '--out', path.join(tmp, 'eval')]);
     expect(e.status, e.stderr).toBe(0);
-    const p = segan(['predict', '--checkpoint', ck, '--case', path.join(data, 'Synth_004'), '--out', path.join(tmp, 'seg.nii.gz')]);
+    const p = await segan(['predict', '--checkpoint', ck, '--case', path.join(data, 'Synth_004'), '--out', path.join(tmp, 'seg.nii.gz')]);
     expect(p.status, p.stderr).toBe(0);
     expect(tree(data)).toBe(before);
     const cache = path.join(xdg, 'dawngrad');
     expect(fs.readdirSync(cache).filter((f) => f.endsWith('.bin')).length).toBe(4);
-    const info = segan(['cache']);
+    const info = await segan(['cache']);
     expect(info.stdout).toMatch(new RegExp(`slice cache ${cache}\\n  4 preprocessed case files`));
-    const clear = segan(['cache', 'clear']);
+    const clear = await segan(['cache', 'clear']);
     expect(clear.status).toBe(0);
     expect(clear.stdout).toMatch(/^cleared .*: 5 files, /);
     expect(fs.existsSync(cache)).toBe(false);
@@ -155,7 +155,7 @@ describe('a dataset on a read-only file system', () => {
   // a real read-only mount (unshare -m + mount --bind -o ro) needs root; as another user the test above
   // (the data's files unchanged) is the check
   const root = process.getuid?.() === 0;
-  it.runIf(root)('train, eval and predict run on a read-only bind mount of --data (root: unshare -m, mount -o ro)', () => {
+  it.runIf(root)('train, eval and predict run on a read-only bind mount of --data (root: unshare -m, mount -o ro)', async () => {
     const ck = path.join(runs, 'ro', 'checkpoints', 'latest.safetensors');
     const bin = path.join(ROOT, 'bin/segan.mjs');
     const q = (a: string[]) => a.map((x) => `'${x}'`).join(' ');
@@ -175,7 +175,7 @@ describe('a dataset on a read-only file system', () => {
 describe('once a crash, now a refusal', () => {
   it('segan eval --batch 0 (a segmentation fault before): exit 2 naming --batch, no signal; predictSlices refuses batch 0', async () => {
     const ck = path.join(runs, 'a', 'checkpoints', 'latest.safetensors');
-    const r = segan(['eval', '--data', data, '--checkpoint', ck, '--batch', '0']);
+    const r = await segan(['eval', '--data', data, '--checkpoint', ck, '--batch', '0']);
     expect(r.signal).toBeNull();
     expect(r.status).toBe(2);
     expect(r.stderr).toBe('segan eval: --batch must be an integer from 1 to 1024 (got 0)\n');
@@ -185,11 +185,11 @@ describe('once a crash, now a refusal', () => {
 });
 
 describe("Dawn's native warnings", () => {
-  it('segan info prints none of them; DAWNGRAD_RAW_STDERR=1 shows what the filter removes', () => {
-    const filtered = segan(['info']);
+  it('segan info prints none of them; DAWNGRAD_RAW_STDERR=1 shows what the filter removes', async () => {
+    const filtered = await segan(['info']);
     expect(filtered.status).toBe(0);
     expect(filtered.stderr).toBe('');
-    const raw = segan(['info'], { DAWNGRAD_RAW_STDERR: '1' });
+    const raw = await segan(['info'], { DAWNGRAD_RAW_STDERR: '1' });
     expect(raw.status).toBe(0);
     expect(raw.stdout).toBe(filtered.stdout);
     // lavapipe reports huge dynamic-buffer limits, so Dawn warns; another adapter may not

@@ -4,6 +4,8 @@ import { spawn } from 'node:child_process';
 
 export interface RunResult {
   status: number | null;
+  /** The signal that ended the process (null: it exited). */
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -16,9 +18,9 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; env?: Nod
     child.stdout.on('data', (d) => (stdout += String(d)));
     child.stderr.on('data', (d) => (stderr += String(d)));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout);
-    child.on('close', (status) => {
+    child.on('close', (status, signal) => {
       clearTimeout(timer);
-      done({ status, stdout, stderr });
+      done({ status, signal, stdout, stderr });
     });
   });
 }
