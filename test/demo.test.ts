@@ -1,12 +1,12 @@
 // The README's main command, end to end: `segan demo` (synthetic phantoms → training → 3-D evaluation
 // → a predicted label volume), shrunk to 3 phantoms, 1 epoch and width 1/16 so it takes seconds.
 // The full-size demo is `npm run demo`; this checks that every stage runs and leaves its outputs.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { run } from './helpers/spawn.ts';
 import { readNifti } from '../src/data/nifti-read.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -16,11 +16,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('segan demo', () => {
   it('runs all four stages and leaves a checkpoint, scores, plots and a label volume', async () => {
     const out = join(dir, 'demo');
-    const r = spawnSync(process.execPath, ['bin/segan.mjs', 'demo', '--out', out, '--cases', '3', '--epochs', '1', '--width', '0.0625'], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 240_000,
-    });
+    const r = await run(process.execPath, ['bin/segan.mjs', 'demo', '--out', out, '--cases', '3', '--epochs', '1', '--width', '0.0625'], { cwd: root, timeout: 240_000 });
     expect(r.stderr.replace(/^Warning: .*\n/gm, '')).not.toMatch(/Error|error:/);
     expect(r.status).toBe(0);
     for (const stage of ['== 1/4 synthetic data: 3 phantoms', '== 2/4 training', '== 3/4 evaluation in 3-D on Synth_002, Synth_003', '== 4/4 prediction for Synth_002', 'done in']) {

@@ -1,12 +1,12 @@
 // Faults of the machine around a training run: an output folder that cannot be written, a full disk,
 // a lost GPU device, GPU memory running out. Each must give a clear message when it happens (or
 // before), never a hang, and leave the last complete checkpoint loadable.
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from './helpers/spawn.ts';
 import { createEngine, GpuError, GpuOutOfMemoryError } from '../src/index.ts';
 import { makeConfig } from '../src/segan/config.ts';
 import { loadCheckpoint } from '../src/segan/checkpoint.ts';
@@ -28,10 +28,10 @@ beforeAll(async () => {
 const config = makeConfig({ lr: 1e-3, epochs: 3, batch: 4, size: 32, volumeCrop: [40, 40, 16], seed: 9, model: { inChannels: 3, classes: 1, width: 1 / 16, skip: 'add', slope: 0.2, seed: 9 } });
 const base = { dataDir: data, cacheDir: join(dir, 'cache'), valCases: ['Synth_003'], logEvery: 2, checkpointEvery: 4, maxValCases: 1 };
 
+/** The CLI in a child process, awaited (a long spawnSync starves vitest's worker RPC). */
 const segan = (args: string[], opts: { uid?: number; env?: Record<string, string> } = {}) =>
-  spawnSync(process.execPath, [join(root, 'bin/segan.mjs'), ...args], {
+  run(process.execPath, [join(root, 'bin/segan.mjs'), ...args], {
     cwd: root,
-    encoding: 'utf8',
     timeout: 120_000,
     env: { ...process.env, ...opts.env },
     ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}),
@@ -53,14 +53,14 @@ describe('an output folder that cannot be written', () => {
     await expect(train(engine(), { ...base, dataDir: join(dir, 'no-such-data'), runDir: join(file, 'run'), config })).rejects.toThrow(
       new RegExp(`the run folder ${file}/run cannot be created: ${file} is a file, not a folder\\. Choose another folder`),
     );
-    const r = segan(['train', ...smallRun, '--runs', file, '--run', 'x']);
+    const r = await segan(['train', ...smallRun, '--runs', file, '--run', 'x']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^segan train: --runs\/--run: the run folder .*a-file\/x cannot be created: .*a-file is a file, not a folder/);
     expect(Date.now() - t0).toBeLessThan(20_000);
     expect(readFileSync(file, 'utf8')).toBe('x');
   });
 
-  it('a folder without write permission fails at once with EACCES (run as an unprivileged user when testing as root)', () => {
+  it('a folder without write permission fails at once with EACCES (run as an unprivileged user when testing as root)', async () => {
     const locked = join(dir, 'locked');
     mkdirSync(locked);
     chmodSync(locked, 0o555);
@@ -68,11 +68,11 @@ describe('an output folder that cannot be written', () => {
     const asRoot = process.getuid?.() === 0;
     // root ignores permissions, so the CLI runs as `nobody`; that needs the checkout to be readable
     const uid = asRoot ? 65534 : undefined;
-    if (asRoot && segan(['help'], { uid }).status !== 0) {
+    if (asRoot && (await segan(['help'], { uid })).status !== 0) {
       console.warn('skipped the EACCES case: user nobody (65534) cannot run the CLI from this checkout');
       return;
     }
-    const r = segan(['train', ...smallRun, '--runs', locked, '--run', 'x'], { uid });
+    const r = await segan(['train', ...smallRun, '--runs', locked, '--run', 'x'], { uid });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^segan train: --runs\/--run: the run folder .*locked\/x cannot be created: .*locked is not writable \(permission denied, EACCES\)\. Choose another folder \(--runs \/ --run\) or fix its permissions\./);
     expect(readdirSync(locked)).toEqual([]);
@@ -178,8 +178,8 @@ describe('the GPU', () => {
     expect(loadCheckpoint(ck).progress.globalStep).toBe(4);
   });
 
-  it('segan train with DAWNGRAD_MEMORY_LIMIT too small: exit 1 and the out-of-memory message', () => {
-    const r = segan(['train', ...smallRun, '--runs', join(dir, 'runs'), '--run', 'tiny-memory'], { env: { DAWNGRAD_MEMORY_LIMIT: '256KiB' } });
+  it('segan train with DAWNGRAD_MEMORY_LIMIT too small: exit 1 and the out-of-memory message', async () => {
+    const r = await segan(['train', ...smallRun, '--runs', join(dir, 'runs'), '--run', 'tiny-memory'], { env: { DAWNGRAD_MEMORY_LIMIT: '256KiB' } });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^segan train: .*out of GPU memory: .*limit of 256(\.0)? KiB.*Use a smaller batch or input size, or a narrower model \(segan train: --batch, --size, --width\)/);
   });

@@ -1,6 +1,6 @@
 // Crash safety of training: exact resume, checkpoints that survive SIGKILL, clear errors for corrupt
 // checkpoints. Small synthetic data and a tiny model keep this within seconds.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { train, type SkipRecord } from '../src/segan/train.ts';
 import type { Tensor } from '../src/index.ts';
 import { writeSyntheticCases } from '../src/segan/synth-cases.ts';
 import { useEngine } from './helpers/engine.ts';
+import { run as runCli } from './helpers/spawn.ts';
 
 const engine = useEngine();
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -190,9 +191,9 @@ describe('numerical faults and long runs', () => {
     const poisoned = join(run, 'checkpoints', 'poisoned.safetensors');
     await saveCheckpoint(poisoned, model, trainer, ck.config, ck.progress);
     model.dispose();
-    const r = spawnSync(process.execPath, [join(root, 'bin/segan.mjs'), 'train', '--data', data, '--runs', dir, '--run', 'nan-skip', '--width', '0.0625', '--size', '32', '--crop', '40x40x16',
+    const r = await runCli(process.execPath, [join(root, 'bin/segan.mjs'), 'train', '--data', data, '--runs', dir, '--run', 'nan-skip', '--width', '0.0625', '--size', '32', '--crop', '40x40x16',
       '--classes', '3', '--batch', '4', '--epochs', '3', '--log-every', '1', '--val-cases', 'Synth_004', '--cache', join(dir, 'cache'),
-      '--resume', poisoned, '--on-nan', 'skip', '--max-skips', '2'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+      '--resume', poisoned, '--on-nan', 'skip', '--max-skips', '2'], { cwd: root, timeout: 120_000 });
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/^step \d+: skipped \(not finite: .*\); parameters and optimizer state left as they were$/m);
     expect(r.stdout.match(/skipped \(not finite/g)!.length).toBe(2);
