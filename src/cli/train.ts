@@ -21,6 +21,8 @@ export interface RunPlan {
   /** Cross-validation: fold k of n (by seed); ignored when valCases is given. */
   folds: { n: number; k: number } | null;
   flip: boolean;
+  /** Augmentations of the training crops (0: off). */
+  augment: { tumourCrops: number; rotate: number; scale: number; intensity: number };
   checkpointEvery: number;
   /** Validate every N steps too (null: after each epoch only). */
   valEvery: number | null;
@@ -70,6 +72,13 @@ const PLAN_OVERRIDES: [flag: string, key: keyof RunPlan][] = [
   ['on-nan', 'onNan'],
   ['max-skips', 'maxSkips'],
   ['cache', 'cache'],
+];
+
+const AUGMENT_FLAGS: [flag: string, field: keyof RunPlan['augment']][] = [
+  ['tumour-crops', 'tumourCrops'],
+  ['rotate', 'rotate'],
+  ['scale', 'scale'],
+  ['intensity', 'intensity'],
 ];
 
 const show = (v: unknown) => (Array.isArray(v) ? v.join(v.length === 3 && typeof v[0] === 'number' ? 'x' : ',') : v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v));
@@ -134,6 +143,7 @@ export function planTraining(v: Values & { given: Set<string> }, now = new Date(
     valCases: (v['val-cases'] as string[] | undefined) ?? null,
     folds: v.folds !== undefined ? { n: v.folds as number, k: v.fold as number } : null,
     flip: !!v.flip,
+    augment: { tumourCrops: v['tumour-crops'] as number, rotate: v.rotate as number, scale: v.scale as number, intensity: v.intensity as number },
     checkpointEvery: v['checkpoint-every'] as number,
     valEvery: (v['val-every'] as number | undefined) ?? null,
     keepCheckpoints: v['keep-checkpoints'] as number,
@@ -187,6 +197,13 @@ export function planTraining(v: Values & { given: Set<string> }, now = new Date(
     if (show(plan[key]) === show(value)) continue;
     notes.push(`--${flag} ${show(value)} (was ${show(plan[key])})`);
     (plan as unknown as Record<string, unknown>)[key] = value;
+  }
+  // augmentations one by one (a run recorded before they existed has none)
+  plan.augment = { ...{ tumourCrops: 0, rotate: 0, scale: 0, intensity: 0 }, ...(recorded.augment ?? {}) };
+  for (const [flag, field] of AUGMENT_FLAGS) {
+    if (!given.has(flag) || plan.augment[field] === defaults.augment[field]) continue;
+    notes.push(`--${flag} ${defaults.augment[field]} (was ${plan.augment[field]})`);
+    plan.augment[field] = defaults.augment[field];
   }
   if (!plan.data || (!given.has('data') && !existsSync(plan.data))) {
     throw new UsageError(
@@ -281,6 +298,7 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
       logEvery: plan.logEvery,
       maxSteps: v['max-steps'] as number | undefined,
       flip: plan.flip,
+      augment: plan.augment,
       onNan: plan.onNan,
       maxConsecutiveSkips: plan.maxSkips,
       onSkip: (r) => {

@@ -71,6 +71,26 @@ export interface BatchOptions {
   shuffle?: boolean;
   /** Drop a last batch smaller than batchSize (default false). */
   dropLast?: boolean;
+  /** Augmentations of training crops (all off by default); see Augment. */
+  augment?: Augment;
+}
+
+/**
+ * Training-time augmentations, each off at its default (0). With all of them off a batch is bitwise
+ * what it was without them (the same random draws, the integer crop path).
+ *   tumourCrops  share of samples whose crop is centred on a random tumour pixel of the slice (slices
+ *                without tumour keep a random crop)
+ *   rotate       a random in-plane rotation of up to ±rotate degrees about the crop centre
+ *   scale        a random zoom by a factor in [1 − scale, 1 + scale]
+ *   intensity    per sample and modality, inside the brain (voxels > 0): gamma exp(±intensity), then
+ *                ×(1 ± intensity) and + ±intensity/2 (uniform draws)
+ * Rotation and zoom resample once (bilinear for the image, nearest for the labels, 0 outside the slice).
+ */
+export interface Augment {
+  tumourCrops?: number;
+  rotate?: number;
+  scale?: number;
+  intensity?: number;
 }
 
 export interface SampleInfo {
@@ -188,6 +208,48 @@ export function sampleMatrix(x0: number, y0: number, size: number, flipX: boolea
   mat3.translate(m, m, [flipX ? size - 1 : 0, flipY ? size - 1 : 0]);
   mat3.scale(m, m, [flipX ? -1 : 1, flipY ? -1 : 1]);
   return m;
+}
+
+/**
+ * The sampling matrix of a rotated / zoomed crop: crop pixel (u, v, 1) → slice point, turning by
+ * `degrees` and zooming by `zoom` (> 1 shows a smaller region, magnified) about the crop centre, which
+ * lands on slice point (cx, cy); flips as in sampleMatrix.
+ */
+export function affineSampleMatrix(cx: number, cy: number, size: number, degrees: number, zoom: number, flipX: boolean, flipY: boolean): Float32Array {
+  const m = mat3.create() as Float32Array;
+  mat3.fromTranslation(m, [cx, cy]);
+  mat3.rotate(m, m, (degrees * Math.PI) / 180);
+  mat3.scale(m, m, [(flipX ? -1 : 1) / zoom, (flipY ? -1 : 1) / zoom]);
+  mat3.translate(m, m, [-(size - 1) / 2, -(size - 1) / 2]);
+  return m;
+}
+
+/**
+ * Like resample, for any affine: bilinear (image planes) or nearest (label planes) interpolation,
+ * 0 where the crop pixel maps outside the slice.
+ */
+function resampleAffine(src: Float32Array, W: number, H: number, channels: number, m: ArrayLike<number>, S: number, dst: Float32Array, dstOffset: number, nearest: boolean): void {
+  for (let ch = 0; ch < channels; ch++) {
+    const base = ch * W * H;
+    let o = dstOffset + ch * S * S;
+    for (let v = 0; v < S; v++)
+      for (let u = 0; u < S; u++, o++) {
+        const x = m[0] * u + m[3] * v + m[6];
+        const y = m[1] * u + m[4] * v + m[7];
+        if (nearest) {
+          const xi = Math.round(x);
+          const yi = Math.round(y);
+          dst[o] = xi >= 0 && yi >= 0 && xi < W && yi < H ? src[base + yi * W + xi] : 0;
+          continue;
+        }
+        const x0 = Math.floor(x);
+        const y0 = Math.floor(y);
+        const fx = x - x0;
+        const fy = y - y0;
+        const at = (xx: number, yy: number) => (xx >= 0 && yy >= 0 && xx < W && yy < H ? src[base + yy * W + xx] : 0);
+        dst[o] = (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
+      }
+  }
 }
 
 /**
@@ -318,7 +380,16 @@ export async function openDataset(dataDir: string, opts: DatasetOptions): Promis
     const train = split === 'train';
     const crop = bo.crop ?? (train ? 'random' : 'center');
     const flip = bo.flip ?? false;
+    const aug = bo.augment ?? {};
+    const tumourCrops = aug.tumourCrops ?? 0;
+    const rotate = aug.rotate ?? 0;
+    const zoomRange = aug.scale ?? 0;
+    const intensity = aug.intensity ?? 0;
     const rand = mulberry32(hashSeed(bo.seed ?? seed, bo.epoch ?? 0, train ? 1 : 2));
+    // augmentations draw from a stream of their own: switching one on leaves every crop position,
+    // flip and sample order of the plain batches as they were
+    const augRand = mulberry32(hashSeed(bo.seed ?? seed, bo.epoch ?? 0, 3));
+    const uniform = () => 2 * augRand() - 1; // [-1, 1)
     const list = samplesFor(split, rand, bo.shuffle ?? train);
     const cx = Math.floor((W - S) / 2);
     const cy = Math.floor((H - S) / 2);
@@ -331,15 +402,47 @@ export async function openDataset(dataDir: string, opts: DatasetOptions): Promis
       for (let b = 0; b < count; b++) {
         const [ci, z] = list[start + b];
         const e = entry(ids[ci]);
-        const x0 = crop === 'random' ? randInt(rand, W - S + 1) : cx;
-        const y0 = crop === 'random' ? randInt(rand, H - S + 1) : cy;
+        let x0 = crop === 'random' ? randInt(rand, W - S + 1) : cx;
+        let y0 = crop === 'random' ? randInt(rand, H - S + 1) : cy;
         const flipX = flip ? rand() < 0.5 : false;
         const flipY = flip ? rand() < 0.5 : false;
-        const m = sampleMatrix(x0, y0, S, flipX, flipY);
         cache.readSlice(e, z, sliceImage, sliceLabel);
         decodeRegions(sliceLabel);
-        resample(sliceImage, W, H, M, m, S, image, b * M * S * S);
-        resample(regionPlanes, W, H, K, m, S, label, b * K * S * S);
+        if (tumourCrops > 0 && augRand() < tumourCrops) {
+          // centre on a random tumour pixel (the nth non-zero label), kept inside the slice
+          let n = 0;
+          for (let i = 0; i < W * H; i++) n += sliceLabel[i] ? 1 : 0;
+          if (n > 0) {
+            let pick = randInt(augRand, n);
+            for (let i = 0; i < W * H; i++) {
+              if (sliceLabel[i] && pick-- === 0) {
+                x0 = Math.min(W - S, Math.max(0, (i % W) - Math.floor(S / 2)));
+                y0 = Math.min(H - S, Math.max(0, Math.floor(i / W) - Math.floor(S / 2)));
+                break;
+              }
+            }
+          }
+        }
+        const degrees = rotate > 0 ? uniform() * rotate : 0;
+        const zoom = zoomRange > 0 ? 1 + uniform() * zoomRange : 1;
+        if (degrees !== 0 || zoom !== 1) {
+          const m = affineSampleMatrix(x0 + (S - 1) / 2, y0 + (S - 1) / 2, S, degrees, zoom, flipX, flipY);
+          resampleAffine(sliceImage, W, H, M, m, S, image, b * M * S * S, false);
+          resampleAffine(regionPlanes, W, H, K, m, S, label, b * K * S * S, true);
+        } else {
+          const m = sampleMatrix(x0, y0, S, flipX, flipY);
+          resample(sliceImage, W, H, M, m, S, image, b * M * S * S);
+          resample(regionPlanes, W, H, K, m, S, label, b * K * S * S);
+        }
+        if (intensity > 0) {
+          for (let ch = 0; ch < M; ch++) {
+            const gamma = Math.exp(uniform() * intensity);
+            const gain = 1 + uniform() * intensity;
+            const shift = (uniform() * intensity) / 2;
+            const o = (b * M + ch) * S * S;
+            for (let i = o; i < o + S * S; i++) if (image[i] > 0) image[i] = image[i] ** gamma * gain + shift;
+          }
+        }
         samples.push({ caseId: ids[ci], z, x0, y0, flipX, flipY });
       }
       yield { image, label, count, samples };

@@ -11,7 +11,7 @@
 // device or an out-of-memory error stops the run with the last complete checkpoint named.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDataset, type Dataset } from '../data/dataset.ts';
+import { openDataset, type Augment, type Dataset } from '../data/dataset.ts';
 import { defaultCacheDir } from '../data/cache.ts';
 import { overlayPng } from '../io/png.ts';
 import { lineChartSvg } from '../io/plot.ts';
@@ -56,6 +56,8 @@ export interface TrainOptions {
   /** Checked after every step; true stops the run after saving a checkpoint. */
   shouldStop?: () => boolean;
   flip?: boolean;
+  /** Augmentations of the training crops (src/data/dataset.ts, Augment); all off by default. */
+  augment?: Augment;
   /** What to do with a step whose loss or gradients are not finite: stop the run (default) or skip it. */
   onNan?: 'stop' | 'skip';
   /** With onNan 'skip': stop anyway after this many skipped steps in a row (default 10). */
@@ -304,7 +306,7 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     outer: for (let epoch = progress.epoch; epoch < config.epochs; epoch++) {
       trainer.setEpoch(epoch);
       let index = 0;
-      for (const batch of ds.batches('train', B, { seed: config.seed, epoch, crop: 'random', flip: opts.flip ?? false, dropLast: true })) {
+      for (const batch of ds.batches('train', B, { seed: config.seed, epoch, crop: 'random', flip: opts.flip ?? false, augment: opts.augment, dropLast: true })) {
         if (index++ < progress.stepInEpoch) continue; // resuming mid-epoch: same order, skip what was done
         const x = engine.tensor(batch.image, [B, ds.M, ds.S, ds.S]);
         const y = engine.tensor(batch.label, [B, ds.K, ds.S, ds.S]);

@@ -1,16 +1,18 @@
-// Patient-level cross-validation: foldSplits (every case validated exactly once, deterministic by
-// seed, nnU-Net's layout) and `segan train --folds N --fold K` (splits.json, the fold's validation
-// cases, --val-cases winning, bad combinations refused in one line before anything is written).
+// The training plan's newer parts from the command line: patient-level cross-validation (foldSplits:
+// every case validated exactly once, deterministic by seed, nnU-Net's layout; `segan train --folds N
+// --fold K`: splits.json, the fold's validation cases, --val-cases winning, bad combinations refused
+// in one line before anything is written) and the augmentation flags (recorded in the run's plan,
+// changed one by one on resume).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { foldSplits } from '../src/data/dataset.ts';
-import { writeSyntheticCases } from '../src/segan/synth-cases.ts';
-import { run } from './helpers/spawn.ts';
+import { foldSplits } from '../../src/data/dataset.ts';
+import { writeSyntheticCases } from '../../src/segan/synth-cases.ts';
+import { run } from '../helpers/spawn.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('foldSplits', () => {
   const ids = Array.from({ length: 11 }, (_, i) => `Case_${String(i).padStart(2, '0')}`);
@@ -63,6 +65,18 @@ describe('segan train --folds N --fold K', () => {
     expect(JSON.parse(fs.readFileSync(path.join(runs, 'vc', 'config.json'), 'utf8')).data.val).toEqual(['Synth_001']);
     expect(fs.existsSync(path.join(runs, 'vc', 'splits.json'))).toBe(false);
     expect(r.stdout).toContain('--val-cases decides the validation cases: --folds/--fold are ignored');
+  }, 180_000);
+
+  it('augmentation flags go into the run plan; on resume one of them changes and the rest stay', async () => {
+    const r = await segan(['train', ...tiny, '--run', 'aug', '--tumour-crops', '0.5', '--rotate', '10', '--checkpoint-every', '1']);
+    expect(r.status, r.stderr).toBe(0);
+    const cfg = JSON.parse(fs.readFileSync(path.join(runs, 'aug', 'config.json'), 'utf8'));
+    expect(cfg.run.augment).toEqual({ tumourCrops: 0.5, rotate: 10, scale: 0, intensity: 0 });
+    const again = await segan(['train', '--resume', path.join(runs, 'aug', 'checkpoints', 'latest.safetensors'), '--scale', '0.1', '--max-steps', '1']);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toContain('changed on the command line: --scale 0.1 (was 0)');
+    const after = JSON.parse(fs.readFileSync(path.join(runs, 'aug', 'config.json'), 'utf8'));
+    expect(after.run.augment).toEqual({ tumourCrops: 0.5, rotate: 10, scale: 0.1, intensity: 0 });
   }, 180_000);
 
   it.each([
