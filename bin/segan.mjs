@@ -16,7 +16,8 @@ if (process.env.DAWNGRAD_RAW_STDERR === '1') {
   const tty = process.stderr.isTTY ? String(process.stderr.columns || 80) : '';
   const proc = spawn(process.execPath, [...process.execArgv, child, ...process.argv.slice(2)], {
     stdio: ['inherit', 'inherit', 'pipe'],
-    env: { ...process.env, DAWNGRAD_CHILD_OF: String(process.pid), ...(tty ? { DAWNGRAD_STDERR_TTY: tty } : {}) },
+    // DAWNGRAD_STARTED_AT: when the user's command started (segan train --max-minutes counts from it)
+    env: { ...process.env, DAWNGRAD_CHILD_OF: String(process.pid), DAWNGRAD_STARTED_AT: String(Math.round(performance.timeOrigin)), ...(tty ? { DAWNGRAD_STDERR_TTY: tty } : {}) },
     detached: true,
   });
   const DAWN_WARNING = /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.\r?$/;

@@ -60,6 +60,7 @@ Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints 
     { name: 'run', type: 'string', meta: 'NAME', pattern: RUN_NAME, patternText: 'a single folder name: letters, digits, . _ - (at most 128)', defaultText: '<preset>-<date-time>', help: 'run folder name inside --runs' },
     { name: 'overwrite', type: 'flag', help: 'replace an existing run folder of that name' },
     { name: 'resume', type: 'string', meta: 'FILE', path: 'file', help: 'continue from a checkpoint (e.g. runs/NAME/checkpoints/latest.safetensors)' },
+    { name: 'max-minutes', type: 'number', meta: 'M', above: 0, max: 1e6, help: 'wall-clock budget of the whole command (data preparation, validation and the final save included): the run stops in time to save and exits 0' },
     { name: 'max-steps', type: 'int', meta: 'N', min: 1, max: 1e9, help: 'stop after N steps in this command (a checkpoint is saved)' },
     { name: 'val-every', type: 'int', meta: 'N', min: 1, max: 1e9, help: 'also validate every N steps (default: after each epoch only); each validation scores the validation cases in 3-D and keeps checkpoints/best.safetensors' },
     { name: 'checkpoint-every', type: 'int', meta: 'N', min: 1, max: 1e9, default: 200, help: 'steps between checkpoints (one is also saved after every epoch)' },

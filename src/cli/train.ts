@@ -241,6 +241,9 @@ function checkRunFolder(runDir: string, overwrite: boolean): boolean {
   throw new UsageError(`segan train: run folder ${runDir} already exists; ${cont}choose another --run, or add --overwrite to replace it`);
 }
 
+/** When the user's command started: the wrapper's start (bin/segan.mjs), else this process's. */
+const startedAt = Number(process.env.DAWNGRAD_STARTED_AT) || Math.round(performance.timeOrigin);
+
 export async function trainCommand(v: Values & { given: Set<string> }): Promise<number> {
   const p = planTraining(v);
   const { config, plan, runDir } = p;
@@ -307,6 +310,7 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
         else console.log(line);
       },
       shouldStop: () => stop,
+      deadline: v['max-minutes'] !== undefined ? startedAt + (v['max-minutes'] as number) * 60_000 : undefined,
       onLog: (m: StepMetrics) => {
         const eta = m.stepsPerSec > 0 ? (m.stepsTotal - m.step) / m.stepsPerSec : 0;
         const payload = { epoch: m.epoch + 1, critic: m.critic.toFixed(4), seg: m.segmentor.toFixed(4), dice: m.dice.toFixed(3), speed: m.stepsPerSec.toFixed(2), etaText: fmtTime(eta) };
@@ -328,7 +332,7 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
       },
     });
     (bar as cliProgress.SingleBar | null)?.stop();
-    const how = { interrupted: 'interrupted', maxSteps: `stopped after --max-steps ${v['max-steps']}`, done: 'finished' }[result.stopped];
+    const how = { interrupted: 'interrupted', maxSteps: `stopped after --max-steps ${v['max-steps']}`, time: `stopped within the --max-minutes ${v['max-minutes']} budget (${((Date.now() - startedAt) / 60000).toFixed(2)} min so far)`, done: 'finished' }[result.stopped];
     console.log(`\n${how} at epoch ${result.progress.epoch}, step ${result.progress.globalStep}${result.skippedSteps ? ` (${result.skippedSteps} steps skipped for non-finite values; see metrics.jsonl)` : ''}`);
     console.log(`outputs in ${runDir}:\n  config.json, metrics.jsonl, loss-curve.svg, overlays/*.png\n  checkpoint ${result.lastCheckpoint}`);
     return result.stopped === 'interrupted' ? 130 : 0;

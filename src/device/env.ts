@@ -59,7 +59,7 @@ export const ENV_VARS: readonly EnvVar[] = [
 ];
 
 /** Names the test suite uses for its own settings, and bin/segan.mjs's to its child: never warned about. */
-const TEST_ONLY = /^DAWNGRAD_(FUZZ|TEST)_|^DAWNGRAD_(CHILD_OF|STDERR_TTY)$/;
+const TEST_ONLY = /^DAWNGRAD_(FUZZ|TEST)_|^DAWNGRAD_(CHILD_OF|STDERR_TTY|STARTED_AT)$/;
 
 /** The parsed value of a DAWNGRAD_* variable, undefined when unset or empty; EnvError when bad. */
 export function envValue<T = string>(name: string, env: Record<string, string | undefined> = process.env): T | undefined {

@@ -55,6 +55,11 @@ export interface TrainOptions {
   onEpoch?: (m: EpochMetrics) => void;
   /** Checked after every step; true stops the run after saving a checkpoint. */
   shouldStop?: () => boolean;
+  /**
+   * Wall-clock deadline (Date.now() milliseconds): the run stops early enough to save its checkpoint,
+   * metrics and plot before it, skipping a validation that would not fit. See the time budget below.
+   */
+  deadline?: number;
   flip?: boolean;
   /** Augmentations of the training crops (src/data/dataset.ts, Augment); all off by default. */
   augment?: Augment;
@@ -109,7 +114,7 @@ export interface TrainResult {
   progress: Progress;
   lastCheckpoint: string | null;
   val: number[] | null;
-  stopped: 'done' | 'maxSteps' | 'interrupted';
+  stopped: 'done' | 'maxSteps' | 'interrupted' | 'time';
   /** Steps whose update was skipped for a non-finite loss or gradient (onNan 'skip'). */
   skippedSteps: number;
   dataset: Pick<Dataset, 'trainCases' | 'valCases' | 'K' | 'M' | 'S'>;
@@ -300,6 +305,34 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
   };
   const endOfEpoch = (epoch: number) => validate(epoch, true);
 
+  // The time budget (opts.deadline). Steps are recorded without waiting for the GPU, so the time a
+  // step really takes is known only at sync points (the metric readbacks): from those, the average
+  // step time, and from it when the queued steps will be done. Before each step the run stops if the
+  // step, the final checkpoint and a safety second would not fit; a validation is skipped (and the run
+  // stopped) if it would not fit either. Saves and validations are timed as they happen; until then,
+  // a save is assumed to take 0.5 s + 100 MB/s and a validation one training step per batch.
+  const loopStart = Date.now();
+  let syncedAt = loopStart;
+  let syncedSteps = 0;
+  let saveMs = 500 + ckptBytes / 1e5;
+  let valMs: number | null = null;
+  const stepMs = () => (syncedSteps > 0 ? (syncedAt - loopStart) / syncedSteps : null);
+  /** When the work recorded so far will be done (ms since the epoch), by the average step time. */
+  const doneAt = () => Math.max(Date.now(), syncedAt + (stepsThisRun - syncedSteps) * (stepMs() ?? 0));
+  const fits = (ms: number) => opts.deadline === undefined || doneAt() + ms + saveMs + 1000 <= opts.deadline;
+  const synced = () => {
+    syncedAt = Date.now();
+    syncedSteps = stepsThisRun;
+  };
+  const timed = async <T>(fn: () => Promise<T>, set: (ms: number) => void): Promise<T> => {
+    const t = Date.now();
+    const r = await fn();
+    set(Date.now() - t);
+    synced();
+    return r;
+  };
+  const valFits = () => fits(valMs ?? Math.ceil(ds.numSlices('val') / B) * (stepMs() ?? 0));
+
   let stopped: TrainResult['stopped'] = 'done';
   let lastVal: number[] | null = null;
   try {
@@ -308,6 +341,10 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
       let index = 0;
       for (const batch of ds.batches('train', B, { seed: config.seed, epoch, crop: 'random', flip: opts.flip ?? false, augment: opts.augment, dropLast: true })) {
         if (index++ < progress.stepInEpoch) continue; // resuming mid-epoch: same order, skip what was done
+        if (!fits(1.5 * (stepMs() ?? 0))) {
+          stopped = 'time';
+          break outer;
+        }
         const x = engine.tensor(batch.image, [B, ds.M, ds.S, ds.S]);
         const y = engine.tensor(batch.label, [B, ds.K, ds.S, ds.S]);
         const losses = trainer.step(x, y);
@@ -316,14 +353,22 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
         progress = { epoch, stepInEpoch: progress.stepInEpoch + 1, globalStep: progress.globalStep + 1 };
         stepsThisRun++;
         pending.push({ step: progress.globalStep, epoch, losses });
-        if (progress.globalStep % logEvery === 0) await flushMetrics();
+        // with a deadline, sync at least every 8 steps (the step time is measured at sync points)
+        if (progress.globalStep % logEvery === 0 || (opts.deadline !== undefined && stepsThisRun - syncedSteps >= 8)) {
+          await flushMetrics();
+          synced();
+        }
         if (progress.globalStep % checkpointEvery === 0) {
           await flushMetrics();
-          await save();
+          await timed(save, (ms) => (saveMs = ms));
         }
         if (opts.valEvery !== undefined && progress.globalStep % opts.valEvery === 0 && progress.stepInEpoch < stepsPerEpoch) {
           await flushMetrics();
-          lastVal = await validate(epoch, false);
+          if (!valFits()) {
+            stopped = 'time';
+            break outer;
+          }
+          lastVal = await timed(() => validate(epoch, false), (ms) => (valMs = ms));
         }
         if (opts.shouldStop?.()) {
           stopped = 'interrupted';
@@ -335,9 +380,14 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
         }
       }
       await flushMetrics();
+      synced();
       progress = { epoch: epoch + 1, stepInEpoch: 0, globalStep: progress.globalStep };
-      lastVal = await endOfEpoch(epoch);
-      await save();
+      if (!valFits()) {
+        stopped = 'time';
+        break outer;
+      }
+      lastVal = await timed(() => endOfEpoch(epoch), (ms) => (valMs = ms));
+      await timed(save, (ms) => (saveMs = ms));
     }
     await flushMetrics();
     if (stopped !== 'done') {

@@ -79,12 +79,26 @@ describe('segan train --folds N --fold K', () => {
     expect(after.run.augment).toEqual({ tumourCrops: 0.5, rotate: 10, scale: 0.1, intensity: 0 });
   }, 180_000);
 
+  it('--max-minutes: the whole command ends within its budget, with a checkpoint, metrics and exit 0', async () => {
+    const t0 = Date.now();
+    const r = await segan(['train', ...tiny.filter((a, i) => a !== '--max-steps' && tiny[i - 1] !== '--max-steps'), '--run', 'budget', '--epochs', '1000', '--max-minutes', '0.3']);
+    const wall = (Date.now() - t0) / 1000;
+    console.log(`--max-minutes 0.3: the command took ${wall.toFixed(1)} s`);
+    expect(r.status, r.stderr).toBe(0);
+    expect(wall).toBeLessThanOrEqual(18);
+    expect(wall).toBeGreaterThan(10); // it used the budget, not a fraction of it
+    expect(r.stdout).toMatch(/stopped within the --max-minutes 0\.3 budget/);
+    expect(fs.existsSync(path.join(runs, 'budget', 'checkpoints', 'latest.safetensors'))).toBe(true);
+    expect(fs.readFileSync(path.join(runs, 'budget', 'metrics.jsonl'), 'utf8')).toMatch(/"type":"step"/);
+  }, 120_000);
+
   it.each([
     [['--folds', '5', '--fold', '5'], 'segan train: --fold 5 must be below --folds 5 (folds are numbered 0 … 4)'],
     [['--fold', '1'], 'segan train: --fold needs --folds N too (cross-validation: fold K of N)'],
     [['--folds', '3'], 'segan train: --folds needs --fold K too (cross-validation: fold K of N)'],
     [['--folds', '6', '--fold', '0'], `segan train: --folds 6 needs at least 6 cases; ${data} has 5`],
     [['--folds', '1', '--fold', '0'], 'segan train: --folds must be an integer from 2 to 100 (got 1)'],
+    [['--max-minutes', '0'], 'segan train: --max-minutes must be a number > 0 and ≤ 1000000 (got 0)'],
   ])('refuses %j in one line, before anything is written', async (args, message) => {
     const r = await segan(['train', ...tiny, '--run', 'bad', ...args]);
     expect(r.status).toBe(2);
