@@ -89,14 +89,24 @@ Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints 
   },
 };
 
+/** How eval and predict run the model on a case: the same options, the same defaults, the same labels. */
+const INFERENCE: OptionSpec[] = [
+  { name: 'extent', type: 'enum', meta: 'E', values: ['whole', 'crop'], default: 'whole', help: "whole: every slice and the whole plane (padded to a multiple of 16); crop: the checkpoint's training crop (--crop) only" },
+  { name: 'tta', type: 'flag', help: 'test-time augmentation: average the predictions of the slices mirrored left-right, up-down and both' },
+  { name: 'postprocess', type: 'flag', help: 'drop tumour components under --min-component voxels; relabel an enhancing tumour under --min-enhancing voxels as core' },
+  { name: 'min-component', type: 'int', meta: 'N', min: 1, max: 1e9, default: 50, help: 'with --postprocess: smallest tumour component kept (voxels, 6-connected)' },
+  { name: 'min-enhancing', type: 'int', meta: 'N', min: 0, max: 1e9, default: 200, help: 'with --postprocess: fewer enhancing voxels than this become core (0: never)' },
+];
+
 export const EVAL: CommandSpec = {
   name: 'eval',
-  summary: 'Score a checkpoint in 3-D on cases with ground truth: Dice, precision and sensitivity per region; a table, scores.csv and scores.json.',
+  summary: 'Score a checkpoint in 3-D on cases with ground truth: Dice, precision, sensitivity and HD95 per region; a table, scores.csv and scores.json.',
   options: [
     { name: 'data', type: 'string', meta: 'DIR', path: 'dir', required: true, help: 'BraTS data: one folder per case' },
     { name: 'checkpoint', type: 'string', meta: 'FILE', path: 'file', required: true, help: 'a SegAN checkpoint (.safetensors)' },
     { name: 'cases', type: 'list', meta: 'IDS', help: 'cases to score (IDs in --data); default: all' },
     { name: 'out', type: 'string', meta: 'DIR', path: 'out', defaultText: 'runs/eval-<checkpoint name>', help: 'where scores.csv and scores.json go' },
+    ...INFERENCE,
     opt.batch(),
     opt.cache(),
   ],
@@ -112,6 +122,7 @@ export const PREDICT: CommandSpec = {
     { name: 'checkpoint', type: 'string', meta: 'FILE', path: 'file', required: true, help: 'a SegAN checkpoint (.safetensors)' },
     { name: 'case', type: 'string', meta: 'DIR', path: 'dir', required: true, help: 'one case folder (its modality files; no segmentation needed)' },
     { name: 'out', type: 'string', meta: 'FILE', pattern: /\.nii(\.gz)?$/i, patternText: 'a file name ending in .nii.gz or .nii', required: true, help: 'the label volume to write' },
+    ...INFERENCE,
     opt.batch(),
     opt.cache(),
   ],

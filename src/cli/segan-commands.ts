@@ -7,9 +7,9 @@ import { createEngine } from '../index.ts';
 import { defaultCacheDir } from '../data/cache.ts';
 import { openDataset, type Dataset, type DatasetOptions } from '../data/dataset.ts';
 import { writeNifti } from '../data/nifti.ts';
-import { findCases } from '../data/brats.ts';
+import { findCases, type BratsCase } from '../data/brats.ts';
 import { loadCheckpoint, restore, type LoadedCheckpoint } from '../segan/checkpoint.ts';
-import { predictSlices, scoreCase } from '../segan/infer.ts';
+import { predictCase, scoreCase, wholeExtent, type CaseInference } from '../segan/infer.ts';
 import { scoresCsv, scoresTable, summarize, type CaseScores } from '../segan/metrics.ts';
 import { SeganModel } from '../segan/trainer.ts';
 import { writeSyntheticCases } from '../segan/synth-cases.ts';
@@ -27,6 +27,16 @@ async function naming<T>(cmd: string, flag: string, value: string, fn: () => T |
   }
 }
 
+/** The inference options shared by eval and predict (src/cli/commands.ts, INFERENCE). */
+function inferenceOf(v: Values): CaseInference {
+  return { tta: !!v.tta, postprocess: v.postprocess ? { minComponent: v['min-component'] as number, minEnhancing: v['min-enhancing'] as number } : null };
+}
+
+/** The dataset extent for --extent: the checkpoint's training crop, or every case whole. */
+async function extentOf(v: Values, cases: BratsCase[], config: { size: number; volumeCrop: [number, number, number] }): Promise<Pick<DatasetOptions, 'cropShape' | 'cropSize'>> {
+  return v.extent === 'crop' ? { cropSize: config.size, cropShape: config.volumeCrop } : await wholeExtent(cases);
+}
+
 const cacheOf = (v: Values) => (v.cache !== undefined ? resolve(String(v.cache)) : defaultCacheDir());
 
 async function openFor(cmd: string, flag: string, shown: string, dataDir: string, opts: DatasetOptions): Promise<Dataset> {
@@ -41,29 +51,29 @@ export async function evalCommand(v: Values): Promise<number> {
   const out = resolve(String(v.out ?? join('runs', `eval-${basename(ckptFile, '.safetensors')}`)));
   await naming('eval', 'out', out, () => ensureWritableDir(out, 'the output folder'));
   const batch = (v.batch as number | undefined) ?? config.batch;
-  const all = (await findCases(dataDir)).map((c) => c.id);
-  const cases = (v.cases as string[] | undefined) ?? all;
-  const ds = await openFor('eval', 'data', dataDir, dataDir, { cacheDir: cacheOf(v), regions: config.model.classes === 1 ? 'whole' : 'all', onlyCases: cases, valCases: cases, allowNoTraining: true, cropSize: config.size, cropShape: config.volumeCrop, seed: config.seed });
+  const found = await findCases(dataDir);
+  const cases = (v.cases as string[] | undefined) ?? found.map((c) => c.id);
+  const extent = await naming('eval', 'data', dataDir, () => extentOf(v, found.filter((c) => cases.includes(c.id)), config));
+  const ds = await openFor('eval', 'data', dataDir, dataDir, { cacheDir: cacheOf(v), regions: config.model.classes === 1 ? 'whole' : 'all', onlyCases: cases, valCases: cases, allowNoTraining: true, ...extent, seed: config.seed });
   const engine = await createEngine();
   try {
     const model = new SeganModel(engine, config);
     await naming('eval', 'checkpoint', ckptFile, () => restore(ckpt, model, null));
     const scores: CaseScores[] = [];
+    const how = inferenceOf(v);
     for (const id of cases) {
-      const cs = ds.caseSlices(id);
-      const { labels } = await predictSlices(engine, model.S, cs, batch);
-      // 3-D scores in the case's own grid: predictions put back, against the full label volume
-      const pred = ds.putBack(id, labels);
-      const truth = ds.putBack(id, cs.raw);
+      // 3-D scores in the case's own grid: the labels predict would write, against the full label volume
+      const pred = await predictCase(engine, model.S, ds, id, batch, how);
+      const truth = ds.putBack(id, ds.caseSlices(id).raw);
       const header = await ds.referenceHeader(id);
-      scores.push(scoreCase(id, pred, truth, config.model.classes, ds.label3 === 'enhancing', { shape: header.shape, spacing: header.voxelSize }));
+      scores.push(scoreCase(id, pred.labels, truth, config.model.classes, ds.label3 === 'enhancing', { shape: header.shape, spacing: header.voxelSize }));
       process.stderr.write(`evaluated ${id}\n`);
     }
     console.log(scoresTable(scores));
     await naming('eval', 'out', out, () => {
       mkdirSync(out, { recursive: true });
       writeFileSync(join(out, 'scores.csv'), scoresCsv(scores));
-      writeFileSync(join(out, 'scores.json'), JSON.stringify({ checkpoint: ckptFile, cases: scores, summary: summarize(scores) }, null, 2) + '\n');
+      writeFileSync(join(out, 'scores.json'), JSON.stringify({ checkpoint: ckptFile, inference: { extent: v.extent, ...how }, cases: scores, summary: summarize(scores) }, null, 2) + '\n');
     });
     console.log(`\nwrote ${join(out, 'scores.csv')} and scores.json`);
     model.dispose();
@@ -83,14 +93,14 @@ export async function predictCommand(v: Values): Promise<number> {
   await naming('predict', 'out', String(v.out), () => ensureWritableDir(resolve(outFile, '..'), 'the output folder'));
   const root = resolve(caseDir, '..');
   const id = basename(caseDir);
-  const ds = await openFor('predict', 'case', String(v.case), root, { cacheDir: cacheOf(v), regions: config.model.classes === 1 ? 'whole' : 'all', onlyCases: [id], valCases: [id], allowNoTraining: true, cropSize: config.size, cropShape: config.volumeCrop, requireSeg: false });
+  const one = (await naming('predict', 'case', String(v.case), () => findCases(root))).filter((c) => c.id === id);
+  const extent = await naming('predict', 'case', String(v.case), () => extentOf(v, one, config));
+  const ds = await openFor('predict', 'case', String(v.case), root, { cacheDir: cacheOf(v), regions: config.model.classes === 1 ? 'whole' : 'all', onlyCases: [id], valCases: [id], allowNoTraining: true, ...extent, requireSeg: false });
   const engine = await createEngine();
   try {
     const model = new SeganModel(engine, config);
     await naming('predict', 'checkpoint', ckptFile, () => restore(ckpt, model, null));
-    const cs = ds.caseSlices(id);
-    const { labels } = await predictSlices(engine, model.S, cs, (v.batch as number | undefined) ?? config.batch);
-    const grid = ds.putBack(id, labels);
+    const { labels: grid } = await predictCase(engine, model.S, ds, id, (v.batch as number | undefined) ?? config.batch, inferenceOf(v));
     const like = await ds.referenceHeader(id);
     await naming('predict', 'out', String(v.out), () => writeNifti(outFile, grid, { like, datatype: 'uint8' }));
     const counts = { 1: 0, 2: 0, 4: 0 } as Record<number, number>;
