@@ -105,13 +105,19 @@ export const EVAL: CommandSpec = {
     { name: 'data', type: 'string', meta: 'DIR', path: 'dir', required: true, help: 'BraTS data: one folder per case' },
     { name: 'checkpoint', type: 'string', meta: 'FILE', path: 'file', required: true, help: 'a SegAN checkpoint (.safetensors)' },
     { name: 'cases', type: 'list', meta: 'IDS', help: 'cases to score (IDs in --data); default: all' },
-    { name: 'out', type: 'string', meta: 'DIR', path: 'out', defaultText: 'runs/eval-<checkpoint name>', help: 'where scores.csv and scores.json go' },
+    { name: 'out', type: 'string', meta: 'DIR', path: 'out', defaultText: 'runs/eval-<checkpoint name>', help: 'where scores.csv, scores.json and report.html go' },
+    { name: 'report-case', type: 'string', meta: 'ID', defaultText: 'the first case', help: "the case report.html's viewer shows (an ID among the scored cases)" },
     ...INFERENCE,
     opt.batch(),
     opt.cache(),
   ],
   async check(v) {
     if (v.cases) await requireCases('eval', 'cases', String(v.data), v.cases as string[]);
+    if (v['report-case'] !== undefined) {
+      const found = await requireCases('eval', 'report-case', String(v.data), [String(v['report-case'])]);
+      if (v.cases && !(v.cases as string[]).includes(String(v['report-case']))) throw new UsageError(`segan eval: --report-case ${v['report-case']} is not among --cases (${(v.cases as string[]).join(', ')})`);
+      void found;
+    }
   },
 };
 

@@ -6,7 +6,8 @@ import { basename, join, resolve } from 'node:path';
 import { createEngine } from '../index.ts';
 import { defaultCacheDir } from '../data/cache.ts';
 import { openDataset, type Dataset, type DatasetOptions } from '../data/dataset.ts';
-import { writeNifti } from '../data/nifti.ts';
+import { readNifti, writeNifti } from '../data/nifti.ts';
+import { reportHtml, type ReportVolume } from '../segan/report.ts';
 import { findCases, type BratsCase } from '../data/brats.ts';
 import { loadCheckpoint, restore, type LoadedCheckpoint } from '../segan/checkpoint.ts';
 import { predictCase, scoreCase, wholeExtent, type CaseInference } from '../segan/infer.ts';
@@ -61,12 +62,19 @@ export async function evalCommand(v: Values): Promise<number> {
     await naming('eval', 'checkpoint', ckptFile, () => restore(ckpt, model, null));
     const scores: CaseScores[] = [];
     const how = inferenceOf(v);
+    const shown = (v['report-case'] as string | undefined) ?? cases[0];
+    let viewer: ReportVolume | null = null;
     for (const id of cases) {
       // 3-D scores in the case's own grid: the labels predict would write, against the full label volume
       const pred = await predictCase(engine, model.S, ds, id, batch, how);
       const truth = ds.putBack(id, ds.caseSlices(id).raw);
       const header = await ds.referenceHeader(id);
       scores.push(scoreCase(id, pred.labels, truth, config.model.classes, ds.label3 === 'enhancing', { shape: header.shape, spacing: header.voxelSize }));
+      if (id === shown) {
+        const files = Object.entries(found.find((c) => c.id === id)!.files);
+        const modalities = await naming('eval', 'data', dataDir, () => Promise.all(files.map(async ([name, file]) => ({ name, data: (await readNifti(file!)).data as ArrayLike<number> }))));
+        viewer = { caseId: id, shape: header.shape, spacing: header.voxelSize, modalities, truth, prediction: pred.labels };
+      }
       process.stderr.write(`evaluated ${id}\n`);
     }
     console.log(scoresTable(scores));
@@ -74,8 +82,9 @@ export async function evalCommand(v: Values): Promise<number> {
       mkdirSync(out, { recursive: true });
       writeFileSync(join(out, 'scores.csv'), scoresCsv(scores));
       writeFileSync(join(out, 'scores.json'), JSON.stringify({ checkpoint: ckptFile, inference: { extent: v.extent, ...how }, cases: scores, summary: summarize(scores) }, null, 2) + '\n');
+      writeFileSync(join(out, 'report.html'), reportHtml({ title: `SegAN evaluation: ${basename(ckptFile)}`, checkpoint: ckptFile, cases: scores, viewer }));
     });
-    console.log(`\nwrote ${join(out, 'scores.csv')} and scores.json`);
+    console.log(`\nwrote ${join(out, 'scores.csv')}, scores.json and report.html (open it in a browser; the viewer shows ${shown})`);
     model.dispose();
     return 0;
   } finally {

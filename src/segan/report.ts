@@ -1,0 +1,210 @@
+// `segan eval`'s report.html: one self-contained file (opens from file://, no server, no network)
+// with the scores table and, for one case, a viewer: axial, coronal and sagittal planes with a slice
+// slider each, a modality select, the ground truth or the prediction over the image in BraTS colours
+// with a legend and an opacity control, and click-to-jump between planes.
+//
+// The viewer's volumes are embedded compactly: each modality windowed to its 0.5–99.5th percentile as
+// uint8, the label maps as uint8, cropped to the box that holds the brain (any non-zero voxel), each
+// gzip-compressed and base64-encoded; the page inflates them with DecompressionStream. A BraTS case
+// takes about 5–8 MB.
+import { gzipSync } from 'node:zlib';
+import { REGIONS, summarize, type CaseScores } from './metrics.ts';
+
+export interface ReportVolume {
+  caseId: string;
+  /** The case's grid [X, Y, Z] (x fastest) and voxel spacing in mm. */
+  shape: [number, number, number];
+  spacing: [number, number, number];
+  /** One volume per modality, in the grid. */
+  modalities: { name: string; data: ArrayLike<number> }[];
+  truth: Uint8Array | null;
+  prediction: Uint8Array;
+}
+
+/** A volume's values windowed to its [0.5, 99.5] percentiles (of the non-zero voxels) as 0..255. */
+export function toBytes(data: ArrayLike<number>): Uint8Array {
+  const nz: number[] = [];
+  const step = Math.max(1, Math.floor(data.length / 200000));
+  for (let i = 0; i < data.length; i += step) if (data[i] !== 0) nz.push(data[i]);
+  nz.sort((a, b) => a - b);
+  const lo = nz.length ? nz[Math.floor(0.005 * (nz.length - 1))] : 0;
+  const hi = nz.length ? nz[Math.ceil(0.995 * (nz.length - 1))] : 1;
+  const out = new Uint8Array(data.length);
+  const scale = hi > lo ? 255 / (hi - lo) : 0;
+  for (let i = 0; i < data.length; i++) out[i] = data[i] === 0 ? 0 : Math.max(1, Math.min(255, Math.round((data[i] - lo) * scale)));
+  return out;
+}
+
+/** The box [lo, hi] (inclusive, per axis) holding every non-zero voxel of any of the volumes. */
+function box(vols: ArrayLike<number>[], shape: [number, number, number]): { lo: number[]; size: [number, number, number] } {
+  const [X, Y] = shape;
+  const lo = [Infinity, Infinity, Infinity];
+  const hi = [-1, -1, -1];
+  for (const v of vols)
+    for (let i = 0; i < v.length; i++) {
+      if (v[i] === 0) continue;
+      const p = [i % X, Math.floor(i / X) % Y, Math.floor(i / (X * Y))];
+      for (let a = 0; a < 3; a++) {
+        if (p[a] < lo[a]) lo[a] = p[a];
+        if (p[a] > hi[a]) hi[a] = p[a];
+      }
+    }
+  if (hi[0] < 0) return { lo: [0, 0, 0], size: [...shape] };
+  return { lo, size: [hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1] };
+}
+
+function cropBytes(v: Uint8Array, shape: [number, number, number], lo: number[], size: [number, number, number]): Uint8Array {
+  const [X, Y] = shape;
+  const [sx, sy, sz] = size;
+  const out = new Uint8Array(sx * sy * sz);
+  for (let z = 0; z < sz; z++)
+    for (let y = 0; y < sy; y++) {
+      const from = lo[0] + X * (lo[1] + y + Y * (lo[2] + z));
+      out.set(v.subarray(from, from + sx), sx * (y + sy * z));
+    }
+  return out;
+}
+
+const b64gz = (a: Uint8Array) => gzipSync(a, { level: 9 }).toString('base64');
+
+const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+/** JSON safe inside <script>: no "</script" can close the element early. */
+const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
+
+/** The scores table (per case and region: Dice, HD95, precision, sensitivity; then mean and median). */
+function scoresTableHtml(cases: CaseScores[]): string {
+  const regions = REGIONS.filter((r) => cases.some((c) => c.regions[r]));
+  const head = `<tr><th rowspan="2">case</th>${regions.map((r) => `<th colspan="4">${r}</th>`).join('')}</tr><tr>${regions.map(() => '<th>Dice</th><th>HD95 mm</th><th>prec</th><th>sens</th>').join('')}</tr>`;
+  const cell = (v: number | undefined, mm = false) => `<td>${v === undefined ? '–' : mm ? v.toFixed(1) : v.toFixed(3)}</td>`;
+  const rows = cases.map((c) => `<tr><td class="case">${escapeHtml(c.case)}</td>${regions.map((r) => { const s = c.regions[r]; return cell(s?.dice) + cell(s?.hd95, true) + cell(s?.precision) + cell(s?.sensitivity); }).join('')}</tr>`);
+  const sums = summarize(cases);
+  const stat = (label: string, key: 'mean' | 'median') => `<tr class="sum"><td>${label}</td>${regions.map((r) => (['dice', 'hd95', 'precision', 'sensitivity'] as const).map((m) => cell(sums.find((s) => s.region === r && s.metric === m)?.[key], m === 'hd95')).join('')).join('')}</tr>`;
+  return `<table id="scores"><thead>${head}</thead><tbody>${rows.join('')}${stat('mean', 'mean')}${stat('median', 'median')}</tbody></table>`;
+}
+
+/** The whole page. */
+export function reportHtml(o: { title: string; checkpoint: string; cases: CaseScores[]; viewer: ReportVolume | null }): string {
+  const v = o.viewer;
+  let payload: unknown = null;
+  if (v) {
+    const bytes = v.modalities.map((m) => ({ name: m.name, data: toBytes(m.data) }));
+    const b = box([...bytes.map((m) => m.data), ...(v.truth ? [v.truth] : []), v.prediction], v.shape);
+    payload = {
+      caseId: v.caseId,
+      shape: b.size,
+      spacing: v.spacing,
+      modalities: bytes.map((m) => ({ name: m.name, gz: b64gz(cropBytes(m.data, v.shape, b.lo, b.size)) })),
+      truth: v.truth ? b64gz(cropBytes(v.truth, v.shape, b.lo, b.size)) : null,
+      prediction: b64gz(cropBytes(v.prediction, v.shape, b.lo, b.size)),
+    };
+  }
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(o.title)}</title>
+<link rel="icon" href="data:,">
+<style>
+body{font:14px system-ui,sans-serif;margin:16px;color:#222}
+table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}
+td.case,th{text-align:left}tr.sum td{font-weight:600;background:#f4f4f4}
+.planes{display:flex;gap:12px;flex-wrap:wrap}.plane{display:flex;flex-direction:column;gap:4px}
+canvas{image-rendering:pixelated;background:#000;cursor:crosshair}
+.legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
+#status{color:#a00}
+</style></head><body>
+<h1>${escapeHtml(o.title)}</h1>
+<p>checkpoint <code>${escapeHtml(o.checkpoint)}</code>; ${o.cases.length} case${o.cases.length === 1 ? '' : 's'}, scored in 3-D in each case's own grid (HD95 in mm; BraTS conventions for empty regions).</p>
+${scoresTableHtml(o.cases)}
+${v ? `<h2>Case ${escapeHtml(v.caseId)}</h2>
+<div class="controls">modality <select id="modality"></select>
+overlay <select id="overlay"><option value="prediction">prediction</option>${v.truth ? '<option value="truth">ground truth</option>' : ''}<option value="none">none</option></select>
+opacity <input id="opacity" type="range" min="0" max="100" value="50">
+<span class="legend"><span style="background:#e41a1c"></span>1 necrotic / non-enhancing core<span style="background:#4daf4a"></span>2 oedema<span style="background:#ffd92f"></span>4 enhancing</span></div>
+<div class="planes">
+<div class="plane"><b>axial</b><canvas id="axial"></canvas><input id="slice-axial" type="range" min="0" value="0"></div>
+<div class="plane"><b>coronal</b><canvas id="coronal"></canvas><input id="slice-coronal" type="range" min="0" value="0"></div>
+<div class="plane"><b>sagittal</b><canvas id="sagittal"></canvas><input id="slice-sagittal" type="range" min="0" value="0"></div>
+</div><p id="status"></p>` : ''}
+<script type="application/json" id="scores-json">${scriptJson({ checkpoint: o.checkpoint, cases: o.cases, summary: summarize(o.cases) })}</script>
+<script type="application/json" id="volume-json">${scriptJson(payload)}</script>
+<script>
+(async () => {
+  const data = JSON.parse(document.getElementById('volume-json').textContent);
+  if (!data) return;
+  const status = document.getElementById('status');
+  const inflate = async (b64) => {
+    const raw = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const stream = new Blob([raw]).stream().pipeThrough(new DecompressionStream('gzip'));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  };
+  let vols, truth, pred;
+  try {
+    vols = await Promise.all(data.modalities.map(async (m) => ({ name: m.name, data: await inflate(m.gz) })));
+    truth = data.truth ? await inflate(data.truth) : null;
+    pred = await inflate(data.prediction);
+  } catch (e) {
+    status.textContent = 'this browser cannot unpack the embedded volumes (' + e.message + ')';
+    return;
+  }
+  const [X, Y, Z] = data.shape;
+  const [sx, sy, sz] = data.spacing;
+  const pos = [X >> 1, Y >> 1, Z >> 1];
+  const colours = { 1: [228, 26, 28], 2: [77, 175, 74], 4: [255, 217, 47], 3: [228, 26, 28] };
+  const sel = document.getElementById('modality');
+  vols.forEach((v, i) => sel.add(new Option(v.name, String(i))));
+  sel.value = String(vols.length - 1);
+  // plane → (columns axis, rows axis, fixed axis); rows drawn top-down with the axis reversed so that
+  // anterior / superior is up for BraTS's LPS-like grids
+  const planes = { axial: [0, 1, 2], coronal: [0, 2, 1], sagittal: [1, 2, 0] };
+  const dims = [X, Y, Z];
+  const mm = [sx, sy, sz];
+  const draw = (name) => {
+    const [cu, cv, cf] = planes[name];
+    const W = dims[cu], H = dims[cv];
+    const canvas = document.getElementById(name);
+    if (canvas.width !== W) { canvas.width = W; canvas.height = H; canvas.style.width = Math.round(W * mm[cu] * 1.6) + 'px'; canvas.style.height = Math.round(H * mm[cv] * 1.6) + 'px'; }
+    const ctx = canvas.getContext('2d');
+    const img = ctx.createImageData(W, H);
+    const vol = vols[Number(sel.value)].data;
+    const over = document.getElementById('overlay').value;
+    const lab = over === 'truth' ? truth : over === 'prediction' ? pred : null;
+    const a = Number(document.getElementById('opacity').value) / 100;
+    const p = [0, 0, 0];
+    p[cf] = pos[cf];
+    for (let r = 0; r < H; r++) {
+      p[cv] = name === 'axial' ? r : H - 1 - r;
+      for (let c = 0; c < W; c++) {
+        p[cu] = c;
+        const i = p[0] + X * (p[1] + Y * p[2]);
+        const g = vol[i];
+        let rgb = [g, g, g];
+        const l = lab ? lab[i] : 0;
+        if (l && colours[l]) rgb = rgb.map((x, k) => Math.round((1 - a) * x + a * colours[l][k]));
+        const o = 4 * (r * W + c);
+        img.data[o] = rgb[0]; img.data[o + 1] = rgb[1]; img.data[o + 2] = rgb[2]; img.data[o + 3] = 255;
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+  };
+  const all = () => { for (const n of Object.keys(planes)) draw(n); };
+  for (const [name, [cu, cv, cf]] of Object.entries(planes)) {
+    const s = document.getElementById('slice-' + name);
+    s.max = String(dims[cf] - 1);
+    s.value = String(pos[cf]);
+    s.addEventListener('input', () => { pos[cf] = Number(s.value); draw(name); });
+    document.getElementById(name).addEventListener('click', (ev) => {
+      const c = ev.target.getBoundingClientRect();
+      const u = Math.floor(((ev.clientX - c.left) / c.width) * dims[cu]);
+      const r = Math.floor(((ev.clientY - c.top) / c.height) * dims[cv]);
+      pos[cu] = Math.min(dims[cu] - 1, Math.max(0, u));
+      pos[cv] = Math.min(dims[cv] - 1, Math.max(0, name === 'axial' ? r : dims[cv] - 1 - r));
+      for (const [n2, [, , f2]] of Object.entries(planes)) document.getElementById('slice-' + n2).value = String(pos[f2]);
+      all();
+    });
+  }
+  for (const id of ['modality', 'overlay', 'opacity']) document.getElementById(id).addEventListener('input', all);
+  all();
+  window.dawngradReport = { ready: true };
+})();
+</script>
+</body></html>
+`;
+}
