@@ -334,7 +334,10 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
     (bar as cliProgress.SingleBar | null)?.stop();
     const how = { interrupted: 'interrupted', maxSteps: `stopped after --max-steps ${v['max-steps']}`, time: `stopped within the --max-minutes ${v['max-minutes']} budget (${((Date.now() - startedAt) / 60000).toFixed(2)} min so far)`, done: 'finished' }[result.stopped];
     console.log(`\n${how} at epoch ${result.progress.epoch}, step ${result.progress.globalStep}${result.skippedSteps ? ` (${result.skippedSteps} steps skipped for non-finite values; see metrics.jsonl)` : ''}`);
-    console.log(`outputs in ${runDir}:\n  config.json, metrics.jsonl, loss-curve.svg, overlays/*.png\n  checkpoint ${result.lastCheckpoint}`);
+    const best = join(runDir, 'checkpoints', 'best.safetensors');
+    const bestVal = existsSync(best) ? readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"best":true')).pop() : undefined;
+    const bestAt = bestVal ? (JSON.parse(bestVal) as { step: number; dice: number[] }) : null;
+    console.log(`outputs in ${runDir}:\n  config.json, metrics.jsonl, loss-curve.svg, overlays/*.png\n  checkpoint ${result.lastCheckpoint}${bestAt ? `\n  best ${best} (step ${bestAt.step}, validation Dice ${bestAt.dice.map((d) => d.toFixed(3)).join(' / ')}); score it with segan eval --checkpoint ${best}` : ''}`);
     return result.stopped === 'interrupted' ? 130 : 0;
   } catch (e) {
     (bar as cliProgress.SingleBar | null)?.stop();
