@@ -50,9 +50,10 @@ describe('3-D validation and the best checkpoint', () => {
     expect(existsSync(bestFile)).toBe(true);
     expect(loadCheckpoint(bestFile).progress.globalStep).toBe(last.step);
     expect(result.val).toEqual(vals.at(-1)!.dice);
-    // segan eval of best.safetensors on the validation cases: the same numbers
+    // segan eval of best.safetensors on the validation cases, on the training crop as validation sees
+    // them: the same numbers
     const out = join(dir, 'eval');
-    const r = await run(process.execPath, [join(ROOT, 'bin/segan.mjs'), 'eval', '--data', data, '--checkpoint', bestFile, '--cases', val.join(','), '--out', out, '--cache', join(dir, 'cache'), '--batch', '4'], { cwd: dir, timeout: 120_000 });
+    const r = await run(process.execPath, [join(ROOT, 'bin/segan.mjs'), 'eval', '--data', data, '--checkpoint', bestFile, '--cases', val.join(','), '--out', out, '--cache', join(dir, 'cache'), '--batch', '4', '--extent', 'crop'], { cwd: dir, timeout: 120_000 });
     expect(r.status, r.stderr).toBe(0);
     const scores = JSON.parse(readFileSync(join(out, 'scores.json'), 'utf8')) as { summary: { region: string; metric: string; mean: number }[] };
     ['whole', 'core', 'enhancing'].forEach((region, i) => {

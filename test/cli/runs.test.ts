@@ -141,12 +141,13 @@ describe('data stays untouched; the cache lives outside it', () => {
     expect(p.status, p.stderr).toBe(0);
     expect(tree(data)).toBe(before);
     const cache = path.join(xdg, 'dawngrad');
-    expect(fs.readdirSync(cache).filter((f) => f.endsWith('.bin')).length).toBe(4);
+    // the 4 cases in the training crop, and Synth_004 whole (eval and predict's default --extent, shared)
+    expect(fs.readdirSync(cache).filter((f) => f.endsWith('.bin')).length).toBe(5);
     const info = await segan(['cache']);
-    expect(info.stdout).toMatch(new RegExp(`slice cache ${cache}\\n  4 preprocessed case files`));
+    expect(info.stdout).toMatch(new RegExp(`slice cache ${cache}\\n  5 preprocessed case files`));
     const clear = await segan(['cache', 'clear']);
     expect(clear.status).toBe(0);
-    expect(clear.stdout).toMatch(/^cleared .*: 5 files, /);
+    expect(clear.stdout).toMatch(/^cleared .*: 6 files, /);
     expect(fs.existsSync(cache)).toBe(false);
   }, 180_000);
 });
