@@ -22,7 +22,7 @@ import { record } from '../autograd/graph.ts';
 import { launchMap } from '../runtime/map.ts';
 import { grid1d } from '../runtime/grid.ts';
 import { defineUniforms } from '../runtime/uniforms.ts';
-import type { TileConfig } from '../runtime/tuner.ts';
+import { tileTemplate, type TileConfig } from '../runtime/tuner.ts';
 import type { PooledBuffer } from '../runtime/pool.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { fmtShape, ShapeError } from '../tensor/shape.ts';
@@ -307,7 +307,7 @@ function useTiles(e: Engine): boolean {
 
 function tileDefines(e: Engine, c: TileConfig): Record<string, number | string> {
   const f16 = e.runtime.policy.precision === 'f16';
-  return { WG_M: c.wgM, WG_N: c.wgN, TM: c.tm, TN: c.tn, TK: c.tk, BUFS: c.bufs, ELEM: f16 ? 'f16' : 'f32', ENABLE_F16: f16 ? 'enable f16;' : '' };
+  return { ...tileTemplate(c), ELEM: f16 ? 'f16' : 'f32', ENABLE_F16: f16 ? 'enable f16;' : '' };
 }
 
 /** pack_f16.wgsl's uniforms. */

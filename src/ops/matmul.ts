@@ -17,7 +17,7 @@ import type { Engine } from '../tensor/engine.ts';
 import { reshape, transpose } from './movement.ts';
 import { sumTo } from './reduce.ts';
 import { assertTensor, chooseTile, output, sameEngine } from './util.ts';
-import type { TileConfig } from '../runtime/tuner.ts';
+import { tileTemplate, type TileConfig } from '../runtime/tuner.ts';
 
 export type { MatmulKernel } from '../runtime/policy.ts';
 
@@ -155,7 +155,7 @@ function launchMatmul(e: Engine, a: Tensor, b: Tensor, c: Tensor, batch: number[
       launchMatmul(e, as, bs, cs, [numBatch], M, N, K, tile);
       return cs;
     }, forced);
-    const k = rt.kernels.get('matmul/workgroup_tile', { WG_M: t.wgM, WG_N: t.wgN, TM: t.tm, TN: t.tn, TK: t.tk, BUFS: t.bufs }, 'matmul');
+    const k = rt.kernels.get('matmul/workgroup_tile', tileTemplate(t), 'matmul');
     rt.dispatch(k, buffers, u, [Math.ceil(N / (t.wgN * t.tn)), Math.ceil(M / (t.wgM * t.tm)), numBatch], 'matmul', cost);
   }
   if (cT !== c) {

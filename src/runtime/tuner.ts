@@ -61,6 +61,11 @@ export function tileName(c: TileConfig): string {
   return `${c.wgM * c.tm}x${c.wgN * c.tn} (threads ${c.wgM}x${c.wgN}, ${c.tm}x${c.tn} each, k-step ${c.tk}${c.bufs === 2 ? ', double-buffered' : ''})`;
 }
 
+/** The template values of shaders/gemm/tile_core.wgsl for a tile. */
+export function tileTemplate(c: TileConfig): Record<string, number> {
+  return { WG_M: c.wgM, WG_N: c.wgN, TM: c.tm, TN: c.tn, TK: c.tk, BUFS: c.bufs };
+}
+
 /** "64x64/4x4/k16" (+ "/db" when double-buffered): output tile, outputs per thread, k-step. */
 export function tileShort(c: TileConfig): string {
   return `${c.wgM * c.tm}x${c.wgN * c.tn}/${c.tm}x${c.tn}/k${c.tk}${c.bufs === 2 ? '/db' : ''}`;
