@@ -55,6 +55,15 @@ describe('postprocessLabels', () => {
   });
 });
 
+describe('inference options', () => {
+  it('--min-component / --min-enhancing without --postprocess are refused (they would do nothing)', async () => {
+    const { parseCommandLine } = await import('../src/cli/run.ts');
+    const ck = path.join(ROOT, 'package.json'); // any existing file: the check comes before the checkpoint is read
+    await expect(parseCommandLine(['predict', '--checkpoint', ck, '--case', ROOT, '--out', 'x.nii.gz', '--min-enhancing', '100'])).rejects.toThrow(/^segan predict: --min-enhancing only applies with --postprocess; add --postprocess \(or drop --min-enhancing\)$/);
+    await expect(parseCommandLine(['predict', '--checkpoint', ck, '--case', ROOT, '--out', 'x.nii.gz', '--min-enhancing', '100', '--postprocess'])).resolves.toBeTruthy();
+  });
+});
+
 describe('eval and predict', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dawngrad-infer-'));
   const data = path.join(tmp, 'data');

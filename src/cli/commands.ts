@@ -98,6 +98,15 @@ const INFERENCE: OptionSpec[] = [
   { name: 'min-enhancing', type: 'int', meta: 'N', min: 0, max: 1e9, default: 200, help: 'with --postprocess: fewer enhancing voxels than this become core (0: never)' },
 ];
 
+/** --min-component / --min-enhancing tune --postprocess: alone they would silently do nothing. */
+function checkInference(cmd: string, v: Values): void {
+  const given = (v as Values & { given?: Set<string> }).given;
+  if (v.postprocess) return;
+  for (const flag of ['min-component', 'min-enhancing']) {
+    if (given?.has(flag)) throw new UsageError(`segan ${cmd}: --${flag} only applies with --postprocess; add --postprocess (or drop --${flag})`);
+  }
+}
+
 export const EVAL: CommandSpec = {
   name: 'eval',
   summary: 'Score a checkpoint in 3-D on cases with ground truth: Dice, precision, sensitivity and HD95 per region; a table, scores.csv and scores.json.',
@@ -112,6 +121,7 @@ export const EVAL: CommandSpec = {
     opt.cache(),
   ],
   async check(v) {
+    checkInference('eval', v);
     if (v.cases) await requireCases('eval', 'cases', String(v.data), v.cases as string[]);
     if (v['report-case'] !== undefined) {
       const found = await requireCases('eval', 'report-case', String(v.data), [String(v['report-case'])]);
@@ -132,6 +142,9 @@ export const PREDICT: CommandSpec = {
     opt.batch(),
     opt.cache(),
   ],
+  check(v) {
+    checkInference('predict', v);
+  },
 };
 
 export const INSPECT: CommandSpec = {
