@@ -1,7 +1,7 @@
 // Convolutions (NCHW, float32, groups = 1), torch.nn.functional semantics:
 //   conv2d(x, w, bias, { stride, padding, dilation, activation?, slope? })        w: [Cout, Cin, kh, kw]
 //   convTranspose2d(x, w, bias, { stride, padding, outputPadding, dilation })    w: [Cin, Cout, kh, kw]
-// Kernels (shaders/conv/), two families chosen by the engine's policy (runtime/policy.ts, conv.family):
+// Kernels (shaders/conv/), three families chosen by the engine's policy (runtime/policy.ts, conv.family):
 //   portable (any adapter):
 //     forward.wgsl        implicit GEMM with a fused bias + ReLU/LeakyReLU epilogue
 //     transpose.wgsl      transposed conv in gather form (phase-decomposed), also conv2d's dX
@@ -10,7 +10,7 @@
 //     forward_sg.wgsl     forward with weights shared by subgroupBroadcast; transposed convs (and
 //                         conv2d's dX) run through it as stride-1 phase convs
 //     weight_grad_sg.wgsl dW with dy shared by subgroupBroadcast
-//   tiled (the hardware plan: GPUs), tile shapes chosen per layer by the tuner (runtime/tuner.ts):
+//   tiled (the hardware plan: GPUs; launchers in conv-tiled.ts), tile shapes from the tuner (runtime/tuner.ts):
 //     tiled_forward.wgsl      workgroup-tiled implicit GEMM, fused epilogue; transposed convs (and
 //                             conv2d's dX) run through it as stride-1 phase convs
 //     tiled_weight_grad.wgsl  dW as a workgroup-tiled GEMM split over pixels, partials summed in order
@@ -21,81 +21,15 @@
 import { record } from '../autograd/graph.ts';
 import { launchMap } from '../runtime/map.ts';
 import { grid1d } from '../runtime/grid.ts';
-import { defineUniforms } from '../runtime/uniforms.ts';
-import { tileTemplate, type TileConfig } from '../runtime/tuner.ts';
+import { CONV_FORWARD, CONV_TRANSPOSE, CONV_WEIGHT_GRAD, WEIGHT_LAYOUT, type ConvGeometry, type SgGrid } from './conv-layouts.ts';
+import { dispatchTiledForward, launchWeightGradTiled, shapeKey, useTiles } from './conv-tiled.ts';
+import type { TileConfig } from '../runtime/tuner.ts';
 import type { PooledBuffer } from '../runtime/pool.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { fmtShape, ShapeError } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { launchReduce, sum } from './reduce.ts';
 import { assertTensor, chooseTile, dense, output, sameEngine } from './util.ts';
-
-// ---- uniform layouts (shaders/conv/*.wgsl say //#uniforms NAME) -------------------------------------
-
-/** The convolution geometry every conv kernel reads, in the kernels' field names. */
-const GEOMETRY = {
-  kh: 'u32', kw: 'u32', sh: 'u32', sw: 'u32',
-  ph: { type: 'u32', doc: 'leading padding (top)' }, pw: { type: 'u32', doc: 'leading padding (left)' },
-  dh: 'u32', dw: 'u32',
-} as const;
-
-/** forward.wgsl and forward_sg.wgsl (forward.wgsl ignores the out_* fields: its grid is y's). */
-const CONV_FORWARD = defineUniforms('ConvForward', {
-  N: 'u32', Cin: 'u32', H: 'u32', W: 'u32',
-  Cout: 'u32', OH: 'u32', OW: 'u32',
-  co_groups: { type: 'u32', doc: 'output-channel groups of the grid (forward.wgsl: ceil(Cout / 8))' },
-  ...GEOMETRY,
-  cout_pad: { type: 'u32', doc: "row length of wt (Cout padded to the kernel's channel tile)" },
-  act: { type: 'u32', doc: '0 none, 1 ReLU, 2 LeakyReLU' },
-  slope: 'f32',
-  has_bias: 'u32',
-  out_sh: { type: 'u32', doc: 'forward_sg: output pixel (oy, ox) goes to row oy·out_sh + out_ry, column ox·out_sw + out_rx' },
-  out_sw: 'u32',
-  out_ry: 'u32',
-  out_rx: 'u32',
-  out_h: { type: 'u32', doc: "y's height and width (a plain conv: OH, OW; a transposed conv's phase: the whole y)" },
-  out_w: 'u32',
-  grid_x: { type: 'u32', doc: 'tiled_forward: workgroups along x (pixel tiles past them continue in z)' },
-});
-
-/** transpose.wgsl (a transposed conv in gather form, also conv2d's dX). */
-const CONV_TRANSPOSE = defineUniforms('ConvTranspose', {
-  N: 'u32', Cin: 'u32', IH: { type: 'u32', doc: 'x: [N, Cin, IH, IW]' }, IW: 'u32',
-  Cout: 'u32', OH: { type: 'u32', doc: 'y: [N, Cout, OH, OW]' }, OW: 'u32',
-  co_groups: { type: 'u32', doc: 'ceil(Cout / 8)' },
-  ...GEOMETRY,
-  cout_pad: 'u32',
-  has_bias: 'u32',
-  qh: { type: 'u32', doc: 'rows per phase: ceil(OH / sh)' },
-  qw: { type: 'u32', doc: 'columns per phase: ceil(OW / sw)' },
-});
-
-/** weight_grad.wgsl and weight_grad_sg.wgsl. */
-const CONV_WEIGHT_GRAD = defineUniforms('ConvWeightGrad', {
-  N: 'u32', Cin: 'u32', H: { type: 'u32', doc: 'x: [N, Cin, H, W]' }, W: 'u32',
-  Cout: 'u32', OH: { type: 'u32', doc: 'dy: [N, Cout, OH, OW]' }, OW: 'u32',
-  taps: { type: 'u32', doc: 'Cin·kh·kw' },
-  ...GEOMETRY,
-  rows_per_chunk: { type: 'u32', doc: 'image rows (n, oy) per partial' },
-  pixels_per_chunk: { type: 'u32', doc: 'tiled_weight_grad: output pixels per partial' },
-});
-
-/** weight_layout.wgsl. */
-const WEIGHT_LAYOUT = defineUniforms('WeightLayout', {
-  count: { type: 'u32', doc: 'rows · cout_pad / 4' },
-  grid_x: 'u32',
-  c4: { type: 'u32', doc: 'cout_pad / 4' },
-  Cout: 'u32',
-  nr: { type: 'u32', doc: 'taps per kernel row in wt' },
-  nc: { type: 'u32', doc: 'taps per kernel column in wt' },
-  s_ci: { type: 'u32', doc: "stride of w's input-channel axis" },
-  s_co: { type: 'u32', doc: "stride of w's output-channel axis" },
-  kw: { type: 'u32', doc: "w's kernel width (row stride of its taps)" },
-  r0: { type: 'i32', doc: "w's kernel row for wt's tap row i: r0 + i·rstep" },
-  rstep: 'i32',
-  c0: { type: 'i32', doc: 'and column: c0 + j·cstep' },
-  cstep: 'i32',
-});
 
 type Pair = number | readonly [number, number];
 export type Activation = 'relu' | 'leakyRelu';
@@ -116,20 +50,6 @@ export interface ConvTranspose2dOptions {
   padding?: Pair;
   outputPadding?: Pair;
   dilation?: Pair;
-}
-
-/** Kernel geometry: sizes along h and w, padding as leading (top/left) and trailing (bottom/right). */
-export interface ConvGeometry {
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  pt: number;
-  pb: number;
-  pl: number;
-  pr: number;
-  dh: number;
-  dw: number;
 }
 
 function pair(op: string, name: string, v: Pair | undefined, dflt: number, min: number): [number, number] {
@@ -242,25 +162,6 @@ function layoutWeight(e: Engine, w: Tensor, coAxis: 0 | 1, r: TapAxis, c: TapAxi
 
 // ---- raw launchers (no autograd) ----------------------------------------------------------------
 
-interface SgGrid {
-  /** Kernel rows and columns as the matrix wt holds them, stride, leading padding, dilation. */
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  ph: number;
-  pw: number;
-  dh: number;
-  dw: number;
-  /** The grid of output pixels this dispatch computes. */
-  OH: number;
-  OW: number;
-  /** Where pixel (oy, ox) of that grid goes in y [N, Cout, outH, outW]: (oy·outSh + ry, ox·outSw + rx). */
-  outSh: number;
-  outSw: number;
-  ry: number;
-  rx: number;
-}
 
 /** Output channels per thread in the subgroup kernels: 16 (each input load feeds twice the FMAs) when Cout > 8. */
 function coTile(e: Engine, cout: number): 8 | 16 {
@@ -297,65 +198,6 @@ function dispatchForwardSg(e: Engine, y: Tensor, x: Tensor, wt: Tensor, coutPad:
   const cost = { flops: 2 * N * Cout * g.OH * g.OW * Cin * g.kh * g.kw, bytes: 4 * (x.size + wt.size + (y.size * g.OH * g.OW) / (outH * outW)), shape: `${fmtShape(x.shape)}*${fmtShape(wt.shape)}` };
   const xb = x.buffer(op);
   e.runtime.dispatch(k, [y.buffer(), xb, wt.buffer(), bias ? bias.buffer(op) : wt.buffer(), xb], u, [Math.ceil((N * g.OH * Math.ceil(g.OW / 4)) / 64), 1, coGroups], op, cost);
-}
-
-// ---- the tiled kernels (hardware plan) ----------------------------------------------------------
-
-function useTiles(e: Engine): boolean {
-  return e.runtime.policy.conv.family === 'tiled';
-}
-
-function tileDefines(e: Engine, c: TileConfig): Record<string, number | string> {
-  const f16 = e.runtime.policy.precision === 'f16';
-  return { ...tileTemplate(c), ELEM: f16 ? 'f16' : 'f32', ENABLE_F16: f16 ? 'enable f16;' : '' };
-}
-
-/** pack_f16.wgsl's uniforms. */
-const PACK_F16 = defineUniforms('PackF16', {
-  pairs: { type: 'u32', doc: 'output words: ceil(n / 2)' },
-  n: { type: 'u32', doc: 'values' },
-  grid_x: { type: 'u32', doc: 'threads along x' },
-});
-
-/**
- * The buffer a tiled kernel reads for t: t's own (float32), or under precision 'f16' a float16 copy
- * (pack_f16.wgsl), cached with t's storage like the weight layout: forward and dW share x's copy,
- * dX and dW share dy's, and a weight's copy lives until the next optimizer step.
- */
-function operand(e: Engine, t: Tensor, op: string): PooledBuffer {
-  if (e.runtime.policy.precision !== 'f16') return t.buffer(op);
-  const half = t.storage(op).derived(`f16:${t.size}`, () => {
-    const out = e.empty([Math.max(1, Math.ceil(t.size / 2))], { category: 'scratch' }, `${op}.f16`);
-    const pairs = Math.ceil(t.size / 2);
-    const grid = grid1d(pairs, 64, e.runtime.report.limits.maxComputeWorkgroupsPerDimension ?? 65535);
-    const u = PACK_F16.pack({ pairs, n: t.size, grid_x: grid.gridX });
-    e.runtime.dispatch(e.runtime.kernels.get('copy/pack_f16', {}, `${op}.f16`), [out.buffer(), t.buffer(op)], u, grid.workgroups, `${op}.f16`, { bytes: 6 * t.size, shape: fmtShape(t.shape) });
-    return out;
-  });
-  return half.buffer(op);
-}
-
-/** A conv's shape as the tuner's key: inputs, geometry, output size. */
-function shapeKey(x: Tensor, w: Tensor, g: ConvGeometry, OH: number, OW: number): string {
-  return `${x.shape.join('x')}*${w.shape.join('x')} s${g.sh},${g.sw} p${g.pt},${g.pb},${g.pl},${g.pr} d${g.dh},${g.dw} o${OH}x${OW}${x.engine.runtime.policy.precision === 'f16' ? ' f16' : ''}`;
-}
-
-/** One tiled_forward.wgsl dispatch: x [N, Cin, H, W] ⊛ wt [Cin·kh·kw, coutPad] into (part of) y. */
-function dispatchTiledForward(e: Engine, y: Tensor, x: Tensor, wt: Tensor, coutPad: number, bias: Tensor | null, g: SgGrid, act: number, slope: number, op: string, c: TileConfig): void {
-  const [N, Cin, H, W] = x.shape;
-  const [, Cout, outH, outW] = y.shape;
-  const tilesN = Math.ceil((N * g.OH * g.OW) / (c.wgN * c.tn));
-  const gridX = Math.min(tilesN, e.runtime.report.limits.maxComputeWorkgroupsPerDimension ?? 65535);
-  const u = CONV_FORWARD.pack({
-    N, Cin, H, W, Cout, OH: g.OH, OW: g.OW, co_groups: 0,
-    kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.ph, pw: g.pw, dh: g.dh, dw: g.dw,
-    cout_pad: coutPad, act, slope, has_bias: bias ? 1 : 0,
-    out_sh: g.outSh, out_sw: g.outSw, out_ry: g.ry, out_rx: g.rx, out_h: outH, out_w: outW, grid_x: gridX,
-  });
-  const k = e.runtime.kernels.get('conv/tiled_forward', tileDefines(e, c), op);
-  const elem = e.runtime.policy.precision === 'f16' ? 2 : 4;
-  const cost = { flops: 2 * N * Cout * g.OH * g.OW * Cin * g.kh * g.kw, bytes: elem * (x.size + wt.size) + (4 * y.size * g.OH * g.OW) / (outH * outW), shape: `${fmtShape(x.shape)}*${fmtShape(wt.shape)}` };
-  e.runtime.dispatch(k, [y.buffer(), operand(e, x, op), operand(e, wt, op), bias ? bias.buffer(op) : wt.buffer()], u, [gridX, Math.ceil(Cout / (c.wgM * c.tm)), Math.ceil(tilesN / gridX)], op, cost);
 }
 
 function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, act: number, slope: number, OH: number, OW: number, forced?: TileConfig): Tensor {
@@ -542,38 +384,6 @@ function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeometry, op:
     rt.release(part);
   }
   return dw;
-}
-
-/** tiled_weight_grad.wgsl into dw, split over the pixels into partials summed in order (see the kernel). */
-function launchWeightGradTiled(e: Engine, dw: Tensor, x: Tensor, dy: Tensor, g: ConvGeometry, op: string, c: TileConfig): void {
-  const rt = e.runtime;
-  const [N, Cin, H, W] = x.shape;
-  const [, Cout, OH, OW] = dy.shape;
-  const taps = Cin * g.kh * g.kw;
-  const pixels = N * OH * OW;
-  const tiles = Math.ceil(Cout / (c.wgM * c.tm)) * Math.ceil(taps / (c.wgN * c.tn));
-  // Enough workgroups to fill the GPU (policy.threads.conv threads), at least 256 pixels per partial,
-  // and at most 64 MiB of partials.
-  const maxChunksByMemory = Math.max(1, Math.floor((64 * 2 ** 20) / (Cout * taps * 4)));
-  const maxDim = rt.report.limits.maxComputeWorkgroupsPerDimension ?? 65535;
-  let chunks = Math.max(1, Math.min(Math.ceil(pixels / 256), maxChunksByMemory, maxDim, Math.round(rt.policy.threads.conv / (c.wgM * c.wgN) / tiles)));
-  const perChunk = Math.ceil(Math.ceil(pixels / chunks) / c.tk) * c.tk;
-  chunks = Math.ceil(pixels / perChunk);
-  const part: PooledBuffer = chunks === 1 ? dw.buffer() : rt.alloc(chunks * Cout * taps * 4, 'scratch', `${op}.partials`);
-  const u = CONV_WEIGHT_GRAD.pack({
-    N, Cin, H, W, Cout, OH, OW, taps,
-    kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw,
-    rows_per_chunk: 0, pixels_per_chunk: perChunk,
-  });
-  const elem = rt.policy.precision === 'f16' ? 2 : 4;
-  const cost = { flops: 2 * pixels * Cout * taps, bytes: elem * (x.size + dy.size) + 4 * chunks * Cout * taps, shape: `${fmtShape(x.shape)}*${fmtShape(dy.shape)}` };
-  const k = rt.kernels.get('conv/tiled_weight_grad', tileDefines(e, c), op);
-  rt.dispatch(k, [part, operand(e, x, op), operand(e, dy, op)], u, [Math.ceil(taps / (c.wgN * c.tn)), Math.ceil(Cout / (c.wgM * c.tm)), chunks], op, cost);
-  if (chunks > 1) {
-    const cols = Cout * taps;
-    launchReduce(rt, 'sum', part, { numOut: cols, redSize: chunks, outShape: [cols], outStrides: [1], redShape: [chunks], redStrides: [cols] }, dw.buffer(), 1, op);
-    rt.release(part);
-  }
 }
 
 /** dŷ = g · act'(y) for a fused activation (from the output: the activations keep the sign). */

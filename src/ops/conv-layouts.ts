@@ -1,0 +1,105 @@
+// The convolution kernels' uniform layouts and the geometry types their launchers share
+// (src/ops/conv.ts, src/ops/conv-tiled.ts).
+import { defineUniforms } from '../runtime/uniforms.ts';
+
+// ---- uniform layouts (shaders/conv/*.wgsl say //#uniforms NAME) -------------------------------------
+
+/** The convolution geometry every conv kernel reads, in the kernels' field names. */
+const GEOMETRY = {
+  kh: 'u32', kw: 'u32', sh: 'u32', sw: 'u32',
+  ph: { type: 'u32', doc: 'leading padding (top)' }, pw: { type: 'u32', doc: 'leading padding (left)' },
+  dh: 'u32', dw: 'u32',
+} as const;
+
+/** forward.wgsl and forward_sg.wgsl (forward.wgsl ignores the out_* fields: its grid is y's). */
+export const CONV_FORWARD = defineUniforms('ConvForward', {
+  N: 'u32', Cin: 'u32', H: 'u32', W: 'u32',
+  Cout: 'u32', OH: 'u32', OW: 'u32',
+  co_groups: { type: 'u32', doc: 'output-channel groups of the grid (forward.wgsl: ceil(Cout / 8))' },
+  ...GEOMETRY,
+  cout_pad: { type: 'u32', doc: "row length of wt (Cout padded to the kernel's channel tile)" },
+  act: { type: 'u32', doc: '0 none, 1 ReLU, 2 LeakyReLU' },
+  slope: 'f32',
+  has_bias: 'u32',
+  out_sh: { type: 'u32', doc: 'forward_sg: output pixel (oy, ox) goes to row oy·out_sh + out_ry, column ox·out_sw + out_rx' },
+  out_sw: 'u32',
+  out_ry: 'u32',
+  out_rx: 'u32',
+  out_h: { type: 'u32', doc: "y's height and width (a plain conv: OH, OW; a transposed conv's phase: the whole y)" },
+  out_w: 'u32',
+  grid_x: { type: 'u32', doc: 'tiled_forward: workgroups along x (pixel tiles past them continue in z)' },
+});
+
+/** transpose.wgsl (a transposed conv in gather form, also conv2d's dX). */
+export const CONV_TRANSPOSE = defineUniforms('ConvTranspose', {
+  N: 'u32', Cin: 'u32', IH: { type: 'u32', doc: 'x: [N, Cin, IH, IW]' }, IW: 'u32',
+  Cout: 'u32', OH: { type: 'u32', doc: 'y: [N, Cout, OH, OW]' }, OW: 'u32',
+  co_groups: { type: 'u32', doc: 'ceil(Cout / 8)' },
+  ...GEOMETRY,
+  cout_pad: 'u32',
+  has_bias: 'u32',
+  qh: { type: 'u32', doc: 'rows per phase: ceil(OH / sh)' },
+  qw: { type: 'u32', doc: 'columns per phase: ceil(OW / sw)' },
+});
+
+/** weight_grad.wgsl and weight_grad_sg.wgsl. */
+export const CONV_WEIGHT_GRAD = defineUniforms('ConvWeightGrad', {
+  N: 'u32', Cin: 'u32', H: { type: 'u32', doc: 'x: [N, Cin, H, W]' }, W: 'u32',
+  Cout: 'u32', OH: { type: 'u32', doc: 'dy: [N, Cout, OH, OW]' }, OW: 'u32',
+  taps: { type: 'u32', doc: 'Cin·kh·kw' },
+  ...GEOMETRY,
+  rows_per_chunk: { type: 'u32', doc: 'image rows (n, oy) per partial' },
+  pixels_per_chunk: { type: 'u32', doc: 'tiled_weight_grad: output pixels per partial' },
+});
+
+/** weight_layout.wgsl. */
+export const WEIGHT_LAYOUT = defineUniforms('WeightLayout', {
+  count: { type: 'u32', doc: 'rows · cout_pad / 4' },
+  grid_x: 'u32',
+  c4: { type: 'u32', doc: 'cout_pad / 4' },
+  Cout: 'u32',
+  nr: { type: 'u32', doc: 'taps per kernel row in wt' },
+  nc: { type: 'u32', doc: 'taps per kernel column in wt' },
+  s_ci: { type: 'u32', doc: "stride of w's input-channel axis" },
+  s_co: { type: 'u32', doc: "stride of w's output-channel axis" },
+  kw: { type: 'u32', doc: "w's kernel width (row stride of its taps)" },
+  r0: { type: 'i32', doc: "w's kernel row for wt's tap row i: r0 + i·rstep" },
+  rstep: 'i32',
+  c0: { type: 'i32', doc: 'and column: c0 + j·cstep' },
+  cstep: 'i32',
+});
+
+/** Kernel geometry: sizes along h and w, padding as leading (top/left) and trailing (bottom/right). */
+export interface ConvGeometry {
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  pt: number;
+  pb: number;
+  pl: number;
+  pr: number;
+  dh: number;
+  dw: number;
+}
+
+/** The grid of one forward-kernel dispatch (a whole conv, or one phase of a transposed conv). */
+export interface SgGrid {
+  /** Kernel rows and columns as the matrix wt holds them, stride, leading padding, dilation. */
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
+  dh: number;
+  dw: number;
+  /** The grid of output pixels this dispatch computes. */
+  OH: number;
+  OW: number;
+  /** Where pixel (oy, ox) of that grid goes in y [N, Cout, outH, outW]: (oy·outSh + ry, ox·outSw + rx). */
+  outSh: number;
+  outSw: number;
+  ry: number;
+  rx: number;
+}
