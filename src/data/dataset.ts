@@ -15,6 +15,10 @@
 //   inside a slice: row = canonical y (anterior → posterior), column = canonical x (right → left)
 import path from 'node:path';
 import { mat3 } from 'gl-matrix';
+import { affineSampleMatrix, jitterIntensity, resampleAffine, type Augment } from './augment.ts';
+
+export type { Augment } from './augment.ts';
+export { affineSampleMatrix } from './augment.ts';
 import { findCases, normaliseModalities, regionLookup, DEFAULT_MODALITIES, type BratsCase, type Label3, type Modality, type Region } from './brats.ts';
 import { SliceCache, cacheKey, type CacheEntry } from './cache.ts';
 import { envValue } from '../device/env.ts';
@@ -75,23 +79,6 @@ export interface BatchOptions {
   augment?: Augment;
 }
 
-/**
- * Training-time augmentations, each off at its default (0). With all of them off a batch is bitwise
- * what it was without them (the same random draws, the integer crop path).
- *   tumourCrops  share of samples whose crop is centred on a random tumour pixel of the slice (slices
- *                without tumour keep a random crop)
- *   rotate       a random in-plane rotation of up to ±rotate degrees about the crop centre
- *   scale        a random zoom by a factor in [1 − scale, 1 + scale]
- *   intensity    per sample and modality, inside the brain (voxels > 0): gamma exp(±intensity), then
- *                ×(1 ± intensity) and + ±intensity/2 (uniform draws)
- * Rotation and zoom resample once (bilinear for the image, nearest for the labels, 0 outside the slice).
- */
-export interface Augment {
-  tumourCrops?: number;
-  rotate?: number;
-  scale?: number;
-  intensity?: number;
-}
 
 export interface SampleInfo {
   caseId: string;
@@ -208,48 +195,6 @@ export function sampleMatrix(x0: number, y0: number, size: number, flipX: boolea
   mat3.translate(m, m, [flipX ? size - 1 : 0, flipY ? size - 1 : 0]);
   mat3.scale(m, m, [flipX ? -1 : 1, flipY ? -1 : 1]);
   return m;
-}
-
-/**
- * The sampling matrix of a rotated / zoomed crop: crop pixel (u, v, 1) → slice point, turning by
- * `degrees` and zooming by `zoom` (> 1 shows a smaller region, magnified) about the crop centre, which
- * lands on slice point (cx, cy); flips as in sampleMatrix.
- */
-export function affineSampleMatrix(cx: number, cy: number, size: number, degrees: number, zoom: number, flipX: boolean, flipY: boolean): Float32Array {
-  const m = mat3.create() as Float32Array;
-  mat3.fromTranslation(m, [cx, cy]);
-  mat3.rotate(m, m, (degrees * Math.PI) / 180);
-  mat3.scale(m, m, [(flipX ? -1 : 1) / zoom, (flipY ? -1 : 1) / zoom]);
-  mat3.translate(m, m, [-(size - 1) / 2, -(size - 1) / 2]);
-  return m;
-}
-
-/**
- * Like resample, for any affine: bilinear (image planes) or nearest (label planes) interpolation,
- * 0 where the crop pixel maps outside the slice.
- */
-function resampleAffine(src: Float32Array, W: number, H: number, channels: number, m: ArrayLike<number>, S: number, dst: Float32Array, dstOffset: number, nearest: boolean): void {
-  for (let ch = 0; ch < channels; ch++) {
-    const base = ch * W * H;
-    let o = dstOffset + ch * S * S;
-    for (let v = 0; v < S; v++)
-      for (let u = 0; u < S; u++, o++) {
-        const x = m[0] * u + m[3] * v + m[6];
-        const y = m[1] * u + m[4] * v + m[7];
-        if (nearest) {
-          const xi = Math.round(x);
-          const yi = Math.round(y);
-          dst[o] = xi >= 0 && yi >= 0 && xi < W && yi < H ? src[base + yi * W + xi] : 0;
-          continue;
-        }
-        const x0 = Math.floor(x);
-        const y0 = Math.floor(y);
-        const fx = x - x0;
-        const fy = y - y0;
-        const at = (xx: number, yy: number) => (xx >= 0 && yy >= 0 && xx < W && yy < H ? src[base + yy * W + xx] : 0);
-        dst[o] = (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
-      }
-  }
 }
 
 /**
@@ -434,15 +379,7 @@ export async function openDataset(dataDir: string, opts: DatasetOptions): Promis
           resample(sliceImage, W, H, M, m, S, image, b * M * S * S);
           resample(regionPlanes, W, H, K, m, S, label, b * K * S * S);
         }
-        if (intensity > 0) {
-          for (let ch = 0; ch < M; ch++) {
-            const gamma = Math.exp(uniform() * intensity);
-            const gain = 1 + uniform() * intensity;
-            const shift = (uniform() * intensity) / 2;
-            const o = (b * M + ch) * S * S;
-            for (let i = o; i < o + S * S; i++) if (image[i] > 0) image[i] = image[i] ** gamma * gain + shift;
-          }
-        }
+        if (intensity > 0) jitterIntensity(image, b * M * S * S, M, S * S, intensity, uniform);
         samples.push({ caseId: ids[ci], z, x0, y0, flipX, flipY });
       }
       yield { image, label, count, samples };
