@@ -147,6 +147,25 @@ export const PREDICT: CommandSpec = {
   },
 };
 
+export const SERVE: CommandSpec = {
+  name: 'serve',
+  summary: "Segment cases in a web browser on the user's own GPU: a local web server whose page runs this engine and the checkpoint with WebGPU (navigator.gpu).",
+  details: `Open the printed address in a browser with WebGPU (Chrome or Edge 113+; Chromium with
+--enable-unsafe-webgpu). The page lists the cases; /?case=ID fetches that case's NIfTI files and the
+checkpoint, segments the case in the page and shows it with the ground truth and the Dice. The server
+serves only the page, its script, the checkpoint and files under --data. Ctrl-C stops it.`,
+  options: [
+    { name: 'data', type: 'string', meta: 'DIR', path: 'dir', required: true, help: 'BraTS data: one folder per case' },
+    { name: 'checkpoint', type: 'string', meta: 'FILE', path: 'file', required: true, help: 'a SegAN checkpoint (.safetensors)' },
+    { name: 'port', type: 'int', meta: 'N', min: 0, max: 65535, default: 8080, help: 'TCP port (0: any free port)' },
+    { name: 'host', type: 'string', meta: 'ADDR', default: '127.0.0.1', help: 'address to listen on (127.0.0.1: this computer only)' },
+    ...INFERENCE.filter((o) => o.name !== 'extent'),
+  ],
+  check(v) {
+    checkInference('serve', v);
+  },
+};
+
 export const INSPECT: CommandSpec = {
   name: 'inspect',
   summary: 'Check BraTS data before a long run: every volume\'s shape, datatype, voxel size, orientation, range and labels, then every problem. Exit 1 if there is any.',
@@ -239,4 +258,4 @@ export const HELP: CommandSpec = {
   options: [],
 };
 
-export const COMMANDS: readonly CommandSpec[] = [DEMO, TRAIN, EVAL, PREDICT, INSPECT, SYNTH, CACHE, PROFILE, TUNE, INFO, ENGINE_DEMO, HELP];
+export const COMMANDS: readonly CommandSpec[] = [DEMO, TRAIN, EVAL, PREDICT, SERVE, INSPECT, SYNTH, CACHE, PROFILE, TUNE, INFO, ENGINE_DEMO, HELP];

@@ -2,7 +2,7 @@
 // command. Exit status: 0 done, 1 a failure found while working (data, checkpoint, disk, GPU), 2 a bad
 // command line or environment (found before anything was opened or written), 130 interrupted.
 import { checkEnvironment } from '../device/env.ts';
-import { CACHE, COMMANDS, DEMO, ENGINE_DEMO, EVAL, INFO, INSPECT, PREDICT, PROFILE, SYNTH, TRAIN, TUNE } from './commands.ts';
+import { CACHE, COMMANDS, DEMO, ENGINE_DEMO, EVAL, INFO, INSPECT, PREDICT, PROFILE, SERVE, SYNTH, TRAIN, TUNE } from './commands.ts';
 import { commandHelp, parseCommand, suggest, UsageError, type CommandSpec, type Values } from './options.ts';
 import { ENV_VARS } from '../device/env.ts';
 
@@ -14,6 +14,7 @@ const IMPLS: Record<string, () => Promise<Impl>> = {
   [TRAIN.name]: async () => (await import('./train.ts')).trainCommand,
   [EVAL.name]: async () => (await import('./segan-commands.ts')).evalCommand,
   [PREDICT.name]: async () => (await import('./segan-commands.ts')).predictCommand,
+  [SERVE.name]: async () => (await import('./serve.ts')).serveCommand,
   [SYNTH.name]: async () => (await import('./segan-commands.ts')).synthCommand,
   [INSPECT.name]: async () => (await import('./inspect.ts')).inspectCommand,
   [CACHE.name]: async () => (await import('./cache.ts')).cacheCommand,

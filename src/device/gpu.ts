@@ -4,6 +4,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { create, globals } from 'webgpu';
 import { installPolling } from './poll.ts';
 import { envValue } from './env.ts';
+import { describeDevice, deviceRequest, type AdapterReport } from './report.ts';
+
+export { LIMIT_NAMES, OPTIONAL_FEATURES, type AdapterReport } from './report.ts';
 
 export interface DeviceOptions {
   /** Dawn backend: 'vulkan', 'metal', 'd3d12', 'opengl', 'null', ... (env DAWNGRAD_BACKEND). */
@@ -13,18 +16,6 @@ export interface DeviceOptions {
   powerPreference?: GPUPowerPreference;
   /** Limits to request: everything the adapter has ('adapter', default) or WebGPU's defaults (env DAWNGRAD_LIMITS). */
   limits?: 'adapter' | 'default';
-}
-
-export interface AdapterReport {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  backend: string;
-  /** True for CPU implementations such as lavapipe / llvmpipe / SwiftShader. */
-  isSoftware: boolean;
-  features: string[];
-  limits: Record<string, number>;
 }
 
 export interface OpenDevice {
@@ -44,9 +35,6 @@ export const BACKPORTS_BY_HAND = [
   "  | sed 's/^Suites:.*/Suites: bookworm-backports/' | sudo tee /etc/apt/sources.list.d/backports.sources",
   'sudo apt-get update && sudo apt-get install -y -t bookworm-backports libvulkan1 mesa-vulkan-drivers',
 ];
-
-/** Optional features we use when the adapter has them. */
-export const OPTIONAL_FEATURES = ['timestamp-query', 'shader-f16', 'subgroups'] as const;
 
 /**
  * What to run when no adapter exists. The by-hand lines derive bookworm-backports from this machine's
@@ -108,33 +96,9 @@ export async function openDevice(opts: DeviceOptions = {}): Promise<OpenDevice> 
         (missing.length || !(adapterName || backend) ? `\n${SETUP_HINT}` : ''),
     );
   }
-  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter!.features.has(f)) as GPUFeatureName[];
-  const requiredLimits: Record<string, number> = {};
-  // Ask for everything the adapter really has instead of WebGPU's conservative defaults (unless told
-  // otherwise: DAWNGRAD_LIMITS=default checks that the kernels fit in the defaults).
   const limitsWanted = opts.limits ?? envValue<'adapter' | 'default'>('DAWNGRAD_LIMITS') ?? 'adapter';
-  for (const key of limitsWanted === 'adapter' ? LIMIT_NAMES : []) {
-    const v = (adapter.limits as unknown as Record<string, number>)[key];
-    if (typeof v === 'number') requiredLimits[key] = v;
-  }
-  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
-  const info = adapter.info ?? ({} as GPUAdapterInfo);
-  const limits: Record<string, number> = {};
-  for (const key of LIMIT_NAMES) {
-    const v = (device.limits as unknown as Record<string, number>)[key];
-    if (typeof v === 'number') limits[key] = v;
-  }
-  const description = info.description ?? '';
-  const report: AdapterReport = {
-    vendor: info.vendor ?? '',
-    architecture: info.architecture ?? '',
-    device: info.device ?? '',
-    description,
-    backend: backend ?? guessBackend(description),
-    isSoftware: /llvmpipe|lavapipe|swiftshader|software/i.test(`${description} ${info.architecture} ${info.device}`),
-    features: [...device.features].sort(),
-    limits,
-  };
+  const device = await adapter.requestDevice(deviceRequest(adapter, limitsWanted));
+  const report = describeDevice(adapter, device, backend ?? guessBackend(adapter.info?.description ?? ''));
   return { gpu, adapter, device, report };
 }
 
@@ -219,21 +183,3 @@ function captureStderr(): { stop(): string[] } {
     },
   };
 }
-
-export const LIMIT_NAMES = [
-  'maxBufferSize',
-  'maxStorageBufferBindingSize',
-  'maxUniformBufferBindingSize',
-  'maxStorageBuffersPerShaderStage',
-  'maxUniformBuffersPerShaderStage',
-  'maxBindGroups',
-  'maxBindingsPerBindGroup',
-  'maxComputeWorkgroupStorageSize',
-  'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX',
-  'maxComputeWorkgroupSizeY',
-  'maxComputeWorkgroupSizeZ',
-  'maxComputeWorkgroupsPerDimension',
-  'minStorageBufferOffsetAlignment',
-  'minUniformBufferOffsetAlignment',
-] as const;

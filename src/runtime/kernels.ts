@@ -4,11 +4,8 @@
 // so one pipeline serves every shape. Compile problems are collected asynchronously
 // (getCompilationInfo) and thrown at the next sync point with the kernel's name, the message and the
 // offending source lines.
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readShaderFile } from './shader-files.ts';
 import { uniformStruct } from './uniforms.ts';
-
-const SHADER_DIR = fileURLToPath(new URL('../../shaders/', import.meta.url));
 const sourceCache = new Map<string, string>();
 
 /**
@@ -20,7 +17,7 @@ export function shaderSource(path: string, depth = 0): string {
   let s = sourceCache.get(path);
   if (s === undefined) {
     if (depth > 4) throw new Error(`shaders/${path}.wgsl: includes nested too deeply`);
-    s = readFileSync(`${SHADER_DIR}${path}.wgsl`, 'utf8')
+    s = readShaderFile(path)
       .replace(/^\/\/#include "([\w/]+)"$/gm, (_, inc: string) => shaderSource(inc, depth + 1))
       .replace(/^\/\/#uniforms (\w+)$/gm, (_, name: string) => uniformStruct(name));
     sourceCache.set(path, s);

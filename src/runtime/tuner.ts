@@ -82,7 +82,7 @@ export function defaultTuneFile(r: AdapterReport, env: Record<string, string | u
 
 export class Tuner {
   readonly mode: TuneMode;
-  readonly file: string;
+  private fileName: string | undefined;
   private choices = new Map<string, TileConfig>();
   private pending = new Map<string, TuneBench>();
   private loaded = false;
@@ -95,8 +95,13 @@ export class Tuner {
     mode?: TuneMode,
     file?: string,
   ) {
-    this.file = file ?? defaultTuneFile(report);
+    this.fileName = file;
     this.mode = mode ?? envValue<TuneMode>('DAWNGRAD_TUNE') ?? (report.isSoftware ? 'off' : 'on');
+  }
+
+  /** The tuning cache file (found on first use: the browser build has no file system and never tunes). */
+  get file(): string {
+    return (this.fileName ??= defaultTuneFile(this.report));
   }
 
   /** The configuration for a shape: the recorded choice, else the fallback (queued for timing). */

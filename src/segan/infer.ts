@@ -1,9 +1,10 @@
 // Inference with a trained segmentor (eval mode: batch norm uses the running statistics):
 // probabilities and BRATS labels for every slice of a case, and 3-D scores.
-import type { BratsCase } from '../data/brats.ts';
+import type { BratsCase, LoadedCase } from '../data/brats.ts';
 import type { CaseSlices, Dataset } from '../data/dataset.ts';
 import { readNiftiHeader } from '../data/nifti.ts';
-import { canonicalTransform } from '../data/orientation.ts';
+import { canonicalTransform, fromCanonical, type Shape3 } from '../data/orientation.ts';
+import { preprocessCase, uncropVolume } from '../data/preprocess.ts';
 import type { Engine } from '../tensor/engine.ts';
 import type { Segmentor } from './model.ts';
 import { labelsFromProbabilities, regionFromLabels, scoreMasks, REGIONS, type CaseScores } from './metrics.ts';
@@ -35,7 +36,7 @@ const TTA_FLIPS: [boolean, boolean][] = [[false, false], [true, false], [false, 
  * each batch also runs mirrored left-right, up-down and both, and the four probability maps, mirrored
  * back, are averaged.
  */
-export async function predictSlices(engine: Engine, S: Segmentor, cs: CaseSlices, batch: number, opts: { tta?: boolean } = {}): Promise<{ prob: Float32Array; labels: Uint8Array }> {
+export async function predictSlices(engine: Engine, S: Segmentor, cs: Pick<CaseSlices, 'image' | 'shape'>, batch: number, opts: { tta?: boolean } = {}): Promise<{ prob: Float32Array; labels: Uint8Array }> {
   checkBatch('predictSlices', batch);
   const { Z, M, K, S: size } = cs.shape;
   const plane = size * size;
@@ -148,13 +149,21 @@ export function postprocessLabels(labels: Uint8Array, shape: readonly [number, n
  * it four times), and the most slices. Cases smaller than that are zero-padded around their centre.
  */
 export async function wholeExtent(cases: readonly BratsCase[]): Promise<{ cropShape: [number, number, number]; cropSize: number }> {
-  let plane = 16;
-  let slices = 1;
+  const shapes: Shape3[] = [];
   for (const c of cases) {
     const file = Object.values(c.files)[0];
     if (!file) continue;
     const h = await readNiftiHeader(file);
-    const [X, Y, Z] = canonicalTransform(h.affine, h.shape).shape;
+    shapes.push(canonicalTransform(h.affine, h.shape).shape);
+  }
+  return extentHolding(shapes);
+}
+
+/** The whole-volume extent (see wholeExtent) for canonical grids [X, Y, Z]. */
+export function extentHolding(shapes: readonly Shape3[]): { cropShape: [number, number, number]; cropSize: number } {
+  let plane = 16;
+  let slices = 1;
+  for (const [X, Y, Z] of shapes) {
     plane = Math.max(plane, Math.ceil(Math.max(X, Y) / 16) * 16);
     slices = Math.max(slices, Z);
   }
@@ -180,4 +189,20 @@ export async function predictCase(engine: Engine, S: Segmentor, ds: Dataset, cas
   const header = await ds.referenceHeader(caseId);
   const changed = how.postprocess ? postprocessLabels(grid, header.shape, how.postprocess) : { component: 0, enhancing: 0 };
   return { labels: grid, shape: header.shape, changed };
+}
+
+/**
+ * predictCase for a case already in memory, with no dataset and no disk cache (the browser's path:
+ * src/web/app.ts): the same preprocessing (preprocessCase at the whole extent), the same slices, the
+ * same way back into the case's grid and the same post-processing, so it gives `segan predict`'s labels.
+ */
+export async function predictLoadedCase(engine: Engine, S: Segmentor, c: LoadedCase, classes: number, batch: number, how: CaseInference): Promise<{ labels: Uint8Array; shape: [number, number, number]; changed: { component: number; enhancing: number } }> {
+  const { cropShape, cropSize } = extentHolding([c.shape]);
+  const p = preprocessCase(c, { cropShape });
+  const shape = { Z: cropShape[2], M: c.images.length, K: classes === 1 ? 1 : 3, S: cropSize };
+  const { labels } = await predictSlices(engine, S, { image: p.image, shape }, batch, { tta: how.tta });
+  const grid = fromCanonical(uncropVolume(labels, p.canonicalShape, p.cropOffset, p.cropShape), c.transform);
+  const fileShape = [...c.reference.shape] as [number, number, number];
+  const changed = how.postprocess ? postprocessLabels(grid, fileShape, how.postprocess) : { component: 0, enhancing: 0 };
+  return { labels: grid, shape: fileShape, changed };
 }
