@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Idempotent machine setup for dawngrad.
 #  1. npm dependencies (skipped when node_modules is up to date with package-lock.json).
-#  2. A WebGPU adapter: when Dawn cannot create one, install the Vulkan loader and Mesa's lavapipe
+#  2. With --browser (the test run): Debian's chromium for the real-browser tests (test/browser.test.ts),
+#     where WebGPU runs on SwiftShader. As root this runs apt-get; otherwise it prints the command.
+#  3. A WebGPU adapter: when Dawn cannot create one, install the Vulkan loader and Mesa's lavapipe
 #     from bookworm-backports (Mesa 25; bookworm's own 22.3 is rejected by Dawn). As root this runs
 #     apt-get; otherwise it prints the exact commands to run.
 # Quick when everything is in place: two stat calls and one adapter probe.
@@ -20,7 +22,19 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt
   touch "$stamp"
 fi
 
-# ---- 2. WebGPU adapter -----------------------------------------------------------------------
+# ---- 2. Chromium for the browser tests (only with --browser) ------------------------------------
+if [ "${1:-}" = "--browser" ] && [ ! -x "${PUPPETEER_EXECUTABLE_PATH:-/usr/bin/chromium}" ]; then
+  if [ "$(id -u)" != 0 ]; then
+    log "the browser tests need Debian's chromium, and this is not root, so nothing was installed."
+    log "Run: sudo apt-get install -y chromium   (or point PUPPETEER_EXECUTABLE_PATH at a Chromium)"
+    exit 1
+  fi
+  log "installing Debian's chromium for the browser tests"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq chromium >&2 || { apt-get update -qq >&2 && apt-get install -y -qq chromium >&2; }
+fi
+
+# ---- 3. WebGPU adapter -----------------------------------------------------------------------
 probe() { node scripts/probe-adapter.mjs >/dev/null 2>&1; }
 if probe; then exit 0; fi
 
