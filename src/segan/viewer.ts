@@ -43,7 +43,14 @@ window.dawngradViewer = async (data) => {
   const vols = data.modalities, truth = data.truth, pred = data.prediction;
   const [X, Y, Z] = data.shape;
   const [sx, sy, sz] = data.spacing;
-  const pos = [X >> 1, Y >> 1, Z >> 1];
+  // start at the tumour's centre (the truth's, else the prediction's), so that all three planes cut it
+  const centre = (lab) => {
+    if (!lab) return null;
+    let n = 0, cx = 0, cy = 0, cz = 0;
+    for (let i = 0; i < lab.length; i++) if (lab[i]) { n++; cx += i % X; cy += Math.floor(i / X) % Y; cz += Math.floor(i / (X * Y)); }
+    return n ? [Math.round(cx / n), Math.round(cy / n), Math.round(cz / n)] : null;
+  };
+  const pos = centre(truth) || centre(pred) || [X >> 1, Y >> 1, Z >> 1];
   const colours = { 1: [228, 26, 28], 2: [77, 175, 74], 4: [255, 217, 47], 3: [228, 26, 28] };
   const sel = document.getElementById('modality');
   vols.forEach((v, i) => sel.add(new Option(v.name, String(i))));
