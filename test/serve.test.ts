@@ -94,6 +94,7 @@ describe('segan serve: the server', () => {
       [['--data', t.tmp + '/runs'], /^segan serve: --data \S+: no BraTS case with t1c, t2, flair volumes/],
       [['--port', String(new URL(server.url).port)], /^segan serve: --port \d+: the port is in use on 127\.0\.0\.1; choose another \(--port 0 picks a free one\)$/],
       [['--port', '70000'], /^segan serve: --port /],
+      [['--host', '192.0.2.1'], /^segan serve: --host 192\.0\.2\.1: not an address of this machine$/],
       [['--min-component', '9'], /^segan serve: --min-component only applies with --postprocess/],
     ];
     for (const [over, want] of cases) {
