@@ -1,6 +1,6 @@
 // Every `segan` command and its options, declared once: parsing, checks, errors and `segan help` all
 // come from this table (src/cli/options.ts). docs/reliability.md lists what is checked.
-import { findCases } from '../data/brats.ts';
+import { findCases, normaliseModalities } from '../data/brats.ts';
 import { PRESETS } from '../segan/config.ts';
 import { UsageError, type CommandSpec, type OptionSpec, type Values } from './options.ts';
 
@@ -36,7 +36,7 @@ that fix the model's shape (--preset, --width, --classes, --skip, --size) cannot
 Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints step-N files.`,
   options: [
     { name: 'data', type: 'string', meta: 'DIR', path: 'dir', defaultText: "the resumed run's", help: 'BraTS data: one folder per case (required unless --resume)' },
-    { name: 'preset', type: 'enum', meta: 'NAME', values: Object.keys(PRESETS), default: 'code', help: "optimizer and loss settings: 'code' (the authors' code) or 'paper'" },
+    { name: 'preset', type: 'enum', meta: 'NAME', values: Object.keys(PRESETS), default: 'code', help: "'code' (the authors' code's optimizer and loss), 'paper', or 'cpu' (code's, plus the CPU recipe: --width 0.125 --flip --tumour-crops 0.5 --epochs 200; options given win)" },
     { name: 'epochs', type: 'int', meta: 'N', min: 1, max: 100000, default: 10, help: 'passes over the training slices' },
     opt.batch(8),
     opt.width(),
@@ -56,6 +56,7 @@ Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints 
     { name: 'scale', type: 'number', meta: 'F', min: 0, max: 0.5, default: 0, help: 'random zoom of training crops by a factor in [1−F, 1+F]' },
     { name: 'intensity', type: 'number', meta: 'F', min: 0, max: 0.5, default: 0, help: 'random gamma exp(±F), gain 1±F and shift ±F/2 per modality (inside the brain)' },
     { name: 'flip', type: 'flag', help: 'random left-right flips of training crops' },
+    { name: 'modalities', type: 'list', meta: 'LIST', defaultText: "t1c,t2,flair (the paper's)", help: 'input modalities in channel order, from t1, t1c, t2, flair (aliases t1n, t1ce, t2w, t2f); e.g. t1,t1c,t2,flair' },
     { name: 'runs', type: 'string', meta: 'DIR', path: 'out', default: 'runs', help: 'folder that holds the run folders' },
     { name: 'run', type: 'string', meta: 'NAME', pattern: RUN_NAME, patternText: 'a single folder name: letters, digits, . _ - (at most 128)', defaultText: '<preset>-<date-time>', help: 'run folder name inside --runs' },
     { name: 'overwrite', type: 'flag', help: 'replace an existing run folder of that name' },
@@ -73,6 +74,16 @@ Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints 
   ],
   async check(v: Values) {
     if (v.data === undefined && v.resume === undefined) throw new UsageError('segan train: --data DIR is required (or --resume FILE to continue a run)');
+    if (v.modalities !== undefined) {
+      let ms: string[];
+      try {
+        ms = normaliseModalities(v.modalities as string[]);
+      } catch (e) {
+        throw new UsageError(`segan train: --modalities: ${(e as Error).message}`);
+      }
+      const twice = ms.find((m, i) => ms.indexOf(m) !== i);
+      if (twice) throw new UsageError(`segan train: --modalities names ${twice} twice (${(v.modalities as string[]).join(',')}); give each modality once`);
+    }
     const crop = v.crop as number[];
     const size = v.size as number;
     if (crop[0] < size || crop[1] < size) throw new UsageError(`segan train: --crop ${crop.join('x')} must be at least --size ${size} in-plane (W and H ≥ ${size})`);

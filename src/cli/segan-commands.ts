@@ -13,6 +13,7 @@ import { loadCheckpoint, restore, type LoadedCheckpoint } from '../segan/checkpo
 import { predictCase, scoreCase, wholeExtent, type CaseInference } from '../segan/infer.ts';
 import { scoresCsv, scoresTable, summarize, type CaseScores } from '../segan/metrics.ts';
 import { SeganModel } from '../segan/trainer.ts';
+import { configModalities } from '../segan/config.ts';
 import { writeSyntheticCases } from '../segan/synth-cases.ts';
 import { ensureWritableDir } from '../segan/output.ts';
 import type { Values } from './options.ts';
@@ -55,7 +56,7 @@ export async function evalCommand(v: Values): Promise<number> {
   const found = await findCases(dataDir);
   const cases = (v.cases as string[] | undefined) ?? found.map((c) => c.id);
   const extent = await naming('eval', 'data', dataDir, () => extentOf(v, found.filter((c) => cases.includes(c.id)), config));
-  const ds = await openFor('eval', 'data', dataDir, dataDir, { cacheDir: cacheOf(v), regions: config.model.classes === 1 ? 'whole' : 'all', onlyCases: cases, valCases: cases, allowNoTraining: true, ...extent, seed: config.seed });
+  const ds = await openFor('eval', 'data', dataDir, dataDir, { cacheDir: cacheOf(v), regions: config.model.classes === 1 ? 'whole' : 'all', onlyCases: cases, valCases: cases, allowNoTraining: true, ...extent, seed: config.seed, modalities: configModalities(config) });
   const engine = await createEngine();
   try {
     const model = new SeganModel(engine, config);
@@ -104,7 +105,7 @@ export async function predictCommand(v: Values): Promise<number> {
   const id = basename(caseDir);
   const one = (await naming('predict', 'case', String(v.case), () => findCases(root))).filter((c) => c.id === id);
   const extent = await naming('predict', 'case', String(v.case), () => extentOf(v, one, config));
-  const ds = await openFor('predict', 'case', String(v.case), root, { cacheDir: cacheOf(v), regions: config.model.classes === 1 ? 'whole' : 'all', onlyCases: [id], valCases: [id], allowNoTraining: true, ...extent, requireSeg: false });
+  const ds = await openFor('predict', 'case', String(v.case), root, { cacheDir: cacheOf(v), regions: config.model.classes === 1 ? 'whole' : 'all', onlyCases: [id], valCases: [id], allowNoTraining: true, ...extent, requireSeg: false, modalities: configModalities(config) });
   const engine = await createEngine();
   try {
     const model = new SeganModel(engine, config);

@@ -1,14 +1,14 @@
 // `segan train`: the plan (options, or a resumed run's own plan plus what the command line overrides),
 // the run folder (never an existing run's by accident), then the training loop with a progress bar.
 // Everything up to createEngine() only reads: a refused command leaves no trace.
-import { findCases } from '../data/brats.ts';
+import { findCases, normaliseModalities, DEFAULT_MODALITIES } from '../data/brats.ts';
 import { foldSplits } from '../data/dataset.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { createEngine } from '../index.ts';
 import { defaultCacheDir } from '../data/cache.ts';
-import { makeConfig, type PresetName, type TrainConfig } from '../segan/config.ts';
+import { configModalities, makeConfig, PRESET_OPTIONS, type PresetName, type TrainConfig } from '../segan/config.ts';
 import { CheckpointError, loadCheckpoint, type LoadedCheckpoint } from '../segan/checkpoint.ts';
 import { ensureWritableDir, OutputError } from '../segan/output.ts';
 import { DataError, train, type StepMetrics } from '../segan/train.ts';
@@ -48,6 +48,7 @@ const FIXED: [flag: string, get: (c: TrainConfig) => unknown][] = [
   ['skip', (c) => c.model.skip],
   ['size', (c) => c.size],
   ['seed', (c) => c.seed],
+  ['modalities', (c) => configModalities(c).join(',')],
 ];
 
 /** Options that may change on resume, and where they live in the config. */
@@ -111,9 +112,16 @@ export interface TrainPlan {
   resumeCheckpoint: LoadedCheckpoint | null;
 }
 
+/** The preset's options (PRESET_OPTIONS) that the command line did not give. */
+function presetDefaults(preset: PresetName, given: Set<string>): Record<string, number | boolean> {
+  return Object.fromEntries(Object.entries(PRESET_OPTIONS[preset] ?? {}).filter(([flag]) => !given.has(flag)));
+}
+
 /** Everything `segan train` will do, decided without a side effect. Throws UsageError or CommandError. */
-export function planTraining(v: Values & { given: Set<string> }, now = new Date()): TrainPlan {
-  const given = v.given;
+export function planTraining(given_: Values & { given: Set<string> }, now = new Date()): TrainPlan {
+  const given = given_.given;
+  // a preset's recipe fills the options not given (a fresh run only: a resumed run keeps its own plan)
+  const v = (given_.resume === undefined ? Object.assign({}, given_, presetDefaults(given_.preset as PresetName, given)) : given_) as Values & { given: Set<string> };
   const resume = v.resume !== undefined ? resolve(String(v.resume)) : null;
   let ckpt: LoadedCheckpoint | null = null;
   if (resume) {
@@ -125,7 +133,9 @@ export function planTraining(v: Values & { given: Set<string> }, now = new Date(
   }
   const fromOptions = (): TrainConfig => {
     const preset = v.preset as PresetName;
+    const modalities = normaliseModalities((v.modalities as string[] | undefined) ?? DEFAULT_MODALITIES);
     return makeConfig({
+      modalities,
       preset,
       ...(v.lr !== undefined ? { lr: v.lr as number } : {}),
       ...(v['lambda-dice'] !== undefined ? { lambdaDice: v['lambda-dice'] as number } : {}),
@@ -135,7 +145,7 @@ export function planTraining(v: Values & { given: Set<string> }, now = new Date(
       size: v.size as number,
       volumeCrop: v.crop as [number, number, number],
       seed: v.seed as number,
-      model: { inChannels: 3, classes: v.classes as number, width: v.width as number, skip: v.skip as 'add' | 'concat', slope: 0.2, seed: v.seed as number },
+      model: { inChannels: modalities.length, classes: v.classes as number, width: v.width as number, skip: v.skip as 'add' | 'concat', slope: 0.2, seed: v.seed as number },
     });
   };
   const planFromOptions = (): RunPlan => ({

@@ -1,5 +1,6 @@
 // Training configuration and the two presets (docs/segan.md explains where each number comes from).
 import { DEFAULT_MODEL, type ModelConfig } from './model.ts';
+import { DEFAULT_MODALITIES, type Modality } from '../data/brats.ts';
 
 export type OptimizerName = 'adam' | 'rmsprop';
 
@@ -24,9 +25,16 @@ export interface TrainConfig {
   /** Centre crop of each volume before the random crops, [x, y, slices] (180×180×128 in the paper). */
   volumeCrop: [number, number, number];
   seed: number;
+  /** The input modalities in channel order (absent in older checkpoints: the paper's T1c, T2, FLAIR). */
+  modalities?: Modality[];
 }
 
-export type PresetName = 'paper' | 'code';
+/** The modalities a model reads, in channel order. */
+export function configModalities(c: Pick<TrainConfig, 'modalities'>): Modality[] {
+  return [...(c.modalities ?? DEFAULT_MODALITIES)];
+}
+
+export type PresetName = 'paper' | 'code' | 'cpu';
 
 export const PRESETS: Record<PresetName, Pick<TrainConfig, 'optimizer' | 'lr' | 'betas' | 'clamp' | 'lambdaDice' | 'lrHalveEvery'>> = {
   // arXiv 1706.01805 §2.3-2.4: RMSprop, lr 2e-5, critic clamped to ±0.01, multi-scale L1 only.
@@ -34,6 +42,21 @@ export const PRESETS: Record<PresetName, Pick<TrainConfig, 'optimizer' | 'lr' | 
   // github.com/YuanXue1993/SegAN train.py: Adam lr 2e-4, betas (0.5, 0.999), clamp ±0.05, + soft Dice
   // with weight 1, lr halved every 25 epochs.
   code: { optimizer: 'adam', lr: 2e-4, betas: [0.5, 0.999], clamp: 0.05, lambdaDice: 1, lrHalveEvery: 25 },
+  // The authors' code's optimizer and loss, with the training recipe of PRESET_OPTIONS.cpu.
+  cpu: { optimizer: 'adam', lr: 2e-4, betas: [0.5, 0.999], clamp: 0.05, lambdaDice: 1, lrHalveEvery: 25 },
+};
+
+/**
+ * `segan train` options a preset sets beyond the optimizer (an option given on the command line wins).
+ * cpu: the recipe for a 2-core CPU adapter and a time budget (--max-minutes), chosen by the
+ * measurements in docs/segan.md: a 1/8-width model (more steps per minute beat capacity there), flips
+ * and half of the crops centred on tumour, enough epochs for the budget to end the run,  (the 3-D validation after every epoch keeps best.safetensors; on a large
+ * dataset, whose epochs are long, add --val-every).
+ */
+export const PRESET_OPTIONS: Record<PresetName, Record<string, number | boolean>> = {
+  paper: {},
+  code: {},
+  cpu: { width: 0.125, flip: true, 'tumour-crops': 0.5, epochs: 200 },
 };
 
 export const DEFAULT_PRESET: PresetName = 'code';

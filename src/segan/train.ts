@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { openDataset, type Augment, type Dataset } from '../data/dataset.ts';
 import { defaultCacheDir } from '../data/cache.ts';
 import type { Engine } from '../tensor/engine.ts';
-import type { TrainConfig } from './config.ts';
+import { configModalities, type TrainConfig } from './config.ts';
 import { loadCheckpoint, restore, saveCheckpoint, type Progress } from './checkpoint.ts';
 import { validateVolumes, writeOverlays, writePlot } from './validate.ts';
 import { SeganModel, SeganTrainer, type SkippedStep, type StepLosses } from './trainer.ts';
@@ -149,6 +149,7 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
       seed: config.seed,
       cropSize: config.size,
       cropShape: config.volumeCrop,
+      modalities: configModalities(config),
     });
   } catch (e) {
     throw new DataError((e as Error).message, { cause: e });

@@ -10,7 +10,8 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { relative, resolve, sep } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { DEFAULT_MODALITIES, findCases, type BratsCase } from '../data/brats.ts';
+import { findCases, type BratsCase } from '../data/brats.ts';
+import { configModalities } from '../segan/config.ts';
 import { loadCheckpoint } from '../segan/checkpoint.ts';
 import type { CaseInference } from '../segan/infer.ts';
 import { buildBrowserApp } from './build.ts';
@@ -45,19 +46,18 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const rootReal = await fsp.realpath(root).catch(() => {
     throw new ServeError(`--data ${o.dataDir}: no such folder`);
   });
-  const cases = (await findCases(root)).filter((c) => DEFAULT_MODALITIES.every((m) => c.files[m]));
-  if (cases.length === 0) throw new ServeError(`--data ${o.dataDir}: no BraTS case with ${DEFAULT_MODALITIES.join(', ')} volumes (one folder per case, e.g. <case>/<case>_t1ce.nii.gz)`);
   const ckpt = loadCheckpoint(o.checkpoint); // one clear error for a missing or corrupt file, before serving
-  if (ckpt.config.model.inChannels !== DEFAULT_MODALITIES.length)
-    throw new ServeError(`--checkpoint ${o.checkpoint}: the model takes ${ckpt.config.model.inChannels} modalities; serve runs ${DEFAULT_MODALITIES.join(', ')}`);
+  const modalities = configModalities(ckpt.config);
+  const cases = (await findCases(root)).filter((c) => modalities.every((m) => c.files[m]));
+  if (cases.length === 0) throw new ServeError(`--data ${o.dataDir}: no BraTS case with ${modalities.join(', ')} volumes (the checkpoint's modalities; one folder per case, e.g. <case>/<case>_t1ce.nii.gz)`);
   const checkpointBytes = readFileSync(o.checkpoint);
   const app = await buildBrowserApp({ minify: true });
 
   const pageCase = (c: BratsCase): PageCase => ({
     id: c.id,
     layout: c.layout,
-    modalities: [...DEFAULT_MODALITIES],
-    files: Object.fromEntries(DEFAULT_MODALITIES.map((m) => [m, dataUrl(root, c.files[m]!)])),
+    modalities,
+    files: Object.fromEntries(modalities.map((m) => [m, dataUrl(root, c.files[m]!)])),
     seg: c.seg ? dataUrl(root, c.seg) : null,
     checkpoint: '/checkpoint',
     inference: o.inference,

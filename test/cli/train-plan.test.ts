@@ -106,3 +106,67 @@ describe('segan train --folds N --fold K', () => {
     expect(fs.existsSync(path.join(runs, 'bad'))).toBe(false);
   }, 60_000);
 });
+
+describe('segan train --preset cpu and --modalities', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dawngrad-recipe-'));
+  const data = path.join(tmp, 'data');
+  const runs = path.join(tmp, 'runs');
+  beforeAll(async () => {
+    await writeSyntheticCases(data, { cases: 3, seed: 4, shape: [40, 40, 16] });
+  }, 60_000);
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const segan = (args: string[]) => run(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], { cwd: tmp, env: { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'xdg') }, timeout: 180_000 });
+  const plan = async (args: string[]) => {
+    const { parseCommandLine } = await import('../../src/cli/run.ts');
+    const { planTraining } = await import('../../src/cli/train.ts');
+    const { values } = await parseCommandLine(['train', '--data', data, '--runs', runs, ...args]);
+    return planTraining(values);
+  };
+
+  it("the cpu preset brings its recipe; an option given explicitly wins; code's optimizer", async () => {
+    const p = await plan(['--preset', 'cpu']);
+    expect(p.config.model.width).toBe(0.125);
+    expect(p.config.epochs).toBe(200);
+    expect([p.plan.flip, p.plan.augment.tumourCrops, p.plan.valEvery]).toEqual([true, 0.5, null]);
+    expect([p.config.optimizer, p.config.lr, p.config.lambdaDice]).toEqual(['adam', 2e-4, 1]);
+    const q = await plan(['--preset', 'cpu', '--width', '0.25', '--tumour-crops', '0', '--val-every', '50']);
+    expect([q.config.model.width, q.plan.augment.tumourCrops, q.plan.valEvery, q.plan.flip]).toEqual([0.25, 0, 50, true]);
+    const c = await plan(['--preset', 'code']);
+    expect([c.config.model.width, c.plan.flip, c.plan.augment.tumourCrops, c.plan.valEvery]).toEqual([1, false, 0, null]);
+  });
+
+  it('--modalities sets the input channels in order (aliases allowed); the default is the paper\'s three', async () => {
+    const p = await plan(['--modalities', 't1,t1ce,T2,t2f']);
+    expect(p.config.modalities).toEqual(['t1', 't1c', 't2', 'flair']);
+    expect(p.config.model.inChannels).toBe(4);
+    const d = await plan([]);
+    expect(d.config.modalities).toEqual(['t1c', 't2', 'flair']);
+    expect(d.config.model.inChannels).toBe(3);
+  });
+
+  it.each([
+    [['--modalities', 't1,pd'], /^segan train: --modalities: unknown modality 'pd'; known: t1, t1c, t2, flair/],
+    [['--modalities', 't1c,t1ce'], /^segan train: --modalities names t1c twice \(t1c,t1ce\); give each modality once$/],
+    [['--max-minutes', '0'], /^segan train: --max-minutes /],
+    [['--max-minutes', '-5'], /^segan train: --max-minutes /],
+  ])('refuses %j in one line, exit 2', async (args, want) => {
+    const r = await segan(['train', '--data', data, '--runs', runs, ...args]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr.trim()).toMatch(want);
+    expect(fs.existsSync(runs)).toBe(false);
+  }, 60_000);
+
+  it('a four-modality model trains, and eval and predict read the modalities from its checkpoint', async () => {
+    const r = await segan(['train', '--data', data, '--runs', runs, '--run', 'm4', '--modalities', 't1,t1c,t2,flair', '--width', '0.0625', '--size', '32', '--crop', '32x32x16', '--batch', '4', '--val-cases', 'Synth_003', '--max-steps', '2']);
+    expect(r.status, r.stderr).toBe(0);
+    const ckpt = path.join(runs, 'm4', 'checkpoints', 'latest.safetensors');
+    const { loadCheckpoint } = await import('../../src/segan/checkpoint.ts');
+    const c = loadCheckpoint(ckpt);
+    expect([c.config.modalities, c.config.model.inChannels]).toEqual([['t1', 't1c', 't2', 'flair'], 4]);
+    const e = await segan(['eval', '--data', data, '--checkpoint', ckpt, '--cases', 'Synth_003', '--out', path.join(tmp, 'ev')]);
+    expect(e.status, e.stderr).toBe(0);
+    const p = await segan(['predict', '--checkpoint', ckpt, '--case', path.join(data, 'Synth_002'), '--out', path.join(tmp, 'p.nii.gz')]);
+    expect(p.status, p.stderr).toBe(0);
+  }, 180_000);
+});
