@@ -22,7 +22,12 @@ const SHAPES: [number[], number[]][] = [
   [[6], [6]], // dot product
 ];
 
-describe.each(['subgroup', 'subgroup_wide', 'register', 'workgroup'] as const)('matmul with %s tiles', (kind) => {
+describe.each([
+  ['subgroup', ' (run on lavapipe only: its 8- or 16-lane subgroups)'],
+  ['subgroup_wide', ' (run on lavapipe only: its 8- or 16-lane subgroups)'],
+  ['register', ''],
+  ['workgroup', ''],
+] as const)('matmul with %s tiles%s', (kind, _plan) => {
   let restore = () => {};
   afterEach(() => restore());
   /** Subgroup tiles need lavapipe's 8- or 16-lane subgroups: elsewhere say so and skip. */

@@ -16,6 +16,10 @@ export const HAS_BRATS = fs.existsSync(BRATS_DEV);
 export const HAS_EDGE = fs.existsSync(NIFTI_EDGE);
 export const SKIP_NOTE = `(skipped: shared data not found at ${SHARED_DATA})`;
 
+// In CI the real data must be there: a missing folder fails every file that uses it, with this message,
+// instead of passing with its real-file tests skipped. Elsewhere they skip and say so.
+if ((!HAS_BRATS || !HAS_EDGE) && process.env.CI === 'true')
+  throw new Error(`the shared real data is missing: ${!HAS_BRATS ? BRATS_DEV : NIFTI_EDGE} (CI=true: tests on real files must run; put ../shared/data beside the checkout)`);
 if (!HAS_BRATS || !HAS_EDGE) console.warn(`data tests: ${SHARED_DATA} is missing; tests on real files are skipped`);
 
 export function tempDir(tag: string): string {
