@@ -1,4 +1,4 @@
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
@@ -10,16 +10,14 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 60_000,
-    // XDG_CACHE_HOME: the slice cache's default folder is the tests' own, never the user's.
-    // MESA_SHADER_CACHE_DISABLE: no Mesa shader disk cache, so no disk-cache thread in any test process.
-    // While the cache was on, a test worker sometimes died silently between files (vitest then stops with "Channel
-    // closed"), and earlier runs lost workers with "std::system_error: Invalid argument" or hung in a
-    // futex at device teardown while that thread was alive. Shaders are recompiled in each process:
-    // slower, measured in docs/reliability.md.
+    // the slice cache's default folder: the tests' own, never the user's. Mesa's shader cache stays
+    // where it was before (a fresh, empty shader-cache database per run, written by the test worker
+    // and the CLI processes it spawns at once, coincided with workers hanging in Mesa's cache thread
+    // at device teardown)
     env: {
       XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp',
       XDG_CACHE_HOME: join(tmpdir(), `dawngrad-test-cache-${process.pid}`),
-      MESA_SHADER_CACHE_DISABLE: 'true',
+      MESA_SHADER_CACHE_DIR: process.env.MESA_SHADER_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'mesa_shader_cache'),
     },
   },
 });

@@ -1,14 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { add, createEngine, mul, sum, matmul, relu, KernelCompileError, type Tensor } from '../src/index.ts';
 import { threefry2x32, uniformReference, normalReference } from '../src/tensor/random.ts';
 import { useEngine } from './helpers/engine.ts';
+import { run } from './helpers/spawn.ts';
 
 const engine = useEngine();
 const root = fileURLToPath(new URL('..', import.meta.url));
-const tsx = (script: string, env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+/** A script in a child process, awaited (spawnSync would block the worker's RPC with vitest). */
+const tsx = (script: string, env: Record<string, string> = {}) => run(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, ...env }, timeout: 60_000 });
 
 describe('creating tensors', () => {
   it('tensor, zeros, ones, full, shape, item', async () => {
@@ -183,14 +183,14 @@ describe('device and runtime rules', () => {
 
   it('`segan info` prints the adapter, backend, features and limits (and --json the report)', async () => {
     const e = engine();
-    const segan = (args: string[]) => spawnSync(process.execPath, ['bin/segan.mjs', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
-    const r = segan(['info']);
+    const segan = (args: string[]) => run(process.execPath, ['bin/segan.mjs', ...args], { cwd: root, timeout: 60_000 });
+    const r = await segan(['info']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`adapter      ${e.adapter.description}`);
     expect(r.stdout).toMatch(/^backend {6}\w+$/m);
     expect(r.stdout).toContain(`features     ${e.adapter.features.join(', ')}`);
     expect(r.stdout).toMatch(new RegExp(`^  maxComputeInvocationsPerWorkgroup +${e.adapter.limits.maxComputeInvocationsPerWorkgroup}$`, 'm'));
-    const j = segan(['info', '--json']);
+    const j = await segan(['info', '--json']);
     expect(j.status).toBe(0);
     const { describePolicy } = await import('../src/runtime/policy.ts');
     const t = e.runtime.tuner;
@@ -348,8 +348,8 @@ fn main() { out[0] = 1.0; }`;
     expect(culpritOp('no labels here', ['relu'])).toBeNull();
   });
 
-  it('without a Vulkan driver, createEngine explains what is missing and how to install it', () => {
-    const r = tsx('test/fixtures/no-adapter.ts', { VK_DRIVER_FILES: '/nonexistent/icd.json', VK_ICD_FILENAMES: '/nonexistent/icd.json' });
+  it('without a Vulkan driver, createEngine explains what is missing and how to install it', async () => {
+    const r = await tsx('test/fixtures/no-adapter.ts', { VK_DRIVER_FILES: '/nonexistent/icd.json', VK_ICD_FILENAMES: '/nonexistent/icd.json' });
     expect(r.status).toBe(3);
     expect(r.stdout).toMatch(/NoAdapterError/);
     expect(r.stdout).toMatch(/no WebGPU adapter/);
@@ -358,8 +358,8 @@ fn main() { out[0] = 1.0; }`;
     expect(r.stdout).toMatch(/apt-get install -y -t bookworm-backports libvulkan1 mesa-vulkan-drivers/);
   });
 
-  it('an unknown adapter name lists the adapters Dawn has', () => {
-    const r = tsx('test/fixtures/no-adapter.ts', { DAWNGRAD_ADAPTER: 'no-such-gpu' });
+  it('an unknown adapter name lists the adapters Dawn has', async () => {
+    const r = await tsx('test/fixtures/no-adapter.ts', { DAWNGRAD_ADAPTER: 'no-such-gpu' });
     expect(r.status).toBe(3);
     expect(r.stdout).toMatch(/adapter 'no-such-gpu'/);
     expect(r.stdout).toMatch(/Dawn said:[\s\S]*Available adapters:\n\s+\* backend: '\w+', name: '[^']+'/); // Dawn's own list
@@ -368,10 +368,10 @@ fn main() { out[0] = 1.0; }`;
 });
 
 describe('close', () => {
-  it('the process exits on its own after engine.close()', () => {
+  it('the process exits on its own after engine.close()', async () => {
     const t0 = Date.now();
-    const r = tsx('test/fixtures/exit-after-close.ts');
-    expect(r.error).toBeUndefined(); // no timeout
+    const r = await tsx('test/fixtures/exit-after-close.ts');
+    expect(r.signal).toBeNull(); // not killed at the timeout
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/done true/);
     expect(Date.now() - t0).toBeLessThan(30_000);

@@ -1,13 +1,13 @@
 // Kernel choice as data: the engine's KernelPolicy from the adapter's facts and the overrides
 // (createEngine({ plan, limits }), DAWNGRAD_PLAN, DAWNGRAD_LIMITS, DAWNGRAD_MATMUL); the kernels each
 // plan really launches; `segan info --json`'s `kernels` map.
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { conv2d, createEngine, matmul } from '../src/index.ts';
 import { defaultTile, describePolicy, makePolicy, tileCandidates, TILE_SHAPES } from '../src/runtime/policy.ts';
 import type { AdapterReport } from '../src/device/gpu.ts';
 import { useEngine, withPolicy } from './helpers/engine.ts';
+import { run } from './helpers/spawn.ts';
 
 const engine = useEngine();
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -110,14 +110,14 @@ describe('the engine follows its policy', () => {
 });
 
 describe('segan info', () => {
-  it('--json has the plan and a kernels map per family; DAWNGRAD_PLAN=hardware changes conv and matmul', () => {
-    const info = (env: Record<string, string> = {}) => {
-      const r = spawnSync(process.execPath, ['bin/segan.mjs', 'info', '--json'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  it('--json has the plan and a kernels map per family; DAWNGRAD_PLAN=hardware changes conv and matmul', async () => {
+    const info = async (env: Record<string, string> = {}) => {
+      const r = await run(process.execPath, ['bin/segan.mjs', 'info', '--json'], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 });
       expect(r.status, r.stderr).toBe(0);
       return JSON.parse(r.stdout) as { plan: string; kernels: Record<string, { variant: string }> };
     };
-    const auto = info();
-    const hw = info({ DAWNGRAD_PLAN: 'hardware' });
+    const auto = await info();
+    const hw = await info({ DAWNGRAD_PLAN: 'hardware' });
     expect(Object.keys(auto.kernels)).toEqual(expect.arrayContaining(['conv2d.forward', 'conv2d.dX', 'conv2d.dW', 'matmul']));
     expect(hw.plan).toBe('hardware');
     expect(hw.kernels['conv2d.forward'].variant).toBe('conv/tiled_forward');

@@ -8,7 +8,6 @@
 //       slice cache), while the same command on a good case does write it (so (c) is not vacuous).
 // Plus: a missing data folder is a clear error with a non-zero exit for `segan train` and `segan inspect`.
 // The commands run as the user runs them: `node bin/segan.mjs ...` from the repository root.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +17,7 @@ import { loadCase } from '../../src/data/brats.ts';
 import { inspectDataDir } from '../../src/data/inspect.ts';
 import { NiftiError, readNifti, writeNifti } from '../../src/data/nifti.ts';
 import { tempDir, writeSyntheticCase } from './helpers.ts';
+import { run } from '../helpers/spawn.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const SEGAN = path.join(REPO, 'bin', 'segan.mjs');
@@ -33,9 +33,10 @@ interface Run {
 }
 
 /** Runs `node bin/segan.mjs ...args` from the repository root. */
-function segan(args: string[], timeoutMs = 90_000): Run {
-  const r = spawnSync(process.execPath, [SEGAN, ...args], { cwd: REPO, encoding: 'utf8', timeout: timeoutMs, env: process.env });
-  if (r.error) throw r.error;
+async function segan(args: string[], timeoutMs = 90_000): Promise<Run> {
+  // awaited, not spawnSync: a blocked worker can lose its RPC with vitest
+  const r = await run(process.execPath, [SEGAN, ...args], { cwd: REPO, timeout: timeoutMs, env: process.env });
+  if (r.signal) throw new Error(`segan ${args[0]} was killed (${r.signal}) after ${timeoutMs} ms`);
   // lavapipe prints two harmless "Warning: maxDynamic... artificially reduced" lines when an engine starts
   const stderr = r.stderr.replace(/^Warning: maxDynamic.*\n/gm, '');
   return { code: r.status, stdout: r.stdout, stderr };
@@ -341,9 +342,9 @@ describe('bad input: readNifti and loadCase name the file and what is wrong', ()
 
 describe('bad input: `segan inspect --data DIR` exits 1 and prints the problem', () => {
   for (const [k, bad] of BAD.entries()) {
-    it(bad.name, () => {
+    it(bad.name, async () => {
       const { root, id, file } = built[k];
-      const r = segan(['inspect', '--data', root]);
+      const r = await segan(['inspect', '--data', root]);
       expect(r.code, r.stderr).toBe(1);
       expect(r.stdout).toMatch(/\n1 problem\(s\):\n/); // exactly the one problem made here
       const problems = r.stdout.slice(r.stdout.lastIndexOf('problem(s):'));
@@ -366,20 +367,20 @@ describe('bad input: `segan inspect --data DIR` exits 1 and prints the problem',
     });
   }
 
-  it('a missing data folder: a bad --data, exit 2 before anything runs', () => {
+  it('a missing data folder: a bad --data, exit 2 before anything runs', async () => {
     const missing = '/nonexistent';
     expect(fs.existsSync(missing)).toBe(false);
-    const r = segan(['inspect', '--data', missing]);
+    const r = await segan(['inspect', '--data', missing]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('segan inspect: --data /nonexistent does not exist\n');
     expect(r.stdout).toBe('');
   });
 
-  it('a folder without BraTS cases: exit 1 and says so', () => {
+  it('a folder without BraTS cases: exit 1 and says so', async () => {
     const empty = path.join(tmp, 'no-cases');
     fs.mkdirSync(empty);
     fs.writeFileSync(path.join(empty, 'notes.txt'), 'nothing here');
-    const r = segan(['inspect', '--data', empty]);
+    const r = await segan(['inspect', '--data', empty]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/no BraTS cases found/);
   });
@@ -407,11 +408,11 @@ describe('bad input: nothing is written when the data is bad', () => {
     }
   }, 60_000);
 
-  const predict = (caseDir: string, tag: string) => {
+  const predict = async (caseDir: string, tag: string) => {
     const out = path.join(tmp, `pred-${tag}`, 'seg.nii.gz');
     const cache = path.join(tmp, `cache-${tag}`);
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    const r = segan(['predict', '--checkpoint', checkpoint, '--case', caseDir, '--out', out, '--cache', cache]);
+    const r = await segan(['predict', '--checkpoint', checkpoint, '--case', caseDir, '--out', out, '--cache', cache]);
     const cached = fs.existsSync(cache) ? fs.readdirSync(cache) : [];
     return { r, out, outDir: fs.readdirSync(path.dirname(out)), cached };
   };
@@ -421,7 +422,7 @@ describe('bad input: nothing is written when the data is bad', () => {
     const root = path.join(tmp, 'good');
     await writeSyntheticCase(root, 'Good_1', { shape: SHAPE, seed: 1 });
     await writeSyntheticCase(root, 'Good_2', { shape: SHAPE, seed: 2 });
-    const { r, out, cached } = predict(path.join(root, 'Good_1'), 'good');
+    const { r, out, cached } = await predict(path.join(root, 'Good_1'), 'good');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/wrote .*seg\.nii\.gz: 960 voxels/);
     const v = await readNifti(out);
@@ -431,9 +432,9 @@ describe('bad input: nothing is written when the data is bad', () => {
 
   for (const [k, bad] of BAD.entries()) {
     if (bad.load === 'loads') continue; // nothing for predict to refuse
-    it(`${bad.name}: \`segan predict\` fails naming the file and writes nothing`, () => {
+    it(`${bad.name}: \`segan predict\` fails naming the file and writes nothing`, async () => {
       const { dir, file, id } = built[k];
-      const { r, out, outDir, cached } = predict(dir, String(k));
+      const { r, out, outDir, cached } = await predict(dir, String(k));
       expect(r.code).toBe(1);
       const err = r.stderr.trim();
       expect(err.startsWith(`segan predict: --case ${dir}: `), err).toBe(true);
@@ -448,19 +449,19 @@ describe('bad input: nothing is written when the data is bad', () => {
     });
   }
 
-  it('`segan train --data /nonexistent`: a bad --data, exit 2 before anything starts', () => {
+  it('`segan train --data /nonexistent`: a bad --data, exit 2 before anything starts', async () => {
     const runs = path.join(tmp, 'runs');
-    const r = segan(['train', '--data', '/nonexistent', '--runs', runs, '--run', 'x']);
+    const r = await segan(['train', '--data', '/nonexistent', '--runs', runs, '--run', 'x']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('segan train: --data /nonexistent does not exist\n');
     expect(fs.existsSync(runs)).toBe(false);
   });
 
-  it('`segan train` on a case with a missing modality: fails naming the case, writes no config or checkpoint', () => {
+  it('`segan train` on a case with a missing modality: fails naming the case, writes no config or checkpoint', async () => {
     const k = BAD.findIndex((b) => b.name === 'missing modality file');
     const { root, dir, id } = built[k];
     const runs = path.join(tmp, 'runs-bad');
-    const r = segan(['train', '--data', root, '--runs', runs, '--run', 'r', '--epochs', '1', '--width', '0.0625', '--size', '16', '--crop', '16x16x8', '--cache', path.join(tmp, 'cache-train')]);
+    const r = await segan(['train', '--data', root, '--runs', runs, '--run', 'r', '--epochs', '1', '--width', '0.0625', '--size', '16', '--crop', '16x16x8', '--cache', path.join(tmp, 'cache-train')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^segan train: --data ${root}: .*${dir}: case ${id} has no t2 volume\n$`));
     // the run folder is made only once the run has started
