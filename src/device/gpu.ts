@@ -54,6 +54,13 @@ export class NoAdapterError extends Error {
 
 let globalsInstalled = false;
 
+/**
+ * One Dawn instance per set of flags for the whole process, kept: engines come and go, instances do
+ * not. With an instance per engine, a closed engine's instance was collected while another engine
+ * waited on its queue, and that wait sometimes never ended (a test worker hung in engine.close()).
+ */
+const instances = new Map<string, GPU>();
+
 export async function openDevice(opts: DeviceOptions = {}): Promise<OpenDevice> {
   if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp'; // silences Mesa warnings
   if (!globalsInstalled) {
@@ -75,7 +82,9 @@ export async function openDevice(opts: DeviceOptions = {}): Promise<OpenDevice> 
   const problems: string[] = [];
   const capture = captureStderr();
   try {
-    gpu = create(flags);
+    const key = flags.join(' ');
+    gpu = instances.get(key) ?? create(flags);
+    instances.set(key, gpu);
     adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference });
   } catch (e) {
     problems.push(String((e as Error)?.message ?? e));
