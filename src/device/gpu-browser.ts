@@ -1,24 +1,9 @@
 // Opening WebGPU in a browser: navigator.gpu's adapter and device. The browser build (src/web/build.ts)
 // puts this file where gpu.ts (Dawn in Node) stands; everything above the device layer is the same code.
-import { describeDevice, deviceRequest, type AdapterReport } from './report.ts';
+import { describeDevice, deviceRequest, type DeviceOptions, type OpenDevice } from './report.ts';
 
-export { LIMIT_NAMES, OPTIONAL_FEATURES, type AdapterReport } from './report.ts';
-
-export interface DeviceOptions {
-  /** Not used in a browser (the browser picks its backend); kept so that options type-check alike. */
-  backend?: string;
-  adapter?: string;
-  powerPreference?: GPUPowerPreference;
-  /** Limits to request: everything the adapter has ('adapter', default) or WebGPU's defaults. */
-  limits?: 'adapter' | 'default';
-}
-
-export interface OpenDevice {
-  gpu: GPU | null;
-  adapter: GPUAdapter;
-  device: GPUDevice;
-  report: AdapterReport;
-}
+// backend and adapter in DeviceOptions mean nothing here: the browser picks its own
+export { LIMIT_NAMES, OPTIONAL_FEATURES, type AdapterReport, type DeviceOptions, type OpenDevice } from './report.ts';
 
 export const SETUP_HINT =
   'This browser offers no WebGPU. Use a browser with WebGPU enabled (Chrome or Edge 113+, Safari 26+, ' +

@@ -4,26 +4,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { create, globals } from 'webgpu';
 import { installPolling } from './poll.ts';
 import { envValue } from './env.ts';
-import { describeDevice, deviceRequest, type AdapterReport } from './report.ts';
+import { describeDevice, deviceRequest, type DeviceOptions, type OpenDevice } from './report.ts';
 
-export { LIMIT_NAMES, OPTIONAL_FEATURES, type AdapterReport } from './report.ts';
-
-export interface DeviceOptions {
-  /** Dawn backend: 'vulkan', 'metal', 'd3d12', 'opengl', 'null', ... (env DAWNGRAD_BACKEND). */
-  backend?: string;
-  /** Adapter name as Dawn lists it, e.g. 'llvmpipe' (env DAWNGRAD_ADAPTER). */
-  adapter?: string;
-  powerPreference?: GPUPowerPreference;
-  /** Limits to request: everything the adapter has ('adapter', default) or WebGPU's defaults (env DAWNGRAD_LIMITS). */
-  limits?: 'adapter' | 'default';
-}
-
-export interface OpenDevice {
-  gpu: GPU | null;
-  adapter: GPUAdapter;
-  device: GPUDevice;
-  report: AdapterReport;
-}
+export { LIMIT_NAMES, OPTIONAL_FEATURES, type AdapterReport, type DeviceOptions, type OpenDevice } from './report.ts';
 
 /**
  * The by-hand commands that add bookworm-backports and install lavapipe (printed by SETUP_HINT and by

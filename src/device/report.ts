@@ -14,6 +14,23 @@ export interface AdapterReport {
   limits: Record<string, number>;
 }
 
+export interface DeviceOptions {
+  /** Dawn backend: 'vulkan', 'metal', 'd3d12', 'opengl', 'null', ... (env DAWNGRAD_BACKEND; Node only). */
+  backend?: string;
+  /** Adapter name as Dawn lists it, e.g. 'llvmpipe' (env DAWNGRAD_ADAPTER; Node only). */
+  adapter?: string;
+  powerPreference?: GPUPowerPreference;
+  /** Limits to request: everything the adapter has ('adapter', default) or WebGPU's defaults (env DAWNGRAD_LIMITS). */
+  limits?: 'adapter' | 'default';
+}
+
+export interface OpenDevice {
+  gpu: GPU | null;
+  adapter: GPUAdapter;
+  device: GPUDevice;
+  report: AdapterReport;
+}
+
 /** Optional features we use when the adapter has them. */
 export const OPTIONAL_FEATURES = ['timestamp-query', 'shader-f16', 'subgroups'] as const;
 
