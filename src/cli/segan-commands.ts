@@ -30,7 +30,7 @@ async function naming<T>(cmd: string, flag: string, value: string, fn: () => T |
 }
 
 /** The inference options shared by eval and predict (src/cli/commands.ts, INFERENCE). */
-function inferenceOf(v: Values): CaseInference {
+export function inferenceOf(v: Values): CaseInference {
   return { tta: !!v.tta, postprocess: v.postprocess ? { minComponent: v['min-component'] as number, minEnhancing: v['min-enhancing'] as number } : null };
 }
 

@@ -3,6 +3,7 @@ import { startServer, ServeError } from '../web/serve.ts';
 import { CheckpointError } from '../segan/checkpoint.ts';
 import type { Values } from './options.ts';
 import { CommandError } from './train.ts';
+import { inferenceOf } from './segan-commands.ts';
 
 export async function serveCommand(v: Values): Promise<number> {
   let server;
@@ -12,7 +13,7 @@ export async function serveCommand(v: Values): Promise<number> {
       checkpoint: String(v.checkpoint),
       host: String(v.host),
       port: v.port as number,
-      inference: { tta: !!v.tta, postprocess: v.postprocess ? { minComponent: v['min-component'] as number, minEnhancing: v['min-enhancing'] as number } : null },
+      inference: inferenceOf(v),
     });
   } catch (e) {
     if (e instanceof ServeError) throw new CommandError(`segan serve: ${e.message}`, { cause: e });

@@ -9,7 +9,7 @@
 // takes about 5–8 MB.
 import { gzipSync } from 'node:zlib';
 import { REGIONS, summarize, type CaseScores } from './metrics.ts';
-import { toBytes, VIEWER_CSS, VIEWER_SCRIPT, viewerControlsHtml } from './viewer.ts';
+import { escapeHtml, scriptJson, toBytes, VIEWER_CSS, VIEWER_SCRIPT, viewerControlsHtml } from './viewer.ts';
 
 export { toBytes } from './viewer.ts';
 
@@ -56,9 +56,6 @@ function cropBytes(v: Uint8Array, shape: [number, number, number], lo: number[],
 
 const b64gz = (a: Uint8Array) => gzipSync(a, { level: 9 }).toString('base64');
 
-const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-/** JSON safe inside <script>: no "</script" can close the element early. */
-const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 
 /** The scores table (per case and region: Dice, HD95, precision, sensitivity; then mean and median). */
 function scoresTableHtml(cases: CaseScores[]): string {

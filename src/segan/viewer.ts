@@ -17,6 +17,11 @@ export function toBytes(data: ArrayLike<number>): Uint8Array {
   return out;
 }
 
+/** Text safe inside HTML (element content and quoted attributes). */
+export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+/** JSON safe inside <script>: no "</script" can close the element early. */
+export const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
+
 export const VIEWER_CSS = `.planes{display:flex;gap:12px;flex-wrap:wrap}.plane{display:flex;flex-direction:column;gap:4px}
 canvas{image-rendering:pixelated;background:#000;cursor:crosshair}
 .legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}`;

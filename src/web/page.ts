@@ -1,11 +1,9 @@
 // The HTML of `segan serve`: the list of cases, and a case's page (the app script, the viewer, the
 // case's file URLs and the inference options). Page-side code is app.ts (built by build.ts) and the
 // viewer (segan/viewer.ts).
-import { VIEWER_CSS, VIEWER_SCRIPT, viewerControlsHtml } from '../segan/viewer.ts';
+import { escapeHtml, scriptJson, VIEWER_CSS, VIEWER_SCRIPT, viewerControlsHtml } from '../segan/viewer.ts';
 import type { PageCase } from './app.ts';
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 
 /** A small icon (so that the browser's favicon request does not fail). */
 export const FAVICON_SVG =
