@@ -51,7 +51,8 @@ export async function predictSlices(engine: Engine, S: Segmentor, cs: Pick<CaseS
       const sum = new Float32Array(n * K * plane);
       for (const [lr, ud] of flips) {
         const x = engine.tensor(lr || ud ? flipPlanes(input, n * M, size, lr, ud) : input, [n, M, size, size]);
-        const p = engine.noGrad(() => S.forward(x));
+        // tidy: the forward's intermediates go back to the pool now, not at the end of the run
+        const p = engine.tidy(() => engine.noGrad(() => S.forward(x)));
         const got = await p.toArray();
         const back = lr || ud ? flipPlanes(got, n * K, size, lr, ud) : got;
         for (let i = 0; i < sum.length; i++) sum[i] += back[i];
