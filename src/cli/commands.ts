@@ -55,7 +55,7 @@ Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints 
     { name: 'rotate', type: 'number', meta: 'DEG', min: 0, max: 180, default: 0, help: 'random in-plane rotation of training crops, up to ±DEG degrees' },
     { name: 'scale', type: 'number', meta: 'F', min: 0, max: 0.5, default: 0, help: 'random zoom of training crops by a factor in [1−F, 1+F]' },
     { name: 'intensity', type: 'number', meta: 'F', min: 0, max: 0.5, default: 0, help: 'random gamma exp(±F), gain 1±F and shift ±F/2 per modality (inside the brain)' },
-    { name: 'flip', type: 'flag', help: 'random left-right flips of training crops' },
+    { name: 'flip', type: 'flag', help: 'random left-right flips of training crops (--no-flip: none, e.g. to leave out --preset cpu\'s)' },
     { name: 'modalities', type: 'list', meta: 'LIST', defaultText: "t1c,t2,flair (the paper's)", help: 'input modalities in channel order, from t1, t1c, t2, flair (aliases t1n, t1ce, t2w, t2f); e.g. t1,t1c,t2,flair' },
     { name: 'runs', type: 'string', meta: 'DIR', path: 'out', default: 'runs', help: 'folder that holds the run folders' },
     { name: 'run', type: 'string', meta: 'NAME', pattern: RUN_NAME, patternText: 'a single folder name: letters, digits, . _ - (at most 128)', defaultText: '<preset>-<date-time>', help: 'run folder name inside --runs' },

@@ -197,6 +197,8 @@ export async function parseCommand(spec: CommandSpec, argv: readonly string[]): 
       args,
       options: Object.fromEntries([...spec.options.map((o) => [o.name, { type: o.type === 'flag' ? 'boolean' : 'string' }] as const), ['help', { type: 'boolean', short: 'h' }]]),
       allowPositionals: !!spec.positionals?.length,
+      // --no-NAME turns a switch off: the way to leave out what a preset turns on (--preset cpu --no-flip)
+      allowNegative: true,
       strict: true,
       tokens: true,
     });
@@ -231,7 +233,7 @@ export async function parseCommand(spec: CommandSpec, argv: readonly string[]): 
   }
   // the values given first (a bad one is the more useful message), then what is missing
   for (const t of parsed.tokens ?? []) {
-    if (t.kind === 'option' && t.name !== 'help') out[t.name] = byName.get(t.name)!.type === 'flag' ? true : parseValue(cmd, byName.get(t.name)!, String(t.value));
+    if (t.kind === 'option' && t.name !== 'help') out[t.name] = byName.get(t.name)!.type === 'flag' ? !t.rawName.startsWith('--no-') : parseValue(cmd, byName.get(t.name)!, String(t.value));
   }
   for (const o of spec.options) {
     if (out[o.name] !== undefined) continue;

@@ -131,6 +131,8 @@ describe('segan train --preset cpu and --modalities', () => {
     expect([p.config.optimizer, p.config.lr, p.config.lambdaDice]).toEqual(['adam', 2e-4, 1]);
     const q = await plan(['--preset', 'cpu', '--width', '0.25', '--tumour-crops', '0', '--val-every', '50']);
     expect([q.config.model.width, q.plan.augment.tumourCrops, q.plan.valEvery, q.plan.flip]).toEqual([0.25, 0, 50, true]);
+    const n = await plan(['--preset', 'cpu', '--no-flip']);
+    expect([n.plan.flip, n.config.model.width]).toEqual([false, 0.125]);
     const c = await plan(['--preset', 'code']);
     expect([c.config.model.width, c.plan.flip, c.plan.augment.tumourCrops, c.plan.valEvery]).toEqual([1, false, 0, null]);
   });
@@ -148,6 +150,8 @@ describe('segan train --preset cpu and --modalities', () => {
     [['--modalities', 't1,pd'], /^segan train: --modalities: unknown modality 'pd'; known: t1, t1c, t2, flair/],
     [['--modalities', 't1c,t1ce'], /^segan train: --modalities names t1c twice \(t1c,t1ce\); give each modality once$/],
     [['--max-minutes', '0'], /^segan train: --max-minutes /],
+    [['--flip', '--no-flip'], /^segan train: --flip is given twice; give it once$/],
+    [['--no-width'], /^segan train: unknown option --no-width/],
     [['--max-minutes', '-5'], /^segan train: --max-minutes /],
   ])('refuses %j in one line, exit 2', async (args, want) => {
     const r = await segan(['train', '--data', data, '--runs', runs, ...args]);
