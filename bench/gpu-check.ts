@@ -13,7 +13,8 @@ import { batchNorm2d, conv2d, createEngine, interpolate, matmul, max, sum, type 
 import { describePolicy } from '../src/runtime/policy.ts';
 import { tileShort } from '../src/runtime/tuner.ts';
 import { makeConfig } from '../src/segan/config.ts';
-import { SeganModel, SeganTrainer } from '../src/segan/trainer.ts';
+import { SeganModel } from '../src/segan/model.ts';
+import { SeganTrainer } from '../src/segan/trainer.ts';
 import { arr, matmulRef, reduceRef, type Arr } from '../test/helpers/reference.ts';
 import { conv2dGradRef, conv2dRef } from '../test/helpers/conv-reference.ts';
 import { benchFlags } from './options.ts';

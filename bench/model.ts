@@ -4,7 +4,8 @@
 import { createEngine, type Tensor } from '../src/index.ts';
 import { makeConfig } from '../src/segan/config.ts';
 import { maskedBy } from '../src/segan/losses.ts';
-import { SeganModel, SeganTrainer } from '../src/segan/trainer.ts';
+import { SeganModel } from '../src/segan/model.ts';
+import { SeganTrainer } from '../src/segan/trainer.ts';
 import { loadTfjs } from './peers/tfjs.ts';
 import { findTorchPython, torchStep } from './peers/torch.ts';
 import { TfSegan } from './peers/segan-tfjs.ts';

@@ -3,7 +3,8 @@
 //   npx tsx bench/step.ts --batch B --width W --size S [--classes K] [--reps N] [--no-tfjs] [--json]
 import { createEngine } from '../src/index.ts';
 import { makeConfig, type TrainConfig } from '../src/segan/config.ts';
-import { SeganModel, SeganTrainer } from '../src/segan/trainer.ts';
+import { SeganModel } from '../src/segan/model.ts';
+import { SeganTrainer } from '../src/segan/trainer.ts';
 import { benchFlags } from './options.ts';
 import { loadTfjs } from './peers/tfjs.ts';
 import { TfSegan } from './peers/segan-tfjs.ts';

@@ -12,7 +12,7 @@ import { makeConfig } from '../src/segan/config.ts';
 import { loadCheckpoint } from '../src/segan/checkpoint.ts';
 import { checkpointBytes, ensureFreeSpace, OutputError } from '../src/segan/output.ts';
 import { train } from '../src/segan/train.ts';
-import { SeganModel } from '../src/segan/trainer.ts';
+import { SeganModel } from '../src/segan/model.ts';
 import { writeSyntheticCases } from '../src/segan/synth-cases.ts';
 import { useEngine } from './helpers/engine.ts';
 

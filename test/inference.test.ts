@@ -10,7 +10,7 @@ import { readNifti } from '../src/data/nifti.ts';
 import { flipPlanes, postprocessLabels, predictLoadedCase, wholeExtent } from '../src/segan/infer.ts';
 import { findCases, loadCase } from '../src/data/brats.ts';
 import { loadCheckpoint, restore } from '../src/segan/checkpoint.ts';
-import { SeganModel } from '../src/segan/trainer.ts';
+import { SeganModel } from '../src/segan/model.ts';
 import { createEngine } from '../src/index.ts';
 import { regionFromLabels, scoreMasks } from '../src/segan/metrics.ts';
 import { writeSyntheticCases } from '../src/segan/synth-cases.ts';

@@ -106,7 +106,8 @@ describe('numerical faults and long runs', () => {
 
   it('a batch with NaN is skipped on the GPU and leaves no trace: training on [a, NaN, b] = training on [a, b], bitwise', async () => {
     const e = engine();
-    const { SeganModel, SeganTrainer } = await import('../src/segan/trainer.ts');
+    const { SeganModel } = await import('../src/segan/model.ts');
+    const { SeganTrainer } = await import('../src/segan/trainer.ts');
     const cfg = makeConfig({ lr: 1e-3, batch: 2, size: 32, model: { inChannels: 3, classes: 3, width: 1 / 16, skip: 'add', slope: 0.2, seed: 4 } });
     const batch = (seed: number) => ({ x: e.rand([2, 3, 32, 32], { seed }), y: e.tidy(() => e.rand([2, 3, 32, 32], { seed: seed + 1 }).gt(0.6)) });
     const a = batch(10);
@@ -180,7 +181,8 @@ describe('numerical faults and long runs', () => {
   it('segan train --resume … --on-nan skip --max-skips 2: prints each skipped step, then stops (exit 1)', async () => {
     const run = join(dir, 'nan-skip');
     // a checkpoint with one NaN in a segmentor weight: every later step's losses are NaN and are skipped
-    const { SeganModel, SeganTrainer } = await import('../src/segan/trainer.ts');
+    const { SeganModel } = await import('../src/segan/model.ts');
+    const { SeganTrainer } = await import('../src/segan/trainer.ts');
     const { restore, saveCheckpoint } = await import('../src/segan/checkpoint.ts');
     const ck = loadCheckpoint(join(run, 'checkpoints', 'step-0000004.safetensors'));
     const name = [...ck.tensors.keys()].find((k) => k.startsWith('S.') && k.endsWith('weight'))!;
@@ -202,7 +204,8 @@ describe('numerical faults and long runs', () => {
 
   it('1,000 training steps keep live GPU bytes flat and RSS within 64 MiB', async () => {
     const e = engine();
-    const { SeganModel, SeganTrainer } = await import('../src/segan/trainer.ts');
+    const { SeganModel } = await import('../src/segan/model.ts');
+    const { SeganTrainer } = await import('../src/segan/trainer.ts');
     const cfg = makeConfig({ lr: 1e-4, batch: 2, size: 32, model: { inChannels: 3, classes: 1, width: 1 / 32, skip: 'add', slope: 0.2, seed: 2 } });
     const model = new SeganModel(e, cfg);
     const trainer = new SeganTrainer(model, cfg);

@@ -10,7 +10,7 @@ import { openDataset } from '../src/data/dataset.ts';
 import { makeConfig } from '../src/segan/config.ts';
 import { loadCheckpoint, restore } from '../src/segan/checkpoint.ts';
 import { predictSlices, scoreCase } from '../src/segan/infer.ts';
-import { SeganModel } from '../src/segan/trainer.ts';
+import { SeganModel } from '../src/segan/model.ts';
 import { train } from '../src/segan/train.ts';
 import { writeSyntheticCases } from '../src/segan/synth-cases.ts';
 import { useEngine } from './helpers/engine.ts';

@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 import { createEngine } from '../index.ts';
 import { chromeTrace, summarizeRecords, type KernelSummary } from '../runtime/profiler.ts';
 import { makeConfig } from '../segan/config.ts';
-import { SeganModel, SeganTrainer } from '../segan/trainer.ts';
+import { SeganModel } from '../segan/model.ts';
+import { SeganTrainer } from '../segan/trainer.ts';
 import type { Values } from './options.ts';
 
 export function profileTable(rows: KernelSummary[], totalMs: number, limit = 25): string {

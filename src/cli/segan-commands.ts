@@ -12,7 +12,7 @@ import { findCases, type BratsCase } from '../data/brats.ts';
 import { loadCheckpoint, restore, type LoadedCheckpoint } from '../segan/checkpoint.ts';
 import { predictCase, scoreCase, wholeExtent, type CaseInference } from '../segan/infer.ts';
 import { scoresCsv, scoresTable, summarize, type CaseScores } from '../segan/metrics.ts';
-import { SeganModel } from '../segan/trainer.ts';
+import { SeganModel } from '../segan/model.ts';
 import { configModalities } from '../segan/config.ts';
 import { writeSyntheticCases } from '../segan/synth-cases.ts';
 import { ensureWritableDir } from '../segan/output.ts';

@@ -7,7 +7,8 @@ import { createEngine } from '../index.ts';
 import { envValue } from '../device/env.ts';
 import { tileName, type TuneResult } from '../runtime/tuner.ts';
 import { makeConfig } from '../segan/config.ts';
-import { SeganModel, SeganTrainer } from '../segan/trainer.ts';
+import { SeganModel } from '../segan/model.ts';
+import { SeganTrainer } from '../segan/trainer.ts';
 import type { Io } from './run.ts';
 import type { Values } from './options.ts';
 

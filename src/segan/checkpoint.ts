@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { decodeSafetensors, encodeSafetensors, writeFileAtomic } from '../io/safetensors.ts';
 import type { OptimizerState } from '../optim/index.ts';
 import type { TrainConfig } from './config.ts';
-import type { SeganModel, SeganTrainer } from './trainer.ts';
+import type { SeganModel } from './model.ts';
+import type { SeganTrainer } from './trainer.ts';
 
 export const CHECKPOINT_FORMAT = 'dawngrad-segan/1';
 

@@ -2,7 +2,9 @@
 //   masked(x, m)      each image channel times the label map: x ∘ m, m: [N, 1, H, W] (broadcast)
 //   multiScaleL1      ℓ = (1/L) Σ_i w_i · mean|f_i(x∘S(x)) − f_i(x∘y)| over the critic's L scales (times a scale)
 //   diceLoss          soft Dice, 1 − mean over samples and classes of 2Σpy / (Σp² + Σy²)
-import { absDiffSum, mul, slice } from '../ops/index.ts';
+// and the training-time score beside them:
+//   hardDice          2|P∩G| / (|P| + |G|) with P = p > 0.5 (the progress line's Dice; no gradient)
+import { absDiffSum, gt, mean, mul, slice, sum } from '../ops/index.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
 export { diceLoss } from '../ops/index.ts';
@@ -26,4 +28,12 @@ export function multiScaleL1(fa: Tensor[], fb: Tensor[], weights: readonly numbe
     total = total ? total.add(term) : term;
   });
   return total!;
+}
+
+/** 2|P∩G| / (|P| + |G|) with P = p > 0.5, over the whole batch (1 when both are empty). */
+export function hardDice(p: Tensor, y: Tensor): Tensor {
+  const hard = gt(p, 0.5);
+  const inter = sum(mul(hard, y));
+  const denom = sum(hard).add(sum(y));
+  return mean(inter.mul(2).add(1e-6).div(denom.add(1e-6)));
 }

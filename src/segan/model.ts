@@ -5,12 +5,14 @@
 //                U-Net skips between matching encoder / decoder stages ('add' or 'concat').
 //   Critic C:    3 × [conv 4×4/2 → BN (not the first) → LeakyReLU 0.2]   (64, 128, 256)·width
 //                features = [masked input, f1, f2, f3]
+// SeganModel: the segmentor and one critic per class (the paper's S3-3C; S1-1C for one class).
 // Bias only where no batch norm follows. BN and the activation run as one fused kernel.
 import { cat, interpolate, sigmoid } from '../ops/index.ts';
 import type { Engine } from '../tensor/engine.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { Module } from '../nn/module.ts';
 import { BatchNorm2d, Conv2d } from '../nn/layers.ts';
+import type { TrainConfig } from './config.ts';
 
 export type SkipMode = 'add' | 'concat';
 
@@ -95,5 +97,34 @@ export class Critic extends Module {
       out.push(h);
     });
     return out;
+  }
+}
+
+/** The segmentor and one critic per class, with the checkpoint names S.* and C<k>.*. */
+export class SeganModel {
+  readonly S: Segmentor;
+  readonly critics: Critic[];
+  constructor(readonly engine: Engine, readonly config: TrainConfig) {
+    this.S = new Segmentor(engine, config.model);
+    this.critics = Array.from({ length: config.model.classes }, (_, k) => new Critic(engine, config.model, 1000 + 100 * k));
+  }
+
+  criticParameters(): Tensor[] {
+    return this.critics.flatMap((c) => c.parameters());
+  }
+
+  /** Named tensors for checkpoints: S.* and C<k>.* */
+  stateDict(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const [n, t] of this.S.stateDict()) out.set(`S.${n}`, t);
+    this.critics.forEach((c, k) => {
+      for (const [n, t] of c.stateDict()) out.set(`C${k}.${n}`, t);
+    });
+    return out;
+  }
+
+  dispose(): void {
+    this.S.dispose();
+    for (const c of this.critics) c.dispose();
   }
 }

@@ -4,7 +4,7 @@
 import { accessSync, constants, existsSync, statfsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { TrainConfig } from './config.ts';
-import type { SeganModel } from './trainer.ts';
+import type { SeganModel } from './model.ts';
 
 /** File-system error codes that mean "the output cannot be written", with what to tell the user. */
 const OUTPUT_ERRORS: Record<string, string> = {

@@ -17,7 +17,8 @@ import type { Engine } from '../tensor/engine.ts';
 import { configModalities, type TrainConfig } from './config.ts';
 import { loadCheckpoint, restore, saveCheckpoint, type Progress } from './checkpoint.ts';
 import { validateVolumes, writeOverlays, writePlot } from './validate.ts';
-import { SeganModel, SeganTrainer, type SkippedStep, type StepLosses } from './trainer.ts';
+import { SeganModel } from './model.ts';
+import { SeganTrainer, type SkippedStep, type StepLosses } from './trainer.ts';
 import { checkpointBytes, describeOutputError, ensureFreeSpace, ensureWritableDir, isOutputError, OutputError, writingTo } from './output.ts';
 
 export interface TrainOptions {

@@ -8,12 +8,12 @@
 // gradient are checked on the GPU and a step with a NaN or an infinity is skipped there, leaving the
 // parameters and the optimizer state as they were; the returned flags say so at the next readback.
 import { Adam, RMSprop, clampParameters, readNonFiniteFlag } from '../optim/index.ts';
-import { sum, mean, mul, gt, slice } from '../ops/index.ts';
+import { mul, slice } from '../ops/index.ts';
 import type { Engine } from '../tensor/engine.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import type { TrainConfig } from './config.ts';
-import { Critic, Segmentor } from './model.ts';
-import { diceLoss, maskedBy, multiScaleL1 } from './losses.ts';
+import type { SeganModel } from './model.ts';
+import { diceLoss, hardDice, maskedBy, multiScaleL1 } from './losses.ts';
 
 export interface StepLosses {
   /** Critic loss (−ℓ), a scalar tensor on the GPU. */
@@ -38,34 +38,6 @@ export interface SkippedStep {
 export interface TrainerOptions {
   /** Check for NaN / Inf on the GPU and skip such steps (default true). */
   guard?: boolean;
-}
-
-export class SeganModel {
-  readonly S: Segmentor;
-  readonly critics: Critic[];
-  constructor(readonly engine: Engine, readonly config: TrainConfig) {
-    this.S = new Segmentor(engine, config.model);
-    this.critics = Array.from({ length: config.model.classes }, (_, k) => new Critic(engine, config.model, 1000 + 100 * k));
-  }
-
-  criticParameters(): Tensor[] {
-    return this.critics.flatMap((c) => c.parameters());
-  }
-
-  /** Named tensors for checkpoints: S.* and C<k>.* */
-  stateDict(): Map<string, Tensor> {
-    const out = new Map<string, Tensor>();
-    for (const [n, t] of this.S.stateDict()) out.set(`S.${n}`, t);
-    this.critics.forEach((c, k) => {
-      for (const [n, t] of c.stateDict()) out.set(`C${k}.${n}`, t);
-    });
-    return out;
-  }
-
-  dispose(): void {
-    this.S.dispose();
-    for (const c of this.critics) c.dispose();
-  }
 }
 
 export type SeganOptimizer = Adam | RMSprop;
@@ -179,12 +151,4 @@ export class SeganTrainer {
     this.optS.lr = lr;
     this.optC.lr = lr;
   }
-}
-
-/** 2|P∩G| / (|P| + |G|) with P = p > 0.5, over the whole batch (1 when both are empty). */
-export function hardDice(p: Tensor, y: Tensor): Tensor {
-  const hard = gt(p, 0.5);
-  const inter = sum(mul(hard, y));
-  const denom = sum(hard).add(sum(y));
-  return mean(inter.mul(2).add(1e-6).div(denom.add(1e-6)));
 }

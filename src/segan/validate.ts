@@ -10,7 +10,7 @@ import { predictSlices, scoreCase } from './infer.ts';
 import { REGIONS, type CaseScores } from './metrics.ts';
 import { writingTo } from './output.ts';
 import type { EpochMetrics, StepMetrics } from './train.ts';
-import type { SeganModel } from './trainer.ts';
+import type { SeganModel } from './model.ts';
 
 export function writePlot(runDir: string, history: StepMetrics[], val: EpochMetrics[]): void {
   const series = [

@@ -11,7 +11,7 @@ import { provideFile } from '../data/nifti-bytes-browser.ts';
 import { loadCase, type BratsCase, type Layout, type Modality } from '../data/brats.ts';
 import { fromCanonical } from '../data/orientation.ts';
 import { checkpointFromBytes, restore } from '../segan/checkpoint.ts';
-import { SeganModel } from '../segan/trainer.ts';
+import { SeganModel } from '../segan/model.ts';
 import { predictLoadedCase, scoreCase, type CaseInference } from '../segan/infer.ts';
 import { REGIONS } from '../segan/metrics.ts';
 import { toBytes } from '../segan/viewer.ts';

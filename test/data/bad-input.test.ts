@@ -394,7 +394,7 @@ describe('bad input: nothing is written when the data is bad', () => {
     // a tiny SegAN checkpoint (width 1/16, 16×16 crops of a 16×16×8 volume crop), made on this machine's WebGPU adapter
     const { createEngine } = await import('../../src/index.ts');
     const { makeConfig } = await import('../../src/segan/config.ts');
-    const { SeganModel } = await import('../../src/segan/trainer.ts');
+    const { SeganModel } = await import('../../src/segan/model.ts');
     const { saveCheckpoint } = await import('../../src/segan/checkpoint.ts');
     const engine = await createEngine({ seed: 1 });
     try {
