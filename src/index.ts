@@ -4,7 +4,8 @@ export { createEngine, Engine, type EngineOptions, type TensorOptions, type Rand
 export { Tensor } from './tensor/tensor.ts';
 export { ShapeError, type Shape } from './tensor/shape.ts';
 export { NoAdapterError, type AdapterReport, type DeviceOptions } from './device/gpu.ts';
-export { GpuError, parseBytes } from './runtime/runtime.ts';
+export { GpuError } from './runtime/gpu-errors.ts';
+export { parseBytes } from './device/bytes.ts';
 export { GpuOutOfMemoryError } from './runtime/pool.ts';
 export { KernelCompileError } from './runtime/kernels.ts';
 export type { MemoryReport, MemoryCategory } from './runtime/pool.ts';

@@ -341,7 +341,7 @@ fn main() { out[0] = 1.0; }`;
   });
 
   it('culpritOp picks the batch op a Dawn message labels', async () => {
-    const { culpritOp } = await import('../src/runtime/runtime.ts');
+    const { culpritOp } = await import('../src/runtime/gpu-errors.ts');
     expect(culpritOp('While calling [Device].CreateBindGroup([BindGroupDescriptor ""myop""]).', ['add', 'myop'])).toBe('myop');
     expect(culpritOp('[ComputePipeline "sum.splitseq"] is invalid', ['relu', 'sum'])).toBe('sum');
     expect(culpritOp('[Buffer "other"] is destroyed', ['relu', 'sum'])).toBeNull();

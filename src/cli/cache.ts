@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { cacheFiles, clearCache, defaultCacheDir, DEFAULT_CACHE_MAX } from '../data/cache.ts';
 import { envValue } from '../device/env.ts';
-import { fmtBytes } from '../runtime/pool.ts';
+import { fmtBytes } from '../device/bytes.ts';
 import type { Values } from './options.ts';
 
 export function cacheCommand(v: Values): number {

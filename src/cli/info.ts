@@ -1,6 +1,6 @@
 // `segan info`: what WebGPU adapter Dawn gives us and what it can do.
 import { createEngine } from '../index.ts';
-import { fmtBytes } from '../runtime/pool.ts';
+import { fmtBytes } from '../device/bytes.ts';
 import { defaultPlan, describePolicy } from '../runtime/policy.ts';
 import type { Values } from './options.ts';
 

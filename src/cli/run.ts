@@ -5,6 +5,7 @@ import { checkEnvironment } from '../device/env.ts';
 import { CACHE, COMMANDS, DEMO, ENGINE_DEMO, EVAL, INFO, INSPECT, PREDICT, PROFILE, SERVE, SYNTH, TRAIN, TUNE } from './commands.ts';
 import { commandHelp, parseCommand, suggest, UsageError, type CommandSpec, type Values } from './options.ts';
 import { ENV_VARS } from '../device/env.ts';
+import { OOM_ADVICE } from '../runtime/pool.ts';
 
 type Impl = (v: Values & { given: Set<string> }, io: Io) => Promise<number> | number;
 
@@ -98,8 +99,12 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
   }
 }
 
+/** The engine's out-of-memory advice, with the `segan train` flags that act on it. */
+const OOM_ADVICE_WITH_FLAGS = OOM_ADVICE.replace(/\.$/, ' (segan train: --batch, --size, --width).');
+
 /** An error as the user sees it: its message, prefixed with the command unless it names it already. */
 export function oneLine(e: unknown, prefix: string): string {
-  const msg = e instanceof Error ? e.message : String(e);
+  let msg = e instanceof Error ? e.message : String(e);
+  if (e instanceof Error && e.name === 'GpuOutOfMemoryError') msg = msg.replace(OOM_ADVICE, OOM_ADVICE_WITH_FLAGS);
   return msg.startsWith('segan') || msg.startsWith('dawngrad:') ? msg : `${prefix}: ${msg}`;
 }

@@ -5,6 +5,7 @@
 // writer comes after the old readers), but an upload may not (queue.writeBuffer runs before the
 // unsubmitted commands). After the submit, recycled buffers join the free lists.
 // Size classes step by 1/4 octave above 4 KiB (at most 25% waste); small buffers round to 256 bytes.
+import { fmtBytes } from '../device/bytes.ts';
 
 export type MemoryCategory = 'parameters' | 'optimizer' | 'activations' | 'gradients' | 'scratch';
 export const CATEGORIES: MemoryCategory[] = ['parameters', 'optimizer', 'activations', 'gradients', 'scratch'];
@@ -41,14 +42,52 @@ export interface MemoryReport {
 }
 
 /**
+ * What to do when out of memory: the last sentence of every GpuOutOfMemoryError message. A command
+ * line may replace it with one that names its own flags (src/cli/run.ts).
+ */
+export const OOM_ADVICE = 'Use a smaller batch or input size, or a narrower model.';
+
+/** The facts of an out-of-memory error: the engine's own limit refused a buffer, or the device did. */
+export type OutOfMemoryFacts =
+  | {
+      kind: 'limit';
+      /** The op (or allocation) that asked. */
+      what: string;
+      /** Bytes of the buffer asked for (its size class). */
+      requestedBytes: number;
+      limitBytes: number;
+      /** Bytes held by live tensors, and by category (categories holding none are left out). */
+      liveBytes: number;
+      byCategory: Partial<Record<MemoryCategory, number>>;
+      /** Bytes freed but waiting for the GPU. */
+      pendingBytes: number;
+    }
+  | {
+      kind: 'device';
+      /** The device's message, with the ops of the batch that ran out. */
+      message: string;
+    };
+
+/**
  * Out of GPU memory: the engine's memory limit would be exceeded, or the device itself refused an
- * allocation. The message lists what holds the memory and what to do.
+ * allocation. The message lists what holds the memory and ends with OOM_ADVICE; `facts` holds the same
+ * as data.
  */
 export class GpuOutOfMemoryError extends Error {
   override name = 'GpuOutOfMemoryError';
+  constructor(readonly facts: OutOfMemoryFacts) {
+    super(`${describeOutOfMemory(facts)}. ${OOM_ADVICE}`);
+  }
 }
 
-export const OOM_ADVICE = 'Use a smaller batch or input size, or a narrower model (segan train: --batch, --size, --width).';
+function describeOutOfMemory(f: OutOfMemoryFacts): string {
+  if (f.kind === 'device') return `the GPU ran out of memory: ${f.message}`;
+  const parts = CATEGORIES.filter((c) => (f.byCategory[c] ?? 0) > 0).map((c) => `${c} ${fmtBytes(f.byCategory[c]!)}`);
+  return (
+    `${f.what}: out of GPU memory: a new ${fmtBytes(f.requestedBytes)} buffer would exceed the engine's limit of ${fmtBytes(f.limitBytes)} ` +
+    `(in use: ${fmtBytes(f.liveBytes)}${parts.length ? ` — ${parts.join(', ')}` : ''}; waiting for the GPU: ${fmtBytes(f.pendingBytes)})`
+  );
+}
 
 export function sizeClass(bytes: number): number {
   if (bytes <= 256) return 256;
@@ -125,11 +164,17 @@ export class BufferPool {
   }
 
   private outOfMemory(what: string, size: number): GpuOutOfMemoryError {
-    const parts = CATEGORIES.filter((c) => this.byCategory[c] > 0).map((c) => `${c} ${fmtBytes(this.byCategory[c])}`);
-    return new GpuOutOfMemoryError(
-      `${what}: out of GPU memory: a new ${fmtBytes(size)} buffer would exceed the engine's limit of ${fmtBytes(this.memoryLimit)} ` +
-        `(in use: ${fmtBytes(this.liveBytes)}${parts.length ? ` — ${parts.join(', ')}` : ''}; waiting for the GPU: ${fmtBytes(this.pendingBytes)}). ${OOM_ADVICE}`,
-    );
+    const byCategory: Partial<Record<MemoryCategory, number>> = {};
+    for (const c of CATEGORIES) if (this.byCategory[c] > 0) byCategory[c] = this.byCategory[c];
+    return new GpuOutOfMemoryError({
+      kind: 'limit',
+      what,
+      requestedBytes: size,
+      limitBytes: this.memoryLimit,
+      liveBytes: this.liveBytes,
+      byCategory,
+      pendingBytes: this.pendingBytes,
+    });
   }
 
   /** Give a buffer back; it becomes reusable after the next submit. */
@@ -211,11 +256,4 @@ function insertById(list: PooledBuffer[], pb: PooledBuffer): void {
     else hi = mid;
   }
   list.splice(lo, 0, pb);
-}
-
-export function fmtBytes(n: number): string {
-  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
-  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
-  if (n >= 2 ** 10) return `${(n / 2 ** 10).toFixed(1)} KiB`;
-  return `${n} B`;
 }

@@ -3,6 +3,7 @@
 // the disk filled up must say so plainly, keep the last complete checkpoint, and say how to resume.
 import { accessSync, constants, existsSync, statfsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { fmtBytes } from '../device/bytes.ts';
 import type { TrainConfig } from './config.ts';
 import type { SeganModel } from './model.ts';
 
@@ -84,8 +85,6 @@ export const statfsFreeSpace: FreeSpace = (path) => {
   return Number(s.bavail) * Number(s.bsize);
 };
 
-const fmtMiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 24 ? 1 : 0)} MiB`;
-
 /**
  * Throw an OutputError when the file system of `dir` has less than `bytes` (+ 16 MiB of slack) free:
  * before a checkpoint is written, not halfway through it.
@@ -99,7 +98,7 @@ export function ensureFreeSpace(dir: string, bytes: number, what: string, free: 
   }
   const need = bytes + 16 * 2 ** 20;
   if (avail < need) {
-    throw new OutputError(`not enough free space for ${what} in ${dir}: ${fmtMiB(avail)} free, about ${fmtMiB(need)} needed. Free some space or choose another folder (--runs).`);
+    throw new OutputError(`not enough free space for ${what} in ${dir}: ${fmtBytes(avail, 'MiB')} free, about ${fmtBytes(need, 'MiB')} needed. Free some space or choose another folder (--runs).`);
   }
 }
 
