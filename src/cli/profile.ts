@@ -4,19 +4,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createEngine } from '../index.ts';
-import { chromeTrace, summarizeRecords, type KernelSummary } from '../runtime/profiler.ts';
+import { chromeTrace, profileTable, summarizeRecords } from '../runtime/profiler.ts';
 import { makeConfig } from '../segan/config.ts';
 import { SeganModel } from '../segan/model.ts';
 import { SeganTrainer } from '../segan/trainer.ts';
 import type { Values } from './options.ts';
-
-export function profileTable(rows: KernelSummary[], totalMs: number, limit = 25): string {
-  const head = ['kernel', 'op', 'shapes', 'calls', 'ms', 'share', 'GFLOP/s', 'GB/s'];
-  const body = rows.slice(0, limit).map((r) => [r.kernel, r.op, r.shape.slice(0, 44), String(r.calls), r.ms.toFixed(2), `${(r.share * 100).toFixed(1)}%`, r.gflops ? r.gflops.toFixed(2) : '', r.gbps ? r.gbps.toFixed(2) : '']);
-  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (r: string[]) => r.map((v, i) => (i < 3 ? v.padEnd(w[i]) : v.padStart(w[i]))).join('  ');
-  return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line), `total GPU time ${totalMs.toFixed(1)} ms in ${rows.reduce((a, r) => a + r.calls, 0)} dispatches`].join('\n');
-}
 
 export async function profileCommand(f: Values): Promise<number> {
   const B = f.batch as number;

@@ -2,6 +2,9 @@
 // Only in profiling mode does each dispatch get a compute pass of its own (timestamps are written at
 // pass boundaries); normal runs keep one pass per batch. Timestamps are resolved into a buffer at
 // each submit and read back at the next sync point, so a step still has no readback of its own.
+// The records become a per-kernel table (profileTable, shown by `segan profile` and DAWNGRAD_PROFILE=1)
+// and a Chrome trace (chromeTrace).
+import { writeFileSync } from 'node:fs';
 export interface DispatchCost {
   /** Floating-point operations of this dispatch (for GFLOP/s). */
   flops?: number;
@@ -149,4 +152,20 @@ export function chromeTrace(records: KernelRecord[]): { traceEvents: object[] } 
       args: { kernel: r.kernel, shape: r.shape, flops: r.flops, bytes: r.bytes },
     })),
   };
+}
+
+/** The per-kernel table: the `limit` largest rows of summarizeRecords() and a total line. */
+export function profileTable(rows: KernelSummary[], totalMs: number, limit = 25): string {
+  const head = ['kernel', 'op', 'shapes', 'calls', 'ms', 'share', 'GFLOP/s', 'GB/s'];
+  const body = rows.slice(0, limit).map((r) => [r.kernel, r.op, r.shape.slice(0, 44), String(r.calls), r.ms.toFixed(2), `${(r.share * 100).toFixed(1)}%`, r.gflops ? r.gflops.toFixed(2) : '', r.gbps ? r.gbps.toFixed(2) : '']);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (r: string[]) => r.map((v, i) => (i < 3 ? v.padEnd(w[i]) : v.padStart(w[i]))).join('  ');
+  return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line), `total GPU time ${totalMs.toFixed(1)} ms in ${rows.reduce((a, r) => a + r.calls, 0)} dispatches`].join('\n');
+}
+
+/** DAWNGRAD_PROFILE=1's report at the end of a run: the table (20 rows) on stderr, the Chrome trace in `file`. */
+export function writeProfileReport(records: KernelRecord[], file: string): void {
+  const total = records.reduce((a, r) => a + r.ns, 0) / 1e6;
+  process.stderr.write(`\ndawngrad profile:\n${profileTable(summarizeRecords(records), total, 20)}\nChrome trace: ${file}\n`);
+  writeFileSync(file, JSON.stringify(chromeTrace(records)));
 }

@@ -11,8 +11,7 @@ import type { MemoryCategory, MemoryReport } from '../runtime/pool.ts';
 import { Storage, Tensor } from './tensor.ts';
 import { checkShape, fmtShape, sizeOf, ShapeError, type Shape } from './shape.ts';
 import { seedKey } from './random.ts';
-import { chromeTrace, summarizeRecords, type KernelRecord } from '../runtime/profiler.ts';
-import { writeFileSync } from 'node:fs';
+import { writeProfileReport } from '../runtime/profiler.ts';
 
 /** copy/fill.wgsl's uniforms. */
 const FILL_PARAMS = defineUniforms('FillParams', { count: 'u32', grid_x: 'u32', value: 'f32' });
@@ -28,14 +27,6 @@ const RANDOM_PARAMS = defineUniforms('RandomParams', {
   a: { type: 'f32', doc: 'low or mean' },
   b: { type: 'f32', doc: 'high or std' },
 });
-
-function writeProfileReport(records: KernelRecord[], file: string): void {
-  const rows = summarizeRecords(records);
-  const total = records.reduce((a, r) => a + r.ns, 0) / 1e6;
-  const lines = rows.slice(0, 20).map((r) => `${r.op.padEnd(24)} ${r.kernel.padEnd(24)} ${String(r.calls).padStart(6)} ${r.ms.toFixed(2).padStart(10)} ms ${(r.share * 100).toFixed(1).padStart(5)}%${r.gflops ? `  ${r.gflops.toFixed(2)} GFLOP/s` : ''}${r.gbps ? `  ${r.gbps.toFixed(2)} GB/s` : ''}`);
-  process.stderr.write(`\ndawngrad profile: ${records.length} dispatches, ${total.toFixed(1)} ms of GPU time\n${'op'.padEnd(24)} ${'kernel'.padEnd(24)}  calls      total share\n${lines.join('\n')}\nChrome trace: ${file}\n`);
-  writeFileSync(file, JSON.stringify(chromeTrace(records)));
-}
 
 export interface EngineOptions extends DeviceOptions, RuntimeOptions {
   /** Base seed for rand/randn calls that give no seed of their own. */
