@@ -11,9 +11,8 @@
 // Tiling: 64 threads per workgroup (C is often small), no workgroup memory, no barriers.
 // Memory traffic: 8 bytes per partial read; 24 bytes written per channel. FLOPs: 2 per partial.
 
-//#uniforms BatchNormParams
+//#include "norm/params"
 
-@group(0) @binding(0) var<uniform> P: BatchNormParams;
 @group(0) @binding(1) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dbeta: array<f32>;
 @group(0) @binding(3) var<storage, read_write> coef: array<vec4f>;
@@ -21,12 +20,9 @@
 @group(0) @binding(5) var<storage, read> stats: array<f32>;
 @group(0) @binding(6) var<storage, read> weight: array<f32>;
 
-const TRAINING = 1u;
-const HAS_WEIGHT = 4u;
-
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let c = gid.x + gid.y * P.grid_x;
+  let c = thread_index(gid);
   if (c >= P.channels) { return; }
   var s = vec2f(0.0);
   for (var k = 0u; k < P.chunks; k++) {

@@ -8,16 +8,16 @@
 // k = kn · lanes_u + ku of K, partial[c · K + k] = (Σ dŷ, Σ dŷ · x̂) over the same elements as
 // bn_stats_partial.wgsl: n = kn, kn + lanes_n, ... and u = ku, ku + lanes_u, ... (units of VEC elements).
 // bn_grad_merge.wgsl adds each channel's K partials in the fixed order k = 0, 1, ...
-// Index mapping and tiling as bn_stats_partial.wgsl: thread w = c · K + k, ku fastest; one division
+// Index mapping and tiling as bn_stats_partial.wgsl: thread w = c · K + k, ku fastest (chunk_thread() of
+// params.wgsl); one division
 // per thread, nested loops, no workgroup memory, no barriers; bitwise repeatable. Each thread keeps
 // one accumulator per vec4 lane and multiplies Σ dŷ · (x − mean) by invstd once at the end.
 // With ACT 0 the y binding is a dummy (the launcher binds dy again) and is never read.
 // Memory traffic: 8 bytes per element (dy, x), 12 with an activation (+ y); 8 bytes per partial
 // written. FLOPs: ~4 per element (+1 for the activation's select).
 
-//#uniforms BatchNormParams
+//#include "norm/params"
 
-@group(0) @binding(0) var<uniform> P: BatchNormParams;
 @group(0) @binding(1) var<storage, read_write> partial: array<vec2f>;
 @group(0) @binding(2) var<storage, read> dy: array<{{T}}>;
 @group(0) @binding(3) var<storage, read> y: array<{{T}}>;
@@ -25,30 +25,23 @@
 @group(0) @binding(5) var<storage, read> stats: array<f32>;
 
 // dŷ from the upstream gradient and the saved output.
-fn dact(g: {{T}}, i: u32) -> {{T}} {
-  if ({{ACT}} == 1) { return select({{T}}(0.0), g, y[i] > {{T}}(0.0)); }
-  if ({{ACT}} == 2) { return select(g * P.slope, g, y[i] > {{T}}(0.0)); }
-  return g;
-}
+//#include "norm/dact"
 
 fn hsum4(v: vec4f) -> f32 { return (v.x + v.y) + (v.z + v.w); }
 fn hsum1(v: f32) -> f32 { return v; }
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let w = gid.x + gid.y * P.grid_x;
+  let w = thread_index(gid);
   if (w >= P.channels * P.chunks) { return; }
-  let c = w / P.chunks;
-  let k = w % P.chunks;
-  let kn = k / P.lanes_u;
-  let ku = k % P.lanes_u;
-  let mean = stats[c];
+  let t = chunk_thread(w);
+  let mean = stats[t.c];
   var sd = {{T}}(0.0);
   var sdx = {{T}}(0.0);
   let run_step = P.lanes_n * P.channels * P.units;
-  var base = (kn * P.channels + c) * P.units;
-  for (var n = kn; n < P.batch; n += P.lanes_n) {
-    for (var u = ku; u < P.units; u += P.lanes_u) {
+  var base = (t.kn * P.channels + t.c) * P.units;
+  for (var n = t.kn; n < P.batch; n += P.lanes_n) {
+    for (var u = t.ku; u < P.units; u += P.lanes_u) {
       let i = base + u;
       let d = dact(dy[i], i);
       sd += d;
@@ -56,5 +49,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     }
     base += run_step;
   }
-  partial[w] = vec2f(hsum{{VEC}}(sd), hsum{{VEC}}(sdx) * stats[P.channels + c]);
+  partial[w] = vec2f(hsum{{VEC}}(sd), hsum{{VEC}}(sdx) * stats[P.channels + t.c]);
 }

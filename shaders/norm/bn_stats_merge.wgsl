@@ -2,6 +2,7 @@
 //
 // What it computes, for channel c:
 //   training: merges the K partials (count, mean, M2) of bn_stats_partial.wgsl with Chan's formula
+//     (chan() of params.wgsl)
 //     in the fixed order k = 0, 1, ..., K − 1, giving the batch mean and the biased variance M2 / n;
 //     writes stats[c] = mean, stats[C + c] = invstd = 1 / sqrt(var + eps); and, when running
 //     statistics are given (flag bit 1), updates them in place:
@@ -19,33 +20,21 @@
 // Memory traffic: 16 bytes per partial read; 8 bytes written per channel (+16 read/written for the
 // running statistics). FLOPs: ~10 per partial.
 
-//#uniforms BatchNormParams
+//#include "norm/params"
 
-@group(0) @binding(0) var<uniform> P: BatchNormParams;
 @group(0) @binding(1) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(2) var<storage, read> partial: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> running_mean: array<f32>;
 @group(0) @binding(4) var<storage, read_write> running_var: array<f32>;
-
-const TRAINING = 1u;
-const RUNNING = 2u;
 
 /** Not NaN and not ±Inf, from the bits: WGSL lets compilers assume that `x != x` is false. */
 fn is_finite(x: f32) -> bool {
   return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
 }
 
-fn chan(a: vec3f, b: vec3f) -> vec3f {
-  let n = a.x + b.x;
-  if (n == 0.0) { return a; }
-  let d = b.y - a.y;
-  let f = b.x / n;
-  return vec3f(n, a.y + d * f, a.z + b.z + d * d * a.x * f);
-}
-
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let c = gid.x + gid.y * P.grid_x;
+  let c = thread_index(gid);
   if (c >= P.channels) { return; }
   if ((P.flags & TRAINING) == 0u) {
     stats[c] = running_mean[c];

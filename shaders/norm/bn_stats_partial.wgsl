@@ -8,29 +8,21 @@
 // bn_stats_merge.wgsl merges each channel's K partials in the fixed order k = 0, 1, ..., K − 1.
 // Index mapping (no transpose): plane (n, c) is the contiguous run of U units starting at unit
 // (n · C + c) · U. Thread w = c · K + kn · lanes_u + ku, ku fastest, so neighbouring threads read
-// neighbouring units of one run. w is split into (c, kn, ku) once per thread; the element loops are
+// neighbouring units of one run. w is split into (c, kn, ku) once per thread (chunk_thread() of
+// params.wgsl); the element loops are
 // nested (runs, then units), so there is no integer division per element.
 // Each thread: Welford's update per unit, one accumulator per vec4 lane (the 4 lanes share the count,
-// so one reciprocal per unit), then the lanes merged with Chan's formula. Never E[x²] − E[x]².
+// so one reciprocal per unit), then the lanes merged with Chan's formula (chan() of params.wgsl).
+// Never E[x²] − E[x]².
 // Tiling: 256 threads per workgroup, no workgroup memory, no barriers; the order of every operation is
 // fixed by the shape alone, so results are bitwise repeatable.
 // Memory traffic: 4 bytes read per element, 16 bytes written per partial.
 // FLOPs: ~5 per element (sub, mul, add, sub, fma) plus one reciprocal per unit.
 
-//#uniforms BatchNormParams
+//#include "norm/params"
 
-@group(0) @binding(0) var<uniform> P: BatchNormParams;
 @group(0) @binding(1) var<storage, read_write> partial: array<vec4f>;
 @group(0) @binding(2) var<storage, read> x: array<{{T}}>;
-
-// Chan et al.: merge two (count, mean, M2) summaries.
-fn chan(a: vec3f, b: vec3f) -> vec3f {
-  let n = a.x + b.x;
-  if (n == 0.0) { return a; }
-  let d = b.y - a.y;
-  let f = b.x / n;
-  return vec3f(n, a.y + d * f, a.z + b.z + d * d * a.x * f);
-}
 
 // The four lanes' summaries (equal counts) merged pairwise; the scalar variant has one lane.
 fn lanes4(cnt: f32, mean: vec4f, m2: vec4f) -> vec3f {
@@ -40,19 +32,16 @@ fn lanes1(cnt: f32, mean: f32, m2: f32) -> vec3f { return vec3f(cnt, mean, m2); 
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let w = gid.x + gid.y * P.grid_x;
+  let w = thread_index(gid);
   if (w >= P.channels * P.chunks) { return; }
-  let c = w / P.chunks;
-  let k = w % P.chunks;
-  let kn = k / P.lanes_u;
-  let ku = k % P.lanes_u;
+  let t = chunk_thread(w);
   var cnt = 0.0;
   var mean = {{T}}(0.0);
   var m2 = {{T}}(0.0);
   let run_step = P.lanes_n * P.channels * P.units;
-  var base = (kn * P.channels + c) * P.units;
-  for (var n = kn; n < P.batch; n += P.lanes_n) {
-    for (var u = ku; u < P.units; u += P.lanes_u) {
+  var base = (t.kn * P.channels + t.c) * P.units;
+  for (var n = t.kn; n < P.batch; n += P.lanes_n) {
+    for (var u = t.ku; u < P.units; u += P.lanes_u) {
       let v = x[base + u];
       cnt += 1.0;
       let d = v - mean;

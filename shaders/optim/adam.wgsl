@@ -1,5 +1,5 @@
 // adam.wgsl — one fused Adam step (PyTorch's torch.optim.Adam, amsgrad off, L2 weight decay) for
-// every parameter with a gradient, in place, over the optimizer's flat arrays (see flat.wgsl):
+// every parameter with a gradient, in place, over the optimizer's flat arrays (see flat.wgsl and update.wgsl):
 //   t    = steps[parameter]                  (already incremented by step_counter.wgsl)
 //   g    = grad + weight_decay * p           (only when weight_decay != 0)
 //   m    = lerp(m, g, 1 - beta1)             (torch.lerp: m + w (g - m), or g - (g - m)(1 - w) for w >= 0.5)
@@ -16,15 +16,12 @@
 // Memory traffic: 28 bytes per element (read p, g, m, v; write p, m, v) plus, per workgroup, the
 // chunk entry, the step and the skip flag (the same address for every thread: a broadcast).
 
-//#include "optim/flat"
-
 //#uniforms AdamParams
 
 @group(0) @binding(0) var<uniform> P: AdamParams;
-@group(0) @binding(1) var<storage, read_write> param: array<f32>;
-@group(0) @binding(2) var<storage, read> grad: array<f32>;
-@group(0) @binding(3) var<storage, read> skip: array<u32>;
-@group(0) @binding(4) var<storage, read> chunks: array<Chunk>;
+
+//#include "optim/update"
+
 @group(0) @binding(5) var<storage, read_write> exp_avg: array<f32>;
 @group(0) @binding(6) var<storage, read_write> exp_avg_sq: array<f32>;
 @group(0) @binding(7) var<storage, read> steps: array<u32>;
@@ -50,8 +47,8 @@ fn lerp(a: f32, b: f32, w: f32) -> f32 {
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let c = my_chunk(P.flat, wid);
+  if (!updates(c, lid)) { return; }
   let i = c.start + lid;
-  if (i >= c.end || skip[0] != 0u) { return; }
   let t = steps[c.tensor];
   let bias_correction1 = bias_correction(P.log_beta1, t);
   let bias_correction2 = bias_correction(P.log_beta2, t);
@@ -59,8 +56,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let bias_correction2_sqrt = sqrt(bias_correction2);
 
   let p = param[i];
-  var g = grad[i];
-  if (P.weight_decay != 0.0) { g = g + P.weight_decay * p; }
+  let g = decayed_grad(i, p);
   let m = lerp(exp_avg[i], g, P.one_minus_beta1);
   let v = exp_avg_sq[i] * P.beta2 + P.one_minus_beta2 * (g * g);
   exp_avg[i] = m;

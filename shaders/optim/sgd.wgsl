@@ -1,6 +1,6 @@
 // sgd.wgsl — one fused SGD step (PyTorch's torch.optim.SGD, no dampening, not Nesterov, L2 weight
 // decay) for every parameter with a gradient, in place, over the optimizer's flat arrays (see
-// flat.wgsl):
+// flat.wgsl and update.wgsl):
 //   g   = grad + weight_decay * p           (only when weight_decay != 0)
 //   b   = g                    on a parameter's first step (t = steps[parameter] = 1)
 //   b   = momentum * b + g     afterwards
@@ -14,29 +14,20 @@
 // Memory traffic: with momentum 20 bytes per element (read p, g, b; write p, b; 16 on the first
 // step, which does not read b), without momentum 12 bytes (read p, g; write p).
 
-//#include "optim/flat"
-
 //#uniforms SgdParams
 
 @group(0) @binding(0) var<uniform> P: SgdParams;
-@group(0) @binding(1) var<storage, read_write> param: array<f32>;
-@group(0) @binding(2) var<storage, read> grad: array<f32>;
-@group(0) @binding(3) var<storage, read> skip: array<u32>;
-@group(0) @binding(4) var<storage, read> chunks: array<Chunk>;
+
+//#include "optim/update"
+
 @group(0) @binding(5) var<storage, read_write> momentum_buffer: array<f32>;
 @group(0) @binding(6) var<storage, read> steps: array<u32>;
-
-fn decayed_grad(i: u32, p: f32) -> f32 {
-  var g = grad[i];
-  if (P.weight_decay != 0.0) { g = g + P.weight_decay * p; }
-  return g;
-}
 
 @compute @workgroup_size(256)
 fn {{MOMENTUM_ENTRY}}(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let c = my_chunk(P.flat, wid);
+  if (!updates(c, lid)) { return; }
   let i = c.start + lid;
-  if (i >= c.end || skip[0] != 0u) { return; }
   let p = param[i];
   let g = decayed_grad(i, p);
   var b = g;
@@ -48,8 +39,8 @@ fn {{MOMENTUM_ENTRY}}(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocati
 @compute @workgroup_size(256)
 fn {{PLAIN_ENTRY}}(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let c = my_chunk(P.flat, wid);
+  if (!updates(c, lid)) { return; }
   let i = c.start + lid;
-  if (i >= c.end || skip[0] != 0u) { return; }
   let p = param[i];
   param[i] = clipped(P.flat, p - P.lr * decayed_grad(i, p));
 }

@@ -19,11 +19,7 @@
 // Memory traffic: 16 loads of 4 bytes per element (each output gradient is read by up to 4 inputs),
 // one 4-byte store. FLOPs: 2 per (row, column) pair, 32 per element.
 
-//#include "resize/params"
-
-@group(0) @binding(0) var<uniform> P: ResizeParams;
-@group(0) @binding(1) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
+//#include "resize/backward_io"
 
 /** The weights of outputs 2i − 1, 2i, 2i + 1, 2i + 2 on input i of an axis of n inputs. */
 fn weights(i: u32, n: u32) -> vec4f {
@@ -33,17 +29,17 @@ fn weights(i: u32, n: u32) -> vec4f {
 
 @compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let j = gid.x;
-  let i = gid.y;
-  let plane = gid.z + P.plane_base;
-  if (j >= P.in_w || i >= P.in_h || plane >= P.planes) { return; }
+  let p = grid_pixel(gid);                       // (j, i, plane)
+  if (!in_grid(p, P.in_w, P.in_h)) { return; }
+  let j = p.x;
+  let i = p.y;
   let out_h = 2u * P.in_h;
   let out_w = 2u * P.in_w;
   let wh = weights(i, P.in_h);
   let ww = weights(j, P.in_w);
   // output columns 2j − 1 .. 2j + 2, clamped into the row (their weight is 0 where clamped)
   let c = vec4u(max(2u * j, 1u) - 1u, 2u * j, 2u * j + 1u, min(2u * j + 2u, out_w - 1u));
-  let base = plane * out_h * out_w;
+  let base = p.z * out_h * out_w;
   var acc = 0.0;
   for (var a = 0u; a < 4u; a++) {
     if (wh[a] == 0.0) { continue; }
@@ -55,5 +51,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     if (ww.w != 0.0) { s += ww.w * g[row + c.w]; }
     acc += wh[a] * s;
   }
-  dx[(plane * P.in_h + i) * P.in_w + j] = acc;
+  dx[(p.z * P.in_h + i) * P.in_w + j] = acc;
 }

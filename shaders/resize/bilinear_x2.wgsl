@@ -8,43 +8,36 @@
 // rows r0 = max(i − 1, 0), r1 = i, r2 = min(i + 1, in − 1) and the same columns.
 //
 // What each thread does: one input pixel (gid.x = j, gid.y = i, gid.z = plane − plane_base), 9 loads
-// and 4 stores; the weights come from taps(), as in bilinear.wgsl.
+// and 4 stores; the weights come from taps.wgsl, as in bilinear.wgsl.
 // Why: on lavapipe a storage load costs far more than the arithmetic (each is a per-lane loop with a
 // bounds check), and the generic kernel makes 16 loads per 4 outputs. Here 9.
 // Memory traffic per input pixel: 9 loads of 4 bytes (the input is read about once from memory) and
 // four 4-byte stores. FLOPs per output: 9 for the blend.
 
-//#include "resize/params"
+//#include "resize/forward_io"
 
-@group(0) @binding(0) var<uniform> P: ResizeParams;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
+//#include "resize/taps"
 
-struct Taps { i0: u32, i1: u32, l0: f32, l1: f32 }
-
-// Identical to bilinear.wgsl (align_corners = 0 branch).
-fn taps(o: u32, n_in: u32, scale: f32) -> Taps {
-  let src = max(0.0, scale * (f32(o) + 0.5) - 0.5);
-  let i0 = min(u32(floor(src)), n_in - 1u);
-  let l1 = clamp(src - f32(i0), 0.0, 1.0);
-  return Taps(i0, min(i0 + 1u, n_in - 1u), 1.0 - l1, l1);
+// bilinear.wgsl's taps() for align_corners = 0 (taps.wgsl), without the branch on it.
+fn taps_x2(o: u32, n_in: u32, scale: f32) -> Taps {
+  return taps_at(half_pixel_src(o, scale), n_in);
 }
 
 @compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let j = gid.x;
-  let i = gid.y;
-  let plane = gid.z + P.plane_base;
-  if (j >= P.in_w || i >= P.in_h || plane >= P.planes) { return; }
-  let base = plane * P.in_h * P.in_w;
+  let p = grid_pixel(gid);                       // (j, i, plane)
+  if (!in_grid(p, P.in_w, P.in_h)) { return; }
+  let j = p.x;
+  let i = p.y;
+  let base = p.z * P.in_h * P.in_w;
   let rows = vec3u(max(i, 1u) - 1u, i, min(i + 1u, P.in_h - 1u)) * P.in_w + base;
   let cols = vec3u(max(j, 1u) - 1u, j, min(j + 1u, P.in_w - 1u));
   let x0 = vec3f(x[rows.x + cols.x], x[rows.x + cols.y], x[rows.x + cols.z]);
   let x1 = vec3f(x[rows.y + cols.x], x[rows.y + cols.y], x[rows.y + cols.z]);
   let x2 = vec3f(x[rows.z + cols.x], x[rows.z + cols.y], x[rows.z + cols.z]);
   // The even output's second tap is column j, or column min(1, in − 1) = cols.z when j = 0.
-  let te = taps(2u * j, P.in_w, P.scale_w);
-  let to = taps(2u * j + 1u, P.in_w, P.scale_w);
+  let te = taps_x2(2u * j, P.in_w, P.scale_w);
+  let to = taps_x2(2u * j + 1u, P.in_w, P.scale_w);
   let first_col = j == 0u;
   // Per loaded row: the even and the odd output column's blend (bilinear.wgsl's `top` / `bottom`).
   let e = vec3f(te.l0 * x0.x + te.l1 * select(x0.y, x0.z, first_col),
@@ -53,11 +46,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let o = vec3f(to.l0 * x0.y + to.l1 * x0.z,
                 to.l0 * x1.y + to.l1 * x1.z,
                 to.l0 * x2.y + to.l1 * x2.z);
-  let he = taps(2u * i, P.in_h, P.scale_h);
-  let ho = taps(2u * i + 1u, P.in_h, P.scale_h);
+  let he = taps_x2(2u * i, P.in_h, P.scale_h);
+  let ho = taps_x2(2u * i + 1u, P.in_h, P.scale_h);
   let first_row = i == 0u;
   let out_w = 2u * P.in_w;
-  let even = (plane * 2u * P.in_h + 2u * i) * out_w + 2u * j;
+  let even = (p.z * 2u * P.in_h + 2u * i) * out_w + 2u * j;
   out[even] = he.l0 * e.x + he.l1 * select(e.y, e.z, first_row);
   out[even + 1u] = he.l0 * o.x + he.l1 * select(o.y, o.z, first_row);
   out[even + out_w] = ho.l0 * e.y + ho.l1 * e.z;
