@@ -29,25 +29,20 @@
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let w = gid.x + gid.y * P.grid_x;
   if (w >= P.num_out * P.num_chunks) { return; }
-  let o = w / P.num_chunks;
-  let c = w % P.num_chunks;
-  let n4 = P.red_size / 4u;
+  let s = split(w);
   let groups = P.num_chunks / 8u;
-  let span = ((n4 + groups - 1u) / groups + 7u) / 8u * 8u;
-  let base = out_offset(o);
-  let base4 = base / 4u;
-  let start = base4 + (c / 8u) * span;
-  let end = base4 + min((c / 8u) * span + span, n4);
+  let span = ((s.n4 + groups - 1u) / groups + 7u) / 8u * 8u;
+  let start = s.base4 + (s.c / 8u) * span;
+  let end = s.base4 + min((s.c / 8u) * span + span, s.n4);
   var a = vec4f(identity());
   var b = a;
-  var v = start + c % 8u;
+  var v = start + s.c % 8u;
   for (; v + 8u < end; v += 16u) {
     a = combine4(a, x4[v]);
     b = combine4(b, x4[v + 8u]);
   }
   if (v < end) { a = combine4(a, x4[v]); }
-  let acc = combine4(a, b);
-  var r = combine(combine(acc.x, acc.y), combine(acc.z, acc.w));
-  if (c < P.red_size % 4u) { r = combine(r, x[base + n4 * 4u + c]); }
+  var r = combine_lanes(combine4(a, b));
+  if (s.c < P.red_size % 4u) { r = combine(r, x[s.base + s.n4 * 4u + s.c]); }
   out[w] = r * P.scale;
 }

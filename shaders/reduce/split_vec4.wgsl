@@ -17,17 +17,13 @@
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let w = gid.x + gid.y * P.grid_x;
   if (w >= P.num_out * P.num_chunks) { return; }
-  let o = w / P.num_chunks;
-  let c = w % P.num_chunks;
-  let n4 = P.red_size / 4u;
-  let base = out_offset(o);
-  let base4 = base / 4u;
+  let s = split(w);
   var acc = vec4f(identity());
-  for (var v = c; v < n4; v += P.num_chunks) {
-    acc = combine4(acc, x4[base4 + v]);
+  for (var v = s.c; v < s.n4; v += P.num_chunks) {
+    acc = combine4(acc, x4[s.base4 + v]);
   }
-  var r = combine(combine(acc.x, acc.y), combine(acc.z, acc.w));
+  var r = combine_lanes(acc);
   let tail = P.red_size % 4u;
-  for (var t = c; t < tail; t += P.num_chunks) { r = combine(r, x[base + n4 * 4u + t]); }
+  for (var t = s.c; t < tail; t += P.num_chunks) { r = combine(r, x[s.base + s.n4 * 4u + t]); }
   out[w] = r * P.scale;
 }
