@@ -59,17 +59,16 @@ function alias(t: Tensor): Tensor {
   return new Tensor(t.engine, t.storage('backward').retain(), t.shape, false);
 }
 
+/** The sum of two contributions to one gradient, through the add op (Tensor.add, installed by src/ops). */
 function addTensors(a: Tensor, b: Tensor): Tensor {
-  const e = a.engine;
-  const out = e.empty(a.shape, { category: 'gradients' }, 'backward.accumulate');
-  const s = contiguousStrides(a.shape);
-  launchMap(e.runtime, 'backward.accumulate', 'a + b', ['a', 'b'], [
-    { buffer: a.buffer(), offset: 0, strides: s },
-    { buffer: b.buffer(), offset: 0, strides: s },
-  ], { buffer: out.buffer(), offset: 0, strides: s }, a.shape);
-  return out;
+  return a.add(b).setCategory('gradients');
 }
 
+/**
+ * `dst += src` in place, for a leaf whose .grad exists (gradients accumulate across backward() calls).
+ * Not through the add op on purpose: that would allocate a new gradient-sized buffer per leaf and
+ * replace the leaf's .grad tensor; this kernel allocates nothing and keeps .grad the same object.
+ */
 function accumulateInto(dst: Tensor, src: Tensor): void {
   const rt = dst.engine.runtime;
   const g = grid1d(dst.size);
