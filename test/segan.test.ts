@@ -7,7 +7,7 @@ import { SeganTrainer } from '../src/segan/trainer.ts';
 import { maskedBy, multiScaleL1, diceLoss } from '../src/segan/losses.ts';
 import { predictSlices } from '../src/segan/infer.ts';
 import { useEngine } from './helpers/engine.ts';
-import { rng } from './helpers/random.ts';
+import { mulberry32 as rng } from '../src/data/rng.ts';
 
 const engine = useEngine();
 const tiny = (classes = 1) => makeConfig({ model: { inChannels: 3, classes, width: 1 / 16, skip: 'add', slope: 0.2, seed: 3 }, size: 32, batch: 2 });

@@ -1,7 +1,8 @@
 // `segan cache [info|clear] [--cache DIR]`: where the slice cache is, what it holds, and emptying it.
 // Only the cache's own files are deleted (index.json, <case>.<key>.<source>.bin, temporary files).
 import { resolve } from 'node:path';
-import { cacheFiles, clearCache, defaultCacheDir, DEFAULT_CACHE_MAX } from '../data/cache.ts';
+import { defaultCacheDir, DEFAULT_CACHE_MAX } from '../data/cache.ts';
+import { cacheFiles, clearCache } from '../data/cache-files.ts';
 import { envValue } from '../device/env.ts';
 import { fmtBytes } from '../device/bytes.ts';
 import type { Values } from './options.ts';

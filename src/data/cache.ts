@@ -3,19 +3,16 @@
 // <cacheDir>/index.json               { format, version, entries: { "<key>/<source>": CacheEntry } }
 // <cacheDir>/<id>.<key>.<source>.bin  image [Z, M, Y, X] float32 little-endian, then label [Z, Y, X] uint8
 //
-// The cache lives outside the data (by default under the user's cache folder, defaultCacheDir()), so a
-// read-only dataset works and nothing is ever written beside an input case. <source> is a hash of the
-// case's input file paths: two datasets with the same case IDs never share or evict each other's
-// entries. The folder is bounded (DAWNGRAD_CACHE_MAX, default 20 GiB): after a case is built, the
-// least recently used entries that this process has not touched are deleted until it fits.
+// <key> names the preprocessing and <source> the case's input files (cache-key.ts). The cache lives
+// outside the data (by default under the user's cache folder, defaultCacheDir()), so a read-only dataset
+// works and nothing is ever written beside an input case. The folder is bounded (DAWNGRAD_CACHE_MAX,
+// default 20 GiB): after a case is built, the least recently used entries that this process has not
+// touched are deleted until it fits; cache-files.ts lists and clears the folder's files.
 //
-// <key> is a hash of everything that changes the preprocessed bytes (cache format version, modalities and
-// their order, crop size, percentiles, canonical orientation); region choices and label-3 meaning do
-// not change the bytes (labels are stored raw) and are not part of it. An entry is reused only when its
-// key matches, its .bin file has the recorded size and every source file still has the recorded size
-// and modification time; otherwise the case is rebuilt. Files are written to a temporary name and
-// renamed; the index is re-read and merged before each write, so two processes building different cases
-// lose nothing (two building the same case both write the same bytes).
+// An entry is reused only when its key matches, its .bin file has the recorded size and every source
+// file still has the recorded size and modification time; otherwise the case is rebuilt. Files are
+// written to a temporary name and renamed; the index is re-read and merged before each write, so two
+// processes building different cases lose nothing (two building the same case both write the same bytes).
 //
 // Slices are read with positioned reads (fs.readSync at an offset) into caller buffers: memory use does
 // not grow with the number of cases.
@@ -27,12 +24,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BratsCase, Modality } from './brats.ts';
 import { loadCase } from './brats.ts';
-import { CANONICAL, type OrientationTransform, type Shape3 } from './orientation.ts';
-import { DEFAULT_CROP, DEFAULT_PERCENTILES, preprocessCase, type NormaliseStats } from './preprocess.ts';
-
-export const CACHE_FORMAT = 'dawngrad-brats-cache';
-/** Bump when the preprocessing or the file layout changes: every entry is rebuilt. */
-export const CACHE_VERSION = 2;
+import { CACHE_FORMAT, CACHE_VERSION, cacheKey, sourceKey, type CacheEntry, type CacheOptions, type SourceStamp } from './cache-key.ts';
+import { preprocessCase } from './preprocess.ts';
 
 /** Default bound of the cache folder's size (DAWNGRAD_CACHE_MAX overrides). */
 export const DEFAULT_CACHE_MAX = 20 * 2 ** 30;
@@ -40,68 +33,6 @@ export const DEFAULT_CACHE_MAX = 20 * 2 ** 30;
 /** The slice cache's default folder: $XDG_CACHE_HOME/dawngrad, else ~/.cache/dawngrad. */
 export function defaultCacheDir(env: Record<string, string | undefined> = process.env): string {
   return userCacheDir(env);
-}
-
-/** 12 hex digits naming a case's input files (their resolved paths). */
-export function sourceKey(sources: readonly string[]): string {
-  return crypto.createHash('sha256').update(JSON.stringify(sources.map((s) => path.resolve(s)))).digest('hex').slice(0, 12);
-}
-
-export interface CacheOptions {
-  modalities: readonly Modality[];
-  cropShape?: Shape3;
-  percentiles?: [number, number];
-}
-
-/** 12 hex digits identifying the preprocessing (see the top of this file). */
-export function cacheKey(o: CacheOptions): string {
-  const desc = {
-    format: CACHE_FORMAT,
-    version: CACHE_VERSION,
-    modalities: [...o.modalities],
-    cropShape: o.cropShape ?? DEFAULT_CROP,
-    percentiles: o.percentiles ?? DEFAULT_PERCENTILES,
-    brain: '>0',
-    orientation: CANONICAL,
-    layout: 'Z,M,Y,X f32le + Z,Y,X u8',
-  };
-  return crypto.createHash('sha256').update(JSON.stringify(desc)).digest('hex').slice(0, 12);
-}
-
-export interface SourceStamp {
-  path: string;
-  size: number;
-  mtimeMs: number;
-}
-
-export interface CacheEntry {
-  id: string;
-  key: string;
-  /** File name of the .bin inside the cache folder. */
-  file: string;
-  bytes: number;
-  /** Byte offset of the label section. */
-  labelOffset: number;
-  modalities: Modality[];
-  /** Crop [X, Y, Z] and its offset in the canonical grid. */
-  cropShape: Shape3;
-  cropOffset: Shape3;
-  canonicalShape: Shape3;
-  transform: OrientationTransform;
-  /** The first modality's file: header of the original grid, for writing predictions back. */
-  referenceFile: string;
-  sources: SourceStamp[];
-  hasSeg: boolean;
-  /** Voxels with a label > 0 in each of the Z slices. */
-  sliceTumour: number[];
-  /** sourceKey() of the input files. */
-  source: string;
-  /** When this entry was last opened (ISO time; updated at most once an hour). */
-  usedAt?: string;
-  /** Voxel count per label value present in the crop. */
-  labelCounts: Record<string, number>;
-  stats: Array<NormaliseStats & { modality: Modality }>;
-  createdAt: string;
 }
 
 interface IndexFile {
@@ -388,38 +319,4 @@ export class SliceCache {
     for (const fd of this.fds.values()) fs.closeSync(fd);
     this.fds.clear();
   }
-}
-
-/** What `segan cache clear` removes: the index, case files and temporary files of a cache folder. */
-const CACHE_FILE = /^(index\.json|.+\.[0-9a-f]{12}(\.[0-9a-f]{12})?\.bin|.+\.tmp)$/;
-
-/** The cache folder's own files (nothing else that may be in the folder). */
-export function cacheFiles(dir: string): { name: string; bytes: number }[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names
-    .filter((n) => CACHE_FILE.test(n))
-    .map((n) => {
-      try {
-        return { name: n, bytes: fs.statSync(path.join(dir, n)).size };
-      } catch {
-        return { name: n, bytes: 0 };
-      }
-    });
-}
-
-/** Delete the cache folder's own files (and the folder, when that leaves it empty); returns what went. */
-export function clearCache(dir: string): { files: number; bytes: number } {
-  const files = cacheFiles(dir);
-  for (const f of files) fs.rmSync(path.join(dir, f.name), { force: true });
-  try {
-    if (fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
-  } catch {
-    /* already gone */
-  }
-  return { files: files.length, bytes: files.reduce((a, f) => a + f.bytes, 0) };
 }

@@ -19,8 +19,10 @@ import { affineSampleMatrix, jitterIntensity, resampleAffine, type Augment } fro
 
 export type { Augment } from './augment.ts';
 export { affineSampleMatrix } from './augment.ts';
-import { findCases, normaliseModalities, regionLookup, DEFAULT_MODALITIES, type BratsCase, type Label3, type Modality, type Region } from './brats.ts';
-import { SliceCache, cacheKey, type CacheEntry } from './cache.ts';
+import { findCases, normaliseModalities, DEFAULT_MODALITIES, type BratsCase, type Modality } from './brats.ts';
+import { regionLookup, type Label3, type Region } from './regions.ts';
+import { SliceCache } from './cache.ts';
+import { cacheKey, type CacheEntry } from './cache-key.ts';
 import { envValue } from '../device/env.ts';
 import { readNiftiHeader, type NiftiHeader } from './nifti.ts';
 import { fromCanonical, type Shape3 } from './orientation.ts';

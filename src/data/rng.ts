@@ -1,4 +1,5 @@
-// Small deterministic random numbers for data sampling (independent of the GPU engine's generator).
+// Small deterministic random numbers for data sampling, the synthetic phantoms and the tests
+// (independent of the GPU engine's generator).
 
 /** Mixes integers into one 32-bit seed (murmur3 finaliser over each part). */
 export function hashSeed(...parts: number[]): number {
@@ -23,15 +24,21 @@ export function hashSeed(...parts: number[]): number {
   return h >>> 0;
 }
 
-/** mulberry32: uniform floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
+/** mulberry32: the stream of unsigned 32-bit integers that `seed` starts. */
+export function mulberry32Words(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) | 0;
     let t = Math.imul(a ^ (a >>> 15), 1 | a);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return (t ^ (t >>> 14)) >>> 0;
   };
+}
+
+/** mulberry32: uniform floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  const next = mulberry32Words(seed);
+  return () => next() / 4294967296;
 }
 
 /** Integer in [0, n). */
@@ -48,4 +55,12 @@ export function shuffleInPlace<T>(a: T[], rand: () => number): T[] {
     a[j] = t;
   }
   return a;
+}
+
+/** One step of Marsaglia's xorshift32 (state never 0): the phantoms' per-voxel noise, where speed matters most. */
+export function xorshift32(x: number): number {
+  x ^= x << 13;
+  x ^= x >>> 17;
+  x ^= x << 5;
+  return x;
 }

@@ -1,4 +1,5 @@
-// Seeded random numbers for the synthetic phantoms: hashing, the mulberry32 Rng and a Gaussian table.
+// Seeded random numbers for the synthetic phantoms: hashing, the Rng and a Gaussian table.
+import { mulberry32Words } from './rng.ts';
 import type { Vec3 } from './synth-types.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -19,17 +20,11 @@ export function seedHash(seed: number, stream: number): number {
   return mix32(lo ^ mix32(hi ^ mix32(stream + 0x9e3779b9)));
 }
 
-/** mulberry32: small, fast, good enough for geometry parameters. */
+/** mulberry32 (data/rng.ts) with the draws the phantom geometry needs. */
 export class Rng {
-  private s: number;
+  readonly u32: () => number;
   constructor(seed: number) {
-    this.s = seed | 0;
-  }
-  u32(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
+    this.u32 = mulberry32Words(seed);
   }
   uniform(): number {
     return this.u32() / U32;

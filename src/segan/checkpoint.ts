@@ -5,7 +5,8 @@
 // flushed, then renamed: a crash mid-write leaves the previous checkpoint intact.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { decodeSafetensors, encodeSafetensors, writeFileAtomic } from '../io/safetensors.ts';
+import { writeFileAtomic } from '../io/atomic-write.ts';
+import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.ts';
 import type { OptimizerState } from '../optim/index.ts';
 import type { TrainConfig } from './config.ts';
 import type { SeganModel } from './model.ts';

@@ -2,8 +2,9 @@
 // distance (mm; src/segan/distance.ts) of the whole tumour, tumour core and enhancing tumour; mean, sd
 // and median over cases; a table, CSV and JSON. Empty regions follow BraTS: both empty → Dice 1,
 // HD95 0; exactly one empty → Dice 0, HD95 373.13.
-export const REGIONS = ['whole', 'core', 'enhancing'] as const;
-export type Region = (typeof REGIONS)[number];
+import { REGIONS, regionMasks, type Region } from '../data/regions.ts';
+
+export { REGIONS, type Region };
 
 export interface RegionScores {
   dice: number;
@@ -41,15 +42,9 @@ export function scoreMasks(pred: Uint8Array, truth: Uint8Array): RegionScores {
   };
 }
 
-/** Region masks from BRATS labels (label 3 counted as enhancing when `label3Enhancing`). */
+/** Region mask from BRATS labels (label 3 counted as enhancing when `label3Enhancing`; data/regions.ts). */
 export function regionFromLabels(labels: Uint8Array, region: Region, label3Enhancing = false): Uint8Array {
-  const out = new Uint8Array(labels.length);
-  for (let i = 0; i < labels.length; i++) {
-    const l = labels[i];
-    const enh = l === 4 || (label3Enhancing && l === 3);
-    out[i] = region === 'whole' ? (l !== 0 ? 1 : 0) : region === 'core' ? (l === 1 || enh || l === 3 ? 1 : 0) : enh ? 1 : 0;
-  }
-  return out;
+  return regionMasks(labels, region, { label3: label3Enhancing ? 'enhancing' : 'core' })[0];
 }
 
 /**

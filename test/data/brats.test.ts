@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findCases, loadCase, normaliseModality, regionLabels, regionMasks } from '../../src/data/brats.ts';
+import { findCases, loadCase, normaliseModality } from '../../src/data/brats.ts';
+import { regionLabels, regionMasks } from '../../src/data/regions.ts';
 import { readNiftiHeader } from '../../src/data/nifti.ts';
 import { affineFromRows, BRATS_DEV, HAS_BRATS, SKIP_NOTE, tempDir, writeSyntheticCase, firstDifference } from './helpers.ts';
 

@@ -12,10 +12,9 @@ import {
   readSafetensorsHeader,
   SafetensorsError,
   saveSafetensors,
-  writeFileAtomic,
-  writeFileAtomicSync,
   type SafetensorsTensor,
 } from '../../src/io/safetensors.ts';
+import { writeFileAtomic, writeFileAtomicSync } from '../../src/io/atomic-write.ts';
 
 const enc = new TextEncoder();
 
