@@ -3,7 +3,8 @@
 // (zero outside the input: padding), act = identity, ReLU or LeakyReLU(slope).
 //
 // GEMM view: rows = output channels, columns = output pixels, inner dimension K = Cin·kh·kw. The
-// im2col matrix is never built: each thread computes its input addresses from (ci, ki, kj) on the fly.
+// im2col matrix is never built: each thread computes its input addresses from (ci, ki, kj) on the fly
+// (input_row() and load_quad() of forward_base.wgsl, shared with forward_sg.wgsl).
 // Weights come pre-transposed as wt[k, co] (k = (ci·kh + ki)·kw + kj, co padded to a multiple of 8 with
 // zeros; src/ops/conv.ts builds it), so one vec4 load fetches 4 output channels of one tap.
 //
@@ -17,19 +18,7 @@
 // Memory traffic: x is read ~Cout/8 times (mostly from cache), wt once per pixel quad, y written once.
 // FLOPs: 2·N·Cout·OH·OW·Cin·kh·kw.
 
-//#uniforms ConvForward
-
-@group(0) @binding(0) var<uniform> P: ConvForward;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> wt: array<vec4f>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-
-fn activate(v: f32) -> f32 {
-  if (P.act == 1u) { return max(v, 0.0); }
-  if (P.act == 2u) { return select(v * P.slope, v, v > 0.0); }
-  return v;
-}
+//#include "conv/forward_base"
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -52,14 +41,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   for (var ci = 0u; ci < P.Cin; ci++) {
     let plane = (n * P.Cin + ci) * HW;
     for (var ki = 0u; ki < P.kh; ki++) {
-      let iy = iy0 + i32(ki * P.dh);
-      let row_ok = iy >= 0 && iy < i32(P.H);
-      let row = plane + u32(clamp(iy, 0, i32(P.H) - 1)) * P.W;
+      let r = input_row(plane, iy0 + i32(ki * P.dh));
       for (var kj = 0u; kj < P.kw; kj++) {
-        let ix = ix0 + vec4i(i32(kj * P.dw));
-        let ok = pixel_ok & (ix >= vec4i(0)) & (ix < vec4i(i32(P.W))) & vec4<bool>(row_ok);
-        let cx = vec4u(clamp(ix, vec4i(0), vec4i(i32(P.W) - 1)));
-        let v = select(vec4f(0.0), vec4f(x[row + cx.x], x[row + cx.y], x[row + cx.z], x[row + cx.w]), ok);
+        let v = load_quad(r, ix0 + vec4i(i32(kj * P.dw)), pixel_ok);
         let w0 = wt[k * c4 + co0 / 4u];
         let w1 = wt[k * c4 + co0 / 4u + 1u];
         a0 = fma(vec4f(v.x), w0, a0); a1 = fma(vec4f(v.y), w0, a1); a2 = fma(vec4f(v.z), w0, a2); a3 = fma(vec4f(v.w), w0, a3);

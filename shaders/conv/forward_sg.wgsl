@@ -22,6 +22,8 @@
 //    the row (an aligned vec4 is wholly inside or outside), instead of 4·KW scalar loads. X_MODE 1:
 //    each column of the run once, as a scalar. X_MODE 0: 4 scalar loads per tap, as in forward.wgsl.
 // KW, SW, PW, DW are template constants, so the column arithmetic folds away. No workgroup memory.
+// The run, the accumulators and the broadcasts come from subgroup_rows.wgsl (shared with
+// weight_grad_sg.wgsl), the bindings 0–4, the activation and the scalar tap loads from forward_base.wgsl.
 // Memory traffic per kernel row of 4×4 stride 2 with CO16: 4 vec4 loads of x + 2 of wt (≈ 15
 // scalar-load equivalents on llvmpipe) for 256 FMAs, against 16 scalar + 8 vec4 loads (≈ 36) for 128
 // FMAs in forward.wgsl. Unique bytes: x read ~Cout/CO times (mostly from cache), wt once per pixel
@@ -29,72 +31,37 @@
 enable subgroups;
 diagnostic(off, subgroup_uniformity);   // after the subgroupAll exit every lane of a subgroup is still there
 
-//#uniforms ConvForward
-
 const KW: u32 = {{KW}}u;                         // kernel width, 1 … 4
 const SW: u32 = {{SW}}u;                         // column stride
 const PW: u32 = {{PW}}u;                         // leading column padding
 const DW: u32 = {{DW}}u;                         // column dilation
 const X_MODE: u32 = {{X_MODE}}u;                 // how x reaches the taps: 0 scalar loads per tap,
                                                  // 1 the run as scalar loads, 2 the run as aligned vec4 (W % 4 == 0)
-const X_VEC4: bool = X_MODE == 2u;
 const CO: u32 = {{CO}}u;                         // output channels per thread: 4, 8 or 16 (wt padded to CO)
 const CO16: bool = CO == 16u;
-// The run of columns, relative to the aligned vec4 that contains its first column.
-const RUN: u32 = 3u * SW + (KW - 1u) * DW + 1u;  // columns in the run of 4 pixels × KW taps
-const LEAD: u32 = select(0u, (4u - PW % 4u) % 4u, X_VEC4);   // offset of column ox0·SW − PW in run[0]
-const NC: u32 = (LEAD + RUN + 3u) / 4u;          // vec4 chunks in the run (≤ 8)
 const VPT: u32 = CO / 4u;                        // vec4 of wt per tap
 const ITEMS: u32 = KW * VPT;                     // vec4 of wt per kernel row (≤ 16: two per lane)
 
-@group(0) @binding(0) var<uniform> P: ConvForward;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> wt: array<vec4f>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
+//#include "conv/forward_base"
+
 @group(0) @binding(5) var<storage, read> x4: array<vec4f>;     // the same buffer as x
 
-var<private> acc: array<vec4f, 16>;             // [4h + t]: channels co0 + 4h … co0 + 4h + 3 at pixel t
-var<private> run: array<vec4f, 8>;              // X_VEC4: the row's run of columns
-
-fn activate(v: f32) -> f32 {
-  if (P.act == 1u) { return max(v, 0.0); }
-  if (P.act == 2u) { return select(v * P.slope, v, v > 0.0); }
-  return v;
-}
+// acc[4h + t]: channels co0 + 4h … co0 + 4h + 3 at pixel t; run: the row's run of columns (X_MODE ≠ 0)
+//#include "conv/subgroup_rows"
 
 // Item i of this kernel row's weights, from the lane that loaded it (i is a constant after inlining).
 fn bc(mine: vec4f, mine2: vec4f, i: u32) -> vec4f {
-  switch i {
-    case 0u: { return subgroupBroadcast(mine, 0u); }
-    case 1u: { return subgroupBroadcast(mine, 1u); }
-    case 2u: { return subgroupBroadcast(mine, 2u); }
-    case 3u: { return subgroupBroadcast(mine, 3u); }
-    case 4u: { return subgroupBroadcast(mine, 4u); }
-    case 5u: { return subgroupBroadcast(mine, 5u); }
-    case 6u: { return subgroupBroadcast(mine, 6u); }
-    case 7u: { return subgroupBroadcast(mine, 7u); }
-    case 8u: { return subgroupBroadcast(mine2, 0u); }
-    case 9u: { return subgroupBroadcast(mine2, 1u); }
-    case 10u: { return subgroupBroadcast(mine2, 2u); }
-    case 11u: { return subgroupBroadcast(mine2, 3u); }
-    case 12u: { return subgroupBroadcast(mine2, 4u); }
-    case 13u: { return subgroupBroadcast(mine2, 5u); }
-    case 14u: { return subgroupBroadcast(mine2, 6u); }
-    default: { return subgroupBroadcast(mine2, 7u); }
-  }
+  if (i < 8u) { return bc8(mine, i); }
+  return bc8(mine2, i - 8u);
 }
 
 // Tap kj's input value at the 4 pixels (from the run, or 4 scalar loads).
-fn tap_x(kj: u32, row: u32, ix0: vec4i, ok_px: vec4<bool>, row_ok: bool) -> vec4f {
+fn tap_x(kj: u32, r: InputRow, ix0: vec4i, ok_px: vec4<bool>) -> vec4f {
   if (X_MODE != 0u) {
     let i = vec4u(LEAD) + vec4u(0u, SW, 2u * SW, 3u * SW) + vec4u(kj * DW);
-    return vec4f(run[i.x / 4u][i.x % 4u], run[i.y / 4u][i.y % 4u], run[i.z / 4u][i.z % 4u], run[i.w / 4u][i.w % 4u]);
+    return vec4f(rv(i.x), rv(i.y), rv(i.z), rv(i.w));
   }
-  let ix = ix0 + vec4i(i32(kj * DW));
-  let ok = ok_px & (ix >= vec4i(0)) & (ix < vec4i(i32(P.W))) & vec4<bool>(row_ok);
-  let cx = vec4u(clamp(ix, vec4i(0), vec4i(i32(P.W) - 1)));
-  return select(vec4f(0.0), vec4f(x[row + cx.x], x[row + cx.y], x[row + cx.z], x[row + cx.w]), ok);
+  return load_quad(r, ix0 + vec4i(i32(kj * DW)), ok_px);
 }
 
 fn tap(v: vec4f, w0: vec4f, w1: vec4f) {
@@ -137,47 +104,29 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
   let item = sid & 7u;
   let w_off = min(item / VPT, KW - 1u) * c4 + co0 / 4u + item % VPT;
   let w_off2 = min((item + 8u) / VPT, KW - 1u) * c4 + co0 / 4u + (item + 8u) % VPT;
-  // First aligned vec4 of the run (may be negative: padding).
-  let chunk0 = (i32(ox0 * SW) - i32(PW) - i32(LEAD)) / 4;
   for (var ci = 0u; ci < P.Cin; ci++) {
     let plane = (n * P.Cin + ci) * HW;
     for (var ki = 0u; ki < P.kh; ki++) {
-      let iy = iy0 + i32(ki * P.dh);
-      let row_ok = iy >= 0 && iy < i32(P.H);
-      let row = plane + u32(clamp(iy, 0, i32(P.H) - 1)) * P.W;
+      let r = input_row(plane, iy0 + i32(ki * P.dh));
       let mine = wt[((ci * P.kh + ki) * KW) * c4 + w_off];
       var mine2 = vec4f(0.0);
       if (ITEMS > 8u) { mine2 = wt[((ci * P.kh + ki) * KW) * c4 + w_off2]; }
-      if (X_MODE == 1u) {
-        for (var m = 0u; m < RUN; m++) {
-          let col = ix0.x + i32(m);
-          let v = x[row + u32(clamp(col, 0, i32(P.W) - 1))];
-          run[m / 4u][m % 4u] = select(0.0, v, row_ok && col >= 0 && col < i32(P.W));
-        }
-      }
-      if (X_VEC4) {
-        let W4 = i32(P.W / 4u);
-        for (var m = 0u; m < NC; m++) {
-          let ch = chunk0 + i32(m);
-          let v = x4[row / 4u + u32(clamp(ch, 0, W4 - 1))];
-          run[m] = select(vec4f(0.0), v, row_ok && ch >= 0 && ch < W4);
-        }
-      }
-      let v0 = tap_x(0u, row, ix0, ok_px, row_ok);
+      if (X_MODE != 0u) { load_run(r.row, ix0.x, r.ok); }   // the run from column ox0·SW − PW
+      let v0 = tap_x(0u, r, ix0, ok_px);
       tap(v0, bc(mine, mine2, 0u), bc(mine, mine2, 1u));
       if (CO16) { tap_hi(v0, bc(mine, mine2, 2u), bc(mine, mine2, 3u)); }
       if (KW > 1u) {
-        let v1 = tap_x(1u, row, ix0, ok_px, row_ok);
+        let v1 = tap_x(1u, r, ix0, ok_px);
         tap(v1, bc(mine, mine2, VPT), bc(mine, mine2, VPT + 1u));
         if (CO16) { tap_hi(v1, bc(mine, mine2, VPT + 2u), bc(mine, mine2, VPT + 3u)); }
       }
       if (KW > 2u) {
-        let v2 = tap_x(2u, row, ix0, ok_px, row_ok);
+        let v2 = tap_x(2u, r, ix0, ok_px);
         tap(v2, bc(mine, mine2, 2u * VPT), bc(mine, mine2, 2u * VPT + 1u));
         if (CO16) { tap_hi(v2, bc(mine, mine2, 2u * VPT + 2u), bc(mine, mine2, 2u * VPT + 3u)); }
       }
       if (KW > 3u) {
-        let v3 = tap_x(3u, row, ix0, ok_px, row_ok);
+        let v3 = tap_x(3u, r, ix0, ok_px);
         tap(v3, bc(mine, mine2, 3u * VPT), bc(mine, mine2, 3u * VPT + 1u));
         if (CO16) { tap_hi(v3, bc(mine, mine2, 3u * VPT + 2u), bc(mine, mine2, 3u * VPT + 3u)); }
       }
@@ -186,9 +135,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
   if (!live) { return; }
   let plane_out = P.out_h * P.out_w;
   let pix = (oy * P.out_sh + P.out_ry) * P.out_w + P.out_rx;
-  // A copy for the loop below: indexing acc itself with a runtime index would keep it in memory.
-  let accs = array<vec4f, 16>(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7],
-                               acc[8], acc[9], acc[10], acc[11], acc[12], acc[13], acc[14], acc[15]);
+  let accs = acc_values();
   for (var c = 0u; c < CO; c++) {
     let co = co0 + c;
     if (co >= P.Cout) { break; }

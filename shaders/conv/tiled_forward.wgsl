@@ -36,11 +36,7 @@ var<private> slot_ix: array<i32, B_LOADS>;
 fn a_word(i: u32) -> u32 { return i; }
 fn b_word(i: u32) -> u32 { return i; }
 
-fn activate(v: f32) -> f32 {
-  if (P.act == 1u) { return max(v, 0.0); }
-  if (P.act == 2u) { return select(v * P.slope, v, v > 0.0); }
-  return v;
-}
+//#include "conv/activate"
 
 /** First output channel of this workgroup's tile (set once by main). */
 var<private> m0: u32;

@@ -19,7 +19,7 @@
 // x per 4 pixels: 4 scalar loads per tap; in ROW mode the 4 pixels × KW taps of a kernel row read one
 // run of 3·SW + (KW−1)·DW + 1 input columns (10 for 4×4 stride 2, 6 for 3×3 stride 1), loaded as
 // aligned vec4 when W % 4 == 0 (X_MODE 2: 4 resp. 3 vec4) or else once per column (X_MODE 1), as
-// in forward_sg.wgsl. No workgroup memory. Per 4 pixels of a 4×4 stride-2 conv with CO16 a thread
+// in forward_sg.wgsl (subgroup_rows.wgsl, shared with it). No workgroup memory. Per 4 pixels of a 4×4 stride-2 conv with CO16 a thread
 // issues 4 vec4 loads of x + 2 vec4 of dy (≈ 15 scalar-load equivalents) for 256 FMAs, against
 // 16 + 32 scalar loads for 128 FMAs in weight_grad.wgsl.
 // Memory traffic: x read Cout/CO times and dy Cin·kh·kw/32 times (mostly from cache); partials
@@ -38,9 +38,6 @@ const SW: u32 = {{SW}}u;                         // padding and dilation, as con
 const PW: u32 = {{PW}}u;
 const DW: u32 = {{DW}}u;
 const X_MODE: u32 = {{X_MODE}}u;                 // ROW: 1 the run as scalar loads, 2 as aligned vec4 (W % 4 == 0)
-const RUN: u32 = 3u * SW + (KW - 1u) * DW + 1u;  // columns read by 4 pixels × KW taps
-const LEAD: u32 = select(0u, (4u - PW % 4u) % 4u, X_MODE == 2u);   // offset of the run's first column in run[0]
-const NC: u32 = (LEAD + RUN + 3u) / 4u;          // vec4 chunks in the run (≤ 8)
 
 @group(0) @binding(0) var<uniform> P: ConvWeightGrad;
 @group(0) @binding(1) var<storage, read_write> part: array<f32>;
@@ -49,8 +46,8 @@ const NC: u32 = (LEAD + RUN + 3u) / 4u;          // vec4 chunks in the run (≤ 
 @group(0) @binding(4) var<storage, read> dy4: array<vec4f>;   // the same buffer as dy
 @group(0) @binding(5) var<storage, read> x4: array<vec4f>;    // the same buffer as x
 
-var<private> acc: array<vec4f, 16>;             // acc[c]: channel co0 + c over the thread's 4 taps
-var<private> run: array<vec4f, 8>;              // ROW: the row's run of input columns
+// acc[c]: channel co0 + c over the thread's 4 taps; run: the row's run of input columns (ROW)
+//#include "conv/subgroup_rows"
 
 // dy[row + ox .. row + ox + 3] (0 past the end of the row).
 fn load_dy(row: u32, ox: u32, pxc: vec4u, ok: vec4<bool>) -> vec4f {
@@ -58,26 +55,10 @@ fn load_dy(row: u32, ox: u32, pxc: vec4u, ok: vec4<bool>) -> vec4f {
   return select(vec4f(0.0), vec4f(dy[row + pxc.x], dy[row + pxc.y], dy[row + pxc.z], dy[row + pxc.w]), ok);
 }
 
-// Run element i (a constant once inlined).
-fn rv(i: u32) -> f32 { return run[i / 4u][i % 4u]; }
-
 // Pixel t of the run over the taps kj = 0 … 3 (taps past KW repeat the last; they are not stored).
 fn run_px(t: u32) -> vec4f {
   let b = LEAD + t * SW;
   return vec4f(rv(b), rv(b + min(1u, KW - 1u) * DW), rv(b + min(2u, KW - 1u) * DW), rv(b + min(3u, KW - 1u) * DW));
-}
-
-fn bc8(v: vec4f, i: u32) -> vec4f {
-  switch i {
-    case 0u: { return subgroupBroadcast(v, 0u); }
-    case 1u: { return subgroupBroadcast(v, 1u); }
-    case 2u: { return subgroupBroadcast(v, 2u); }
-    case 3u: { return subgroupBroadcast(v, 3u); }
-    case 4u: { return subgroupBroadcast(v, 4u); }
-    case 5u: { return subgroupBroadcast(v, 5u); }
-    case 6u: { return subgroupBroadcast(v, 6u); }
-    default: { return subgroupBroadcast(v, 7u); }
-  }
 }
 
 // acc[c] += Σ_p dy[co0 + c, pixel p] · x_p (x_p: the taps at pixel p), for the channels of the
@@ -121,7 +102,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
   let my_co2 = min(co0 + 8u + (sid & 7u), P.Cout - 1u);
   let row_start = chunk * P.rows_per_chunk;
   let row_end = min(row_start + P.rows_per_chunk, P.N * P.OH);
-  let W4 = i32(P.W / 4u);
   for (var r = row_start; r < row_end; r++) {
     let n = r / P.OH;
     let oy = r % P.OH;
@@ -138,21 +118,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
       var p0: vec4f; var p1: vec4f; var p2: vec4f; var p3: vec4f;   // x at pixel p over the 4 taps
       if (ROW) {
         // All taps in kernel row rr: one run of input columns, from column ox·SW − PW.
-        let col0 = i32(ox * SW) - i32(PW);
-        if (X_MODE == 2u) {
-          let ch0 = (col0 - i32(LEAD)) / 4;        // exact: ox·SW is a multiple of 4, PW + LEAD too
-          for (var m = 0u; m < NC; m++) {
-            let ch = ch0 + i32(m);
-            let v = x4[rowoff.x / 4u + u32(clamp(ch, 0, W4 - 1))];
-            run[m] = select(vec4f(0.0), v, row_ok.x && ch >= 0 && ch < W4);
-          }
-        } else {
-          for (var m = 0u; m < RUN; m++) {
-            let col = col0 + i32(m);
-            let v = x[rowoff.x + u32(clamp(col, 0, i32(P.W) - 1))];
-            run[m / 4u][m % 4u] = select(0.0, v, row_ok.x && col >= 0 && col < i32(P.W));
-          }
-        }
+        load_run(rowoff.x, i32(ox * SW) - i32(PW), row_ok.x);
         p0 = run_px(0u); p1 = run_px(1u); p2 = run_px(2u); p3 = run_px(3u);
       } else {
         let ixb = vec4i(pxc * P.sw);
@@ -174,9 +140,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
       accumulate(p0, p1, p2, p3, mine, mine2);
     }
   }
-  // A copy for the loop below: indexing acc itself with a runtime index would keep it in memory.
-  let accs = array<vec4f, 16>(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7],
-                               acc[8], acc[9], acc[10], acc[11], acc[12], acc[13], acc[14], acc[15]);
+  let accs = acc_values();
   let live = select(gid.x * 4u < P.taps, gid.x < rows_k, ROW);
   if (!live) { return; }
   let nt = select(4u, KW, ROW);                  // taps in the group
