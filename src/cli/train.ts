@@ -2,7 +2,7 @@
 // the run folder (never an existing run's by accident), then the training loop with a progress bar.
 // Everything up to createEngine() only reads: a refused command leaves no trace.
 import { findCases, normaliseModalities, DEFAULT_MODALITIES } from '../data/brats.ts';
-import { foldSplits } from '../data/dataset.ts';
+import { foldSplits } from '../data/case-split.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';

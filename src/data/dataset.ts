@@ -2,7 +2,7 @@
 //
 // openDataset finds the cases under a folder, makes sure each is preprocessed in the on-disk cache
 // (cache.ts; built once, reused while valid), splits them into train and validation at case level
-// (stratified by group folder, e.g. HGG/LGG, deterministic for the seed) and serves batches of 2-D
+// (case-split.ts: stratified by group folder, e.g. HGG/LGG, deterministic for the seed) and serves batches of 2-D
 // axial slices read from the cache by offset:
 //   train: random S×S crops (S = cropSize, default 160) of the 180×180 slices, optional random
 //          left-right / up-down flips, shuffled; tumour-free slices optionally thinned (skipEmpty);
@@ -14,222 +14,19 @@
 //   label  [B, K, S, S]  0/1 masks: K = 1 (whole) or K = 3 (whole, core, enhancing)
 //   inside a slice: row = canonical y (anterior → posterior), column = canonical x (right → left)
 import path from 'node:path';
-import { mat3 } from 'gl-matrix';
-import { affineSampleMatrix, jitterIntensity, resampleAffine, type Augment } from './augment.ts';
-
-export type { Augment } from './augment.ts';
-export { affineSampleMatrix } from './augment.ts';
-import { findCases, normaliseModalities, DEFAULT_MODALITIES, type BratsCase, type Modality } from './brats.ts';
-import { regionLookup, type Label3, type Region } from './regions.ts';
+import { affineSampleMatrix, jitterIntensity, resampleAffine } from './augment.ts';
+import { findCases, normaliseModalities, DEFAULT_MODALITIES } from './brats.ts';
 import { SliceCache } from './cache.ts';
 import { cacheKey, type CacheEntry } from './cache-key.ts';
+import { splitCases } from './case-split.ts';
+import { resample, sampleMatrix } from './crop-sampling.ts';
+import type { Batch, BatchOptions, CaseSlices, Dataset, DatasetOptions, SampleInfo, Split } from './dataset-types.ts';
 import { envValue } from '../device/env.ts';
-import { readNiftiHeader, type NiftiHeader } from './nifti.ts';
-import { fromCanonical, type Shape3 } from './orientation.ts';
+import { readNiftiHeader } from './nifti.ts';
+import { fromCanonical } from './orientation.ts';
 import { DEFAULT_CROP, uncropVolume } from './preprocess.ts';
+import { regionLookup, type Label3, type Region } from './regions.ts';
 import { hashSeed, mulberry32, randInt, shuffleInPlace } from './rng.ts';
-
-export type Split = 'train' | 'val';
-
-export interface DatasetOptions {
-  /** Folder for the preprocessed cache (created if needed). */
-  cacheDir: string;
-  /** Bound of the cache folder's size (default DAWNGRAD_CACHE_MAX, else 20 GiB). */
-  cacheMaxBytes?: number;
-  /** Input channels, in order (default t1c, t2, flair). */
-  modalities?: readonly Modality[];
-  /** 'whole' → K = 1; 'all' → K = 3 (whole, core, enhancing). Default 'all'. */
-  regions?: 'whole' | 'all';
-  /** Meaning of label 3; default 'enhancing' when the cases use BraTS 2023 names, else 'core'. */
-  label3?: Label3;
-  /** Fraction of cases (per group) held out for validation; default 0.2. Ignored when valCases is given. */
-  valFraction?: number;
-  /** Explicit validation case ids. */
-  valCases?: readonly string[];
-  /** Use only these cases (the others are not read or cached): evaluation and prediction. */
-  onlyCases?: readonly string[];
-  /** Allow a dataset without training cases (evaluation / prediction only). */
-  allowNoTraining?: boolean;
-  /** Seed of the case split and the default seed of batches(). Default 0. */
-  seed?: number;
-  /** Side of the square crops served (default 160). */
-  cropSize?: number;
-  /** Fraction of tumour-free slices kept in each training epoch (default 1: all). */
-  skipEmpty?: number;
-  /** Preprocessing crop [X, Y, Z] (default 180×180×128) and percentiles (default [2, 98]). */
-  cropShape?: Shape3;
-  percentiles?: [number, number];
-  /** Cases without a segmentation are an error unless this is false (then their labels are 0). */
-  requireSeg?: boolean;
-  /** Called after each case is ready. */
-  onProgress?: (p: { caseId: string; index: number; total: number; built: boolean }) => void;
-}
-
-export interface BatchOptions {
-  /** Default: the dataset's seed. */
-  seed?: number;
-  epoch?: number;
-  /** Default 'random' for train, 'center' for val. */
-  crop?: 'random' | 'center';
-  /** Random left-right and up-down flips (each with probability 1/2). Default false. */
-  flip?: boolean;
-  /** Default true for train, false for val. */
-  shuffle?: boolean;
-  /** Drop a last batch smaller than batchSize (default false). */
-  dropLast?: boolean;
-  /** Augmentations of training crops (all off by default); see Augment. */
-  augment?: Augment;
-}
-
-
-export interface SampleInfo {
-  caseId: string;
-  /** Slice index within the 128 cached slices. */
-  z: number;
-  /** Crop origin within the 180×180 slice (column x0, row y0). */
-  x0: number;
-  y0: number;
-  flipX: boolean;
-  flipY: boolean;
-}
-
-export interface Batch {
-  /** [count, M, S, S] */
-  image: Float32Array;
-  /** [count, K, S, S] 0/1 */
-  label: Float32Array;
-  /** Samples in this batch (batchSize except perhaps the last). */
-  count: number;
-  samples: SampleInfo[];
-}
-
-export interface CaseSlices {
-  caseId: string;
-  /** [Z, M, S, S] centre crops of every cached slice. */
-  image: Float32Array;
-  /** [Z, K, S, S] 0/1 region masks. */
-  labels: Float32Array;
-  /** [Z, S, S] raw BraTS labels. */
-  raw: Uint8Array;
-  shape: { Z: number; M: number; K: number; S: number };
-}
-
-export interface Dataset {
-  dataDir: string;
-  cases: string[];
-  trainCases: string[];
-  valCases: string[];
-  modalities: Modality[];
-  regions: Region[];
-  label3: Label3;
-  /** Channels in, channels out, crop side, slices per case. */
-  M: number;
-  K: number;
-  S: number;
-  Z: number;
-  /** Which cases were preprocessed now and which came from the cache. */
-  cache: { dir: string; key: string; built: string[]; reused: string[] };
-  numSlices(split: Split): number;
-  batches(split: Split, batchSize: number, opts?: BatchOptions): Generator<Batch>;
-  caseSlices(caseId: string): CaseSlices;
-  /**
-   * Puts predicted labels [Z, S, S] (centre crops, as from caseSlices; BraTS labels 0/1/2/4) back into
-   * the case's original file grid (e.g. 240×240×155), zero outside the crop — ready for
-   * writeNifti(path, result, { like: await referenceHeader(caseId) }).
-   */
-  putBack(caseId: string, predicted: Uint8Array): Uint8Array;
-  /** Header of the case's first modality (its original grid), for writing predictions. */
-  referenceHeader(caseId: string): Promise<NiftiHeader>;
-  caseEntry(caseId: string): CacheEntry;
-  close(): void;
-}
-
-/** Case-level split, stratified by group, deterministic for the seed. */
-export function splitCases(
-  cases: ReadonlyArray<Pick<BratsCase, 'id' | 'group'>>,
-  opts: { valFraction?: number; valCases?: readonly string[]; seed?: number },
-): { train: string[]; val: string[] } {
-  const ids = cases.map((c) => c.id);
-  if (opts.valCases) {
-    const known = new Set(ids);
-    const unknown = opts.valCases.filter((v) => !known.has(v));
-    if (unknown.length) throw new Error(`valCases: unknown case id(s) ${unknown.join(', ')}`);
-    const val = new Set(opts.valCases);
-    return { train: ids.filter((i) => !val.has(i)), val: ids.filter((i) => val.has(i)) };
-  }
-  const f = opts.valFraction ?? 0.2;
-  if (!(f >= 0 && f < 1)) throw new Error(`valFraction ${f} must be in [0, 1)`);
-  const groups = new Map<string, string[]>();
-  for (const c of [...cases].sort((a, b) => (a.id < b.id ? -1 : 1))) {
-    if (!groups.has(c.group)) groups.set(c.group, []);
-    groups.get(c.group)!.push(c.id);
-  }
-  const val = new Set<string>();
-  const rand = mulberry32(hashSeed(opts.seed ?? 0, 0x5eed));
-  let largest: string[] = [];
-  for (const g of [...groups.keys()].sort()) {
-    const members = shuffleInPlace([...groups.get(g)!], rand);
-    if (members.length > largest.length) largest = members;
-    const n = Math.round(f * members.length);
-    for (const id of members.slice(0, n)) val.add(id);
-  }
-  if (val.size === 0 && f > 0 && ids.length >= 2) val.add(largest[0]);
-  return { train: ids.filter((i) => !val.has(i)), val: ids.filter((i) => val.has(i)) };
-}
-
-/**
- * Patient-level folds (nnU-Net's splits_final.json layout: one {train, val} per fold): the case IDs
- * sorted, shuffled with the seed, and dealt round-robin into n folds; fold j validates on its own
- * cases and trains on the rest. Every case is validated in exactly one fold.
- */
-export function foldSplits(ids: readonly string[], n: number, seed = 0): { train: string[]; val: string[] }[] {
-  if (!Number.isInteger(n) || n < 2) throw new RangeError(`folds must be an integer ≥ 2, got ${n}`);
-  if (ids.length < n) throw new RangeError(`${n} folds need at least ${n} cases, found ${ids.length}`);
-  const order = shuffleInPlace([...ids].sort(), mulberry32(hashSeed(seed, 0xf01d5)));
-  const folds = Array.from({ length: n }, (_, j) => order.filter((_, i) => i % n === j).sort());
-  return folds.map((val) => ({ train: [...ids].sort().filter((id) => !val.includes(id)), val }));
-}
-
-/** The 2-D sampling matrix: crop pixel (u, v, 1) → slice pixel (x, y, 1). */
-export function sampleMatrix(x0: number, y0: number, size: number, flipX: boolean, flipY: boolean): Float32Array {
-  const m = mat3.create() as Float32Array;
-  mat3.fromTranslation(m, [x0, y0]);
-  mat3.translate(m, m, [flipX ? size - 1 : 0, flipY ? size - 1 : 0]);
-  mat3.scale(m, m, [flipX ? -1 : 1, flipY ? -1 : 1]);
-  return m;
-}
-
-/**
- * Samples an S×S crop of each of `channels` planes of size W×H (src, plane after plane) through the
- * integer affine `m` (crop pixel → source pixel), writing S×S per channel into dst at dstOffset.
- */
-function resample<T extends Float32Array | Uint8Array>(src: T, W: number, H: number, channels: number, m: ArrayLike<number>, S: number, dst: T, dstOffset: number): void {
-  const a = m[0];
-  const b = m[1];
-  const c = m[3];
-  const d = m[4];
-  const tx = m[6];
-  const ty = m[7];
-  for (const [u, v] of [
-    [0, 0],
-    [S - 1, 0],
-    [0, S - 1],
-    [S - 1, S - 1],
-  ]) {
-    const x = a * u + c * v + tx;
-    const y = b * u + d * v + ty;
-    if (x < 0 || y < 0 || x >= W || y >= H) throw new Error(`crop corner (${u}, ${v}) maps outside the ${W}×${H} slice`);
-  }
-  const step = a + b * W; // source index step per u
-  for (let ch = 0; ch < channels; ch++) {
-    const base = ch * W * H;
-    let o = dstOffset + ch * S * S;
-    for (let v = 0; v < S; v++) {
-      let s = base + (d * v + ty) * W + (c * v + tx);
-      for (let u = 0; u < S; u++, s += step) dst[o++] = src[s];
-    }
-  }
-}
 
 /** Opens (building the cache where needed) the BraTS dataset under dataDir. */
 export async function openDataset(dataDir: string, opts: DatasetOptions): Promise<Dataset> {

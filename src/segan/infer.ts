@@ -1,7 +1,7 @@
 // Inference with a trained segmentor (eval mode: batch norm uses the running statistics):
 // probabilities and BRATS labels for every slice of a case, and 3-D scores.
 import type { BratsCase, LoadedCase } from '../data/brats.ts';
-import type { CaseSlices, Dataset } from '../data/dataset.ts';
+import type { CaseSlices, Dataset } from '../data/dataset-types.ts';
 import { readNiftiHeader } from '../data/nifti.ts';
 import { canonicalTransform, fromCanonical, type Shape3 } from '../data/orientation.ts';
 import { preprocessCase, uncropVolume } from '../data/preprocess.ts';

@@ -11,7 +11,9 @@
 // device or an out-of-memory error stops the run with the last complete checkpoint named.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDataset, type Augment, type Dataset } from '../data/dataset.ts';
+import type { Augment } from '../data/augment.ts';
+import { openDataset } from '../data/dataset.ts';
+import type { Dataset } from '../data/dataset-types.ts';
 import { defaultCacheDir } from '../data/cache.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { configModalities, type TrainConfig } from './config.ts';
@@ -59,7 +61,7 @@ export interface TrainOptions {
    */
   deadline?: number;
   flip?: boolean;
-  /** Augmentations of the training crops (src/data/dataset.ts, Augment); all off by default. */
+  /** Augmentations of the training crops (src/data/augment.ts, Augment); all off by default. */
   augment?: Augment;
   /** What to do with a step whose loss or gradients are not finite: stop the run (default) or skip it. */
   onNan?: 'stop' | 'skip';

@@ -2,7 +2,7 @@
 // overlay PNGs of validation slices, and the loss plot (src/segan/train.ts calls them).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Dataset } from '../data/dataset.ts';
+import type { Dataset } from '../data/dataset-types.ts';
 import { overlayPng } from '../io/png.ts';
 import { lineChartSvg } from '../io/plot.ts';
 import type { Engine } from '../tensor/engine.ts';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { foldSplits } from '../../src/data/dataset.ts';
+import { foldSplits } from '../../src/data/case-split.ts';
 import { writeSyntheticCases } from '../../src/segan/synth-cases.ts';
 import { run } from '../helpers/spawn.ts';
 

@@ -1,10 +1,13 @@
-// Training-crop augmentations (Augment in src/data/dataset.ts): off by default and then bitwise the
+// Training-crop augmentations (Augment in src/data/augment.ts): off by default and then bitwise the
 // plain batches; tumour-centred crops; rotation and zoom through one resample (labels stay 0/1);
 // intensity changes inside the brain only; every draw reproducible from (seed, epoch).
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { affineSampleMatrix, openDataset, sampleMatrix, type Augment, type Batch, type Dataset } from '../../src/data/dataset.ts';
+import { affineSampleMatrix, type Augment } from '../../src/data/augment.ts';
+import { sampleMatrix } from '../../src/data/crop-sampling.ts';
+import { openDataset } from '../../src/data/dataset.ts';
+import type { Batch, Dataset } from '../../src/data/dataset-types.ts';
 import { writeSyntheticCases } from '../../src/segan/synth-cases.ts';
 import { tempDir } from './helpers.ts';
 
