@@ -1,10 +1,13 @@
 // The public API by the names the issue fixes (other code and outside checks call them): every op is
 // imported from the package entry point and called both as a function and as a Tensor method, on
-// small inputs whose results are worked out here in float64. The op tests check the kernels on
-// awkward shapes; this file checks that each public name reaches the right op with the right
-// arguments and defaults.
+// small inputs whose results are worked out here in float64. The names come from the op table
+// (src/ops/table.ts): every row must be exported, every method row must be a Tensor method. The op
+// tests check the kernels on awkward shapes; this file checks that each public name reaches the right
+// op with the right arguments and defaults.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as dg from '../src/index.ts';
+import * as table from '../src/ops/table.ts';
 import { Tensor } from '../src/index.ts';
 import { useEngine } from './helpers/engine.ts';
 
@@ -21,16 +24,39 @@ async function expectValues(t: Tensor, want: number[], shape: number[], what: st
   got.forEach((g, i) => expect(Math.abs(g - want[i]!), `${what}[${i}]: ${g} vs ${want[i]}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(want[i]!))));
 }
 
-const FUNCTIONS = ['add', 'sub', 'mul', 'div', 'neg', 'exp', 'log', 'sqrt', 'abs', 'relu', 'sigmoid', 'tanh', 'pow', 'leakyRelu', 'clamp', 'sum', 'mean', 'max', 'matmul', 'l1Loss', 'reshape', 'permute', 'cat', 'slice', 'createEngine'];
-const METHODS = ['add', 'sub', 'mul', 'div', 'neg', 'exp', 'log', 'sqrt', 'abs', 'relu', 'sigmoid', 'tanh', 'pow', 'leakyRelu', 'clamp', 'sum', 'mean', 'max', 'matmul', 'l1Loss', 'reshape', 'permute', 'transpose', 'slice', 'backward', 'detach', 'dispose', 'toArray', 'item'];
+// Tensor methods that are not ops (the op methods come from the table's rows).
+const TENSOR_METHODS = ['backward', 'detach', 'dispose', 'toArray', 'item'];
 
 describe('the public API', () => {
-  it('exports every function and Tensor method the issue names', () => {
-    for (const name of FUNCTIONS) expect([name, typeof (dg as Record<string, unknown>)[name]]).toEqual([name, 'function']);
-    for (const name of METHODS) expect([name, typeof (Tensor.prototype as unknown as Record<string, unknown>)[name]]).toEqual([name, 'function']);
+  it('has a function for every row of the op table, and a Tensor method for every method row', () => {
+    const rows = Object.entries(table).filter(([, f]) => table.rowOf(f));
+    expect(rows.length).toBeGreaterThan(40);
+    for (const [name, f] of rows) {
+      const row = table.rowOf(f)!;
+      expect([name, (dg as Record<string, unknown>)[name]]).toEqual([name, f]);
+      expect([name, typeof row.kernel, typeof row.forward, Number.isInteger(row.arity)]).toEqual([name, 'string', 'string', true]);
+      const m = (Tensor.prototype as unknown as Record<string, unknown>)[name];
+      expect([name, row.method ? typeof m : m]).toEqual([name, row.method ? 'function' : undefined]);
+    }
+    // the names the issue fixes are rows (the methods too)
+    for (const name of ['add', 'sub', 'mul', 'div', 'neg', 'exp', 'log', 'sqrt', 'abs', 'relu', 'sigmoid', 'tanh', 'pow', 'leakyRelu', 'clamp', 'sum', 'mean', 'max', 'matmul', 'l1Loss', 'reshape', 'permute', 'transpose', 'slice']) {
+      expect([name, table.rowOf((dg as Record<string, unknown>)[name])?.method]).toEqual([name, true]);
+    }
+    expect(table.rowOf(dg.cat)?.method).toBe(false);
+    expect(typeof dg.createEngine).toBe('function');
+    for (const name of TENSOR_METHODS) expect([name, typeof (Tensor.prototype as unknown as Record<string, unknown>)[name]]).toEqual([name, 'function']);
     const e = engine();
     for (const name of ['tensor', 'zeros', 'ones', 'full', 'rand', 'randn', 'noGrad', 'tidy', 'memory', 'flush', 'close']) {
       expect([name, typeof (e as unknown as Record<string, unknown>)[name]]).toEqual([name, 'function']);
+    }
+  });
+
+  it('documents every row with a one-line doc comment that holds an example', () => {
+    const source = readFileSync(new URL('../src/ops/table.ts', import.meta.url), 'utf8').split('\n');
+    for (const [name, f] of Object.entries(table)) {
+      if (!table.rowOf(f)) continue;
+      const at = source.findIndex((l) => l.startsWith(`export const ${name} = `));
+      expect([name, at > 0 && /^\/\*\* .*`[^`]+`.* \*\/$/.test(source[at - 1]!)]).toEqual([name, true]);
     }
   });
 

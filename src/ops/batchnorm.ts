@@ -150,13 +150,11 @@ function checkPerChannel(op: string, name: string, t: Tensor | null, x: Tensor):
   }
 }
 
-/**
- * Batch normalisation of an NCHW input (torch.nn.functional.batch_norm), optionally followed by a
- * fused ReLU / LeakyReLU. `weight` / `bias` are [C] or null (γ = 1, β = 0). Training mode normalises
- * with the batch mean and biased variance and updates `runningMean` / `runningVar` in place (same
- * buffers) with the unbiased variance; they may be null there. Eval mode normalises with them.
- * Gradients flow to x, weight and bias; the running statistics get none.
- */
+// Batch normalisation of an NCHW input (torch.nn.functional.batch_norm), optionally followed by a
+// fused ReLU / LeakyReLU. `weight` / `bias` are [C] or null (γ = 1, β = 0). Training mode normalises
+// with the batch mean and biased variance and updates `runningMean` / `runningVar` in place (same
+// buffers) with the unbiased variance; they may be null there. Eval mode normalises with them.
+// Gradients flow to x, weight and bias; the running statistics get none.
 export function batchNorm2d(
   x: Tensor,
   runningMean: Tensor | null,

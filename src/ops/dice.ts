@@ -8,11 +8,9 @@ import { assertTensor, sameEngine } from './util.ts';
 /** Added to the denominator so that empty masks with empty predictions give d = 0, not NaN. */
 export const DICE_EPS = 1e-7;
 
-/**
- * 1 - mean over samples and channels of d = 2 Σ p·y / (Σ p² + Σ y² + 1e-7), the sums running over
- * the axes after the first two: p and y are [N, C, ...] (rank >= 2) of the same shape. Returns a
- * scalar (shape []).
- */
+// 1 - mean over samples and channels of d = 2 Σ p·y / (Σ p² + Σ y² + 1e-7), the sums running over
+// the axes after the first two: p and y are [N, C, ...] (rank >= 2) of the same shape. Returns a
+// scalar (shape []).
 export function diceLoss(p: Tensor, y: Tensor): Tensor {
   assertTensor(p, 'diceLoss', 'prediction');
   assertTensor(y, 'diceLoss', 'target');

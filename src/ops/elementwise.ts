@@ -55,7 +55,7 @@ export function binary(name: BinaryName, a: Tensor, b: Tensor): Tensor {
   });
 }
 
-type Operand = Tensor | number;
+export type Operand = Tensor | number;
 
 function scalarOrTensor(op: string, a: Operand, b: Operand): void {
   if (typeof a === 'number') assertFinite(op, 'first input', a);
@@ -63,50 +63,49 @@ function scalarOrTensor(op: string, a: Operand, b: Operand): void {
   if (typeof a === 'number' && typeof b === 'number') throw new TypeError(`${op}: at least one input must be a Tensor`);
 }
 
-export function add(a: Operand, b: Operand): Tensor {
-  scalarOrTensor('add', a, b);
-  if (typeof b === 'number') return unary('addScalar', a as Tensor, b);
-  if (typeof a === 'number') return unary('addScalar', b, a);
-  return binary('add', a, b);
+/**
+ * add, sub, mul, div with a number on one side: the unary op of the table that takes it as p0 (the
+ * number on the right, after `right`'s change; on the left), so no constant tensor is made.
+ */
+const SCALAR_FORMS = {
+  add: { right: 'addScalar', negate: false, left: 'addScalar' },
+  sub: { right: 'addScalar', negate: true, left: 'rsubScalar' },
+  mul: { right: 'mulScalar', negate: false, left: 'mulScalar' },
+  div: { right: 'divScalar', negate: false, left: 'rdivScalar' },
+} as const satisfies Record<string, { right: UnaryName; negate: boolean; left: UnaryName }>;
+
+/** A binary op of the table that also takes a number on either side (a + 1, 2 / x). */
+export function arithmetic(name: keyof typeof SCALAR_FORMS): (a: Operand, b: Operand) => Tensor {
+  const forms = SCALAR_FORMS[name];
+  return (a: Operand, b: Operand): Tensor => {
+    scalarOrTensor(name, a, b);
+    if (typeof b === 'number') return unary(forms.right, a as Tensor, forms.negate ? -b : b);
+    if (typeof a === 'number') return unary(forms.left, b, a);
+    return binary(name, a, b);
+  };
 }
 
-export function sub(a: Operand, b: Operand): Tensor {
-  scalarOrTensor('sub', a, b);
-  if (typeof b === 'number') return unary('addScalar', a as Tensor, -b);
-  if (typeof a === 'number') return unary('rsubScalar', b, a);
-  return binary('sub', a, b);
+export const add = arithmetic('add');
+export const sub = arithmetic('sub');
+export const mul = arithmetic('mul');
+export const div = arithmetic('div');
+
+/** A comparison of the table (a 0/1 mask); a number on either side becomes a 0-d tensor. */
+export function compare(name: BinaryName): (a: Operand, b: Operand) => Tensor {
+  return (a: Operand, b: Operand): Tensor => {
+    scalarOrTensor(name, a, b);
+    const t = (typeof a === 'number' ? b : a) as Tensor;
+    const e = t.engine;
+    const wrap = (v: Operand) => (typeof v === 'number' ? e.full([], v) : v);
+    return e.tidy(() => binary(name, wrap(a), wrap(b)));
+  };
 }
 
-export function mul(a: Operand, b: Operand): Tensor {
-  scalarOrTensor('mul', a, b);
-  if (typeof b === 'number') return unary('mulScalar', a as Tensor, b);
-  if (typeof a === 'number') return unary('mulScalar', b, a);
-  return binary('mul', a, b);
+/** A unary op of the table without parameters, as a function of one tensor. */
+export function unaryOp(name: UnaryName): (x: Tensor) => Tensor {
+  return (x: Tensor) => unary(name, x);
 }
 
-export function div(a: Operand, b: Operand): Tensor {
-  scalarOrTensor('div', a, b);
-  if (typeof b === 'number') return unary('divScalar', a as Tensor, b);
-  if (typeof a === 'number') return unary('rdivScalar', b, a);
-  return binary('div', a, b);
-}
-
-function compare(name: BinaryName, a: Operand, b: Operand): Tensor {
-  scalarOrTensor(name, a, b);
-  const t = (typeof a === 'number' ? b : a) as Tensor;
-  const e = t.engine;
-  const wrap = (v: Operand) => (typeof v === 'number' ? e.full([], v) : v);
-  return e.tidy(() => binary(name, wrap(a), wrap(b)));
-}
-
-export const neg = (x: Tensor) => unary('neg', x);
-export const exp = (x: Tensor) => unary('exp', x);
-export const log = (x: Tensor) => unary('log', x);
-export const sqrt = (x: Tensor) => unary('sqrt', x);
-export const abs = (x: Tensor) => unary('abs', x);
-export const relu = (x: Tensor) => unary('relu', x);
-export const sigmoid = (x: Tensor) => unary('sigmoid', x);
-export const tanh = (x: Tensor) => unary('tanh', x);
 export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
   assertFinite('leakyRelu', 'slope', slope);
   return unary('leakyRelu', x, slope);
@@ -121,11 +120,3 @@ export function clamp(x: Tensor, lo: number, hi: number): Tensor {
   if (lo > hi) throw new RangeError(`clamp: lo (${lo}) is greater than hi (${hi})`);
   return unary('clamp', x, lo, hi);
 }
-export const maximum = (a: Tensor, b: Tensor) => binary('maximum', a, b);
-export const minimum = (a: Tensor, b: Tensor) => binary('minimum', a, b);
-export const gt = (a: Operand, b: Operand) => compare('gt', a, b);
-export const ge = (a: Operand, b: Operand) => compare('ge', a, b);
-export const lt = (a: Operand, b: Operand) => compare('lt', a, b);
-export const le = (a: Operand, b: Operand) => compare('le', a, b);
-export const eq = (a: Operand, b: Operand) => compare('eq', a, b);
-export const ne = (a: Operand, b: Operand) => compare('ne', a, b);

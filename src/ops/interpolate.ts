@@ -220,15 +220,13 @@ function resizeBackward(g: Tensor, p: ResizePlan, inShape: Shape): Tensor {
   return dx;
 }
 
-/**
- * Resize an NCHW float32 tensor like torch.nn.functional.interpolate:
- * - output size: `size`, or floor(in · scaleFactor) per axis;
- * - 'bilinear': src = max(0, (o + 0.5)·scale − 0.5) with scale = 1/scaleFactor (or in/out when a
- *   size is given), or src = o·(in − 1)/(out − 1) with alignCorners; two taps per axis;
- * - 'nearest' (PyTorch's legacy 'nearest'): src = min(floor(o·scale), in − 1); alignCorners must be
- *   left undefined.
- * Differentiable in x; the backward is a deterministic gather (no atomics).
- */
+// Resize an NCHW float32 tensor like torch.nn.functional.interpolate:
+// - output size: `size`, or floor(in · scaleFactor) per axis;
+// - 'bilinear': src = max(0, (o + 0.5)·scale − 0.5) with scale = 1/scaleFactor (or in/out when a
+//   size is given), or src = o·(in − 1)/(out − 1) with alignCorners; two taps per axis;
+// - 'nearest' (PyTorch's legacy 'nearest'): src = min(floor(o·scale), in − 1); alignCorners must be
+//   left undefined.
+// Differentiable in x; the backward is a deterministic gather (no atomics).
 export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
   assertTensor(x, OP);
   const e = sameEngine(OP, x);

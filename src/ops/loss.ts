@@ -9,7 +9,7 @@ import { record } from '../autograd/graph.ts';
 import { launchMap } from '../runtime/map.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { fmtShape, sameShape, ShapeError } from '../tensor/shape.ts';
-import { abs, sub } from './elementwise.ts';
+import { sub, unary } from './elementwise.ts';
 import { launchReduce, planReduce } from './reduce.ts';
 import { assertTensor, dense, output, sameEngine } from './util.ts';
 
@@ -21,10 +21,8 @@ function checkPair(op: string, a: Tensor, b: Tensor): void {
   if (!sameShape(a.shape, b.shape)) throw new ShapeError(`${op}: input ${fmtShape(a.shape)} and target ${fmtShape(b.shape)} must have the same shape`);
 }
 
-/**
- * scale · Σ|a − b| as a scalar (shape []), differentiable in a and b: l1Loss's 'sum' (scale 1) and
- * 'mean' (scale 1/n), and a weighted term of a sum of L1 losses without a separate multiply.
- */
+// scale · Σ|a − b| as a scalar (shape []), differentiable in a and b: l1Loss's 'sum' (scale 1) and
+// 'mean' (scale 1/n), and a weighted term of a sum of L1 losses without a separate multiply.
 export function absDiffSum(a: Tensor, b: Tensor, scale: number): Tensor {
   const op = 'l1Loss';
   checkPair('absDiffSum', a, b);
@@ -52,10 +50,10 @@ export function absDiffSum(a: Tensor, b: Tensor, scale: number): Tensor {
   });
 }
 
-/** Mean (or sum, or elementwise) absolute difference, as torch.nn.functional.l1_loss. */
-export function l1Loss(a: Tensor, b: Tensor, reduction: Reduction = 'mean'): Tensor {
-  checkPair('l1Loss', a, b);
+// Mean (or sum, or elementwise) absolute difference, as torch.nn.functional.l1_loss.
+export function l1Loss(a: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
+  checkPair('l1Loss', a, target);
   if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') throw new TypeError(`l1Loss: reduction must be 'mean', 'sum' or 'none', got '${String(reduction)}'`);
-  if (reduction === 'none') return a.engine.tidy(() => abs(sub(a, b)));
-  return absDiffSum(a, b, reduction === 'sum' ? 1 : a.size ? 1 / a.size : NaN);
+  if (reduction === 'none') return a.engine.tidy(() => unary('abs', sub(a, target)));
+  return absDiffSum(a, target, reduction === 'sum' ? 1 : a.size ? 1 / a.size : NaN);
 }

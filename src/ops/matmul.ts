@@ -9,7 +9,8 @@
 // register|workgroup overrides it, and the tests run every kernel the adapter can run by editing it.
 import type { MatmulKernel } from '../runtime/policy.ts';
 import { record } from '../autograd/graph.ts';
-import { coalesce, launchMap } from '../runtime/map.ts';
+import { launchMap } from '../runtime/map.ts';
+import { coalesce } from '../runtime/strides.ts';
 import { defineUniforms } from '../runtime/uniforms.ts';
 import { broadcastShapes, contiguousStrides, fmtShape, sameShape, ShapeError, sizeOf } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';

@@ -6,7 +6,7 @@ import { checkShape, contiguousStrides, fmtShape, normalizeAxis, ShapeError, siz
 import { Tensor } from '../tensor/tensor.ts';
 import { assertTensor, dense, output, sameEngine } from './util.ts';
 
-/** Same values, new shape (one axis may be -1). Shares the buffer: no GPU work. */
+// Same values, new shape (one axis may be -1). Shares the buffer: no GPU work.
 export function reshape(x: Tensor, shape: Shape): Tensor {
   assertTensor(x, 'reshape');
   const s = [...shape];
@@ -24,7 +24,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   return record(y, 'reshape', [x], (g) => [reshape(g, x.shape)]);
 }
 
-/** Reorder axes: y.shape[i] = x.shape[dims[i]] (materialised). */
+// Reorder axes: y.shape[i] = x.shape[dims[i]] (materialised).
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   assertTensor(x, 'permute');
   const e = sameEngine('permute', x);
@@ -40,7 +40,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   return record(y, 'permute', [x], (g) => [permute(g, inverse)]);
 }
 
-/** Swap two axes (default: the last two). */
+// Swap two axes (default: the last two).
 export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
   assertTensor(x, 'transpose');
   const a = normalizeAxis('transpose', dim0, x.rank);
@@ -50,7 +50,7 @@ export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
   return permute(x, dims);
 }
 
-/** Elements start..end-1 along `axis` (negative start/end count from the end, like Python). */
+// Elements start..end-1 along `axis` (negative start/end count from the end, like Python).
 export function slice(x: Tensor, axis: number, start: number, end?: number): Tensor {
   assertTensor(x, 'slice');
   const e = sameEngine('slice', x);
@@ -72,7 +72,7 @@ export function slice(x: Tensor, axis: number, start: number, end?: number): Ten
   });
 }
 
-/** Join tensors along `axis`; every other axis must match. Each input is written into its window. */
+// Join tensors along `axis`; every other axis must match. Each input is written into its window.
 export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) throw new TypeError('cat: expected a non-empty array of tensors');
   tensors.forEach((t, i) => assertTensor(t, 'cat', `tensors[${i}]`));

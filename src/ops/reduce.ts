@@ -15,6 +15,7 @@ import { grid1d } from '../runtime/grid.ts';
 import { defineUniforms } from '../runtime/uniforms.ts';
 import { launchMap } from '../runtime/map.ts';
 import type { PooledBuffer } from '../runtime/pool.ts';
+import { coalesce } from '../runtime/strides.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { broadcastStrides, contiguousStrides, fmtShape, normalizeAxes, ShapeError, sizeOf, type Shape } from '../tensor/shape.ts';
 import { Tensor } from '../tensor/tensor.ts';
@@ -31,21 +32,11 @@ export interface ReducePlan {
   redStrides: number[];
 }
 
+/** Drop size-1 axes and merge contiguous neighbours; no axis left: shape [1] with stride 0. */
 function mergeAxes(shape: number[], strides: number[]): { shape: number[]; strides: number[] } {
-  const s: number[] = [];
-  const st: number[] = [];
-  for (let i = 0; i < shape.length; i++) {
-    if (shape[i] === 1) continue;
-    const last = s.length - 1;
-    if (last >= 0 && st[last] === strides[i] * shape[i]) {
-      s[last] *= shape[i];
-      st[last] = strides[i];
-    } else {
-      s.push(shape[i]);
-      st.push(strides[i]);
-    }
-  }
-  return s.length ? { shape: s, strides: st } : { shape: [1], strides: [0] };
+  if (shape.every((d) => d === 1)) return { shape: [1], strides: [0] };
+  const c = coalesce(shape, [strides]);
+  return { shape: c.shape, strides: c.strides[0] };
 }
 
 export function planReduce(shape: Shape, axes: number[]): ReducePlan {
@@ -63,11 +54,11 @@ export function planReduce(shape: Shape, axes: number[]): ReducePlan {
   };
 }
 
+/** The kernels' template values per kind: the combine step (scalars and, in the split kernels, vec4s) and its identity. */
 const COMBINE: Record<ReduceKind, { COMBINE: string; IDENTITY: string }> = {
   sum: { COMBINE: 'a + b', IDENTITY: '0x00000000u' }, // 0.0
   max: { COMBINE: 'max(a, b)', IDENTITY: '0xff800000u' }, // -inf
 };
-const COMBINE4: Record<ReduceKind, string> = { sum: 'a + b', max: 'max(a, b)' };
 
 /** Partials per output in a split reduction's first stage. */
 const SPLIT_CHUNKS = 8192;
@@ -184,10 +175,10 @@ export function launchReduce(rt: Runtime, kind: ReduceKind, src: PooledBuffer, p
     return;
   }
   if (seq) {
-    const k = rt.kernels.get('reduce/split_seq', { ...defines, COMBINE4: COMBINE4[kind] }, `${op}.splitseq`);
+    const k = rt.kernels.get('reduce/split_seq', { ...defines, COMBINE4: defines.COMBINE }, `${op}.splitseq`);
     rt.dispatch(k, [partials, src, src], params(plan, 0, chunks, g1.gridX, 1), g1.workgroups, op, { bytes: 4 * plan.numOut * plan.redSize, shape: `${plan.numOut}x${plan.redSize}` });
   } else if (vec4Rows) {
-    const k = rt.kernels.get('reduce/split_vec4', { ...defines, COMBINE4: COMBINE4[kind] }, `${op}.split4`);
+    const k = rt.kernels.get('reduce/split_vec4', { ...defines, COMBINE4: defines.COMBINE }, `${op}.split4`);
     rt.dispatch(k, [partials, src, src], params(plan, 0, chunks, g1.gridX, 1), g1.workgroups, op, { bytes: 4 * plan.numOut * plan.redSize, shape: `${plan.numOut}x${plan.redSize}` });
   } else {
     rt.dispatch(serial, [partials, src], params(plan, 0, chunks, g1.gridX, 1), g1.workgroups, op, { bytes: 4 * plan.numOut * plan.redSize, shape: `${plan.numOut}x${plan.redSize}` });
@@ -218,20 +209,20 @@ function reduce(kind: ReduceKind, op: string, x: Tensor, axes: number | readonly
   return { y, axes: ax };
 }
 
-/** Sum over `axes` (all when omitted); negative axes count from the end. */
+// Sum over `axes` (all when omitted); negative axes count from the end.
 export function sum(x: Tensor, axes?: number | readonly number[], keepdim = false): Tensor {
   const { y, axes: ax } = reduce('sum', 'sum', x, axes, keepdim, false);
   return record(y, 'sum', [x], (g) => [expand(keepShape(g, x.shape, ax), x.shape)]);
 }
 
-/** Mean over `axes` (all when omitted). */
+// Mean over `axes` (all when omitted).
 export function mean(x: Tensor, axes?: number | readonly number[], keepdim = false): Tensor {
   const { y, axes: ax } = reduce('sum', 'mean', x, axes, keepdim, true);
   const n = x.size / Math.max(y.size, 1);
   return record(y, 'mean', [x], (g) => [expand(keepShape(g, x.shape, ax), x.shape, 1 / n)]);
 }
 
-/** Max over `axes`; the gradient is shared equally among tied maxima (like torch.amax). */
+// Max over `axes`; the gradient is shared equally among tied maxima (like torch.amax).
 export function max(x: Tensor, axes?: number | readonly number[], keepdim = false): Tensor {
   const { y, axes: ax } = reduce('max', 'max', x, axes, keepdim, false);
   return record(y, 'max', [x], (g) => {
@@ -258,7 +249,7 @@ function keepShape(g: Tensor, shape: Shape, axes: number[]): Tensor {
   return new Tensor(g.engine, g.storage('reshape').retain(), ks, false);
 }
 
-/** Broadcast `x` to `shape` (materialised), optionally times `scale`. Backward: sumTo. */
+// Broadcast `x` to `shape` (materialised), optionally times `scale`. Backward: sumTo.
 export function expand(x: Tensor, shape: Shape, scale = 1): Tensor {
   assertTensor(x, 'expand');
   const e = sameEngine('expand', x);
@@ -276,7 +267,7 @@ export function expand(x: Tensor, shape: Shape, scale = 1): Tensor {
   return record(y, 'expand', [x], (g) => [scale === 1 ? sumTo(g, x.shape) : sumTo(g, x.shape, scale)]);
 }
 
-/** Sum `g` over the axes that broadcasting added or stretched, giving a tensor of `shape`. */
+// Sum `g` over the axes that broadcasting added or stretched, giving a tensor of `shape`.
 export function sumTo(g: Tensor, shape: Shape, scale = 1): Tensor {
   const target = [...shape];
   const off = g.rank - target.length;

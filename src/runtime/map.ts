@@ -1,6 +1,7 @@
 // Launcher for shaders/elementwise/map.wgsl: out[view] = expr(inputs[views]) over a logical shape.
 // Below the tensor layer: it takes buffers and strides, so autograd and ops can both use it.
 import { grid1d } from './grid.ts';
+import { coalesce, contiguousStrides } from './strides.ts';
 import { defineUniforms } from './uniforms.ts';
 import type { PooledBuffer } from './pool.ts';
 import type { Runtime } from './runtime.ts';
@@ -39,41 +40,6 @@ export const MAP_VEC4_PARAMS = defineUniforms('MapVec4Params', {
   offsets4: { type: 'vec4u', doc: 'vec4 offsets of out, in0, in1, in2' },
 });
 
-function contiguous(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
-
-/**
- * Drop size-1 axes and merge neighbours that every view walks contiguously, so that a broadcast bias
- * over NCHW becomes [N, C, H*W] and a plain copy becomes rank 1. Returns the reduced shape and strides.
- */
-export function coalesce(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
-  const keep = shape.map((d, i) => i).filter((i) => shape[i] !== 1);
-  let outShape = keep.map((i) => shape[i]);
-  let outStrides = strides.map((st) => keep.map((i) => st[i]));
-  for (let d = outShape.length - 2; d >= 0; d--) {
-    if (outStrides.every((st) => st[d] === st[d + 1] * outShape[d + 1])) {
-      outShape[d] *= outShape[d + 1];
-      outShape.splice(d + 1, 1);
-      for (const st of outStrides) {
-        st[d] = st[d + 1];
-        st.splice(d + 1, 1);
-      }
-    }
-  }
-  if (outShape.length === 0) {
-    outShape = [1];
-    outStrides = strides.map(() => [1]);
-  }
-  return { shape: outShape, strides: outStrides };
-}
-
 /**
  * Record `out = expr(names...)`. `names` are the WGSL names of the inputs as `expr` uses them.
  * p0/p1 are the op's scalar parameters (the expression reads them as P.p0 / P.p1 via `p0`, `p1`).
@@ -95,7 +61,7 @@ export function launchMap(
   if (inputs.length > 3) throw new Error(`${op}: map kernel takes at most 3 inputs`);
   const c = coalesce(shape, [out.strides, ...inputs.map((v) => v.strides)]);
   if (c.shape.length > MAX_RANK) throw new Error(`${op}: rank ${c.shape.length} after merging axes exceeds ${MAX_RANK}`);
-  const dense = contiguous(c.shape);
+  const dense = contiguousStrides(c.shape);
   const strided = !c.strides.every((st) => st.every((s, i) => s === dense[i]));
   const expression = expr.replace(/\bp([01])\b/g, 'P.p$1');
   const args = names.map((n) => `${n}: f32`).join(', ');

@@ -1,4 +1,7 @@
 // Shapes, strides and NumPy broadcasting rules. Pure functions, no GPU.
+import { contiguousStrides } from '../runtime/strides.ts';
+
+export { contiguousStrides };
 
 export type Shape = readonly number[];
 
@@ -14,16 +17,6 @@ export function sizeOf(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
-}
-
-export function contiguousStrides(shape: Shape): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i];
-  }
-  return strides;
 }
 
 export function checkShape(op: string, shape: Shape): number[] {
