@@ -408,6 +408,9 @@ describe('environment faults', () => {
       }
       expect(err).toBeInstanceOf(GpuOutOfMemoryError);
       expect(String((err as Error).message)).toMatch(/out of GPU memory: a new 1\.0 MiB buffer would exceed the engine's limit of 4\.\d MiB \(in use: 4\.0 MiB — parameters 3\.0 MiB, activations 1\.0 MiB.*Use a smaller batch/);
+      // the engine states facts and names no command-line flag (segan adds its own: src/cli/run.ts)
+      expect((err as Error).message).not.toMatch(/--/);
+      expect((err as InstanceType<typeof GpuOutOfMemoryError>).facts).toMatchObject({ kind: 'limit', what: 'full', requestedBytes: MiB, liveBytes: 4 * MiB, byCategory: { parameters: 3 * MiB, activations: MiB } });
       // nothing was half-done: free some memory and the same allocation works
       fits.dispose();
       await e.flush();
