@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeConfig } from '../src/segan/config.ts';
 import { loadCheckpoint, CheckpointError } from '../src/segan/checkpoint.ts';
-import { train, type SkipRecord } from '../src/segan/train.ts';
+import { train } from '../src/segan/train.ts';
+import type { SkipRecord } from '../src/segan/non-finite-policy.ts';
 import type { Tensor } from '../src/index.ts';
 import { writeSyntheticCases } from '../src/segan/synth-cases.ts';
 import { useEngine } from './helpers/engine.ts';
@@ -85,7 +86,7 @@ describe('checkpoints', () => {
 describe('numerical faults and long runs', () => {
   it('a non-finite loss stops training with the step and the loss named; the last good checkpoint stays loadable', async () => {
     const e = engine();
-    const { NonFiniteLossError } = await import('../src/segan/train.ts');
+    const { NonFiniteLossError } = await import('../src/segan/non-finite-policy.ts');
     const run = join(dir, 'nan');
     // a sane first part, checkpointed
     const good = await train(e, { ...base, runDir: run, config, maxSteps: 4, checkpointEvery: 2 });
@@ -155,7 +156,7 @@ describe('numerical faults and long runs', () => {
 
   it('--on-nan skip: skipped steps are logged and reported; too many in a row stop the run with the last good checkpoint intact', async () => {
     const e = engine();
-    const { NonFiniteLossError } = await import('../src/segan/train.ts');
+    const { NonFiniteLossError } = await import('../src/segan/non-finite-policy.ts');
     const run = join(dir, 'nan-skip');
     const good = await train(e, { ...base, runDir: run, config, maxSteps: 4, checkpointEvery: 2 });
     const before = readFileSync(good.lastCheckpoint!);

@@ -61,18 +61,40 @@ export const PRESET_OPTIONS: Record<PresetName, Record<string, number | boolean>
 
 export const DEFAULT_PRESET: PresetName = 'code';
 
+/** makeConfig's values of the fields a preset leaves alone (`segan train`'s option defaults read them). */
+export const CONFIG_DEFAULTS: Readonly<Pick<TrainConfig, 'scaleWeights' | 'batch' | 'epochs' | 'size' | 'volumeCrop' | 'seed'>> = {
+  scaleWeights: [1, 1, 1, 1],
+  batch: 8,
+  epochs: 10,
+  size: 160,
+  volumeCrop: [180, 180, 128],
+  seed: 666,
+};
+
+/**
+ * A training run's settings beyond its config, when the caller leaves them out (src/segan/train.ts)
+ * and as `segan train`'s option defaults.
+ */
+export const RUN_DEFAULTS = {
+  checkpointEvery: 200,
+  /** step-N checkpoints kept besides latest and best. */
+  keepCheckpoints: 5,
+  logEvery: 10,
+  onNan: 'stop' as 'stop' | 'skip',
+  /** With onNan 'skip': stop anyway after this many skipped steps in a row. */
+  maxConsecutiveSkips: 10,
+} as const;
+
 export function makeConfig(over: Partial<TrainConfig> & { preset?: PresetName } = {}): TrainConfig {
   const preset = over.preset ?? DEFAULT_PRESET;
   if (!(preset in PRESETS)) throw new Error(`unknown preset '${preset}'; choose ${Object.keys(PRESETS).join(' or ')}`);
   return {
     preset,
     ...PRESETS[preset],
-    scaleWeights: [1, 1, 1, 1],
-    batch: 8,
-    epochs: 10,
-    size: 160,
-    volumeCrop: [180, 180, 128],
-    seed: 666,
+    ...CONFIG_DEFAULTS,
+    // fresh arrays: a caller may change its config's
+    scaleWeights: [...CONFIG_DEFAULTS.scaleWeights],
+    volumeCrop: [...CONFIG_DEFAULTS.volumeCrop],
     ...over,
     model: { ...DEFAULT_MODEL, ...(over.model ?? {}) },
   } as TrainConfig;

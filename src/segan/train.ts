@@ -2,26 +2,30 @@
 // `logEvery` steps) → validation, overlays and a loss-curve plot per epoch → checkpoints every
 // `checkpointEvery` steps and at the end of each epoch. Resuming continues bit-for-bit: the data order
 // is a function of (seed, epoch), and the checkpoint holds the parameters, running statistics and
-// optimizer state.
+// optimizer state. Beside it: the metrics log (training-log.ts), what a non-finite step does
+// (non-finite-policy.ts) and the wall-clock budget (time-budget.ts).
 //
 // Faults: every optimizer step is guarded on the GPU (a NaN or an infinity in a loss or a gradient
-// skips the update there); the flags are read with the periodic metrics and the run stops
-// (`onNan: 'stop'`) or goes on (`'skip'`, up to `maxConsecutiveSkips` in a row). The output folder is
-// checked before anything is loaded, free space before every checkpoint, and a failed write, a lost
-// device or an out-of-memory error stops the run with the last complete checkpoint named.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// skips the update there); the flags are read with the periodic metrics and the policy stops the run
+// or skips the step. The output folder is checked before anything is loaded, free space before every
+// checkpoint, and a failed write, a lost device or an out-of-memory error stops the run with the last
+// complete checkpoint named.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Augment } from '../data/augment.ts';
 import { openDataset } from '../data/dataset.ts';
 import type { Dataset } from '../data/dataset-types.ts';
 import { defaultCacheDir } from '../data/cache.ts';
 import type { Engine } from '../tensor/engine.ts';
-import { configModalities, type TrainConfig } from './config.ts';
+import { configModalities, RUN_DEFAULTS, type TrainConfig } from './config.ts';
 import { loadCheckpoint, restore, saveCheckpoint, type Progress } from './checkpoint.ts';
-import { validateVolumes, writeOverlays, writePlot } from './validate.ts';
+import { validateVolumes, writeOverlays } from './validate.ts';
 import { SeganModel } from './model.ts';
-import { SeganTrainer, type SkippedStep, type StepLosses } from './trainer.ts';
+import { SeganTrainer, type StepLosses } from './trainer.ts';
 import { checkpointBytes, describeOutputError, ensureFreeSpace, ensureWritableDir, isOutputError, OutputError, writingTo } from './output.ts';
+import { NonFiniteStepPolicy, type OnNan, type SkipRecord } from './non-finite-policy.ts';
+import { TrainingLog, type EpochMetrics, type StepMetrics } from './training-log.ts';
+import { TimeBudget } from './time-budget.ts';
 
 export interface TrainOptions {
   dataDir: string;
@@ -57,57 +61,18 @@ export interface TrainOptions {
   shouldStop?: () => boolean;
   /**
    * Wall-clock deadline (Date.now() milliseconds): the run stops early enough to save its checkpoint,
-   * metrics and plot before it, skipping a validation that would not fit. See the time budget below.
+   * metrics and plot before it, skipping a validation that would not fit (src/segan/time-budget.ts).
    */
   deadline?: number;
   flip?: boolean;
   /** Augmentations of the training crops (src/data/augment.ts, Augment); all off by default. */
   augment?: Augment;
   /** What to do with a step whose loss or gradients are not finite: stop the run (default) or skip it. */
-  onNan?: 'stop' | 'skip';
+  onNan?: OnNan;
   /** With onNan 'skip': stop anyway after this many skipped steps in a row (default 10). */
   maxConsecutiveSkips?: number;
   /** Called for every skipped step (onNan 'skip'). */
   onSkip?: (s: SkipRecord) => void;
-}
-
-export interface SkipRecord {
-  type: 'skip';
-  epoch: number;
-  step: number;
-  /** e.g. ['segmentor loss (NaN)', 'critic gradient of C0.enc1.weight'] */
-  what: string[];
-}
-
-export interface StepMetrics {
-  type: 'step';
-  epoch: number;
-  step: number;
-  critic: number;
-  segmentor: number;
-  dice: number;
-  lr: number;
-  stepsPerSec: number;
-  elapsedSec: number;
-  stepsTotal: number;
-}
-
-export interface EpochMetrics {
-  type: 'val';
-  epoch: number;
-  step: number;
-  /**
-   * Per region (whole[, core, enhancing]): the mean over the validation cases of each case's 3-D Dice
-   * in its own grid, scored as `segan eval` scores it.
-   */
-  dice: number[];
-  /** Likewise the mean 95 % Hausdorff distance in mm. */
-  hd95: number[];
-  /** Validation cases scored. */
-  cases: number;
-  /** Whether this validation's mean Dice (over regions) is the best so far: checkpoints/best.safetensors holds it. */
-  best: boolean;
-  elapsedSec: number;
 }
 
 export interface TrainResult {
@@ -125,21 +90,13 @@ export class DataError extends Error {
   override name = 'DataError';
 }
 
-/** A NaN or an infinity in a loss or a gradient (onNan 'stop'), or too many skipped steps in a row. */
-export class NonFiniteLossError extends Error {
-  override name = 'NonFiniteLossError';
-}
-
 export async function train(engine: Engine, opts: TrainOptions): Promise<TrainResult> {
-  const onNan = opts.onNan ?? 'stop';
-  if (onNan !== 'stop' && onNan !== 'skip') throw new Error(`onNan must be 'stop' or 'skip', got '${String(onNan)}'`);
-  const maxSkips = opts.maxConsecutiveSkips ?? 10;
-  if (!Number.isInteger(maxSkips) || maxSkips < 1) throw new Error(`maxConsecutiveSkips must be a positive integer, got ${maxSkips}`);
+  const policy = new NonFiniteStepPolicy(opts.onNan, opts.maxConsecutiveSkips);
   // before any work: a run folder we cannot create or write fails now, not after the data is loaded
   ensureWritableDir(opts.runDir, 'the run folder');
   const ckpt = opts.resume ? loadCheckpoint(opts.resume) : null;
   const config: TrainConfig = ckpt ? { ...ckpt.config, ...(opts.resumeOverrides ?? {}) } : opts.config;
-  const keep = opts.keepCheckpoints ?? 5;
+  const keep = opts.keepCheckpoints ?? RUN_DEFAULTS.keepCheckpoints;
   if (!Number.isInteger(keep) || keep < 0) throw new Error(`keepCheckpoints must be an integer ≥ 0, got ${keep}`);
   const { runDir } = opts;
   let ds: Dataset;
@@ -169,7 +126,6 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     progress = { ...ckpt.progress };
   }
   // The run has started: only now is the run folder touched (a failed start leaves it as it was).
-  const metricsFile = join(runDir, 'metrics.jsonl');
   const configFile = join(runDir, 'config.json');
   const earlier = !opts.replaceRunDir && existsSync(configFile) ? readJson(configFile) : null;
   if (opts.replaceRunDir) rmSync(runDir, { recursive: true, force: true });
@@ -184,27 +140,21 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     const splitsFile = join(runDir, 'splits.json');
     writingTo(splitsFile, () => writeFileSync(splitsFile, JSON.stringify(opts.splits, null, 1) + '\n'));
   }
-  // metrics of steps after the checkpoint were never kept in a checkpoint: they are trained again
-  if (ckpt && existsSync(metricsFile) && statSync(metricsFile).isFile()) {
-    const lines = readFileSync(metricsFile, 'utf8').split('\n').filter(Boolean);
-    const kept = lines.filter((l) => !((readJsonLine(l)?.step ?? 0) > progress.globalStep));
-    if (kept.length < lines.length) writingTo(metricsFile, () => writeFileSync(metricsFile, kept.map((l) => l + '\n').join('')));
+  const log = new TrainingLog(runDir);
+  // The best validation so far (mean Dice over regions); on resume, from the run's earlier metrics.
+  let bestScore = -Infinity;
+  if (ckpt) {
+    log.dropAfter(progress.globalStep);
+    bestScore = log.bestEarlierScore();
   }
-  const history: StepMetrics[] = [];
-  const valHistory: EpochMetrics[] = [];
-  const logEvery = opts.logEvery ?? 10;
-  const checkpointEvery = opts.checkpointEvery ?? 200;
+  const logEvery = opts.logEvery ?? RUN_DEFAULTS.logEvery;
+  const checkpointEvery = opts.checkpointEvery ?? RUN_DEFAULTS.checkpointEvery;
   const B = config.batch;
   const stepsPerEpoch = Math.floor(ds.numSlices('train') / B);
   if (stepsPerEpoch === 0) throw new Error(`only ${ds.numSlices('train')} training slices for batch ${B}: use a smaller --batch or more cases`);
-  const t0 = performance.now();
   let lastCheckpoint: string | null = opts.resume ?? null;
-  let skippedSteps = 0;
-  let skippedInARow = 0;
   let stepsThisRun = 0;
   let pending: { step: number; epoch: number; losses: StepLosses }[] = [];
-  let lastLogTime = performance.now();
-  let lastLogSteps = 0;
 
   const save = async () => {
     ensureFreeSpace(runDir, 2 * ckptBytes, `checkpoint step ${progress.globalStep}`);
@@ -221,70 +171,35 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     pruneCheckpoints(dir, keep);
   };
 
+  /** Read back the pending steps' losses and flags (a sync point): log them, or skip / stop by the policy. */
   const flushMetrics = async () => {
     if (!pending.length) return;
     const batch = pending;
     pending = [];
-    const now = performance.now();
-    const rate = (stepsThisRun - lastLogSteps) / Math.max(1e-9, (now - lastLogTime) / 1000);
-    lastLogTime = now;
-    lastLogSteps = stepsThisRun;
+    const { stepsPerSec, now } = log.rate(stepsThisRun);
     const disposeAll = () => {
       for (const q of batch) for (const t of Object.values(q.losses)) t?.dispose();
     };
     for (const p of batch) {
-      let critic: number, segmentor: number, dice: number, found: (SkippedStep | null)[];
+      let critic: number, segmentor: number, dice: number, skipped: boolean;
       try {
         [critic, segmentor, dice] = await Promise.all([p.losses.critic.item(), p.losses.segmentor.item(), p.losses.dice.item()]);
-        found = await Promise.all([trainer.explainFlag('critic', p.losses.criticFlag), trainer.explainFlag('segmentor', p.losses.segmentorFlag)]);
+        const found = await Promise.all([trainer.explainFlag('critic', p.losses.criticFlag), trainer.explainFlag('segmentor', p.losses.segmentorFlag)]);
+        for (const t of Object.values(p.losses)) t?.dispose();
+        skipped = policy.judge(p, { critic, segmentor }, found, trainer.guard, lastCheckpoint, (r) => {
+          log.skip(r);
+          opts.onSkip?.(r);
+        });
       } catch (err) {
         disposeAll();
         throw err;
       }
-      for (const t of Object.values(p.losses)) t?.dispose();
-      const skipped = found.filter((f): f is SkippedStep => f !== null);
-      // an unguarded trainer cannot skip, but a non-finite loss is still caught here
-      for (const [which, v] of [['critic', critic], ['segmentor', segmentor]] as const) {
-        if (!Number.isFinite(v) && !skipped.some((f) => f.which === which)) skipped.push({ which, culprit: 'loss' });
-      }
-      if (skipped.length) {
-        const what = skipped.map((f) => (f.culprit === 'loss' ? `${f.which} loss (${f.which === 'critic' ? critic : segmentor})` : `${f.which} ${f.culprit}`));
-        const where = `at step ${p.step} (epoch ${p.epoch})`;
-        const advice = `The last good checkpoint is ${lastCheckpoint ?? '(none yet)'}; resume from it with a lower learning rate (--resume … --lr …)${onNan === 'stop' ? ', or use --on-nan skip to skip such batches' : ''}.`;
-        if (onNan === 'stop' || !trainer.guard) {
-          disposeAll();
-          const first = skipped[0];
-          const value = first.which === 'critic' ? critic : segmentor;
-          const head = first.culprit === 'loss' ? `the ${first.which} loss became ${value}` : `the ${first.which} ${first.culprit} became non-finite (NaN or infinity; the loss was ${value})`;
-          throw new NonFiniteLossError(`${head} ${where}${skipped.length > 1 ? ` (also: ${what.slice(1).join(', ')})` : ''}; the update was not applied and training stopped. ${advice}`);
-        }
-        skippedSteps++;
-        skippedInARow++;
-        const rec: SkipRecord = { type: 'skip', epoch: p.epoch, step: p.step, what };
-        writingTo(metricsFile, () => appendFileSync(metricsFile, JSON.stringify(rec) + '\n'));
-        opts.onSkip?.(rec);
-        if (skippedInARow >= maxSkips) {
-          disposeAll();
-          throw new NonFiniteLossError(`${skippedInARow} steps in a row were skipped for non-finite values (the last ${where}: ${what.join(', ')}); training stopped. ${advice}`);
-        }
-        continue;
-      }
-      skippedInARow = 0;
-      const m: StepMetrics = { type: 'step', epoch: p.epoch, step: p.step, critic, segmentor, dice, lr: trainer.lrAt(p.epoch), stepsPerSec: rate, elapsedSec: (now - t0) / 1000, stepsTotal: config.epochs * stepsPerEpoch };
-      history.push(m);
-      writingTo(metricsFile, () => appendFileSync(metricsFile, JSON.stringify(m) + '\n'));
+      if (skipped) continue;
+      const m: StepMetrics = { type: 'step', epoch: p.epoch, step: p.step, critic, segmentor, dice, lr: trainer.lrAt(p.epoch), stepsPerSec, elapsedSec: log.elapsedSec(now), stepsTotal: config.epochs * stepsPerEpoch };
+      log.step(m);
       if (p === batch[batch.length - 1]) opts.onLog?.(m);
     }
   };
-
-  // The best validation so far (mean Dice over regions); on resume, from the run's earlier metrics.
-  let bestScore = -Infinity;
-  if (ckpt && existsSync(metricsFile) && statSync(metricsFile).isFile()) {
-    for (const l of readFileSync(metricsFile, 'utf8').split('\n').filter(Boolean)) {
-      const j = readJsonLine(l) as { type?: string; dice?: number[] } | null;
-      if (j?.type === 'val' && Array.isArray(j.dice) && j.dice.length) bestScore = Math.max(bestScore, j.dice.reduce((a, b) => a + b, 0) / j.dice.length);
-    }
-  }
 
   /** 3-D validation, scored as segan eval does; keeps checkpoints/best.safetensors; overlays after an epoch. */
   const validate = async (epoch: number, overlays: boolean) => {
@@ -296,44 +211,15 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
       ensureFreeSpace(runDir, ckptBytes, `the best checkpoint (step ${progress.globalStep})`);
       await saveCheckpoint(join(runDir, 'checkpoints', 'best.safetensors'), model, trainer, config, progress, opts.runPlan);
     }
-    const m: EpochMetrics = { type: 'val', epoch, step: progress.globalStep, dice: v.dice, hd95: v.hd95, cases: v.cases, best, elapsedSec: (performance.now() - t0) / 1000 };
-    valHistory.push(m);
-    writingTo(metricsFile, () => appendFileSync(metricsFile, JSON.stringify(m) + '\n'));
+    const m: EpochMetrics = { type: 'val', epoch, step: progress.globalStep, dice: v.dice, hd95: v.hd95, cases: v.cases, best, elapsedSec: log.elapsedSec() };
+    log.validation(m);
     opts.onEpoch?.(m);
     if (overlays) await writeOverlays(engine, model, ds, runDir, epoch, B, v.labels);
-    writePlot(runDir, history, valHistory);
+    log.plot();
     return v.dice;
   };
-  const endOfEpoch = (epoch: number) => validate(epoch, true);
 
-  // The time budget (opts.deadline). Steps are recorded without waiting for the GPU, so the time a
-  // step really takes is known only at sync points (the metric readbacks): from those, the average
-  // step time, and from it when the queued steps will be done. Before each step the run stops if the
-  // step, the final checkpoint and a safety second would not fit; a validation is skipped (and the run
-  // stopped) if it would not fit either. Saves and validations are timed as they happen; until then,
-  // a save is assumed to take 0.5 s + 100 MB/s and a validation one training step per batch.
-  const loopStart = Date.now();
-  let syncedAt = loopStart;
-  let syncedSteps = 0;
-  let saveMs = 500 + ckptBytes / 1e5;
-  let valMs: number | null = null;
-  const stepMs = () => (syncedSteps > 0 ? (syncedAt - loopStart) / syncedSteps : null);
-  /** When the work recorded so far will be done (ms since the epoch), by the average step time. */
-  const doneAt = () => Math.max(Date.now(), syncedAt + (stepsThisRun - syncedSteps) * (stepMs() ?? 0));
-  const fits = (ms: number) => opts.deadline === undefined || doneAt() + ms + saveMs + 1000 <= opts.deadline;
-  const synced = () => {
-    syncedAt = Date.now();
-    syncedSteps = stepsThisRun;
-  };
-  const timed = async <T>(fn: () => Promise<T>, set: (ms: number) => void): Promise<T> => {
-    const t = Date.now();
-    const r = await fn();
-    set(Date.now() - t);
-    synced();
-    return r;
-  };
-  const valFits = () => fits(valMs ?? Math.ceil(ds.numSlices('val') / B) * (stepMs() ?? 0));
-
+  const budget = new TimeBudget(opts.deadline, ckptBytes, Math.ceil(ds.numSlices('val') / B), () => stepsThisRun);
   let stopped: TrainResult['stopped'] = 'done';
   let lastVal: number[] | null = null;
   try {
@@ -342,7 +228,7 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
       let index = 0;
       for (const batch of ds.batches('train', B, { seed: config.seed, epoch, crop: 'random', flip: opts.flip ?? false, augment: opts.augment, dropLast: true })) {
         if (index++ < progress.stepInEpoch) continue; // resuming mid-epoch: same order, skip what was done
-        if (!fits(1.5 * (stepMs() ?? 0))) {
+        if (!budget.stepFits()) {
           stopped = 'time';
           break outer;
         }
@@ -355,21 +241,21 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
         stepsThisRun++;
         pending.push({ step: progress.globalStep, epoch, losses });
         // with a deadline, sync at least every 8 steps (the step time is measured at sync points)
-        if (progress.globalStep % logEvery === 0 || (opts.deadline !== undefined && stepsThisRun - syncedSteps >= 8)) {
+        if (progress.globalStep % logEvery === 0 || (opts.deadline !== undefined && budget.unsyncedSteps() >= 8)) {
           await flushMetrics();
-          synced();
+          budget.synced();
         }
         if (progress.globalStep % checkpointEvery === 0) {
           await flushMetrics();
-          await timed(save, (ms) => (saveMs = ms));
+          await budget.timedSave(save);
         }
         if (opts.valEvery !== undefined && progress.globalStep % opts.valEvery === 0 && progress.stepInEpoch < stepsPerEpoch) {
           await flushMetrics();
-          if (!valFits()) {
+          if (!budget.validationFits()) {
             stopped = 'time';
             break outer;
           }
-          lastVal = await timed(() => validate(epoch, false), (ms) => (valMs = ms));
+          lastVal = await budget.timedValidation(() => validate(epoch, false));
         }
         if (opts.shouldStop?.()) {
           stopped = 'interrupted';
@@ -381,19 +267,19 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
         }
       }
       await flushMetrics();
-      synced();
+      budget.synced();
       progress = { epoch: epoch + 1, stepInEpoch: 0, globalStep: progress.globalStep };
-      if (!valFits()) {
+      if (!budget.validationFits()) {
         stopped = 'time';
         break outer;
       }
-      lastVal = await timed(() => endOfEpoch(epoch), (ms) => (valMs = ms));
-      await timed(save, (ms) => (saveMs = ms));
+      lastVal = await budget.timedValidation(() => validate(epoch, true));
+      await budget.timedSave(save);
     }
     await flushMetrics();
     if (stopped !== 'done') {
       await save();
-      writePlot(runDir, history, valHistory);
+      log.plot();
     }
   } catch (err) {
     throw withResumeHint(err, progress.globalStep, lastCheckpoint);
@@ -401,7 +287,7 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     for (const p of pending) for (const t of Object.values(p.losses)) t?.dispose();
     if (!engine.runtime.isClosed) model.dispose();
   }
-  return { progress, lastCheckpoint, val: lastVal, stopped, skippedSteps, dataset: { trainCases: ds.trainCases, valCases: ds.valCases, K: ds.K, M: ds.M, S: ds.S } };
+  return { progress, lastCheckpoint, val: lastVal, stopped, skippedSteps: policy.skipped, dataset: { trainCases: ds.trainCases, valCases: ds.valCases, K: ds.K, M: ds.M, S: ds.S } };
 }
 
 /**
@@ -436,14 +322,6 @@ function readJson(file: string): Record<string, unknown> | null {
   try {
     if (!statSync(file).isFile()) return null;
     return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
-}
-
-function readJsonLine(line: string): { step?: number } | null {
-  try {
-    return JSON.parse(line) as { step?: number };
   } catch {
     return null;
   }

@@ -1,27 +1,14 @@
-// What a training run shows of itself between steps: 3-D validation with segan eval's scoring,
-// overlay PNGs of validation slices, and the loss plot (src/segan/train.ts calls them).
+// What a training run shows of itself between steps: 3-D validation with segan eval's scoring and
+// overlay PNGs of validation slices (src/segan/train.ts calls them; the loss plot is training-log.ts's).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset } from '../data/dataset-types.ts';
 import { overlayPng } from '../io/png.ts';
-import { lineChartSvg } from '../io/plot.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { predictSlices, scoreCase } from './infer.ts';
 import { REGIONS, type CaseScores } from './metrics.ts';
 import { writingTo } from './output.ts';
-import type { EpochMetrics, StepMetrics } from './train.ts';
 import type { SeganModel } from './model.ts';
-
-export function writePlot(runDir: string, history: StepMetrics[], val: EpochMetrics[]): void {
-  const series = [
-    { name: 'critic loss', points: history.map((m) => [m.step, m.critic] as [number, number]) },
-    { name: 'segmentor loss', points: history.map((m) => [m.step, m.segmentor] as [number, number]) },
-    { name: 'train Dice (whole)', points: history.map((m) => [m.step, m.dice] as [number, number]) },
-    ...(val.length ? [{ name: 'validation Dice (whole)', points: val.map((m) => [m.step, m.dice[0]] as [number, number]) }] : []),
-  ];
-  const file = join(runDir, 'loss-curve.svg');
-  writingTo(file, () => writeFileSync(file, lineChartSvg(series, { title: 'SegAN training', xLabel: 'step', yLabel: 'loss / Dice' })));
-}
 
 /**
  * 3-D validation with `segan eval`'s code: every validation case (or the first `maxCases`) predicted
