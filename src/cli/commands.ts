@@ -1,7 +1,8 @@
 // Every `segan` command and its options, declared once: parsing, checks, errors and `segan help` all
 // come from this table (src/cli/options.ts). docs/reliability.md lists what is checked.
 import { findCases, normaliseModalities } from '../data/brats.ts';
-import { PRESETS } from '../segan/config.ts';
+import { CONFIG_DEFAULTS, DEFAULT_PRESET, PRESETS, RUN_DEFAULTS } from '../segan/config.ts';
+import { DEFAULT_MODEL } from '../segan/model.ts';
 import { UsageError, type CommandSpec, type OptionSpec, type Values } from './options.ts';
 
 const RUN_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,128}$/;
@@ -9,11 +10,15 @@ const CACHE_DEFAULT = '$XDG_CACHE_HOME/dawngrad (else ~/.cache/dawngrad)';
 
 const opt = {
   batch: (def?: number): OptionSpec => ({ name: 'batch', type: 'int', meta: 'B', min: 1, max: 1024, help: 'slices per step', ...(def ? { default: def } : { defaultText: "the checkpoint's" }) }),
-  width: (): OptionSpec => ({ name: 'width', type: 'number', meta: 'W', min: 1 / 64, max: 8, default: 1, help: 'channel multiplier of the networks (1 = the paper\'s 64…512 channels)' }),
-  size: (): OptionSpec => ({ name: 'size', type: 'int', meta: 'S', min: 16, max: 1024, multipleOf: 16, default: 160, help: 'input crop, S×S pixels (the networks halve it four times)' }),
-  classes: (): OptionSpec => ({ name: 'classes', type: 'enum', meta: 'K', values: ['1', '3'], default: 3, help: '1: whole tumour; 3: whole, core and enhancing (one critic each)' }),
+  width: (): OptionSpec => ({ name: 'width', type: 'number', meta: 'W', min: 1 / 64, max: 8, default: DEFAULT_MODEL.width, help: 'channel multiplier of the networks (1 = the paper\'s 64…512 channels)' }),
+  size: (): OptionSpec => ({ name: 'size', type: 'int', meta: 'S', min: 16, max: 1024, multipleOf: 16, default: CONFIG_DEFAULTS.size, help: 'input crop, S×S pixels (the networks halve it four times)' }),
+  classes: (): OptionSpec => ({ name: 'classes', type: 'enum', meta: 'K', values: ['1', '3'], default: DEFAULT_MODEL.classes, help: '1: whole tumour; 3: whole, core and enhancing (one critic each)' }),
   cache: (): OptionSpec => ({ name: 'cache', type: 'string', meta: 'DIR', path: 'out', defaultText: CACHE_DEFAULT, help: 'slice cache (preprocessed cases); never inside --data' }),
   json: (what: string): OptionSpec => ({ name: 'json', type: 'flag', help: what }),
+  data: (): OptionSpec => ({ name: 'data', type: 'string', meta: 'DIR', path: 'dir', required: true, help: 'BraTS data: one folder per case' }),
+  checkpoint: (): OptionSpec => ({ name: 'checkpoint', type: 'string', meta: 'FILE', path: 'file', required: true, help: 'a SegAN checkpoint (.safetensors)' }),
+  /** The shape of a training step: --batch, --width, --size, --classes (train, profile, tune). */
+  step: (): OptionSpec[] => [opt.batch(CONFIG_DEFAULTS.batch), opt.width(), opt.size(), opt.classes()],
   seed: (def: number): OptionSpec => ({ name: 'seed', type: 'int', meta: 'N', min: 0, max: 2 ** 32 - 1, default: def, help: 'random seed' }),
 };
 
@@ -36,18 +41,15 @@ that fix the model's shape (--preset, --width, --classes, --skip, --size) cannot
 Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints step-N files.`,
   options: [
     { name: 'data', type: 'string', meta: 'DIR', path: 'dir', defaultText: "the resumed run's", help: 'BraTS data: one folder per case (required unless --resume)' },
-    { name: 'preset', type: 'enum', meta: 'NAME', values: Object.keys(PRESETS), default: 'code', help: "'code' (the authors' code's optimizer and loss), 'paper', or 'cpu' (code's, plus the CPU recipe: --width 0.125 --flip --tumour-crops 0.5 --epochs 200; options given win)" },
-    { name: 'epochs', type: 'int', meta: 'N', min: 1, max: 100000, default: 10, help: 'passes over the training slices' },
-    opt.batch(8),
-    opt.width(),
-    opt.size(),
-    opt.classes(),
-    { name: 'crop', type: 'shape', meta: 'WxHxD', min: 1, max: 2048, default: [180, 180, 128], help: 'centre crop of each volume before the random S×S crops; W and H ≥ --size' },
+    { name: 'preset', type: 'enum', meta: 'NAME', values: Object.keys(PRESETS), default: DEFAULT_PRESET, help: "'code' (the authors' code's optimizer and loss), 'paper', or 'cpu' (code's, plus the CPU recipe: --width 0.125 --flip --tumour-crops 0.5 --epochs 200; options given win)" },
+    { name: 'epochs', type: 'int', meta: 'N', min: 1, max: 100000, default: CONFIG_DEFAULTS.epochs, help: 'passes over the training slices' },
+    ...opt.step(),
+    { name: 'crop', type: 'shape', meta: 'WxHxD', min: 1, max: 2048, default: [...CONFIG_DEFAULTS.volumeCrop], help: 'centre crop of each volume before the random S×S crops; W and H ≥ --size' },
     { name: 'lr', type: 'number', meta: 'LR', above: 0, max: 1, defaultText: "the preset's (code 2e-4, paper 2e-5)", help: 'learning rate' },
     { name: 'lambda-dice', type: 'number', meta: 'L', min: 0, max: 1000, defaultText: "the preset's (code 1, paper 0)", help: 'weight of the soft Dice term in the segmentor loss' },
     { name: 'clamp', type: 'number', meta: 'C', above: 0, max: 100, defaultText: "the preset's (code 0.05, paper 0.01)", help: 'critic weights are clipped to [-C, C]' },
-    opt.seed(666),
-    { name: 'skip', type: 'enum', meta: 'MODE', values: ['add', 'concat'], default: 'add', help: 'how the segmentor joins encoder features into its decoder' },
+    opt.seed(CONFIG_DEFAULTS.seed),
+    { name: 'skip', type: 'enum', meta: 'MODE', values: ['add', 'concat'], default: DEFAULT_MODEL.skip, help: 'how the segmentor joins encoder features into its decoder' },
     { name: 'val-cases', type: 'list', meta: 'IDS', help: 'validation cases (IDs in --data); default: 20 % of the cases, by seed' },
     { name: 'folds', type: 'int', meta: 'N', min: 2, max: 100, help: 'patient-level cross-validation: split the cases into N folds by seed (with --fold; splits.json in the run folder)' },
     { name: 'fold', type: 'int', meta: 'K', min: 0, max: 99, help: 'which fold validates (0 … N−1; with --folds); --val-cases wins over both' },
@@ -64,12 +66,12 @@ Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints 
     { name: 'max-minutes', type: 'number', meta: 'M', above: 0, max: 1e6, help: 'wall-clock budget of the whole command (data preparation, validation and the final save included): the run stops in time to save and exits 0' },
     { name: 'max-steps', type: 'int', meta: 'N', min: 1, max: 1e9, help: 'stop after N steps in this command (a checkpoint is saved)' },
     { name: 'val-every', type: 'int', meta: 'N', min: 1, max: 1e9, help: 'also validate every N steps (default: after each epoch only); each validation scores the validation cases in 3-D and keeps checkpoints/best.safetensors' },
-    { name: 'checkpoint-every', type: 'int', meta: 'N', min: 1, max: 1e9, default: 200, help: 'steps between checkpoints (one is also saved after every epoch)' },
-    { name: 'keep-checkpoints', type: 'int', meta: 'N', min: 0, max: 100000, default: 5, help: 'step-N checkpoints kept besides latest and best (0: latest only)' },
-    { name: 'log-every', type: 'int', meta: 'N', min: 1, max: 1e9, default: 10, help: 'steps between metric readbacks (metrics.jsonl, progress)' },
+    { name: 'checkpoint-every', type: 'int', meta: 'N', min: 1, max: 1e9, default: RUN_DEFAULTS.checkpointEvery, help: 'steps between checkpoints (one is also saved after every epoch)' },
+    { name: 'keep-checkpoints', type: 'int', meta: 'N', min: 0, max: 100000, default: RUN_DEFAULTS.keepCheckpoints, help: 'step-N checkpoints kept besides latest and best (0: latest only)' },
+    { name: 'log-every', type: 'int', meta: 'N', min: 1, max: 1e9, default: RUN_DEFAULTS.logEvery, help: 'steps between metric readbacks (metrics.jsonl, progress)' },
     { name: 'precision', type: 'enum', meta: 'P', values: ['f32', 'f16'], default: 'f32', help: "f16: the conv kernels read float16 operands and sum in float32 (needs the adapter feature 'shader-f16')" },
-    { name: 'on-nan', type: 'enum', meta: 'MODE', values: ['stop', 'skip'], default: 'stop', help: 'a NaN/Inf loss or gradient: stop, or skip the batch' },
-    { name: 'max-skips', type: 'int', meta: 'N', min: 1, max: 1e6, default: 10, help: 'with --on-nan skip: stop after N skipped steps in a row' },
+    { name: 'on-nan', type: 'enum', meta: 'MODE', values: ['stop', 'skip'], default: RUN_DEFAULTS.onNan, help: 'a NaN/Inf loss or gradient: stop, or skip the batch' },
+    { name: 'max-skips', type: 'int', meta: 'N', min: 1, max: 1e6, default: RUN_DEFAULTS.maxConsecutiveSkips, help: 'with --on-nan skip: stop after N skipped steps in a row' },
     opt.cache(),
   ],
   async check(v: Values) {
@@ -122,8 +124,8 @@ export const EVAL: CommandSpec = {
   name: 'eval',
   summary: 'Score a checkpoint in 3-D on cases with ground truth: Dice, precision, sensitivity and HD95 per region; a table, scores.csv and scores.json.',
   options: [
-    { name: 'data', type: 'string', meta: 'DIR', path: 'dir', required: true, help: 'BraTS data: one folder per case' },
-    { name: 'checkpoint', type: 'string', meta: 'FILE', path: 'file', required: true, help: 'a SegAN checkpoint (.safetensors)' },
+    opt.data(),
+    opt.checkpoint(),
     { name: 'cases', type: 'list', meta: 'IDS', help: 'cases to score (IDs in --data); default: all' },
     { name: 'out', type: 'string', meta: 'DIR', path: 'out', defaultText: 'runs/eval-<checkpoint name>', help: 'where scores.csv, scores.json and report.html go' },
     { name: 'report-case', type: 'string', meta: 'ID', defaultText: 'the first case', help: "the case report.html's viewer shows (an ID among the scored cases)" },
@@ -146,7 +148,7 @@ export const PREDICT: CommandSpec = {
   name: 'predict',
   summary: "Segment one case: a BraTS label volume (0, 1, 2, 4) in the case's own grid.",
   options: [
-    { name: 'checkpoint', type: 'string', meta: 'FILE', path: 'file', required: true, help: 'a SegAN checkpoint (.safetensors)' },
+    opt.checkpoint(),
     { name: 'case', type: 'string', meta: 'DIR', path: 'dir', required: true, help: 'one case folder (its modality files; no segmentation needed)' },
     { name: 'out', type: 'string', meta: 'FILE', pattern: /\.nii(\.gz)?$/i, patternText: 'a file name ending in .nii.gz or .nii', required: true, help: 'the label volume to write' },
     ...INFERENCE,
@@ -166,8 +168,8 @@ export const SERVE: CommandSpec = {
 checkpoint, segments the case in the page and shows it with the ground truth and the Dice. The server
 serves only the page, its script, the checkpoint and files under --data. Ctrl-C stops it.`,
   options: [
-    { name: 'data', type: 'string', meta: 'DIR', path: 'dir', required: true, help: 'BraTS data: one folder per case' },
-    { name: 'checkpoint', type: 'string', meta: 'FILE', path: 'file', required: true, help: 'a SegAN checkpoint (.safetensors)' },
+    opt.data(),
+    opt.checkpoint(),
     { name: 'port', type: 'int', meta: 'N', min: 0, max: 65535, default: 8080, help: 'TCP port (0: any free port)' },
     { name: 'host', type: 'string', meta: 'ADDR', default: '127.0.0.1', help: 'address to listen on (127.0.0.1: this computer only)' },
     ...INFERENCE.filter((o) => o.name !== 'extent'),
@@ -181,7 +183,7 @@ export const INSPECT: CommandSpec = {
   name: 'inspect',
   summary: 'Check BraTS data before a long run: every volume\'s shape, datatype, voxel size, orientation, range and labels, then every problem. Exit 1 if there is any.',
   details: 'Cases: <case>/<case>_{t1,t1ce,t2,flair,seg}.nii.gz (2018) or <case>/<case>-{t1n,t1c,t2w,t2f,seg}.nii.gz (2023).',
-  options: [{ name: 'data', type: 'string', meta: 'DIR', path: 'dir', required: true, help: 'BraTS data: one folder per case' }, opt.json('the report as JSON on stdout')],
+  options: [opt.data(), opt.json('the report as JSON on stdout')],
 };
 
 export const SYNTH: CommandSpec = {
@@ -203,10 +205,7 @@ export const PROFILE: CommandSpec = {
   name: 'profile',
   summary: 'Per-kernel GPU times of one SegAN D+G step (timestamp queries), as a table and a Chrome trace.',
   options: [
-    opt.batch(8),
-    opt.width(),
-    opt.size(),
-    opt.classes(),
+    ...opt.step(),
     { name: 'out', type: 'string', meta: 'DIR', path: 'out', default: 'runs/profile', help: 'where trace.json and kernels.json go' },
     opt.json('(kept for scripts; the JSON is always written to --out)'),
   ],
@@ -216,10 +215,7 @@ export const TUNE: CommandSpec = {
   name: 'tune',
   summary: "Time the tiled kernels' tile shapes for every conv of a SegAN D+G step on this adapter and keep the fastest (saved per adapter and driver).",
   options: [
-    opt.batch(8),
-    opt.width(),
-    opt.size(),
-    opt.classes(),
+    ...opt.step(),
     { name: 'precision', type: 'enum', meta: 'P', values: ['f32', 'f16'], default: 'f32', help: 'tune the kernels of this precision (as segan train --precision)' },
     { name: 'force', type: 'flag', help: 're-time shapes already in the tuning cache' },
     opt.json('the choices and timings as JSON on stdout'),

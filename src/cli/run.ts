@@ -13,17 +13,17 @@ type Impl = (v: Values & { given: Set<string> }, io: Io) => Promise<number> | nu
 const IMPLS: Record<string, () => Promise<Impl>> = {
   // each returns (values, io) => exit status
   [TRAIN.name]: async () => (await import('./train.ts')).trainCommand,
-  [EVAL.name]: async () => (await import('./segan-commands.ts')).evalCommand,
-  [PREDICT.name]: async () => (await import('./segan-commands.ts')).predictCommand,
+  [EVAL.name]: async () => (await import('./eval.ts')).evalCommand,
+  [PREDICT.name]: async () => (await import('./predict.ts')).predictCommand,
   [SERVE.name]: async () => (await import('./serve.ts')).serveCommand,
-  [SYNTH.name]: async () => (await import('./segan-commands.ts')).synthCommand,
+  [SYNTH.name]: async () => (await import('./synth.ts')).synthCommand,
   [INSPECT.name]: async () => (await import('./inspect.ts')).inspectCommand,
   [CACHE.name]: async () => (await import('./cache.ts')).cacheCommand,
   [PROFILE.name]: async () => (await import('./profile.ts')).profileCommand,
   [TUNE.name]: async () => (await import('./tune.ts')).tuneCommand,
   [INFO.name]: async () => (await import('./info.ts')).infoCommand,
-  [DEMO.name]: async () => (await import('./segan-demo.ts')).seganDemoCommand,
-  [ENGINE_DEMO.name]: async () => (await import('./demo.ts')).demoCommand,
+  [DEMO.name]: async () => (await import('./demo.ts')).demoCommand,
+  [ENGINE_DEMO.name]: async () => (await import('./engine-demo.ts')).engineDemoCommand,
 };
 
 export function overview(): string {

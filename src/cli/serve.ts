@@ -2,8 +2,8 @@
 import { startServer, ServeError } from '../web/serve.ts';
 import { CheckpointError } from '../segan/checkpoint.ts';
 import type { Values } from './options.ts';
-import { CommandError } from './train.ts';
-import { inferenceOf } from './segan-commands.ts';
+import { CommandError, withoutCheckpointPath } from './command-errors.ts';
+import { inferenceOf } from './inference-setup.ts';
 
 export async function serveCommand(v: Values): Promise<number> {
   let server;
@@ -17,7 +17,7 @@ export async function serveCommand(v: Values): Promise<number> {
     });
   } catch (e) {
     if (e instanceof ServeError) throw new CommandError(`segan serve: ${e.message}`, { cause: e });
-    if (e instanceof CheckpointError) throw new CommandError(`segan serve: --checkpoint ${String(v.checkpoint)}: ${e.message.replace(/^(cannot read )?checkpoint \S+?:? /, (_m, read) => (read ? 'cannot read it: ' : 'the checkpoint '))}`, { cause: e });
+    if (e instanceof CheckpointError) throw new CommandError(`segan serve: --checkpoint ${String(v.checkpoint)}: ${withoutCheckpointPath(e.message)}`, { cause: e });
     throw e;
   }
   console.log(`serving ${server.cases.length} case${server.cases.length === 1 ? '' : 's'} at ${server.url} (open it in a browser with WebGPU; Ctrl-C stops)`);

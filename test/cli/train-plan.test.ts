@@ -118,7 +118,7 @@ describe('segan train --preset cpu and --modalities', () => {
   const segan = (args: string[]) => run(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], { cwd: tmp, env: { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'xdg') }, timeout: 180_000 });
   const plan = async (args: string[]) => {
     const { parseCommandLine } = await import('../../src/cli/run.ts');
-    const { planTraining } = await import('../../src/cli/train.ts');
+    const { planTraining } = await import('../../src/cli/train-plan.ts');
     const { values } = await parseCommandLine(['train', '--data', data, '--runs', runs, ...args]);
     return planTraining(values);
   };
