@@ -3,7 +3,9 @@
 // (-expm1(t ln beta) in the kernel, ln beta from float64 here).
 import { defineUniforms } from '../runtime/uniforms.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { checkHyper, FLAT_HEADER, Optimizer, type FlatUpdate } from './optimizer.ts';
+import { FLAT_HEADER, type FlatUpdate } from './flat-update.ts';
+import { checkHyper } from './hyper.ts';
+import { Optimizer } from './optimizer.ts';
 
 /** optim/adam.wgsl's uniforms. */
 const ADAM_PARAMS = defineUniforms('AdamParams', {

@@ -1,6 +1,7 @@
-// The optimizer base: parameters, flat state arrays, the step counters on the GPU, and the
-// state()/load() checkpoint format. Adam, RMSprop and SGD (one file each) add their hyperparameters
-// and record one fused update dispatch for all parameters.
+// The optimizer base: parameters, flat state arrays, the step counters on the GPU, guarded steps and
+// state()/load(). Adam, RMSprop and SGD (one file each) add their hyperparameters and record one fused
+// update dispatch for all parameters. Beside it: the flat layout and chunk table (flat-update.ts), the
+// checkpoint format (optimizer-state.ts), the non-finite flag (nonfinite-flag.ts), hyper.ts.
 //
 // Multi-tensor steps: every parameter k has an offset in flat arrays (its parameter values, its
 // gradient, each state buffer). A step copies the gradients in, runs one dispatch per kernel over
@@ -18,47 +19,21 @@
 // (shaders/optim/nonfinite_check.wgsl, one dispatch) into a two-word flag tensor; the counter and update kernels
 // read the flag and do nothing when it is raised. The step is skipped without a readback: the caller
 // reads the flag later, with its periodic metrics (readNonFiniteFlag), to learn what happened.
-import { grid1d } from '../runtime/grid.ts';
 import type { PooledBuffer } from '../runtime/pool.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { fmtShape, sameShape } from '../tensor/shape.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { defineUniforms, type UniformValues } from '../runtime/uniforms.ts';
-
-/** The first block of every optimizer kernel's uniforms (shaders/optim/flat.wgsl). */
-export const FLAT_HEADER = defineUniforms('FlatHeader', {
-  chunk_count: 'u32',
-  groups_x: 'u32',
-  clamp_on: { type: 'u32', doc: '1: clamp the updated parameters to [clamp_lo, clamp_hi] (WGAN weight clipping)' },
-  clamp_lo: 'f32',
-  clamp_hi: 'f32',
-});
-export type FlatHeaderValues = UniformValues<(typeof FLAT_HEADER)['spec']>;
-
-/** optim/nonfinite_check.wgsl's uniforms (clamp_* unused). */
-const NONFINITE_PARAMS = defineUniforms('NonfiniteParams', { flat: { struct: FLAT_HEADER } });
+import { defineUniforms } from '../runtime/uniforms.ts';
+import { chunkTableWords, flatHeader, type FlatUpdate } from './flat-update.ts';
+import { checkHyper, type BaseHyper } from './hyper.ts';
+import { NONFINITE_PARAMS } from './nonfinite-flag.ts';
+import { unpackState, type OptimizerKind, type OptimizerState } from './optimizer-state.ts';
 
 /** optim/step_counter.wgsl's uniforms. */
 const STEP_COUNTER_PARAMS = defineUniforms('StepCounterParams', {
   count: { type: 'u32', doc: 'number of parameters' },
   mask: { type: { vec4u: 'MASK_VEC4S' }, doc: 'bit k % 32 of word k / 32: parameter k has a gradient' },
 });
-
-export type OptimizerKind = 'adam' | 'rmsprop' | 'sgd';
-
-/**
- * A plain, serialisable checkpoint of an optimizer. `buffers` holds the per-parameter state as
- * `<name>.<parameter index>` (`exp_avg.0`, `exp_avg_sq.0`, `square_avg.0`, `momentum_buffer.0`) and
- * each parameter's own step count as a one-element `step.<index>` (PyTorch's state['step']; exact
- * up to 2^24 steps). `step` counts the step() calls; `shapes` are the parameters' shapes.
- */
-export interface OptimizerState<H extends object = Record<string, number | number[]>> {
-  kind: OptimizerKind;
-  hyper: H;
-  step: number;
-  shapes: number[][];
-  buffers: Record<string, Float32Array>;
-}
 
 /** Options of one step(). */
 export interface StepOptions {
@@ -77,60 +52,6 @@ export interface StepOptions {
    */
   clamp?: readonly [number, number];
 }
-
-/**
- * What a guarded step found: `null` when every checked value was finite (the step was taken),
- * otherwise the first offending slot: `check[slot]` for slot < check.length, else the gradient of
- * parameter slot - check.length.
- */
-export type NonFiniteSlot = number | null;
-
-/**
- * Decode the flag tensor a guarded step() returned (a sync point: call it with the periodic metrics).
- * Word 0 is 0 or 1.0 (raised), word 1 is 0xffffffff minus the smallest offending slot.
- */
-export async function readNonFiniteFlag(flag: Tensor): Promise<NonFiniteSlot> {
-  if (flag.size !== 2) throw new TypeError(`readNonFiniteFlag: expected the 2-element flag tensor returned by step({ skipNonFinite: true }), got ${fmtShape(flag.shape)}`);
-  const values = await flag.toArray();
-  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  return bits[0] === 0 ? null : 0xffffffff - bits[1];
-}
-
-/** The hyperparameters every optimizer has. */
-export interface BaseHyper {
-  lr: number;
-  weightDecay: number;
-}
-
-export function checkHyper(op: string, name: string, v: unknown, lo: number, hi = Infinity, hiOpen = false): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${op}: ${name} must be a finite number, got ${String(v)}`);
-  if (v < lo || v > hi || (hiOpen && v === hi)) {
-    const range = hi === Infinity ? `>= ${lo}` : `in [${lo}, ${hi}${hiOpen ? ')' : ']'}`;
-    throw new RangeError(`${op}: ${name} must be ${range}, got ${v}`);
-  }
-  return v;
-}
-
-/** The buffers and sizes an update kernel binds (see shaders/optim/flat.wgsl). */
-export interface FlatUpdate {
-  /** Flat parameters, gradients, the skip flag and the chunk table: bindings 1–4 of every update kernel. */
-  param: PooledBuffer;
-  grad: PooledBuffer;
-  skip: PooledBuffer;
-  chunks: PooledBuffer;
-  /** The flat state arrays in slotNames() order, and the per-parameter step counts. */
-  slots: PooledBuffer[];
-  steps: PooledBuffer;
-  /** The FlatHeader that starts the kernel's uniform block. */
-  header: FlatHeaderValues;
-  /** The workgroup grid: one workgroup per chunk. */
-  workgroups: [number, number];
-  /** Flat elements updated (for the profiler's byte counts). */
-  elements: number;
-}
-
-/** Elements per chunk: one workgroup of the optimizer kernels. */
-const CHUNK = 256;
 
 export abstract class Optimizer<H extends BaseHyper> {
   readonly params: readonly Tensor[];
@@ -240,12 +161,8 @@ export abstract class Optimizer<H extends BaseHyper> {
     const key = runs.map((r) => r.join(':')).join(',');
     let hit = this.tables.get(key);
     if (hit) return hit;
-    const words: number[] = [];
-    for (const [label, start, size] of runs) {
-      for (let s = 0; s < size; s += CHUNK) words.push(label, start + s, start + Math.min(s + CHUNK, size), 0);
-    }
-    const u32 = Uint32Array.from(words.length ? words : [0, 0, 0, 0]);
-    hit = { table: this.keep(this.engine.tensor(new Float32Array(u32.buffer), [u32.length], { category: 'optimizer' })), count: words.length / 4 };
+    const u32 = chunkTableWords(runs);
+    hit = { table: this.keep(this.engine.tensor(new Float32Array(u32.buffer), [u32.length], { category: 'optimizer' })), count: u32.length / 4 };
     if (this.tables.size >= 8) {
       const [oldKey, old] = this.tables.entries().next().value as [string, { table: Tensor }];
       old.table.dispose();
@@ -255,10 +172,9 @@ export abstract class Optimizer<H extends BaseHyper> {
     return hit;
   }
 
-  /** The FlatHeader words of a dispatch over `count` chunks, and its workgroup grid. */
-  private flatHeader(count: number, clamp: readonly [number, number] | null): { header: FlatHeaderValues; workgroups: [number, number] } {
-    const grid = grid1d(count, 1, this.engine.runtime.report.limits.maxComputeWorkgroupsPerDimension ?? 65535);
-    return { header: { chunk_count: count, groups_x: grid.gridX, clamp_on: clamp ? 1 : 0, clamp_lo: clamp?.[0] ?? 0, clamp_hi: clamp?.[1] ?? 0 }, workgroups: grid.workgroups };
+  /** The most workgroups per grid dimension: flatHeader() folds larger dispatches into 2-D. */
+  private get workgroupLimit(): number {
+    return this.engine.runtime.report.limits.maxComputeWorkgroupsPerDimension ?? 65535;
   }
 
   /**
@@ -315,7 +231,7 @@ export abstract class Optimizer<H extends BaseHyper> {
       });
       for (const { k, size } of work) runs.push([checks.length + k, this.offsets[k], size]);
       const { table, count } = this.chunkTable(runs);
-      const { header, workgroups } = this.flatHeader(count, null);
+      const { header, workgroups } = flatHeader(count, null, this.workgroupLimit);
       const kernel = rt.kernels.get('optim/nonfinite_check', {}, `${this.name}.check_finite`);
       rt.dispatch(kernel, [grads, skip, table.buffer(op)], NONFINITE_PARAMS.pack({ flat: header }), workgroups, `${this.name}.check_finite`, { bytes: 4 * (at - this.total + work.reduce((n, w) => n + w.size, 0)) });
     }
@@ -337,7 +253,7 @@ export abstract class Optimizer<H extends BaseHyper> {
     const steps = this.steps.buffer(op);
     rt.dispatch(counter, [steps, skip], STEP_COUNTER_PARAMS.pack({ count: n, mask }, vec4s), [Math.ceil(n / 64)], op);
     const { table, count } = this.chunkTable(work.map(({ k, size }) => [k, this.offsets[k], size]));
-    const { header, workgroups } = this.flatHeader(count, clamp);
+    const { header, workgroups } = flatHeader(count, clamp, this.workgroupLimit);
     const elements = work.reduce((s, w) => s + w.size, 0);
     this.update({ param, grad: grads, skip, chunks: table.buffer(op), slots: this.slots.map((s) => s.buffer(op)), steps, header, workgroups, elements });
     for (const { k, p, size } of work) {
@@ -385,53 +301,22 @@ export abstract class Optimizer<H extends BaseHyper> {
   load(state: OptimizerState<object>): void {
     this.assertLive('load');
     const op = `${this.name}.load`;
-    if (state === null || typeof state !== 'object') throw new TypeError(`${op}: state must be an object returned by state()`);
-    if (state.kind !== this.kind) throw new Error(`${op}: the state is for the '${String(state.kind)}' optimizer, not '${this.kind}'`);
-    const n = this.params.length;
-    if (!Array.isArray(state.shapes)) throw new Error(`${op}: the state has no parameter shapes (not made by state()?)`);
-    if (state.shapes.length !== n) throw new Error(`${op}: the state has ${state.shapes.length} parameters, this optimizer has ${n}`);
-    this.params.forEach((p, k) => {
-      if (!sameShape(p.shape, state.shapes[k])) {
-        throw new Error(`${op}: parameter ${k} has shape ${fmtShape(p.shape)} but the state's parameter ${k} has shape ${fmtShape(state.shapes[k])}`);
-      }
+    const { hyper, step, counts, flat } = unpackState<H>(op, state, {
+      kind: this.kind,
+      shapes: this.params.map((p) => p.shape),
+      sizes: this.params.map((p) => p.size),
+      offsets: this.offsets,
+      total: this.total,
+      validate: (h) => this.validate(h),
+      slotNames: (h) => this.slotNames(h),
     });
-    if (!Number.isInteger(state.step) || state.step < 0) throw new Error(`${op}: step must be a non-negative integer, got ${String(state.step)}`);
-    if (state.hyper === null || typeof state.hyper !== 'object') throw new Error(`${op}: the state has no hyperparameters`);
-    const hyper = structuredClone(state.hyper) as H;
-    try {
-      this.validate(hyper);
-    } catch (err) {
-      throw new Error(`${op}: the state's hyperparameters are invalid: ${(err as Error).message}`);
-    }
-    const names = this.slotNames(hyper);
-    const buffers = state.buffers ?? {};
-    const expected = new Set<string>();
-    const counts = new Uint32Array(n);
-    const flat = names.map(() => new Float32Array(Math.max(this.total, 1)));
-    for (let k = 0; k < n; k++) {
-      const want = (name: string, length: number): Float32Array => {
-        const key = `${name}.${k}`;
-        expected.add(key);
-        const b = buffers[key];
-        if (!(b instanceof Float32Array)) throw new Error(`${op}: the state lacks the Float32Array buffer '${key}'`);
-        if (b.length !== length) throw new Error(`${op}: buffer '${key}' has ${b.length} values, parameter ${k} ${fmtShape(this.params[k].shape)} needs ${length}`);
-        return b;
-      };
-      const t = want('step', 1)[0];
-      if (!Number.isInteger(t) || t < 0) throw new Error(`${op}: buffer 'step.${k}' must hold a non-negative integer, got ${t}`);
-      counts[k] = t;
-      names.forEach((name, j) => flat[j].set(want(name, this.params[k].size), this.offsets[k]));
-    }
-    for (const key of Object.keys(buffers)) {
-      if (!expected.has(key)) throw new Error(`${op}: unexpected buffer '${key}' in the state (this optimizer has ${n} parameters and buffers ${['step', ...names].join(', ')})`);
-    }
     // Valid: replace the state tensors with uploaded copies (fresh upload buffers, so the uploads
     // cannot overtake recorded work that still uses the old ones).
     const e = this.engine;
     this.releaseState();
     this.hyper = hyper;
-    this.stepCount = state.step;
-    this.steps = this.keep(e.tensor(new Float32Array(counts.buffer), [n], { category: 'optimizer' }));
+    this.stepCount = step;
+    this.steps = this.keep(e.tensor(new Float32Array(counts.buffer), [counts.length], { category: 'optimizer' }));
     this.slots = flat.map((data) => this.keep(e.tensor(data, [data.length], { category: 'optimizer' })));
   }
 

@@ -2,7 +2,9 @@
 // shaders/optim/rmsprop.wgsl dispatch for all parameters.
 import { defineUniforms } from '../runtime/uniforms.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { checkHyper, FLAT_HEADER, Optimizer, type FlatUpdate } from './optimizer.ts';
+import { FLAT_HEADER, type FlatUpdate } from './flat-update.ts';
+import { checkHyper } from './hyper.ts';
+import { Optimizer } from './optimizer.ts';
 
 /** optim/rmsprop.wgsl's uniforms. */
 const RMSPROP_PARAMS = defineUniforms('RmspropParams', {

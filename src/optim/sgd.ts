@@ -3,7 +3,9 @@
 // on the parameter's first step (PyTorch's rule), which the kernel knows from the GPU step count.
 import { defineUniforms } from '../runtime/uniforms.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { checkHyper, FLAT_HEADER, Optimizer, type FlatUpdate } from './optimizer.ts';
+import { FLAT_HEADER, type FlatUpdate } from './flat-update.ts';
+import { checkHyper } from './hyper.ts';
+import { Optimizer } from './optimizer.ts';
 
 /** optim/sgd.wgsl's uniforms. */
 const SGD_PARAMS = defineUniforms('SgdParams', { flat: { struct: FLAT_HEADER }, lr: 'f32', momentum: 'f32', weight_decay: 'f32' });
