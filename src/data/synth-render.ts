@@ -1,8 +1,10 @@
 // Phantom rendering: samples a Description on a voxel grid into the modalities, labels and tissue map.
 import { MODALITIES, Tissue } from './synth-types.ts';
 import type { Modality, Phantom, TissueName, Vec3 } from './synth-types.ts';
+import { xorshift32 } from './rng.ts';
 import { gaussians, seedHash } from './synth-random.ts';
-import { Oriented, WaveField, clamp2, rowTerm, smoothstep } from './synth-geometry.ts';
+import { Oriented, WaveField, rowTerm, smoothstep } from './synth-geometry.ts';
+import { TumourField } from './synth-tumour.ts';
 import type { Description } from './synth-anatomy.ts';
 
 // Tissue slots of the brain mixing vector (fractions that sum to 1).
@@ -14,11 +16,6 @@ const F_ENH = 4;
 const F_NEC = 5;
 const MIX_ORDER: readonly TissueName[] = ['csf', 'gm', 'wm', 'oedema', 'enhancing', 'necrotic'];
 
-// Tumour shape constants (normalised radius units).
-const CORE_PERTURB = 0.14; // amplitude of the core radius perturbation per unit noise
-const OED_PERTURB = 0.18; // amplitude of the oedema radius perturbation per unit noise
-const DELTA = 0.06; // soft-edge half-width of the tumour shells in the images (labels are hard)
-
 interface RenderSettings {
   seed: number;
   shape: Vec3;
@@ -28,6 +25,13 @@ interface RenderSettings {
   biasAmp: number;
   skullStrip: boolean;
   quantize: boolean;
+}
+
+/** Rician magnitude noise |v + σ(n₁ + i·n₂)|: two normals from the table G, picked by the halves of one 32-bit draw. */
+function rician(v: number, sigma: number, G: Float64Array, draw: number): number {
+  const a = v + sigma * G[draw & 0xffff];
+  const b = sigma * G[(draw >>> 16) & 0xffff];
+  return Math.sqrt(a * a + b * b);
 }
 
 /**
@@ -46,13 +50,11 @@ class Renderer {
   private readonly xs: Float64Array;
   private readonly tex: WaveField;
   private readonly gyri: WaveField;
-  private readonly coreNoise: WaveField;
-  private readonly oedNoise: WaveField;
   private readonly biasX: Float64Array[];
   private readonly biasRow = new Float64Array(4);
   private readonly vents: Oriented[];
   private readonly greys: Oriented[];
-  private readonly blobs: { parts: Oriented[]; qMax: number; oedemaFactor: number; necrosis: number }[];
+  private readonly tumours: TumourField;
   private readonly mixI: Float64Array; // [modality * 6 + slot]
   private readonly outerI: Float64Array; // scalp (0..3), skull (4..7), CSF (8..11)
   private readonly frac = new Float64Array(6);
@@ -76,8 +78,6 @@ class Renderer {
     this.xs = Float64Array.from({ length: X }, (_, i) => s.origin[0] + i * s.spacing[0]);
     this.tex = new WaveField(d.texture, this.xs);
     this.gyri = new WaveField(d.gyri, this.xs);
-    this.coreNoise = new WaveField(d.coreNoise, this.xs);
-    this.oedNoise = new WaveField(d.oedemaNoise, this.xs);
     // Bias field: a product of three smooth 1-D factors per modality; the x factor is tabulated.
     this.biasX = MODALITIES.map((_, m) => {
       const b = d.bias[m][0];
@@ -85,14 +85,7 @@ class Renderer {
     });
     this.vents = d.ventricles.map((v) => new Oriented(v.c, v.radii, v.rot));
     this.greys = d.deepGrey.map((v) => new Oriented(v.c, v.radii, v.rot));
-    // The radius perturbations are clamped to ±2, so a voxel can only be tumour where
-    // r ≤ (1 + DELTA)·F / (1 − 2·OED_PERTURB): rows and x-ranges outside that grown ellipsoid are skipped.
-    this.blobs = d.blobs.map((b) => ({
-      parts: b.parts.map((p) => new Oriented(p.c, p.radii, p.rot)),
-      qMax: (((1 + DELTA) * b.oedemaFactor) / (1 - 2 * OED_PERTURB)) ** 2,
-      oedemaFactor: b.oedemaFactor,
-      necrosis: b.necrosisFraction,
-    }));
+    this.tumours = new TumourField(d, this.xs);
     this.mixI = new Float64Array(24);
     for (let m = 0; m < 4; m++) for (let t = 0; t < 6; t++) this.mixI[m * 6 + t] = d.intensity[MIX_ORDER[t]][m];
     this.outerI = new Float64Array(12);
@@ -141,18 +134,7 @@ class Renderer {
       this.gyri.setRow(wy, wz);
       for (let k = 0; k < this.vents.length; k++) this.vents[k].setRow(wy, wz, 1.3);
       for (let k = 0; k < this.greys.length; k++) this.greys[k].setRow(wy, wz, 1.3);
-      for (let b = 0; b < this.blobs.length; b++) {
-        const blob = this.blobs[b];
-        for (let p = 0; p < blob.parts.length; p++) {
-          const part = blob.parts[p];
-          part.setRow(wy, wz, blob.qMax);
-          if (part.hi >= part.lo) tumour = true;
-        }
-      }
-      if (tumour) {
-        this.coreNoise.setRow(wy, wz);
-        this.oedNoise.setRow(wy, wz);
-      }
+      tumour = this.tumours.setRow(wy, wz);
     }
     const br = this.biasRow;
     for (let m = 0; m < 4; m++) {
@@ -229,21 +211,14 @@ class Renderer {
       v2 *= bx2[i] * br2;
       v3 *= bx3[i] * br3;
       if (sigma > 0) {
-        // Rician magnitude noise |s + σ(n₁ + i·n₂)|: two table normals per 32-bit xorshift draw.
-        let a = 0;
-        let b = 0;
-        rs ^= rs << 13; rs ^= rs >>> 17; rs ^= rs << 5;
-        a = v0 + sigma * G[rs & 0xffff]; b = sigma * G[(rs >>> 16) & 0xffff];
-        v0 = Math.sqrt(a * a + b * b);
-        rs ^= rs << 13; rs ^= rs >>> 17; rs ^= rs << 5;
-        a = v1 + sigma * G[rs & 0xffff]; b = sigma * G[(rs >>> 16) & 0xffff];
-        v1 = Math.sqrt(a * a + b * b);
-        rs ^= rs << 13; rs ^= rs >>> 17; rs ^= rs << 5;
-        a = v2 + sigma * G[rs & 0xffff]; b = sigma * G[(rs >>> 16) & 0xffff];
-        v2 = Math.sqrt(a * a + b * b);
-        rs ^= rs << 13; rs ^= rs >>> 17; rs ^= rs << 5;
-        a = v3 + sigma * G[rs & 0xffff]; b = sigma * G[(rs >>> 16) & 0xffff];
-        v3 = Math.sqrt(a * a + b * b);
+        rs = xorshift32(rs);
+        v0 = rician(v0, sigma, G, rs);
+        rs = xorshift32(rs);
+        v1 = rician(v1, sigma, G, rs);
+        rs = xorshift32(rs);
+        v2 = rician(v2, sigma, G, rs);
+        rs = xorshift32(rs);
+        v3 = rician(v3, sigma, G, rs);
       }
       if (quantize) {
         // Head voxels stay ≥ 1 so that "non-zero" keeps meaning "head", as in scanner data.
@@ -300,17 +275,18 @@ class Renderer {
     let en = 0;
     let ne = 0;
     if (tumourRow) {
-      label = this.tumour(i, wx);
-      const total = this.tTotal;
+      const tum = this.tumours;
+      label = tum.at(i, wx);
+      const total = tum.total;
       if (total > 0) {
-        ne = this.tNec;
-        en = this.tCore - ne;
-        oe = total - this.tCore;
+        ne = tum.necrosis;
+        en = tum.core - ne;
+        oe = total - tum.core;
         const keep = 1 - total;
         csf *= keep;
         gm *= keep;
         wm *= keep;
-        h += 0.06 * this.tNoise * total;
+        h += 0.06 * tum.noise * total;
       }
     }
     f[F_CSF] = csf;
@@ -323,60 +299,6 @@ class Renderer {
     if (label !== 0) this.cls = Tissue.Tumour;
     else if (csf >= gm && csf >= wm) this.cls = vent >= 0.5 ? Tissue.Ventricle : Tissue.CSF;
     else this.cls = gm > wm ? Tissue.GreyMatter : Tissue.WhiteMatter;
-    return label;
-  }
-
-  private tTotal = 0;
-  private tCore = 0;
-  private tNec = 0;
-  private tNoise = 0;
-
-  /**
-   * Tumour at one brain voxel: per blob, the smallest normalised radius over its parts, perturbed by two
-   * noise fields (core and oedema). Sets the soft weights tTotal ⊇ tCore ⊇ tNec and returns the hard label
-   * (1 beats 4 beats 2 where blobs overlap).
-   */
-  private tumour(i: number, wx: number): number {
-    let bestCore = 0;
-    let bestNec = 0;
-    let bestOed = 0;
-    let cn = 0;
-    let on = 0;
-    let evaluated = false;
-    let label = 0;
-    for (let b = 0; b < this.blobs.length; b++) {
-      const blob = this.blobs[b];
-      let q = Infinity;
-      for (let p = 0; p < blob.parts.length; p++) {
-        const part = blob.parts[p];
-        if (wx >= part.lo && wx <= part.hi) {
-          const qp = part.q(wx);
-          if (qp < q) q = qp;
-        }
-      }
-      if (q === Infinity) continue;
-      if (!evaluated) {
-        cn = clamp2(this.coreNoise.at(i));
-        on = clamp2(this.oedNoise.at(i));
-        evaluated = true;
-      }
-      const r = Math.sqrt(q);
-      const rc = r * (1 + CORE_PERTURB * cn);
-      const ro = (r * (1 + OED_PERTURB * on)) / blob.oedemaFactor;
-      const nf = blob.necrosis;
-      const wCore = 1 - smoothstep(1 - DELTA, 1 + DELTA, rc);
-      const wNec = 1 - smoothstep(nf - DELTA, nf + DELTA, rc);
-      const wOed = 1 - smoothstep(1 - DELTA, 1 + DELTA, ro);
-      if (wCore > bestCore) bestCore = wCore;
-      if (wNec > bestNec) bestNec = wNec;
-      if (wOed > bestOed) bestOed = wOed;
-      const lab = rc < nf ? 1 : rc < 1 ? 4 : ro < 1 ? 2 : 0;
-      if (lab === 1 || (lab === 4 && label !== 1) || (lab === 2 && label === 0)) label = lab;
-    }
-    this.tNec = bestNec;
-    this.tCore = Math.max(bestCore, bestNec);
-    this.tTotal = Math.max(bestOed, this.tCore);
-    this.tNoise = cn;
     return label;
   }
 }
