@@ -44,17 +44,14 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   var acc: array<array<f32, 4>, 8>;
   let plane_out = P.OH * P.OW;
   let co_n = min(8u, P.Cout - co0);
-  let row_start = chunk * P.rows_per_chunk;
-  let row_end = min(row_start + P.rows_per_chunk, P.N * P.OH);
-  for (var r = row_start; r < row_end; r++) {
-    let n = r / P.OH;
-    let oy = r % P.OH;
-    let xbase = n * P.Cin * P.H * P.W;
-    let dybase = (n * P.Cout + co0) * plane_out + oy * P.OW;
+  let rows = chunk_rows(chunk);
+  for (var r = rows.x; r < rows.y; r++) {
+    let o = out_row(r);
+    let dybase = (o.n * P.Cout + co0) * plane_out + o.oy * P.OW;
     // Input row of each tap (or -1 when the tap falls in the padding for this output row).
-    let iy = vec4i(i32(oy * P.sh)) + vec4i(tky[0], tky[1], tky[2], tky[3]);
+    let iy = vec4i(i32(o.oy * P.sh)) + vec4i(tky[0], tky[1], tky[2], tky[3]);
     let row_ok = (iy >= vec4i(0)) & (iy < vec4i(i32(P.H)));
-    let rowoff = vec4u(clamp(iy, vec4i(0), vec4i(i32(P.H) - 1))) * P.W + vec4u(ci0, ci1, ci2, ci3) + xbase;
+    let rowoff = vec4u(clamp(iy, vec4i(0), vec4i(i32(P.H) - 1))) * P.W + vec4u(ci0, ci1, ci2, ci3) + o.xbase;
     for (var ox = 0u; ox < P.OW; ox += 4u) {
       let px = vec4u(ox, ox + 1u, ox + 2u, ox + 3u);
       let px_ok = px < vec4u(P.OW);

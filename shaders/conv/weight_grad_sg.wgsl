@@ -100,17 +100,14 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
   let plane_out = P.OH * P.OW;
   let my_co = min(co0 + (sid & 7u), P.Cout - 1u);  // the dy channels this lane loads for the subgroup
   let my_co2 = min(co0 + 8u + (sid & 7u), P.Cout - 1u);
-  let row_start = chunk * P.rows_per_chunk;
-  let row_end = min(row_start + P.rows_per_chunk, P.N * P.OH);
-  for (var r = row_start; r < row_end; r++) {
-    let n = r / P.OH;
-    let oy = r % P.OH;
-    let xbase = n * P.Cin * P.H * P.W;
-    let dyrow = (n * P.Cout + my_co) * plane_out + oy * P.OW;
-    let dyrow2 = (n * P.Cout + my_co2) * plane_out + oy * P.OW;
-    let iy = vec4i(i32(oy * P.sh)) + ky4;
+  let rows = chunk_rows(chunk);
+  for (var r = rows.x; r < rows.y; r++) {
+    let o = out_row(r);
+    let dyrow = (o.n * P.Cout + my_co) * plane_out + o.oy * P.OW;
+    let dyrow2 = (o.n * P.Cout + my_co2) * plane_out + o.oy * P.OW;
+    let iy = vec4i(i32(o.oy * P.sh)) + ky4;
     let row_ok = (iy >= vec4i(0)) & (iy < vec4i(i32(P.H)));
-    let rowoff = vec4u(clamp(iy, vec4i(0), vec4i(i32(P.H) - 1))) * P.W + ci4 + xbase;
+    let rowoff = vec4u(clamp(iy, vec4i(0), vec4i(i32(P.H) - 1))) * P.W + ci4 + o.xbase;
     for (var ox = 0u; ox < P.OW; ox += 4u) {
       let px = vec4u(ox, ox + 1u, ox + 2u, ox + 3u);
       let px_ok = px < vec4u(P.OW);

@@ -24,12 +24,21 @@ enable subgroups;
 @group(0) @binding(2) var<storage, read> A: array<vec4f>;
 @group(0) @binding(3) var<storage, read> B: array<vec4f>;
 
+//#include "matmul/subgroup_rows"
+
 /** acc[r] += a_r · b (one row of a thread's 4×16 block: 4 vec4 of B). */
 fn fma_row(acc: ptr<function, array<vec4f, 4>>, a: f32, b0: vec4f, b1: vec4f, b2: vec4f, b3: vec4f) {
   (*acc)[0] = fma(vec4f(a), b0, (*acc)[0]);
   (*acc)[1] = fma(vec4f(a), b1, (*acc)[1]);
   (*acc)[2] = fma(vec4f(a), b2, (*acc)[2]);
   (*acc)[3] = fma(vec4f(a), b3, (*acc)[3]);
+}
+
+/** One step along k for the thread's 4 rows: acc_r += a[r] · (b0 b1 b2 b3: the broadcast row of B). */
+fn step_k(acc0: ptr<function, array<vec4f, 4>>, acc1: ptr<function, array<vec4f, 4>>, acc2: ptr<function, array<vec4f, 4>>,
+          acc3: ptr<function, array<vec4f, 4>>, a: vec4f, b0: vec4f, b1: vec4f, b2: vec4f, b3: vec4f) {
+  fma_row(acc0, a.x, b0, b1, b2, b3); fma_row(acc1, a.y, b0, b1, b2, b3);
+  fma_row(acc2, a.z, b0, b1, b2, b3); fma_row(acc3, a.w, b0, b1, b2, b3);
 }
 
 @compute @workgroup_size(64)
@@ -44,11 +53,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let lane8 = lid % 8u;
   let m = wid.y * 64u + lane16 * 4u;          // this thread's first row
   let c4 = (wid.x * 4u + block) * 4u;         // the block's first vec4 column
-  // A rows (clamped: rows past M compute garbage that is never stored)
-  let ra0 = a_off / 4u + min(m, P.M - 1u) * K4;
-  let ra1 = a_off / 4u + min(m + 1u, P.M - 1u) * K4;
-  let ra2 = a_off / 4u + min(m + 2u, P.M - 1u) * K4;
-  let ra3 = a_off / 4u + min(m + 3u, P.M - 1u) * K4;
+  let ra = a_rows(a_off / 4u, m, K4);
   // the 4 vec4 columns this lane loads for the block (clamped; zeroed below when past N)
   let cb0 = b_off / 4u + min(c4, N4 - 1u);
   let cb1 = b_off / 4u + min(c4 + 1u, N4 - 1u);
@@ -69,62 +74,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     let bl1 = select(z, B[kr + cb1], kin && c4 + 1u < N4);
     let bl2 = select(z, B[kr + cb2], kin && c4 + 2u < N4);
     let bl3 = select(z, B[kr + cb3], kin && c4 + 3u < N4);
-    // A: 8 steps of k for 4 rows as 8 vec4 (the second half is zero when K % 8 == 4 ends here)
-    let q = k0 / 4u;
-    let more = k0 + 4u < P.K;
-    let q1 = select(q, q + 1u, more);
-    let a0l = A[ra0 + q]; let a0h = select(z, A[ra0 + q1], more);
-    let a1l = A[ra1 + q]; let a1h = select(z, A[ra1 + q1], more);
-    let a2l = A[ra2 + q]; let a2h = select(z, A[ra2 + q1], more);
-    let a3l = A[ra3 + q]; let a3h = select(z, A[ra3 + q1], more);
-    { // k = k0 + 0: row 0 of B from lane 0
-      let b0 = subgroupBroadcast(bl0, 0u); let b1 = subgroupBroadcast(bl1, 0u);
-      let b2 = subgroupBroadcast(bl2, 0u); let b3 = subgroupBroadcast(bl3, 0u);
-      fma_row(&acc0, a0l.x, b0, b1, b2, b3); fma_row(&acc1, a1l.x, b0, b1, b2, b3);
-      fma_row(&acc2, a2l.x, b0, b1, b2, b3); fma_row(&acc3, a3l.x, b0, b1, b2, b3);
-    }
-    { // k = k0 + 1: row 1 of B from lane 1
-      let b0 = subgroupBroadcast(bl0, 1u); let b1 = subgroupBroadcast(bl1, 1u);
-      let b2 = subgroupBroadcast(bl2, 1u); let b3 = subgroupBroadcast(bl3, 1u);
-      fma_row(&acc0, a0l.y, b0, b1, b2, b3); fma_row(&acc1, a1l.y, b0, b1, b2, b3);
-      fma_row(&acc2, a2l.y, b0, b1, b2, b3); fma_row(&acc3, a3l.y, b0, b1, b2, b3);
-    }
-    { // k = k0 + 2: row 2 of B from lane 2
-      let b0 = subgroupBroadcast(bl0, 2u); let b1 = subgroupBroadcast(bl1, 2u);
-      let b2 = subgroupBroadcast(bl2, 2u); let b3 = subgroupBroadcast(bl3, 2u);
-      fma_row(&acc0, a0l.z, b0, b1, b2, b3); fma_row(&acc1, a1l.z, b0, b1, b2, b3);
-      fma_row(&acc2, a2l.z, b0, b1, b2, b3); fma_row(&acc3, a3l.z, b0, b1, b2, b3);
-    }
-    { // k = k0 + 3: row 3 of B from lane 3
-      let b0 = subgroupBroadcast(bl0, 3u); let b1 = subgroupBroadcast(bl1, 3u);
-      let b2 = subgroupBroadcast(bl2, 3u); let b3 = subgroupBroadcast(bl3, 3u);
-      fma_row(&acc0, a0l.w, b0, b1, b2, b3); fma_row(&acc1, a1l.w, b0, b1, b2, b3);
-      fma_row(&acc2, a2l.w, b0, b1, b2, b3); fma_row(&acc3, a3l.w, b0, b1, b2, b3);
-    }
-    { // k = k0 + 4: row 4 of B from lane 4
-      let b0 = subgroupBroadcast(bl0, 4u); let b1 = subgroupBroadcast(bl1, 4u);
-      let b2 = subgroupBroadcast(bl2, 4u); let b3 = subgroupBroadcast(bl3, 4u);
-      fma_row(&acc0, a0h.x, b0, b1, b2, b3); fma_row(&acc1, a1h.x, b0, b1, b2, b3);
-      fma_row(&acc2, a2h.x, b0, b1, b2, b3); fma_row(&acc3, a3h.x, b0, b1, b2, b3);
-    }
-    { // k = k0 + 5: row 5 of B from lane 5
-      let b0 = subgroupBroadcast(bl0, 5u); let b1 = subgroupBroadcast(bl1, 5u);
-      let b2 = subgroupBroadcast(bl2, 5u); let b3 = subgroupBroadcast(bl3, 5u);
-      fma_row(&acc0, a0h.y, b0, b1, b2, b3); fma_row(&acc1, a1h.y, b0, b1, b2, b3);
-      fma_row(&acc2, a2h.y, b0, b1, b2, b3); fma_row(&acc3, a3h.y, b0, b1, b2, b3);
-    }
-    { // k = k0 + 6: row 6 of B from lane 6
-      let b0 = subgroupBroadcast(bl0, 6u); let b1 = subgroupBroadcast(bl1, 6u);
-      let b2 = subgroupBroadcast(bl2, 6u); let b3 = subgroupBroadcast(bl3, 6u);
-      fma_row(&acc0, a0h.z, b0, b1, b2, b3); fma_row(&acc1, a1h.z, b0, b1, b2, b3);
-      fma_row(&acc2, a2h.z, b0, b1, b2, b3); fma_row(&acc3, a3h.z, b0, b1, b2, b3);
-    }
-    { // k = k0 + 7: row 7 of B from lane 7
-      let b0 = subgroupBroadcast(bl0, 7u); let b1 = subgroupBroadcast(bl1, 7u);
-      let b2 = subgroupBroadcast(bl2, 7u); let b3 = subgroupBroadcast(bl3, 7u);
-      fma_row(&acc0, a0h.w, b0, b1, b2, b3); fma_row(&acc1, a1h.w, b0, b1, b2, b3);
-      fma_row(&acc2, a2h.w, b0, b1, b2, b3); fma_row(&acc3, a3h.w, b0, b1, b2, b3);
-    }
+    // A: 8 steps of k for the 4 rows, a[2r] (k0 … k0 + 3) and a[2r + 1] (k0 + 4 … k0 + 7) for row r
+    let a = load_a(ra, k0);
+    // k = k0 + j (j = 0 … 7): row j of B from lane j, times the 4 rows' A values at k
+    step_k(&acc0, &acc1, &acc2, &acc3, vec4f(a[0].x, a[2].x, a[4].x, a[6].x), subgroupBroadcast(bl0, 0u), subgroupBroadcast(bl1, 0u), subgroupBroadcast(bl2, 0u), subgroupBroadcast(bl3, 0u));
+    step_k(&acc0, &acc1, &acc2, &acc3, vec4f(a[0].y, a[2].y, a[4].y, a[6].y), subgroupBroadcast(bl0, 1u), subgroupBroadcast(bl1, 1u), subgroupBroadcast(bl2, 1u), subgroupBroadcast(bl3, 1u));
+    step_k(&acc0, &acc1, &acc2, &acc3, vec4f(a[0].z, a[2].z, a[4].z, a[6].z), subgroupBroadcast(bl0, 2u), subgroupBroadcast(bl1, 2u), subgroupBroadcast(bl2, 2u), subgroupBroadcast(bl3, 2u));
+    step_k(&acc0, &acc1, &acc2, &acc3, vec4f(a[0].w, a[2].w, a[4].w, a[6].w), subgroupBroadcast(bl0, 3u), subgroupBroadcast(bl1, 3u), subgroupBroadcast(bl2, 3u), subgroupBroadcast(bl3, 3u));
+    step_k(&acc0, &acc1, &acc2, &acc3, vec4f(a[1].x, a[3].x, a[5].x, a[7].x), subgroupBroadcast(bl0, 4u), subgroupBroadcast(bl1, 4u), subgroupBroadcast(bl2, 4u), subgroupBroadcast(bl3, 4u));
+    step_k(&acc0, &acc1, &acc2, &acc3, vec4f(a[1].y, a[3].y, a[5].y, a[7].y), subgroupBroadcast(bl0, 5u), subgroupBroadcast(bl1, 5u), subgroupBroadcast(bl2, 5u), subgroupBroadcast(bl3, 5u));
+    step_k(&acc0, &acc1, &acc2, &acc3, vec4f(a[1].z, a[3].z, a[5].z, a[7].z), subgroupBroadcast(bl0, 6u), subgroupBroadcast(bl1, 6u), subgroupBroadcast(bl2, 6u), subgroupBroadcast(bl3, 6u));
+    step_k(&acc0, &acc1, &acc2, &acc3, vec4f(a[1].w, a[3].w, a[5].w, a[7].w), subgroupBroadcast(bl0, 7u), subgroupBroadcast(bl1, 7u), subgroupBroadcast(bl2, 7u), subgroupBroadcast(bl3, 7u));
   }
 
   let n_out = C_row_base(wid.z);

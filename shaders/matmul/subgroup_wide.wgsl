@@ -36,6 +36,8 @@ enable subgroups;
 @group(0) @binding(2) var<storage, read> A: array<vec4f>;
 @group(0) @binding(3) var<storage, read> B: array<vec4f>;
 
+//#include "matmul/subgroup_rows"
+
 /**
  * 8 steps along k for two rows and one vec4 column: acc_r += a_r[j] · (row k0 + j of bl), j = 0…7.
  * a_r = (lo, hi): the row's 8 values of A at k0 … k0 + 7. bl: this lane's row of the vec4 column.
@@ -63,11 +65,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let lane8 = lid % 8u;
   let m = wid.y * 64u + lane16 * 4u;          // this thread's first row
   let c4 = (wid.x * 4u + block) * 16u;        // the block's first vec4 column
-  // A rows (clamped: rows past M compute garbage that is never stored)
-  let ra0 = a_off + min(m, P.M - 1u) * K4;
-  let ra1 = a_off + min(m + 1u, P.M - 1u) * K4;
-  let ra2 = a_off + min(m + 2u, P.M - 1u) * K4;
-  let ra3 = a_off + min(m + 3u, P.M - 1u) * K4;
+  let ra = a_rows(a_off, m, K4);
   let z = vec4f(0.0);
 
   // acc_r[q]: row m + r, vec4 column c4 + q
@@ -97,47 +95,41 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     bl[13] = select(z, B[kr + min(c4 + 13u, N4 - 1u)], kin && c4 + 13u < N4);
     bl[14] = select(z, B[kr + min(c4 + 14u, N4 - 1u)], kin && c4 + 14u < N4);
     bl[15] = select(z, B[kr + min(c4 + 15u, N4 - 1u)], kin && c4 + 15u < N4);
-    // A: 8 steps of k for 4 rows as 8 vec4 (the second half is zero when K % 8 == 4 ends here)
-    let q = k0 / 4u;
-    let more = k0 + 4u < P.K;
-    let q1 = select(q, q + 1u, more);
-    let a0l = A[ra0 + q]; let a0h = select(z, A[ra0 + q1], more);
-    let a1l = A[ra1 + q]; let a1h = select(z, A[ra1 + q1], more);
-    let a2l = A[ra2 + q]; let a2h = select(z, A[ra2 + q1], more);
-    let a3l = A[ra3 + q]; let a3h = select(z, A[ra3 + q1], more);
+    // A: 8 steps of k for the 4 rows, a[2r] (k0 … k0 + 3) and a[2r + 1] (k0 + 4 … k0 + 7) for row r
+    let a = load_a(ra, k0);
     // rows 0 and 1, then rows 2 and 3; each vec4 column through all 8 steps (see the header)
-    col8(&acc0[0], &acc1[0], a0l, a0h, a1l, a1h, bl[0]);
-    col8(&acc0[1], &acc1[1], a0l, a0h, a1l, a1h, bl[1]);
-    col8(&acc0[2], &acc1[2], a0l, a0h, a1l, a1h, bl[2]);
-    col8(&acc0[3], &acc1[3], a0l, a0h, a1l, a1h, bl[3]);
-    col8(&acc0[4], &acc1[4], a0l, a0h, a1l, a1h, bl[4]);
-    col8(&acc0[5], &acc1[5], a0l, a0h, a1l, a1h, bl[5]);
-    col8(&acc0[6], &acc1[6], a0l, a0h, a1l, a1h, bl[6]);
-    col8(&acc0[7], &acc1[7], a0l, a0h, a1l, a1h, bl[7]);
-    col8(&acc0[8], &acc1[8], a0l, a0h, a1l, a1h, bl[8]);
-    col8(&acc0[9], &acc1[9], a0l, a0h, a1l, a1h, bl[9]);
-    col8(&acc0[10], &acc1[10], a0l, a0h, a1l, a1h, bl[10]);
-    col8(&acc0[11], &acc1[11], a0l, a0h, a1l, a1h, bl[11]);
-    col8(&acc0[12], &acc1[12], a0l, a0h, a1l, a1h, bl[12]);
-    col8(&acc0[13], &acc1[13], a0l, a0h, a1l, a1h, bl[13]);
-    col8(&acc0[14], &acc1[14], a0l, a0h, a1l, a1h, bl[14]);
-    col8(&acc0[15], &acc1[15], a0l, a0h, a1l, a1h, bl[15]);
-    col8(&acc2[0], &acc3[0], a2l, a2h, a3l, a3h, bl[0]);
-    col8(&acc2[1], &acc3[1], a2l, a2h, a3l, a3h, bl[1]);
-    col8(&acc2[2], &acc3[2], a2l, a2h, a3l, a3h, bl[2]);
-    col8(&acc2[3], &acc3[3], a2l, a2h, a3l, a3h, bl[3]);
-    col8(&acc2[4], &acc3[4], a2l, a2h, a3l, a3h, bl[4]);
-    col8(&acc2[5], &acc3[5], a2l, a2h, a3l, a3h, bl[5]);
-    col8(&acc2[6], &acc3[6], a2l, a2h, a3l, a3h, bl[6]);
-    col8(&acc2[7], &acc3[7], a2l, a2h, a3l, a3h, bl[7]);
-    col8(&acc2[8], &acc3[8], a2l, a2h, a3l, a3h, bl[8]);
-    col8(&acc2[9], &acc3[9], a2l, a2h, a3l, a3h, bl[9]);
-    col8(&acc2[10], &acc3[10], a2l, a2h, a3l, a3h, bl[10]);
-    col8(&acc2[11], &acc3[11], a2l, a2h, a3l, a3h, bl[11]);
-    col8(&acc2[12], &acc3[12], a2l, a2h, a3l, a3h, bl[12]);
-    col8(&acc2[13], &acc3[13], a2l, a2h, a3l, a3h, bl[13]);
-    col8(&acc2[14], &acc3[14], a2l, a2h, a3l, a3h, bl[14]);
-    col8(&acc2[15], &acc3[15], a2l, a2h, a3l, a3h, bl[15]);
+    col8(&acc0[0], &acc1[0], a[0], a[1], a[2], a[3], bl[0]);
+    col8(&acc0[1], &acc1[1], a[0], a[1], a[2], a[3], bl[1]);
+    col8(&acc0[2], &acc1[2], a[0], a[1], a[2], a[3], bl[2]);
+    col8(&acc0[3], &acc1[3], a[0], a[1], a[2], a[3], bl[3]);
+    col8(&acc0[4], &acc1[4], a[0], a[1], a[2], a[3], bl[4]);
+    col8(&acc0[5], &acc1[5], a[0], a[1], a[2], a[3], bl[5]);
+    col8(&acc0[6], &acc1[6], a[0], a[1], a[2], a[3], bl[6]);
+    col8(&acc0[7], &acc1[7], a[0], a[1], a[2], a[3], bl[7]);
+    col8(&acc0[8], &acc1[8], a[0], a[1], a[2], a[3], bl[8]);
+    col8(&acc0[9], &acc1[9], a[0], a[1], a[2], a[3], bl[9]);
+    col8(&acc0[10], &acc1[10], a[0], a[1], a[2], a[3], bl[10]);
+    col8(&acc0[11], &acc1[11], a[0], a[1], a[2], a[3], bl[11]);
+    col8(&acc0[12], &acc1[12], a[0], a[1], a[2], a[3], bl[12]);
+    col8(&acc0[13], &acc1[13], a[0], a[1], a[2], a[3], bl[13]);
+    col8(&acc0[14], &acc1[14], a[0], a[1], a[2], a[3], bl[14]);
+    col8(&acc0[15], &acc1[15], a[0], a[1], a[2], a[3], bl[15]);
+    col8(&acc2[0], &acc3[0], a[4], a[5], a[6], a[7], bl[0]);
+    col8(&acc2[1], &acc3[1], a[4], a[5], a[6], a[7], bl[1]);
+    col8(&acc2[2], &acc3[2], a[4], a[5], a[6], a[7], bl[2]);
+    col8(&acc2[3], &acc3[3], a[4], a[5], a[6], a[7], bl[3]);
+    col8(&acc2[4], &acc3[4], a[4], a[5], a[6], a[7], bl[4]);
+    col8(&acc2[5], &acc3[5], a[4], a[5], a[6], a[7], bl[5]);
+    col8(&acc2[6], &acc3[6], a[4], a[5], a[6], a[7], bl[6]);
+    col8(&acc2[7], &acc3[7], a[4], a[5], a[6], a[7], bl[7]);
+    col8(&acc2[8], &acc3[8], a[4], a[5], a[6], a[7], bl[8]);
+    col8(&acc2[9], &acc3[9], a[4], a[5], a[6], a[7], bl[9]);
+    col8(&acc2[10], &acc3[10], a[4], a[5], a[6], a[7], bl[10]);
+    col8(&acc2[11], &acc3[11], a[4], a[5], a[6], a[7], bl[11]);
+    col8(&acc2[12], &acc3[12], a[4], a[5], a[6], a[7], bl[12]);
+    col8(&acc2[13], &acc3[13], a[4], a[5], a[6], a[7], bl[13]);
+    col8(&acc2[14], &acc3[14], a[4], a[5], a[6], a[7], bl[14]);
+    col8(&acc2[15], &acc3[15], a[4], a[5], a[6], a[7], bl[15]);
   }
 
   let row = wid.z * P.M * N4;
