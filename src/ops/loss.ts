@@ -5,6 +5,8 @@
 // input that needs a gradient, sign(a − b)·g·scale (and its negation for b). Composed from sub, abs,
 // mean and a scalar multiply it recorded 5–6 dispatches forward and 4–5 backward, and SegAN's
 // multi-scale loss (src/segan/losses.ts) takes 24 of them per D+G step, weights folded into the scale.
+// Measured on lavapipe the fused forward is faster but forward + backward is not: the backward maps
+// read the 0-d gradient through a stride-0 view and miss the vec4 path (docs/kernels/elementwise.md).
 import { record } from '../autograd/graph.ts';
 import { launchMap } from '../runtime/map.ts';
 import type { Tensor } from '../tensor/tensor.ts';
