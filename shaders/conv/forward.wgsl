@@ -6,7 +6,7 @@
 // im2col matrix is never built: each thread computes its input addresses from (ci, ki, kj) on the fly
 // (input_row() and load_quad() of forward_base.wgsl, shared with forward_sg.wgsl).
 // Weights come pre-transposed as wt[k, co] (k = (ci·kh + ki)·kw + kj, co padded to a multiple of 8 with
-// zeros; src/ops/conv.ts builds it), so one vec4 load fetches 4 output channels of one tap.
+// zeros; src/ops/conv-weights.ts builds it), so one vec4 load fetches 4 output channels of one tap.
 //
 // Tiling (register tiles, no workgroup memory: on lavapipe each load costs a bounds check per lane and
 // workgroup memory is slower than the cache): thread (gid.x, gid.y, gid.z) owns 8 output channels

@@ -1,6 +1,6 @@
 // forward_sg.wgsl — conv2d as an implicit GEMM with a fused epilogue, for kernels up to 4 taps wide,
 // with weights shared through subgroup broadcasts and input rows loaded as aligned vec4 runs. Used
-// on lavapipe (src/ops/conv.ts, useSubgroups) for conv2d's forward and, phase by phase, for every
+// on lavapipe (src/ops/conv-launch.ts, useSubgroups) for conv2d's forward and, phase by phase, for every
 // transposed conv (conv2d's dX, convTranspose2d's forward).
 //   y[n, co, oy, ox] = act( bias[co] + Σ_{ci, ki, kj} x[n, ci, oy·sh − ph + ki·dh, ox·sw − pw + kj·dw] · w[co, ci, ki, kj] )
 // Output pixel (oy, ox) of the computed grid is stored at row oy·out_sh + out_ry, column

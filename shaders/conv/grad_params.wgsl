@@ -1,6 +1,6 @@
 // grad_params.wgsl — included by weight_grad.wgsl and weight_grad_sg.wgsl (//#include
 // "conv/grad_params"): the uniform block of the weight-gradient kernels, packed by launchWeightGrad in
-// src/ops/conv.ts, and the walk over a chunk's output rows that both make. Not a kernel of its own.
+// src/ops/conv-weight-grad.ts, and the walk over a chunk's output rows that both make. Not a kernel of its own.
 
 //#uniforms ConvWeightGrad
 

@@ -11,7 +11,7 @@
 // TK step a thread stages A_LOADS words of wt (consecutive threads, consecutive channels: coalesced)
 // and B_LOADS words of x (consecutive threads, consecutive pixels: coalesced within image rows), then
 // does TM·TN·TK FMAs from workgroup memory while the next step's global loads are in flight.
-// ELEM (a template value): f32, or f16 (precision 'f16': x and wt are float16 copies, src/ops/conv.ts makes
+// ELEM (a template value): f32, or f16 (precision 'f16': x and wt are float16 copies, src/ops/conv-tiled.ts makes
 // them with copy/pack_f16.wgsl; sums stay float32).
 // Memory traffic from global memory: x about Cout/TILE_M times (kh·kw taps hit the cache), wt
 // N·OH·OW/TILE_N times, y once. FLOPs: 2·N·Cout·OH·OW·Cin·kh·kw.

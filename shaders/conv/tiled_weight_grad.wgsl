@@ -3,7 +3,7 @@
 //   dw[co, ci, ki, kj] = Σ_{n, oy, ox} dy[n, co, oy, ox] · x[n, ci, oy·sh − ph + ki·dh, ox·sw − pw + kj·dw]
 // GEMM view: C[co, t] = Σ_p A[p, co] · B[p, t], rows = output channels, columns = taps
 // t = (ci·kh + ki)·kw + kj, inner dimension = the N·OH·OW output pixels p. Workgroup z sums only the
-// pixels [z·pixels_per_chunk, (z+1)·pixels_per_chunk) and writes part[z, co, t]; src/ops/conv.ts sums
+// pixels [z·pixels_per_chunk, (z+1)·pixels_per_chunk) and writes part[z, co, t]; src/ops/conv-tiled.ts sums
 // the partials over z in a fixed order, so the result is bitwise repeatable. One chunk writes dW.
 // The same kernel gives a transposed convolution's weight gradient (x and dy swap roles).
 //

@@ -3,7 +3,7 @@
 // GEMM view: rows = output channels, columns = taps t = (ci·kh + ki)·kw + kj, inner dimension = the
 // N·OH·OW output pixels — long, so it is split: workgroup column z sums only the image rows
 // (n, oy) in [z·rows_per_chunk, (z+1)·rows_per_chunk) and writes its partial dW to
-// part[z, co, t]. src/ops/conv.ts then sums the partials over z in a fixed order (a column reduction),
+// part[z, co, t]. src/ops/conv-weight-grad.ts then sums the partials over z in a fixed order (a column reduction),
 // so the result is bitwise repeatable, unlike float atomics. With one chunk it writes dW directly.
 // The same kernel gives a transposed convolution's weight gradient (x and dy swap roles).
 //

@@ -3,7 +3,7 @@
 //   dw[co, ci, ki, kj] = Σ_{n, oy, ox} dy[n, co, oy, ox] · x[n, ci, oy·sh − ph + ki·dh, ox·sw − pw + kj·dw]
 // GEMM view: rows = output channels, columns = taps t = (ci·kh + ki)·kw + kj, inner dimension = the
 // N·OH·OW output pixels, split into chunks of image rows (workgroup z); each chunk writes part[z, co, t]
-// and src/ops/conv.ts sums the partials in a fixed order (bitwise repeatable). One chunk: dW directly.
+// and src/ops/conv-weight-grad.ts sums the partials in a fixed order (bitwise repeatable). One chunk: dW directly.
 //
 // Tiling: thread owns CO output channels (8, or 16 when CO16) × 4 taps: CO vec4 accumulators, one per
 // channel, over the taps. A tap group is 4 consecutive taps, or, in ROW mode (kernels 1 … 4 wide), one

@@ -1,4 +1,4 @@
-// weight_layout.wgsl — the weight matrix the conv kernels read, in one pass (src/ops/conv.ts,
+// weight_layout.wgsl — the weight matrix the conv kernels read, in one pass (src/ops/conv-weights.ts,
 // transposedWeight):
 //   wt[(ci·nr + i)·nc + j, co] = w[ci, co, r0 + i·rstep, c0 + j·cstep]   (0 for co ≥ Cout: padding)
 // with w's channel axes given by their strides (s_ci, s_co), so the same kernel reads a conv weight
