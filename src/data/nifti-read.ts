@@ -1,34 +1,16 @@
 // NIfTI voxel conversion and readNifti.
 import os from 'node:os';
 import { DATATYPES, MAX_VOXELS, NiftiError, niftiStats } from './nifti-types.ts';
-import type { NiftiDatatype, NiftiHeader, NiftiVolume, ReadNiftiOptions } from './nifti-types.ts';
+import type { NiftiDatatype, NiftiHeader, NiftiVolume, ReadNiftiOptions, TypedArray } from './nifti-types.ts';
 import { ByteReader } from './nifti-bytes.ts';
 import { openNifti } from './nifti-header.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Voxel conversion.
 
-export type TypedArray = Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
-
+/** A typed-array view of the first n voxels of `buf`. */
 export function viewAs(dt: NiftiDatatype, buf: ArrayBuffer, n: number): TypedArray {
-  switch (dt) {
-    case 'uint8':
-      return new Uint8Array(buf, 0, n);
-    case 'int8':
-      return new Int8Array(buf, 0, n);
-    case 'int16':
-      return new Int16Array(buf, 0, n);
-    case 'uint16':
-      return new Uint16Array(buf, 0, n);
-    case 'int32':
-      return new Int32Array(buf, 0, n);
-    case 'uint32':
-      return new Uint32Array(buf, 0, n);
-    case 'float32':
-      return new Float32Array(buf, 0, n);
-    case 'float64':
-      return new Float64Array(buf, 0, n);
-  }
+  return new DATATYPES[dt].array(buf, 0, n);
 }
 
 export const HOST_LE = os.endianness() === 'LE';

@@ -8,15 +8,18 @@ export const MAX_HEADER_BYTES = 16 * 2 ** 20;
 export type NiftiDatatype = 'uint8' | 'int8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'float64';
 
 /** NIfTI datatype codes we read and write, with their byte sizes. */
-export const DATATYPES: Record<NiftiDatatype, { code: number; bytes: number }> = {
-  uint8: { code: 2, bytes: 1 },
-  int16: { code: 4, bytes: 2 },
-  int32: { code: 8, bytes: 4 },
-  float32: { code: 16, bytes: 4 },
-  float64: { code: 64, bytes: 8 },
-  int8: { code: 256, bytes: 1 },
-  uint16: { code: 512, bytes: 2 },
-  uint32: { code: 768, bytes: 4 },
+export type TypedArray = Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
+
+/** Each datatype's NIfTI code, bytes per voxel and typed array. */
+export const DATATYPES: Record<NiftiDatatype, { code: number; bytes: number; array: new (buf: ArrayBuffer, offset: number, length: number) => TypedArray }> = {
+  uint8: { code: 2, bytes: 1, array: Uint8Array },
+  int16: { code: 4, bytes: 2, array: Int16Array },
+  int32: { code: 8, bytes: 4, array: Int32Array },
+  float32: { code: 16, bytes: 4, array: Float32Array },
+  float64: { code: 64, bytes: 8, array: Float64Array },
+  int8: { code: 256, bytes: 1, array: Int8Array },
+  uint16: { code: 512, bytes: 2, array: Uint16Array },
+  uint32: { code: 768, bytes: 4, array: Uint32Array },
 };
 
 export const UNSUPPORTED_DATATYPES: Record<number, string> = {

@@ -7,7 +7,7 @@ import { DATATYPES, NiftiError } from './nifti-types.ts';
 import type { NiftiDatatype, NiftiHeader } from './nifti-types.ts';
 import { NIFTI1_SIZE } from './nifti-header.ts';
 import { HOST_LE, viewAs } from './nifti-read.ts';
-import type { TypedArray } from './nifti-read.ts';
+import type { TypedArray } from './nifti-types.ts';
 
 /**
  * A header for a new 3-D volume with the given grid and voxel-to-world affine (gl-matrix mat4), usable as

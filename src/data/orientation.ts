@@ -148,11 +148,11 @@ function checkLength(n: number, shape: Shape3, what: string): void {
   if (n !== want) throw new Error(`${what}: ${n} voxels given for a ${shape.join('×')} grid (${want})`);
 }
 
-/** Reorders a volume from the file grid to the canonical grid (new array of the same type, or `data` itself when identity). */
-export function reorientToCanonical<T extends Voxels>(data: T, t: OrientationTransform): T {
-  checkLength(data.length, t.sourceShape, 'reorientToCanonical');
-  if (t.identity) return data;
-  const out = new (data.constructor as new (n: number) => T)(data.length);
+/**
+ * Copies between a file-grid and a canonical-grid volume along the transform's walk (canonical voxel o,
+ * x fastest, is file voxel s): into `canonical` when `toCanonical`, else into `file`.
+ */
+function copyAlongWalk(t: OrientationTransform, file: Voxels, canonical: Voxels, toCanonical: boolean): void {
   const { base, strides } = walk(t);
   const [X, Y, Z] = t.shape;
   const [sx, sy, sz] = strides;
@@ -160,8 +160,17 @@ export function reorientToCanonical<T extends Voxels>(data: T, t: OrientationTra
   for (let z = 0; z < Z; z++)
     for (let y = 0; y < Y; y++) {
       let s = base + z * sz + y * sy;
-      for (let x = 0; x < X; x++, s += sx) out[o++] = data[s];
+      if (toCanonical) for (let x = 0; x < X; x++, s += sx) canonical[o++] = file[s];
+      else for (let x = 0; x < X; x++, s += sx) file[s] = canonical[o++];
     }
+}
+
+/** Reorders a volume from the file grid to the canonical grid (new array of the same type, or `data` itself when identity). */
+export function reorientToCanonical<T extends Voxels>(data: T, t: OrientationTransform): T {
+  checkLength(data.length, t.sourceShape, 'reorientToCanonical');
+  if (t.identity) return data;
+  const out = new (data.constructor as new (n: number) => T)(data.length);
+  copyAlongWalk(t, data, out, true);
   return out;
 }
 
@@ -176,15 +185,7 @@ export function fromCanonical<T extends Voxels>(data: T, t: OrientationTransform
     out.set(data as never);
     return out;
   }
-  const { base, strides } = walk(t);
-  const [X, Y, Z] = t.shape;
-  const [sx, sy, sz] = strides;
-  let o = 0;
-  for (let z = 0; z < Z; z++)
-    for (let y = 0; y < Y; y++) {
-      let s = base + z * sz + y * sy;
-      for (let x = 0; x < X; x++, s += sx) out[s] = data[o++];
-    }
+  copyAlongWalk(t, out, data, false);
   return out;
 }
 

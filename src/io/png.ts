@@ -180,15 +180,8 @@ export function overlayRgba(
   return { width, height, rgba };
 }
 
-/** overlayRgba encoded as PNG. */
-export function overlayPng(
-  slice: ArrayLike<number>,
-  truth: ArrayLike<number> | null,
-  pred: ArrayLike<number> | null,
-  w: number,
-  h: number,
-  options: OverlayOptions = {},
-): Buffer {
-  const { width, height, rgba } = overlayRgba(slice, truth, pred, w, h, options);
+/** overlayRgba encoded as PNG (the same arguments). */
+export function overlayPng(...args: Parameters<typeof overlayRgba>): Buffer {
+  const { width, height, rgba } = overlayRgba(...args);
   return encodePng(width, height, rgba);
 }

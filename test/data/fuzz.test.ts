@@ -18,7 +18,7 @@ import zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNiftiHeader, DATATYPES, MAX_VOXELS, NiftiError, niftiHeaderBytes, readNifti, writeNifti, type NiftiHeader, type NiftiVolume } from '../../src/data/nifti.ts';
 import { mulberry32, randInt } from '../../src/data/rng.ts';
-import { affineFromRows, BRATS_DEV, HAS_BRATS, HAS_EDGE, NIFTI_EDGE, SHARED_DATA, tempDir } from './helpers.ts';
+import { affineFromRows, BRATS_DEV, HAS_BRATS, HAS_EDGE, nifti2Bytes, NIFTI_EDGE, SHARED_DATA, tempDir } from './helpers.ts';
 
 /**
  * Seed of the whole run; failures print the case number and mutation. DAWNGRAD_FUZZ_SEED and
@@ -95,26 +95,6 @@ const readMaybeGz = (f: string): Buffer => {
   return b[0] === 0x1f && b[1] === 0x8b ? zlib.gunzipSync(b) : b;
 };
 
-/** A NIfTI-2 single file (vox_offset 544) holding int16 voxels, in either byte order, with the reference's sform. */
-function nifti2Bytes(shape: [number, number, number], data: ArrayLike<number>, le: boolean, ref: NiftiHeader): Buffer {
-  const b = Buffer.alloc(544 + data.length * 2);
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  dv.setInt32(0, 540, le);
-  b.set([0x6e, 0x2b, 0x32, 0, 0x0d, 0x0a, 0x1a, 0x0a], 4);
-  dv.setInt16(12, 4, le);
-  dv.setInt16(14, 16, le);
-  [3, ...shape, 1, 1, 1, 1].forEach((d, i) => dv.setBigInt64(16 + 8 * i, BigInt(d), le));
-  [1, ...ref.voxelSize, 0, 0, 0, 0].forEach((p, i) => dv.setFloat64(104 + 8 * i, p, le));
-  dv.setBigInt64(168, 544n, le);
-  dv.setFloat64(176, 1, le);
-  dv.setFloat64(184, 0, le);
-  dv.setInt32(348, 1, le); // sform_code
-  ref.srow.forEach((v, i) => dv.setFloat64(400 + 8 * i, v, le));
-  dv.setInt32(500, 2, le);
-  for (let i = 0; i < data.length; i++) dv.setInt16(544 + 2 * i, data[i], le);
-  return b;
-}
-
 /** A crop [x0, x0+X) × [y0, y0+Y) × [z0, z0+Z) of a volume. */
 function crop(v: NiftiVolume, at: [number, number, number], size: [number, number, number]): Float32Array {
   const [X, Y] = v.shape;
@@ -162,8 +142,8 @@ async function bratsBases(): Promise<Base[]> {
     makeBase('brats-t1-int16', await writeAndRead('t1', t1c, like, 'int16'), 6),
     makeBase('brats-seg-uint8', await writeAndRead('seg', segc, reshaped(seg, size), 'uint8'), 3),
     makeBase('brats-flair-float32', await writeAndRead('flair', flair, like, 'float32'), 3),
-    makeBase('brats-t1-nifti2-le', nifti2Bytes(size, t1c, true, like), 3),
-    makeBase('brats-t1-nifti2-be', nifti2Bytes(size, t1c, false, like), 3),
+    makeBase('brats-t1-nifti2-le', nifti2Bytes(size, t1c, true, { srow: like.srow, voxelSize: like.voxelSize }), 3),
+    makeBase('brats-t1-nifti2-be', nifti2Bytes(size, t1c, false, { srow: like.srow, voxelSize: like.voxelSize }), 3),
   ];
 }
 
@@ -208,7 +188,7 @@ async function syntheticBases(): Promise<Base[]> {
   return [
     makeBase('synthetic-int16', n1, 3),
     makeBase('synthetic-float64', await writeAndRead('synth-f64', data.map((v) => v / 7), like, 'float64'), 2),
-    makeBase('synthetic-nifti2-be', nifti2Bytes(shape, data, false, { ...like, srow: like.srow }), 2),
+    makeBase('synthetic-nifti2-be', nifti2Bytes(shape, data, false, { srow: like.srow, voxelSize: like.voxelSize }), 2),
     makeBase('synthetic-pair', hdr, 1, { bytes: Buffer.from(n1.subarray(352)), ext: '.img' }),
   ];
 }

@@ -101,3 +101,31 @@ export function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): num
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return i;
   return -1;
 }
+
+/**
+ * A NIfTI-2 single file (vox_offset 544) holding int16 voxels, in either byte order, with an sform
+ * (`srow`: 12 numbers), a voxel size (default 1 mm) and scaling (default slope 1, intercept 0).
+ */
+export function nifti2Bytes(
+  shape: [number, number, number],
+  data: ArrayLike<number>,
+  le: boolean,
+  o: { srow: readonly number[]; voxelSize?: readonly number[]; slope?: number; inter?: number },
+): Buffer {
+  const b = Buffer.alloc(544 + data.length * 2);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  dv.setInt32(0, 540, le);
+  b.set([0x6e, 0x2b, 0x32, 0, 0x0d, 0x0a, 0x1a, 0x0a], 4);
+  dv.setInt16(12, 4, le);
+  dv.setInt16(14, 16, le);
+  [3, ...shape, 1, 1, 1, 1].forEach((d, i) => dv.setBigInt64(16 + 8 * i, BigInt(d), le));
+  [1, ...(o.voxelSize ?? [1, 1, 1]), 0, 0, 0, 0].forEach((p, i) => dv.setFloat64(104 + 8 * i, p, le));
+  dv.setBigInt64(168, 544n, le);
+  dv.setFloat64(176, o.slope ?? 1, le); // scl_slope
+  dv.setFloat64(184, o.inter ?? 0, le); // scl_inter
+  dv.setInt32(348, 1, le); // sform_code
+  o.srow.forEach((v, i) => dv.setFloat64(400 + 8 * i, v, le));
+  dv.setInt32(500, 2, le);
+  for (let i = 0; i < data.length; i++) dv.setInt16(544 + 2 * i, data[i], le);
+  return b;
+}

@@ -13,7 +13,7 @@ import {
   type NiftiDatatype,
 } from '../../src/data/nifti.ts';
 import { orientationCode } from '../../src/data/orientation.ts';
-import { affineFromRows, HAS_EDGE, NIFTI_EDGE, SKIP_NOTE, tempDir, firstDifference } from './helpers.ts';
+import { affineFromRows, HAS_EDGE, NIFTI_EDGE, SKIP_NOTE, tempDir, firstDifference, nifti2Bytes } from './helpers.ts';
 
 const tmp = tempDir('nifti');
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -242,25 +242,6 @@ describe('writeNifti → readNifti', () => {
 // ---------------------------------------------------------------------------------------------------
 // NIfTI-2 in both byte orders (built by hand: no such big-endian file in nifti-edge).
 
-function nifti2Bytes(shape: [number, number, number], data: Int16Array, le: boolean, sform: number[]): Buffer {
-  const b = Buffer.alloc(544 + data.length * 2);
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  dv.setInt32(0, 540, le);
-  b.set([0x6e, 0x2b, 0x32, 0, 0x0d, 0x0a, 0x1a, 0x0a], 4);
-  dv.setInt16(12, 4, le);
-  dv.setInt16(14, 16, le);
-  [3, ...shape, 1, 1, 1, 1].forEach((d, i) => dv.setBigInt64(16 + 8 * i, BigInt(d), le));
-  [1, 1, 1, 1, 0, 0, 0, 0].forEach((p, i) => dv.setFloat64(104 + 8 * i, p, le));
-  dv.setBigInt64(168, 544n, le);
-  dv.setFloat64(176, 2, le); // scl_slope
-  dv.setFloat64(184, -1, le); // scl_inter
-  dv.setInt32(348, 1, le); // sform_code
-  sform.forEach((v, i) => dv.setFloat64(400 + 8 * i, v, le));
-  dv.setInt32(500, 2, le);
-  data.forEach((v, i) => dv.setInt16(544 + 2 * i, v, le));
-  return b;
-}
-
 describe('NIfTI-2 little- and big-endian', () => {
   it('reads both byte orders identically (scaled, sform)', async () => {
     const shape: [number, number, number] = [4, 3, 2];
@@ -269,7 +250,7 @@ describe('NIfTI-2 little- and big-endian', () => {
     const out: Float32Array[] = [];
     for (const le of [true, false]) {
       const f = path.join(tmp, `n2-${le ? 'le' : 'be'}.nii.gz`);
-      fs.writeFileSync(f, zlib.gzipSync(nifti2Bytes(shape, data, le, srow)));
+      fs.writeFileSync(f, zlib.gzipSync(nifti2Bytes(shape, data, le, { srow, slope: 2, inter: -1 })));
       const v = await readNifti(f);
       expect(v.version).toBe(2);
       expect(v.littleEndian).toBe(le);
