@@ -55,6 +55,18 @@ function freeGpu(g: Gpu): void {
   }
 }
 
+/** Uploads the problem, makes an optimizer over it, runs `body`, then frees both (also when it throws). */
+async function withOptimizer<O extends Opt>(e: Engine, prob: Problem, make: (params: Tensor[]) => O, body: (g: Gpu, opt: O) => Promise<void> | void): Promise<void> {
+  const g = upload(e, prob);
+  const opt = make(g.params);
+  try {
+    await body(g, opt);
+  } finally {
+    opt.dispose();
+    freeGpu(g);
+  }
+}
+
 /** Forward and backward of the loss over the `active` parameters (the others get no gradient). */
 function backward(e: Engine, g: Gpu, active: boolean[] = g.params.map(() => true)): void {
   e.tidy(() => {
@@ -217,36 +229,26 @@ describe('optimizers match float64 PyTorch update rules', () => {
     it(`${c.name}: 5 steps`, async () => {
       const e = engine();
       const prob = problem(1);
-      const g = upload(e, prob);
-      const opt = c.make(g.params);
-      try {
+      await withOptimizer(e, prob, c.make, async (g, opt) => {
         for (let s = 0; s < 5; s++) trainStep(e, g, opt);
         const got = await read(g.params);
         assertParamsClose(got, runRef(prob, c.ref(), 5), c.name);
         // the parameters moved well beyond the tolerance (the test is not vacuous)
         expect(Math.abs(got[0][0] - prob.p0[0][0])).toBeGreaterThan(1e-3);
-      } finally {
-        opt.dispose();
-        freeGpu(g);
-      }
+      });
     });
   }
 
   it('the tolerance catches a wrong Adam bias correction (step off by one, or none)', async () => {
     const e = engine();
     const prob = problem(2);
-    const g = upload(e, prob);
-    const opt = new Adam(g.params, { lr: 0.05 });
-    try {
+    await withOptimizer(e, prob, (params) => new Adam(params, { lr: 0.05 }), async (g, opt) => {
       for (let s = 0; s < 5; s++) trainStep(e, g, opt);
       const got = await read(g.params);
       assertParamsClose(got, runRef(prob, refAdam(SIZES, adamH), 5), 'Adam');
       expect(() => assertParamsClose(got, runRef(prob, refAdam(SIZES, adamH, 1), 5), 'Adam, t + 1')).toThrow(/element/);
       expect(() => assertParamsClose(got, runRef(prob, refAdam(SIZES, adamH, 1e9), 5), 'Adam, no correction')).toThrow(/element/);
-    } finally {
-      opt.dispose();
-      freeGpu(g);
-    }
+    });
   });
 
   it('Adam bias corrections stay accurate over many steps (t up to 300)', async () => {
@@ -305,9 +307,7 @@ describe('multi-tensor steps: one dispatch over flat arrays', () => {
   it('a parameter written by someone else between steps (loadState, an upload) is picked up', async () => {
     const e = engine();
     const prob = problem(32);
-    const g = upload(e, prob);
-    const opt = new Adam(g.params, { lr: 0.05 });
-    try {
+    await withOptimizer(e, prob, (params) => new Adam(params, { lr: 0.05 }), async (g, opt) => {
       trainStep(e, g, opt);
       // overwrite parameter 1 in stream order, as Module.loadState does
       const fresh = Float32Array.from({ length: g.params[1].size }, (_, i) => 0.25 * i - 0.5);
@@ -319,10 +319,7 @@ describe('multi-tensor steps: one dispatch over flat arrays', () => {
       refOpt.step(params, refGrads(prob, params, [true, true]));
       trainStep(e, g, opt);
       assertParamsClose(await read(g.params), params, 'after an outside write');
-    } finally {
-      opt.dispose();
-      freeGpu(g);
-    }
+    });
   });
 
   it('step({ clamp }) is bitwise step() followed by clampParameters(), and rejects bad bounds', async () => {
@@ -384,11 +381,9 @@ describe('optimizer behaviour', () => {
     expect(e.memory().byCategory.optimizer).toBe(before);
   });
 
-  it('zeroGrad disposes the gradients and sets them to null', () => {
+  it('zeroGrad disposes the gradients and sets them to null', async () => {
     const e = engine();
-    const g = upload(e, problem(5));
-    const opt = new SGD(g.params, { lr: 0.1 });
-    try {
+    await withOptimizer(e, problem(5), (params) => new SGD(params, { lr: 0.1 }), async (g, opt) => {
       backward(e, g);
       const grads = g.params.map((p) => p.grad!);
       opt.zeroGrad();
@@ -396,10 +391,7 @@ describe('optimizer behaviour', () => {
         expect(p.grad).toBeNull();
         expect(grads[k].isDisposed).toBe(true);
       });
-    } finally {
-      opt.dispose();
-      freeGpu(g);
-    }
+    });
   });
 
   it('skips parameters without a gradient; each parameter keeps its own step count (Adam, SGD momentum)', async () => {
@@ -412,9 +404,7 @@ describe('optimizer behaviour', () => {
       ['SGD', (ps) => new SGD(ps, { lr: 0.1, momentum: 0.9 }) , () => refSGD(SIZES, { lr: 0.1, momentum: 0.9, weightDecay: 0 })],
     ];
     for (const [name, make, ref] of cases) {
-      const g = upload(e, prob);
-      const opt = make(g.params);
-      try {
+      await withOptimizer(e, prob, make, async (g, opt) => {
         for (let s = 0; s < 2; s++) trainStep(e, g, opt, active(s));
         expect(g.params[1].grad).toBeNull();
         const mid = await read(g.params);
@@ -423,19 +413,14 @@ describe('optimizer behaviour', () => {
         assertParamsClose(await read(g.params), runRef(prob, ref(), 5, active), `${name} with a skipped parameter`);
         const st = await opt.state();
         expect([st.buffers['step.0'][0], st.buffers['step.1'][0], st.step]).toEqual([5, 3, 5]);
-      } finally {
-        opt.dispose();
-        freeGpu(g);
-      }
+      });
     }
   });
 
   it('SGD momentum: the buffer is the gradient itself on the first step', async () => {
     const e = engine();
     const prob = problem(7);
-    const g = upload(e, prob);
-    const opt = new SGD(g.params, { lr: 0.1, momentum: 0.9 });
-    try {
+    await withOptimizer(e, prob, (params) => new SGD(params, { lr: 0.1, momentum: 0.9 }), async (g, opt) => {
       opt.zeroGrad();
       backward(e, g);
       const grads = await read(g.params.map((p) => p.grad!));
@@ -444,23 +429,15 @@ describe('optimizer behaviour', () => {
       grads.forEach((gr, k) => expect(Array.from(bits(st.buffers[`momentum_buffer.${k}`]))).toEqual(Array.from(bits(gr))));
       const got = await read(g.params);
       got.forEach((p, k) => assertClose(p, prob.p0[k].map((x, i) => x - 0.1 * grads[k][i]), RTOL, ATOL, `SGD first step ${k}`));
-    } finally {
-      opt.dispose();
-      freeGpu(g);
-    }
+    });
   });
 
   it('SGD without momentum keeps no buffer', async () => {
     const e = engine();
-    const g = upload(e, problem(8));
-    const opt = new SGD(g.params, { lr: 0.1 });
-    try {
+    await withOptimizer(e, problem(8), (params) => new SGD(params, { lr: 0.1 }), async (g, opt) => {
       trainStep(e, g, opt);
       expect(Object.keys((await opt.state()).buffers).sort()).toEqual(['step.0', 'step.1']);
-    } finally {
-      opt.dispose();
-      freeGpu(g);
-    }
+    });
   });
 
   it('step() records only: no submit, and no new uniform buffer after the first steps', async () => {
@@ -495,9 +472,7 @@ describe('optimizer behaviour', () => {
   it('the lr setter changes the step size', async () => {
     const e = engine();
     const prob = problem(10);
-    const g = upload(e, prob);
-    const opt = new SGD(g.params, { lr: 0.1 });
-    try {
+    await withOptimizer(e, prob, (params) => new SGD(params, { lr: 0.1 }), async (g, opt) => {
       trainStep(e, g, opt);
       opt.lr = 0.01;
       expect(opt.lr).toBe(0.01);
@@ -509,10 +484,7 @@ describe('optimizer behaviour', () => {
       ref2.step(params, refGrads(prob, params, [true, true]));
       assertParamsClose(await read(g.params), params, 'SGD with an lr change');
       expect(() => (opt.lr = -1)).toThrow(/SGD: lr must be >= 0/);
-    } finally {
-      opt.dispose();
-      freeGpu(g);
-    }
+    });
   });
 
   it('rejects bad arguments with clear errors', () => {
