@@ -284,11 +284,9 @@ describe('multi-tensor steps: one dispatch over flat arrays', () => {
   ] as const)('%s: 41 tensors of awkward sizes, some without a gradient, match float64 in 2 dispatches per step', async (_name, make, ref) => {
     const e = engine();
     const prob = problem(31, MANY);
-    const g = upload(e, prob);
-    const opt = make(g.params);
     // every third tensor sits out steps 1 and 3 (its step count and state must not move)
     const active = (s: number) => MANY.map((_, k) => s % 2 === 0 || k % 3 !== 0);
-    try {
+    await withOptimizer<Opt>(e, prob, make, async (g, opt) => {
       for (let s = 0; s < 4; s++) {
         opt.zeroGrad();
         backward(e, g, active(s));
@@ -298,10 +296,7 @@ describe('multi-tensor steps: one dispatch over flat arrays', () => {
       }
       const got = await read(g.params);
       assertParamsClose(got, runRef(prob, ref(), 4, active), _name);
-    } finally {
-      opt.dispose();
-      freeGpu(g);
-    }
+    });
   });
 
   it('a parameter written by someone else between steps (loadState, an upload) is picked up', async () => {
