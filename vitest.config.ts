@@ -17,7 +17,9 @@ export default defineConfig({
     env: {
       XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp',
       XDG_CACHE_HOME: join(tmpdir(), `dawngrad-test-cache-${process.pid}`),
-      MESA_SHADER_CACHE_DIR: process.env.MESA_SHADER_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'mesa_shader_cache'),
+      MESA_SHADER_CACHE_DIR:
+        process.env.MESA_SHADER_CACHE_DIR ??
+        join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'mesa_shader_cache'),
     },
   },
 });

@@ -9,7 +9,17 @@
 //   tsx bench/gpu-check.ts --out DIR [--quick] [--no-torch]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { batchNorm2d, conv2d, createEngine, interpolate, matmul, max, sum, type Engine, type Tensor } from '../src/index.ts';
+import {
+  batchNorm2d,
+  conv2d,
+  createEngine,
+  interpolate,
+  matmul,
+  max,
+  sum,
+  type Engine,
+  type Tensor,
+} from '../src/index.ts';
 import { describePolicy } from '../src/runtime/policy.ts';
 import { tileShort } from '../src/runtime/tuner.ts';
 import { makeConfig } from '../src/segan/config.ts';
@@ -49,10 +59,11 @@ function batchNormRef(x: Arr, weight: Float64Array, bias: Float64Array, eps: num
     let v = 0;
     for (let b = 0; b < N; b++) for (let i = 0; i < H * W; i++) v += (x.data[(b * C + c) * H * W + i] - m) ** 2;
     v /= n;
-    for (let b = 0; b < N; b++) for (let i = 0; i < H * W; i++) {
-      const k = (b * C + c) * H * W + i;
-      y[k] = ((x.data[k] - m) / Math.sqrt(v + eps)) * weight[c] + bias[c];
-    }
+    for (let b = 0; b < N; b++)
+      for (let i = 0; i < H * W; i++) {
+        const k = (b * C + c) * H * W + i;
+        y[k] = ((x.data[k] - m) / Math.sqrt(v + eps)) * weight[c] + bias[c];
+      }
   }
   return arr(y, x.shape);
 }
@@ -74,7 +85,8 @@ function resizeRef(x: Arr, oh: number, ow: number): Arr {
         const ly = sy - y0;
         const lx = sx - x0;
         const at = (yy: number, xx: number) => x.data[(pl * H + yy) * W + xx];
-        y[(pl * oh + oy) * ow + ox] = (1 - ly) * ((1 - lx) * at(y0, x0) + lx * at(y0, x1)) + ly * ((1 - lx) * at(y1, x0) + lx * at(y1, x1));
+        y[(pl * oh + oy) * ow + ox] =
+          (1 - ly) * ((1 - lx) * at(y0, x0) + lx * at(y0, x1)) + ly * ((1 - lx) * at(y1, x0) + lx * at(y1, x1));
       }
   return arr(y, [N, C, oh, ow]);
 }
@@ -112,7 +124,9 @@ async function correctness(e: Engine): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (family: string, c: string, err: number, tol = 2e-5) => {
     checks.push({ family, case: c, relErr: err, tol, ok: err <= tol });
-    log(`  ${err <= tol ? 'ok  ' : 'FAIL'} ${family.padEnd(16)} ${c.padEnd(40)} rel. error ${err.toExponential(2)} (≤ ${tol})`);
+    log(
+      `  ${err <= tol ? 'ok  ' : 'FAIL'} ${family.padEnd(16)} ${c.padEnd(40)} rel. error ${err.toExponential(2)} (≤ ${tol})`,
+    );
   };
   const convCases: [number[], number[], number, number][] = [
     [[2, 5, 13, 11], [7, 5, 4, 4], 2, 1], // odd sizes, SegAN's 4×4/2
@@ -127,7 +141,11 @@ async function correctness(e: Engine): Promise<Check[]> {
     const y = conv2d(x, w, null, { stride: s, padding: p });
     const [g, gr] = await randomPair(e, y.shape);
     const name = `${xs.join('×')} ⊛ ${ws.join('×')} /${s}${suffix}`;
-    add('conv2d.forward', name, relErr(await y.toArray(), conv2dRef(xr, wr, null, { stride: [s, s], padding: [p, p, p, p], dilation: [1, 1] })));
+    add(
+      'conv2d.forward',
+      name,
+      relErr(await y.toArray(), conv2dRef(xr, wr, null, { stride: [s, s], padding: [p, p, p, p], dilation: [1, 1] })),
+    );
     y.backward(g);
     const [dxr, dwr] = conv2dGradRef(xr, wr, gr, s, p);
     add('conv2d.dX', name, relErr(await x.grad!.toArray(), dxr));
@@ -136,10 +154,26 @@ async function correctness(e: Engine): Promise<Check[]> {
   };
   for (const c of convCases) await checkConv(c);
   const mm: [number[], number[]][] = [
-    [[37, 53], [53, 29]],
-    [[3, 17, 33], [33, 21]],
-    [[64, 64], [64, 200]],
-    ...(quick ? [] : ([[[512, 512], [512, 512]]] as [number[], number[]][])),
+    [
+      [37, 53],
+      [53, 29],
+    ],
+    [
+      [3, 17, 33],
+      [33, 21],
+    ],
+    [
+      [64, 64],
+      [64, 200],
+    ],
+    ...(quick
+      ? []
+      : ([
+          [
+            [512, 512],
+            [512, 512],
+          ],
+        ] as [number[], number[]][])),
   ];
   const checkMatmul = async ([as, bs]: [number[], number[]], suffix = '') => {
     const [a, ar] = await randomPair(e, as);
@@ -155,21 +189,33 @@ async function correctness(e: Engine): Promise<Check[]> {
     for (const tile of policy.tiles) {
       e.runtime.policy = { ...policy, tiles: [tile] };
       try {
-        if (policy.conv.family === 'tiled') for (const c of convCases.slice(0, 2)) await checkConv(c, ` tile ${tileShort(tile)}`);
+        if (policy.conv.family === 'tiled')
+          for (const c of convCases.slice(0, 2)) await checkConv(c, ` tile ${tileShort(tile)}`);
         if (policy.matmul === 'workgroup') await checkMatmul(mm[1], ` tile ${tileShort(tile)}`);
       } finally {
         e.runtime.policy = policy;
       }
     }
   }
-  for (const shape of [[4, 6, 9, 7], [8, 16, 20, 20]]) {
+  for (const shape of [
+    [4, 6, 9, 7],
+    [8, 16, 20, 20],
+  ]) {
     const [x, xr] = await randomPair(e, shape);
     const wv = Float64Array.from({ length: shape[1] }, (_, i) => 0.5 + i / shape[1]);
     const bv = Float64Array.from({ length: shape[1] }, (_, i) => i / 10 - 0.3);
     const weight = e.tensor(Float32Array.from(wv), [shape[1]]);
     const bias = e.tensor(Float32Array.from(bv), [shape[1]]);
     const y = batchNorm2d(x, null, null, weight, bias, { training: true, eps: 1e-5 });
-    add('batchnorm', `training ${shape.join('×')}`, relErr(await y.toArray(), batchNormRef(xr, Float64Array.from(new Float32Array(wv)), Float64Array.from(new Float32Array(bv)), 1e-5)), 1e-4);
+    add(
+      'batchnorm',
+      `training ${shape.join('×')}`,
+      relErr(
+        await y.toArray(),
+        batchNormRef(xr, Float64Array.from(new Float32Array(wv)), Float64Array.from(new Float32Array(bv)), 1e-5),
+      ),
+      1e-4,
+    );
     for (const t of [x, weight, bias, y]) t.dispose();
   }
   const red: [string, number[], number[] | undefined, 'sum' | 'max'][] = [
@@ -181,13 +227,32 @@ async function correctness(e: Engine): Promise<Check[]> {
   for (const [, shape, axes, kind] of red) {
     const [x, xr] = await randomPair(e, shape);
     const y = kind === 'sum' ? sum(x, axes) : max(x, axes);
-    add('reduce', `${kind} of ${shape.join('×')} over ${axes ? axes.join(',') : 'all'}`, relErr(await y.toArray(), reduceRef(kind, xr, axes, false)), kind === 'sum' ? 1e-5 : 0);
+    add(
+      'reduce',
+      `${kind} of ${shape.join('×')} over ${axes ? axes.join(',') : 'all'}`,
+      relErr(await y.toArray(), reduceRef(kind, xr, axes, false)),
+      kind === 'sum' ? 1e-5 : 0,
+    );
     for (const t of [x, y]) t.dispose();
   }
-  for (const [shape, size] of [[[2, 3, 9, 7], [18, 14]], [[2, 3, 9, 7], [13, 5]]] as [number[], [number, number]][]) {
+  for (const [shape, size] of [
+    [
+      [2, 3, 9, 7],
+      [18, 14],
+    ],
+    [
+      [2, 3, 9, 7],
+      [13, 5],
+    ],
+  ] as [number[], [number, number]][]) {
     const [x, xr] = await randomPair(e, shape);
     const y = interpolate(x, { size, mode: 'bilinear', alignCorners: false });
-    add('resize', `bilinear ${shape.join('×')} → ${size.join('×')}`, relErr(await y.toArray(), resizeRef(xr, size[0], size[1])), 1e-5);
+    add(
+      'resize',
+      `bilinear ${shape.join('×')} → ${size.join('×')}`,
+      relErr(await y.toArray(), resizeRef(xr, size[0], size[1])),
+      1e-5,
+    );
     for (const t of [x, y]) t.dispose();
   }
   return checks;
@@ -267,7 +332,17 @@ async function convLayers(e: Engine, B: number, width: number, S: number): Promi
       w.grad = null;
       return [y, ...grads];
     };
-    const row: LayerSpeed = { layer: name, x: xs, w: ws, stride: s, gflop, forward: null, dX: null, dW: null, backward: null };
+    const row: LayerSpeed = {
+      layer: name,
+      x: xs,
+      w: ws,
+      stride: s,
+      gflop,
+      forward: null,
+      dX: null,
+      dW: null,
+      backward: null,
+    };
     if (profiling) {
       await timeMs(e, pass, 0); // warm-up: pipelines, pools
       const per: number[][] = [[], [], []];
@@ -275,7 +350,9 @@ async function convLayers(e: Engine, B: number, width: number, S: number): Promi
         e.runtime.profiler!.take();
         await timeMs(e, pass, 0);
         const recs = e.runtime.profiler!.take();
-        ['conv2d', 'conv2d.dx', 'conv2d.dw'].forEach((op, k) => per[k].push(recs.filter((r) => r.op === op).reduce((a, r) => a + r.ns, 0) / 1e6));
+        ['conv2d', 'conv2d.dx', 'conv2d.dw'].forEach((op, k) =>
+          per[k].push(recs.filter((r) => r.op === op).reduce((a, r) => a + r.ns, 0) / 1e6),
+        );
       }
       const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
       const [fwd, dx, dw] = per.map(median);
@@ -291,7 +368,9 @@ async function convLayers(e: Engine, B: number, width: number, S: number): Promi
     x.dispose();
     w.dispose();
     const fmt = (v: number | null) => (v === null ? '   -   ' : v.toFixed(1).padStart(7));
-    log(`  ${name.padEnd(8)} x ${xs.join('×').padEnd(16)} w ${ws.join('×').padEnd(14)} forward ${fmt(row.forward)}  dX ${fmt(row.dX)}  dW ${fmt(row.dW)}${row.backward !== null ? `  dX+dW ${fmt(row.backward)}` : ''} GFLOP/s`);
+    log(
+      `  ${name.padEnd(8)} x ${xs.join('×').padEnd(16)} w ${ws.join('×').padEnd(14)} forward ${fmt(row.forward)}  dX ${fmt(row.dX)}  dW ${fmt(row.dW)}${row.backward !== null ? `  dX+dW ${fmt(row.backward)}` : ''} GFLOP/s`,
+    );
     rows.push(row);
   }
   if (profiling) e.runtime.enableProfiling(false);
@@ -299,7 +378,11 @@ async function convLayers(e: Engine, B: number, width: number, S: number): Promi
 }
 
 async function stepMs(e: Engine, B: number, width: number, S: number): Promise<number> {
-  const cfg = makeConfig({ model: { inChannels: 3, classes: 3, width, skip: 'add', slope: 0.2, seed: 1 }, size: S, batch: B });
+  const cfg = makeConfig({
+    model: { inChannels: 3, classes: 3, width, skip: 'add', slope: 0.2, seed: 1 },
+    size: S,
+    batch: B,
+  });
   const model = new SeganModel(e, cfg);
   const trainer = new SeganTrainer(model, cfg);
   const x = e.rand([B, 3, S, S], { seed: 2 });
@@ -325,7 +408,9 @@ const result: Record<string, unknown> = { date: new Date().toISOString(), quick 
 try {
   const adapter = { ...e.adapter, plan: e.runtime.policy.plan, kernels: describePolicy(e.runtime.policy) };
   result.adapter = adapter;
-  log(`GPU check on ${e.adapter.description || e.adapter.device} (${e.adapter.backend}, ${e.adapter.isSoftware ? 'software' : 'hardware'} adapter, plan ${e.runtime.policy.plan})${quick ? ', quick' : ''}`);
+  log(
+    `GPU check on ${e.adapter.description || e.adapter.device} (${e.adapter.backend}, ${e.adapter.isSoftware ? 'software' : 'hardware'} adapter, plan ${e.runtime.policy.plan})${quick ? ', quick' : ''}`,
+  );
   log('\n1. correctness against float64 references');
   const checks = await correctness(e);
   const families: Record<string, { ok: boolean; worstRelErr: number }> = {};
@@ -343,12 +428,16 @@ try {
   const width = quick ? 0.125 : 1;
   const S = quick ? 64 : 160;
   result.matmul = await matmulSpeed(e, quick ? 256 : 4096);
-  log(`  SegAN conv layers at batch ${B}, width ${width}, ${S}×${S}${e.runtime.enableProfiling() ? ' (GPU timestamps)' : ' (wall clock: no timestamp-query)'}`);
+  log(
+    `  SegAN conv layers at batch ${B}, width ${width}, ${S}×${S}${e.runtime.enableProfiling() ? ' (GPU timestamps)' : ' (wall clock: no timestamp-query)'}`,
+  );
   e.runtime.enableProfiling(false);
   result.convLayers = { batch: B, width, size: S, layers: await convLayers(e, B, width, S) };
   const bigB = quick ? 4 : 64;
   const tuner = e.runtime.tuner;
-  log(`  tuning ${tuner.mode}${tuner.mode === 'off' ? '' : `: ${tuner.recorded.size} conv shapes tuned (${tuner.file})`}`);
+  log(
+    `  tuning ${tuner.mode}${tuner.mode === 'off' ? '' : `: ${tuner.recorded.size} conv shapes tuned (${tuner.file})`}`,
+  );
   const f32 = { [`batch${B}`]: await stepMs(e, B, width, S), [`batch${bigB}`]: await stepMs(e, bigB, width, S) };
   let f16: Record<string, number> | string = "this adapter has no 'shader-f16'";
   if (e.adapter.features.includes('shader-f16')) {
@@ -362,7 +451,11 @@ try {
   }
   result.step = { width, size: S, f32, f16 };
 
-  result.tuning = { mode: tuner.mode, file: tuner.file, choices: Object.fromEntries([...tuner.recorded].map(([k, c]) => [k, tileShort(c)])) };
+  result.tuning = {
+    mode: tuner.mode,
+    file: tuner.file,
+    choices: Object.fromEntries([...tuner.recorded].map(([k, c]) => [k, tileShort(c)])),
+  };
 
   log('\n3. PyTorch');
   const torch = f['no-torch'] ? null : findTorchPython();
@@ -379,7 +472,9 @@ try {
     const theirs = (runs.tf32Off as { ms?: number }).ms;
     if (theirs) runs.ratioOursOverTorch = ours / theirs;
     result.torch = runs;
-    log(`  PyTorch ${torch.version} (${device}, ${torch.python}): ${theirs ? `${theirs.toFixed(1)} ms` : JSON.stringify(runs.tf32Off)}${runs.tf32On ? `; TF32 on: ${((runs.tf32On as { ms?: number }).ms ?? NaN).toFixed(1)} ms` : ''}`);
+    log(
+      `  PyTorch ${torch.version} (${device}, ${torch.python}): ${theirs ? `${theirs.toFixed(1)} ms` : JSON.stringify(runs.tf32Off)}${runs.tf32On ? `; TF32 on: ${((runs.tf32On as { ms?: number }).ms ?? NaN).toFixed(1)} ms` : ''}`,
+    );
     if (theirs) log(`  ours / PyTorch (fp32, TF32 off): ${(ours / theirs).toFixed(2)}×`);
   }
 } catch (err) {
@@ -391,5 +486,7 @@ try {
 }
 result.seconds = (performance.now() - t0) / 1000;
 writeFileSync(join(out, 'gpu-check.json'), JSON.stringify(result, null, 2) + '\n');
-log(`\n${result.allCorrect ? 'all kernel families correct' : 'SOME CHECKS FAILED'}; wrote ${join(out, 'gpu-check.json')} in ${(result.seconds as number).toFixed(0)} s`);
+log(
+  `\n${result.allCorrect ? 'all kernel families correct' : 'SOME CHECKS FAILED'}; wrote ${join(out, 'gpu-check.json')} in ${(result.seconds as number).toFixed(0)} s`,
+);
 process.exit(result.allCorrect ? 0 : 1);

@@ -24,14 +24,22 @@ export interface Row {
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-const OPTIONS = { minSamples: Number(process.env.BENCH_SAMPLES ?? 5), maxTime: Number(process.env.BENCH_MAX_TIME ?? 2), delay: 0.05 };
+const OPTIONS = {
+  minSamples: Number(process.env.BENCH_SAMPLES ?? 5),
+  maxTime: Number(process.env.BENCH_MAX_TIME ?? 2),
+  delay: 0.05,
+};
 
 /**
  * Time async cases with benny; returns the median ms per run for each case name (the median of
  * benny's samples: robust to the odd slow run, a GC pause or a busy core, where the mean is not;
  * with two samples it is their mean).
  */
-export async function time(suite: string, cases: Record<string, () => Promise<void>>, options: Partial<typeof OPTIONS> = {}): Promise<Record<string, number>> {
+export async function time(
+  suite: string,
+  cases: Record<string, () => Promise<void>>,
+  options: Partial<typeof OPTIONS> = {},
+): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   await b.suite(
     suite,
@@ -72,17 +80,26 @@ function median(v: number[]): number {
 export function medianOfRuns(runs: Row[][]): Row[] {
   if (runs.length === 1) return runs[0]!;
   return runs[0]!.map((r) => {
-    const same = runs.map((rs) => rs.find((q) => q.suite === r.suite && q.case === r.case)).filter((q): q is Row => !!q);
+    const same = runs
+      .map((rs) => rs.find((q) => q.suite === r.suite && q.case === r.case))
+      .filter((q): q is Row => !!q);
     const ms = same.map((q) => q.ms);
     const peer = same.map((q) => q.peerMs).filter((v): v is number => v !== undefined);
-    return { ...r, ms: median(ms), peerMs: peer.length ? median(peer) : undefined, runsMs: ms, runsPeerMs: peer.length ? peer : undefined };
+    return {
+      ...r,
+      ms: median(ms),
+      peerMs: peer.length ? median(peer) : undefined,
+      runsMs: ms,
+      runsPeerMs: peer.length ? peer : undefined,
+    };
   });
 }
 
 /** How many times to run a repeatable suite (BENCH_REPEAT, default `fallback`). */
 export function repeats(fallback: number): number {
   const n = Number(process.env.BENCH_REPEAT ?? fallback);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_REPEAT must be a whole number ≥ 1, got '${process.env.BENCH_REPEAT}'`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`BENCH_REPEAT must be a whole number ≥ 1, got '${process.env.BENCH_REPEAT}'`);
   return n;
 }
 
@@ -104,14 +121,24 @@ export function table(rows: Row[]): string {
 
 export function commit(): string {
   try {
-    return execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execSync('git rev-parse --short HEAD', {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return 'unknown';
   }
 }
 
 export function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'adapter';
+  return (
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 40) || 'adapter'
+  );
 }
 
 /** Write bench/results/<name>-<adapter>.json and replace the marked section of docs/benchmarks.md. */
@@ -119,16 +146,32 @@ export function save(name: string, adapter: string, rows: Row[], extra: Record<s
   const dir = `${ROOT}bench/results`;
   mkdirSync(dir, { recursive: true });
   const file = `${dir}/${name}-${slug(adapter)}.json`;
-  const payload = { name, adapter, commit: commit(), date: new Date().toISOString(), ...extra, rows: rows.map((r) => ({ ...r, rate: rate(r), peerRate: peerRate(r) || undefined, speedup: r.peerMs ? r.peerMs / r.ms : undefined })) };
+  const payload = {
+    name,
+    adapter,
+    commit: commit(),
+    date: new Date().toISOString(),
+    ...extra,
+    rows: rows.map((r) => ({
+      ...r,
+      rate: rate(r),
+      peerRate: peerRate(r) || undefined,
+      speedup: r.peerMs ? r.peerMs / r.ms : undefined,
+    })),
+  };
   writeFileSync(file, JSON.stringify(payload, null, 2) + '\n');
   const doc = `${ROOT}docs/benchmarks.md`;
   const begin = `<!-- bench:${name}:begin -->`;
   const end = `<!-- bench:${name}:end -->`;
   const runs = rows[0]?.runsMs?.length ?? 1;
-  const how = runs > 1 ? ` Each figure is the median of ${runs} runs of the suite (each run: benny's median); every run's figure is in the JSON.` : '';
+  const how =
+    runs > 1
+      ? ` Each figure is the median of ${runs} runs of the suite (each run: benny's median); every run's figure is in the JSON.`
+      : '';
   const section = `${begin}\nAdapter: ${adapter}; commit ${payload.commit}; ${payload.date.slice(0, 10)}.${how}\n\n${table(rows)}\n${end}`;
   let text = existsSync(doc) ? readFileSync(doc, 'utf8') : '# Benchmarks\n';
-  if (text.includes(begin) && text.includes(end)) text = text.slice(0, text.indexOf(begin)) + section + text.slice(text.indexOf(end) + end.length);
+  if (text.includes(begin) && text.includes(end))
+    text = text.slice(0, text.indexOf(begin)) + section + text.slice(text.indexOf(end) + end.length);
   else text += `\n## ${name}\n\n${section}\n`;
   writeFileSync(doc, text);
   return file;

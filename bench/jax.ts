@@ -20,7 +20,14 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createEngine, mean, type Engine, type Tensor } from '../src/index.ts';
 import { Segmentor, DEFAULT_MODEL } from '../src/segan/model.ts';
 import { benchFlags } from './options.ts';
-import { loadJax, encoderArrays, encoderLoss, type EncoderWeights, type EncoderParams, type EncoderStats } from './peers/jax.ts';
+import {
+  loadJax,
+  encoderArrays,
+  encoderLoss,
+  type EncoderWeights,
+  type EncoderParams,
+  type EncoderStats,
+} from './peers/jax.ts';
 import { loadTfjs } from './peers/tfjs.ts';
 import { ROOT, commit, slug } from './harness.ts';
 
@@ -77,7 +84,10 @@ function oursEncoder(S: Segmentor, x: Tensor): Tensor {
 }
 
 function encoderParams(S: Segmentor): Tensor[] {
-  return [...S.enc.flatMap((c) => (c.bias ? [c.weight, c.bias] : [c.weight])), ...S.encBn.flatMap((b) => (b ? [b.weight, b.bias] : []))];
+  return [
+    ...S.enc.flatMap((c) => (c.bias ? [c.weight, c.bias] : [c.weight])),
+    ...S.encBn.flatMap((b) => (b ? [b.weight, b.bias] : [])),
+  ];
 }
 
 async function weightsOf(S: Segmentor): Promise<EncoderWeights> {
@@ -94,7 +104,12 @@ function segmentor(e: Engine, width: number): Segmentor {
 }
 
 /** Our side: the median ms, and the weights for the peers. */
-async function timeOurs(batch: number, width: number, size: number, reps: number): Promise<{ ms: number; weights: EncoderWeights; adapter: string }> {
+async function timeOurs(
+  batch: number,
+  width: number,
+  size: number,
+  reps: number,
+): Promise<{ ms: number; weights: EncoderWeights; adapter: string }> {
   const e = await createEngine({ seed: 1 });
   try {
     const S = segmentor(e, width);
@@ -117,7 +132,13 @@ async function timeOurs(batch: number, width: number, size: number, reps: number
   }
 }
 
-async function timeJax(batch: number, size: number, weights: EncoderWeights, reps: number, mode: 'eager' | 'jit'): Promise<number> {
+async function timeJax(
+  batch: number,
+  size: number,
+  weights: EncoderWeights,
+  reps: number,
+  mode: 'eager' | 'jit',
+): Promise<number> {
   const jax = await loadJax();
   const { params, stats: stats0 } = encoderArrays(jax, weights);
   let stats: EncoderStats = stats0;
@@ -144,14 +165,23 @@ async function timeTfjs(batch: number, size: number, weights: EncoderWeights, re
   const tf = await loadTfjs();
   type T4 = import('@tensorflow/tfjs').Tensor4D;
   // OIHW → TF.js's HWIO; NCHW input → NHWC
-  const w = weights.w.map((v) => tf.variable(tf.tidy(() => tf.tensor4d(v.data, v.shape as [number, number, number, number]).transpose([2, 3, 1, 0]))));
+  const w = weights.w.map((v) =>
+    tf.variable(
+      tf.tidy(() => tf.tensor4d(v.data, v.shape as [number, number, number, number]).transpose([2, 3, 1, 0])),
+    ),
+  );
   const b = tf.variable(tf.tensor1d(weights.b));
   const gamma = weights.gamma.map((v) => tf.variable(tf.tensor1d(v)));
   const beta = weights.beta.map((v) => tf.variable(tf.tensor1d(v)));
   const rm = weights.gamma.map((v) => tf.variable(tf.zeros([v.length]), false));
   const rv = weights.gamma.map((v) => tf.variable(tf.ones([v.length]), false));
   const x = tf.tidy(() => tf.tensor4d(input(batch, size), [batch, 3, size, size]).transpose([0, 2, 3, 1]) as T4);
-  const pad = [[0, 0], [1, 1], [1, 1], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]];
+  const pad = [
+    [0, 0],
+    [1, 1],
+    [1, 1],
+    [0, 0],
+  ] as [[number, number], [number, number], [number, number], [number, number]];
   const loss = () => {
     let h = x;
     for (let i = 0; i < 4; i++) {
@@ -209,7 +239,8 @@ export async function checkGradients(batch = 2, width = 0.125, size = 32): Promi
   for (let i = 0; i < ours.length; i++) {
     const t = (await theirs[i].ref.data()) as Float32Array;
     const scale = Math.max(1e-12, ...ours[i].map(Math.abs));
-    if (t.length !== ours[i].length) throw new Error(`gradient ${i}: jax-js has ${t.length} values, ours ${ours[i].length}`);
+    if (t.length !== ours[i].length)
+      throw new Error(`gradient ${i}: jax-js has ${t.length} values, ours ${ours[i].length}`);
     for (let j = 0; j < t.length; j++) worst = Math.max(worst, Math.abs(t[j] - ours[i][j]) / scale);
   }
   jax.tree.dispose([g, next]);
@@ -225,7 +256,15 @@ export async function encoderComparison(o: EncoderOptions): Promise<{ adapter: s
       const ours = await timeOurs(batch, width, o.size, o.reps);
       adapter = ours.adapter;
       log(`batch ${batch}, width ${width}: ours ${ours.ms.toFixed(1)} ms`);
-      const row: EncoderRow = { batch, width, size: o.size, oursMs: ours.ms, jaxMs: null, jaxJitMs: null, tfjsMs: null };
+      const row: EncoderRow = {
+        batch,
+        width,
+        size: o.size,
+        oursMs: ours.ms,
+        jaxMs: null,
+        jaxJitMs: null,
+        tfjsMs: null,
+      };
       if (o.eager) {
         row.jaxMs = await timeJax(batch, o.size, ours.weights, o.reps, 'eager');
         log(`batch ${batch}, width ${width}: jax-js ${row.jaxMs.toFixed(1)} ms`);
@@ -244,7 +283,8 @@ export async function encoderComparison(o: EncoderOptions): Promise<{ adapter: s
   return { adapter, rows };
 }
 
-const fmtMs = (v: number | null) => (v === null ? '-' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`);
+const fmtMs = (v: number | null) =>
+  v === null ? '-' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`;
 const fmtX = (peer: number | null, ours: number) => (peer === null ? '-' : `${(peer / ours).toFixed(2)}×`);
 const fmtW = (w: number) => (w === 1 ? '1' : w === 0.125 ? '1/8' : String(w));
 
@@ -252,7 +292,10 @@ export function encoderTable(rows: EncoderRow[]): string {
   return [
     '| batch | width | ours | jax-js | jax-js jit | TF.js | jax-js / ours | jax-js jit / ours | TF.js / ours |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.batch} | ${fmtW(r.width)} | ${fmtMs(r.oursMs)} | ${fmtMs(r.jaxMs)} | ${fmtMs(r.jaxJitMs)} | ${fmtMs(r.tfjsMs)} | ${fmtX(r.jaxMs, r.oursMs)} | ${fmtX(r.jaxJitMs, r.oursMs)} | ${fmtX(r.tfjsMs, r.oursMs)} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.batch} | ${fmtW(r.width)} | ${fmtMs(r.oursMs)} | ${fmtMs(r.jaxMs)} | ${fmtMs(r.jaxJitMs)} | ${fmtMs(r.tfjsMs)} | ${fmtX(r.jaxMs, r.oursMs)} | ${fmtX(r.jaxJitMs, r.oursMs)} | ${fmtX(r.tfjsMs, r.oursMs)} |`,
+    ),
   ].join('\n');
 }
 
@@ -268,14 +311,26 @@ export function saveEncoder(adapter: string, rows: EncoderRow[]): string {
   const key = (r: EncoderRow) => `${r.batch}/${r.width}/${r.size}`;
   const now = { commit: commit(), date: new Date().toISOString() };
   const old: Saved[] = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')).rows ?? []) : [];
-  const merged: Saved[] = [...old.filter((r) => !rows.some((n) => key(n) === key(r))), ...rows.map((r) => ({ ...r, ...now }))].sort((a, b) => a.size - b.size || a.width - b.width || a.batch - b.batch);
+  const merged: Saved[] = [
+    ...old.filter((r) => !rows.some((n) => key(n) === key(r))),
+    ...rows.map((r) => ({ ...r, ...now })),
+  ].sort((a, b) => a.size - b.size || a.width - b.width || a.batch - b.batch);
   const payload = {
     name: 'jax',
     adapter,
     ...now,
     what: 'SegAN encoder forward + backward (gradients of mean(out) w.r.t. every encoder parameter, BN running statistics updated), N×3×size×size; median ms of the timed runs',
-    peers: { jax: '@jax-js/jax, webgpu device, op by op', jaxJit: '@jax-js/jax, jit(grad(f))', tfjs: '@tensorflow/tfjs + tfjs-backend-webgpu' },
-    rows: merged.map((r) => ({ ...r, jaxRatio: r.jaxMs ? r.jaxMs / r.oursMs : undefined, jaxJitRatio: r.jaxJitMs ? r.jaxJitMs / r.oursMs : undefined, tfjsRatio: r.tfjsMs ? r.tfjsMs / r.oursMs : undefined })),
+    peers: {
+      jax: '@jax-js/jax, webgpu device, op by op',
+      jaxJit: '@jax-js/jax, jit(grad(f))',
+      tfjs: '@tensorflow/tfjs + tfjs-backend-webgpu',
+    },
+    rows: merged.map((r) => ({
+      ...r,
+      jaxRatio: r.jaxMs ? r.jaxMs / r.oursMs : undefined,
+      jaxJitRatio: r.jaxJitMs ? r.jaxJitMs / r.oursMs : undefined,
+      tfjsRatio: r.tfjsMs ? r.tfjsMs / r.oursMs : undefined,
+    })),
   };
   writeFileSync(file, JSON.stringify(payload, null, 2) + '\n');
   const doc = `${ROOT}docs/benchmarks.md`;
@@ -285,7 +340,8 @@ export function saveEncoder(adapter: string, rows: EncoderRow[]): string {
   const sizes = [...new Set(merged.map((r) => r.size))].map((v) => `3×${v}×${v}`).join(', ');
   const section = `${begin}\nAdapter: ${adapter}; ${runs}. Input ${sizes}; ratios are peer ms / our ms (above 1: we are faster).\n\n${encoderTable(merged)}\n${end}`;
   let text = existsSync(doc) ? readFileSync(doc, 'utf8') : '# Benchmarks\n';
-  if (text.includes(begin) && text.includes(end)) text = text.slice(0, text.indexOf(begin)) + section + text.slice(text.indexOf(end) + end.length);
+  if (text.includes(begin) && text.includes(end))
+    text = text.slice(0, text.indexOf(begin)) + section + text.slice(text.indexOf(end) + end.length);
   else text += `\n## jax\n\n${section}\n`;
   writeFileSync(doc, text);
   return file;
@@ -326,7 +382,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       { name: 'save', type: 'flag', help: 'write bench/results and docs/benchmarks.md' },
     ],
   });
-  const list = (v: unknown, d: string) => String(v ?? d).split(',').map(Number);
+  const list = (v: unknown, d: string) =>
+    String(v ?? d)
+      .split(',')
+      .map(Number);
   const widths = list(f.width, '0.125');
   if (f.full && !widths.includes(1)) widths.push(1);
   const log = f.json ? () => undefined : (s: string) => console.error(s);
@@ -350,7 +409,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     log,
   });
   if (f.json) console.log(JSON.stringify({ adapter, rows }));
-  else console.log(`${adapter}\nSegAN encoder forward + backward, 3×${size}×${size}, median of ${Number(f.reps ?? 3)}\n\n${encoderTable(rows)}`);
+  else
+    console.log(
+      `${adapter}\nSegAN encoder forward + backward, 3×${size}×${size}, median of ${Number(f.reps ?? 3)}\n\n${encoderTable(rows)}`,
+    );
   if (f.save) log(`results: ${saveEncoder(adapter, rows)}`);
   process.exit(0); // TF.js / jax-js keep their devices (and Dawn's event loop) alive
 }

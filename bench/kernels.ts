@@ -35,13 +35,20 @@ async function kernelPass(tf: Awaited<ReturnType<typeof loadTfjs>> | null, ours:
     const src = e.rand([MB64 / 4], { seed: 1 });
     const dst = e.zeros([MB64 / 4]);
     await e.flush();
-    const copy = !ours ? {} : await time('copy', {
-      'copyBufferToBuffer 64 MiB': async () => {
-        e.runtime.copy(src.buffer(), 0, dst.buffer(), 0, MB64);
-        await e.flush();
-      },
+    const copy = !ours
+      ? {}
+      : await time('copy', {
+          'copyBufferToBuffer 64 MiB': async () => {
+            e.runtime.copy(src.buffer(), 0, dst.buffer(), 0, MB64);
+            await e.flush();
+          },
+        });
+    rows.push({
+      suite: 'peak',
+      case: 'copy 64 MiB (read + write)',
+      ms: copy['copyBufferToBuffer 64 MiB'],
+      bytes: 2 * MB64,
     });
-    rows.push({ suite: 'peak', case: 'copy 64 MiB (read + write)', ms: copy['copyBufferToBuffer 64 MiB'], bytes: 2 * MB64 });
 
     // --- matmul ------------------------------------------------------------------------------
     for (const n of [256, 1024]) {
@@ -74,14 +81,26 @@ async function kernelPass(tf: Awaited<ReturnType<typeof loadTfjs>> | null, ours:
         ...(ours ? { ours: ourTimed(e, () => sum(x2, 1)) } : {}),
         ...(tf ? { tfjs: () => tfjsTimed(tf, () => tf.sum(tx2!, 1)) } : {}),
       });
-      rows.push({ suite: 'reduce', case: 'sum over axis 1 of [64, 262144]', ms: r2.ours, bytes: MB64, peerMs: r2.tfjs });
+      rows.push({
+        suite: 'reduce',
+        case: 'sum over axis 1 of [64, 262144]',
+        ms: r2.ours,
+        bytes: MB64,
+        peerMs: r2.tfjs,
+      });
       const x3 = e.rand([8, 64, 128, 128], { seed: 5 });
       const tx3 = tf?.randomUniform([8, 64, 128, 128]);
       const r3 = await time('per-channel sum', {
         ...(ours ? { ours: ourTimed(e, () => sum(x3, [0, 2, 3])) } : {}),
         ...(tf ? { tfjs: () => tfjsTimed(tf, () => tf.sum(tx3!, [0, 2, 3])) } : {}),
       });
-      rows.push({ suite: 'reduce', case: 'per-channel sum of NCHW [8, 64, 128, 128]', ms: r3.ours, bytes: 8 * 64 * 128 * 128 * 4, peerMs: r3.tfjs });
+      rows.push({
+        suite: 'reduce',
+        case: 'per-channel sum of NCHW [8, 64, 128, 128]',
+        ms: r3.ours,
+        bytes: 8 * 64 * 128 * 128 * 4,
+        peerMs: r3.tfjs,
+      });
       tx?.dispose();
       tx2?.dispose();
       tx3?.dispose();
@@ -100,16 +119,33 @@ async function kernelPass(tf: Awaited<ReturnType<typeof loadTfjs>> | null, ours:
         ...(ours ? { ours: ourTimed(e, () => add(x, y)) } : {}),
         ...(tf ? { tfjs: () => tfjsTimed(tf, () => tf.add(tx!, ty!).slice([0], [1])) } : {}),
       });
-      rows.push({ suite: 'elementwise', case: 'add, 2 x 64 MiB in, 64 MiB out', ms: r.ours, bytes: 3 * MB64, peerMs: r.tfjs });
+      rows.push({
+        suite: 'elementwise',
+        case: 'add, 2 x 64 MiB in, 64 MiB out',
+        ms: r.ours,
+        bytes: 3 * MB64,
+        peerMs: r.tfjs,
+      });
       const r2 = await time('relu', {
         ...(ours ? { ours: ourTimed(e, () => relu(x)) } : {}),
         ...(tf ? { tfjs: () => tfjsTimed(tf, () => tf.relu(tx!).slice([0], [1])) } : {}),
       });
-      rows.push({ suite: 'elementwise', case: 'relu, 64 MiB in, 64 MiB out', ms: r2.ours, bytes: 2 * MB64, peerMs: r2.tfjs });
+      rows.push({
+        suite: 'elementwise',
+        case: 'relu, 64 MiB in, 64 MiB out',
+        ms: r2.ours,
+        bytes: 2 * MB64,
+        peerMs: r2.tfjs,
+      });
       const xb = e.rand([8, 64, 128, 128], { seed: 8 });
       const bias = e.rand([1, 64, 1, 1], { seed: 9 });
       const r3 = !ours ? {} : await time('bias add', { ours: ourTimed(e, () => add(xb, bias)) });
-      rows.push({ suite: 'elementwise', case: 'broadcast add of a [1, 64, 1, 1] bias to [8, 64, 128, 128]', ms: r3.ours, bytes: 2 * xb.size * 4 });
+      rows.push({
+        suite: 'elementwise',
+        case: 'broadcast add of a [1, 64, 1, 1] bias to [8, 64, 128, 128]',
+        ms: r3.ours,
+        bytes: 2 * xb.size * 4,
+      });
       for (const t of [x, y, xb, bias]) t.dispose();
       tx?.dispose();
       ty?.dispose();
@@ -129,9 +165,21 @@ async function kernelPass(tf: Awaited<ReturnType<typeof loadTfjs>> | null, ours:
         });
         await e.flush();
       };
-      const r = !ours ? {} : await time('dispatch', { 'one submit per step': chain(false), 'one submit per op': chain(true) });
-      rows.push({ suite: 'dispatch', case: `${ops} small ops, one submit per step`, ms: r['one submit per step'], perOp: ops });
-      rows.push({ suite: 'dispatch', case: `${ops} small ops, one submit per op`, ms: r['one submit per op'], perOp: ops });
+      const r = !ours
+        ? {}
+        : await time('dispatch', { 'one submit per step': chain(false), 'one submit per op': chain(true) });
+      rows.push({
+        suite: 'dispatch',
+        case: `${ops} small ops, one submit per step`,
+        ms: r['one submit per step'],
+        perOp: ops,
+      });
+      rows.push({
+        suite: 'dispatch',
+        case: `${ops} small ops, one submit per op`,
+        ms: r['one submit per op'],
+        perOp: ops,
+      });
       v.dispose();
     }
     src.dispose();

@@ -1,8 +1,15 @@
 // The benchmarks' settings, declared like the CLI's (src/cli/options.ts): the BENCH_* environment
 // variables of `npm run bench` and the flags of the stand-alone scripts. A bad value stops the
 // benchmark before it opens a device: one line naming the setting, exit status 2.
-import { allowed, parseCommand, parseValue, UsageError, type CommandSpec, type OptionSpec, type Values } from '../src/cli/options.ts';
-
+import {
+  allowed,
+  parseCommand,
+  parseValue,
+  UsageError,
+  type CommandSpec,
+  type OptionSpec,
+  type Values,
+} from '../src/cli/options.ts';
 
 /** BENCH_* variables; `name` is the variable. Lists are comma-separated. */
 export const BENCH_ENV: OptionSpec[] = [
@@ -13,7 +20,12 @@ export const BENCH_ENV: OptionSpec[] = [
   { name: 'BENCH_SIZE', type: 'int', min: 16, max: 1024, multipleOf: 16, help: 'input size' },
   { name: 'BENCH_BATCH', type: 'int', min: 1, max: 1024, help: 'batch of the layer suites' },
   { name: 'BENCH_TFJS', type: 'enum', values: ['0', '1'], help: '0 skips the TF.js peer' },
-  { name: 'BENCH_TORCH', type: 'enum', values: ['0', '1'], help: '0 skips the PyTorch-on-the-CPU peer of the model suite (CPU adapters)' },
+  {
+    name: 'BENCH_TORCH',
+    type: 'enum',
+    values: ['0', '1'],
+    help: '0 skips the PyTorch-on-the-CPU peer of the model suite (CPU adapters)',
+  },
   { name: 'BENCH_SAMPLES', type: 'int', min: 1, max: 10000, help: "benny's minimum samples" },
   { name: 'BENCH_MAX_TIME', type: 'number', above: 0, max: 3600, help: "benny's time per case (s)" },
   { name: 'BENCH_ONLY', type: 'string', help: 'a regular expression: the layer cases to run' },

@@ -22,12 +22,23 @@ export interface StepResult {
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
-export async function stepComparison(o: { batch: number; width: number; size: number; classes: number; reps: number; tfjs: boolean }): Promise<StepResult> {
-  const cfg: TrainConfig = makeConfig({ model: { inChannels: 3, classes: o.classes, width: o.width, skip: 'add', slope: 0.2, seed: 1 }, size: o.size, batch: o.batch });
+export async function stepComparison(o: {
+  batch: number;
+  width: number;
+  size: number;
+  classes: number;
+  reps: number;
+  tfjs: boolean;
+}): Promise<StepResult> {
+  const cfg: TrainConfig = makeConfig({
+    model: { inChannels: 3, classes: o.classes, width: o.width, skip: 'add', slope: 0.2, seed: 1 },
+    size: o.size,
+    batch: o.batch,
+  });
   const e = await createEngine({ seed: 1 });
   const adapter = e.adapter.description || e.adapter.device;
   const xs = new Float32Array(o.batch * 3 * o.size * o.size).map((_, i) => ((i * 2654435761) % 1000) / 1000);
-  const ys = new Float32Array(o.batch * o.classes * o.size * o.size).map((_, i) => (((i * 40503) % 97) > 60 ? 1 : 0));
+  const ys = new Float32Array(o.batch * o.classes * o.size * o.size).map((_, i) => ((i * 40503) % 97 > 60 ? 1 : 0));
   let oursMs: number;
   {
     const model = new SeganModel(e, cfg);
@@ -55,8 +66,16 @@ export async function stepComparison(o: { batch: number; width: number; size: nu
     const tf = await loadTfjs();
     const net = new TfSegan(tf, cfg);
     // NCHW data transposed to TF.js's NHWC
-    const x = tf.tidy(() => tf.tensor4d(xs, [o.batch, 3, o.size, o.size]).transpose([0, 2, 3, 1]) as import('@tensorflow/tfjs').Tensor4D);
-    const y = tf.tidy(() => tf.tensor4d(ys, [o.batch, o.classes, o.size, o.size]).transpose([0, 2, 3, 1]) as import('@tensorflow/tfjs').Tensor4D);
+    const x = tf.tidy(
+      () =>
+        tf.tensor4d(xs, [o.batch, 3, o.size, o.size]).transpose([0, 2, 3, 1]) as import('@tensorflow/tfjs').Tensor4D,
+    );
+    const y = tf.tidy(
+      () =>
+        tf
+          .tensor4d(ys, [o.batch, o.classes, o.size, o.size])
+          .transpose([0, 2, 3, 1]) as import('@tensorflow/tfjs').Tensor4D,
+    );
     await net.step(x, y);
     const times: number[] = [];
     for (let i = 0; i < o.reps; i++) {
@@ -69,7 +88,16 @@ export async function stepComparison(o: { batch: number; width: number; size: nu
     x.dispose();
     y.dispose();
   }
-  return { adapter, batch: o.batch, width: o.width, size: o.size, classes: o.classes, oursMs, tfjsMs, ratio: tfjsMs ? tfjsMs / oursMs : null };
+  return {
+    adapter,
+    batch: o.batch,
+    width: o.width,
+    size: o.size,
+    classes: o.classes,
+    oursMs,
+    tfjsMs,
+    ratio: tfjsMs ? tfjsMs / oursMs : null,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -95,6 +123,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     tfjs: !f['no-tfjs'],
   });
   if (f.json) console.log(JSON.stringify(r));
-  else console.log(`${r.adapter}\nbatch ${r.batch}, width ${r.width}, ${r.size}x${r.size}, K=${r.classes}: ours ${r.oursMs.toFixed(0)} ms` + (r.tfjsMs ? `, TF.js ${r.tfjsMs.toFixed(0)} ms, ratio ${r.ratio!.toFixed(2)}x` : ''));
+  else
+    console.log(
+      `${r.adapter}\nbatch ${r.batch}, width ${r.width}, ${r.size}x${r.size}, K=${r.classes}: ours ${r.oursMs.toFixed(0)} ms` +
+        (r.tfjsMs ? `, TF.js ${r.tfjsMs.toFixed(0)} ms, ratio ${r.ratio!.toFixed(2)}x` : ''),
+    );
   process.exit(0);
 }

@@ -17,10 +17,16 @@ if (process.env.DAWNGRAD_RAW_STDERR === '1') {
   const proc = spawn(process.execPath, [...process.execArgv, child, ...process.argv.slice(2)], {
     stdio: ['inherit', 'inherit', 'pipe'],
     // DAWNGRAD_STARTED_AT: when the user's command started (segan train --max-minutes counts from it)
-    env: { ...process.env, DAWNGRAD_CHILD_OF: String(process.pid), DAWNGRAD_STARTED_AT: String(Math.round(performance.timeOrigin)), ...(tty ? { DAWNGRAD_STDERR_TTY: tty } : {}) },
+    env: {
+      ...process.env,
+      DAWNGRAD_CHILD_OF: String(process.pid),
+      DAWNGRAD_STARTED_AT: String(Math.round(performance.timeOrigin)),
+      ...(tty ? { DAWNGRAD_STDERR_TTY: tty } : {}),
+    },
     detached: true,
   });
-  const DAWN_WARNING = /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.\r?$/;
+  const DAWN_WARNING =
+    /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.\r?$/;
   let pending = '';
   proc.stderr.setEncoding('utf8');
   proc.stderr.on('data', (chunk) => {

@@ -11,7 +11,14 @@ try {
     process.exitCode = 1;
   } else {
     const info = adapter.info ?? {};
-    console.log(JSON.stringify({ vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description }));
+    console.log(
+      JSON.stringify({
+        vendor: info.vendor,
+        architecture: info.architecture,
+        device: info.device,
+        description: info.description,
+      }),
+    );
     const device = await adapter.requestDevice();
     device.destroy();
   }

@@ -8,7 +8,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import puppeteer from 'puppeteer-core';
 
-const { values } = parseArgs({ options: { data: { type: 'string' }, checkpoint: { type: 'string' }, case: { type: 'string' }, out: { type: 'string', default: 'docs/images' } } });
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string' },
+    checkpoint: { type: 'string' },
+    case: { type: 'string' },
+    out: { type: 'string', default: 'docs/images' },
+  },
+});
 if (!values.data || !values.checkpoint || !values.case) {
   console.error('usage: npx tsx scripts/screenshots.ts --data DIR --checkpoint FILE --case ID [--out docs/images]');
   process.exit(2);
@@ -17,10 +24,23 @@ const segan = path.resolve('bin/segan.mjs');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dawngrad-shots-'));
 fs.mkdirSync(values.out!, { recursive: true });
 
-const ev = spawnSync(process.execPath, [segan, 'eval', '--data', values.data, '--checkpoint', values.checkpoint, '--cases', values.case, '--out', tmp], { stdio: 'inherit' });
+const ev = spawnSync(
+  process.execPath,
+  [segan, 'eval', '--data', values.data, '--checkpoint', values.checkpoint, '--cases', values.case, '--out', tmp],
+  { stdio: 'inherit' },
+);
 if (ev.status !== 0) process.exit(1);
 
-const server = spawn(process.execPath, [segan, 'serve', '--data', values.data, '--checkpoint', values.checkpoint, '--port', '0']);
+const server = spawn(process.execPath, [
+  segan,
+  'serve',
+  '--data',
+  values.data,
+  '--checkpoint',
+  values.checkpoint,
+  '--port',
+  '0',
+]);
 const url = await new Promise<string>((ok) => {
   let out = '';
   server.stdout.on('data', (d) => {
@@ -32,7 +52,14 @@ const url = await new Promise<string>((ok) => {
 const browser = await puppeteer.launch({
   executablePath: process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium',
   headless: true,
-  args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  args: [
+    '--no-sandbox',
+    '--enable-unsafe-webgpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
   defaultViewport: { width: 1400, height: 900 },
 });
 try {
@@ -42,8 +69,12 @@ try {
   await report.screenshot({ path: path.join(values.out!, 'report.png'), fullPage: true });
   const page = await browser.newPage();
   await page.goto(`${url}?case=${encodeURIComponent(values.case)}`);
-  await page.waitForFunction("/^(done|error)/.test(window.dawngrad.status)", { timeout: 600_000 });
-  console.log(await page.evaluate('JSON.stringify({ status: dawngrad.status, dice: dawngrad.dice, seconds: dawngrad.seconds, adapter: dawngrad.adapter })'));
+  await page.waitForFunction('/^(done|error)/.test(window.dawngrad.status)', { timeout: 600_000 });
+  console.log(
+    await page.evaluate(
+      'JSON.stringify({ status: dawngrad.status, dice: dawngrad.dice, seconds: dawngrad.seconds, adapter: dawngrad.adapter })',
+    ),
+  );
   await page.screenshot({ path: path.join(values.out!, 'serve.png'), fullPage: true });
   console.log(`wrote ${path.join(values.out!, 'report.png')} and serve.png`);
 } finally {

@@ -21,7 +21,11 @@ async function expectValues(t: Tensor, want: number[], shape: number[], what: st
   expect(t.shape, `${what}: shape`).toEqual(shape);
   const got = [...(await t.toArray())];
   expect(got.length, `${what}: length`).toBe(want.length);
-  got.forEach((g, i) => expect(Math.abs(g - want[i]!), `${what}[${i}]: ${g} vs ${want[i]}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(want[i]!))));
+  got.forEach((g, i) =>
+    expect(Math.abs(g - want[i]!), `${what}[${i}]: ${g} vs ${want[i]}`).toBeLessThanOrEqual(
+      1e-6 * Math.max(1, Math.abs(want[i]!)),
+    ),
+  );
 }
 
 // Tensor methods that are not ops (the op methods come from the table's rows).
@@ -34,19 +38,62 @@ describe('the public API', () => {
     for (const [name, f] of rows) {
       const row = table.rowOf(f)!;
       expect([name, (dg as Record<string, unknown>)[name]]).toEqual([name, f]);
-      expect([name, typeof row.kernel, typeof row.forward, Number.isInteger(row.arity)]).toEqual([name, 'string', 'string', true]);
+      expect([name, typeof row.kernel, typeof row.forward, Number.isInteger(row.arity)]).toEqual([
+        name,
+        'string',
+        'string',
+        true,
+      ]);
       const m = (Tensor.prototype as unknown as Record<string, unknown>)[name];
       expect([name, row.method ? typeof m : m]).toEqual([name, row.method ? 'function' : undefined]);
     }
     // the names the issue fixes are rows (the methods too)
-    for (const name of ['add', 'sub', 'mul', 'div', 'neg', 'exp', 'log', 'sqrt', 'abs', 'relu', 'sigmoid', 'tanh', 'pow', 'leakyRelu', 'clamp', 'sum', 'mean', 'max', 'matmul', 'l1Loss', 'reshape', 'permute', 'transpose', 'slice']) {
+    for (const name of [
+      'add',
+      'sub',
+      'mul',
+      'div',
+      'neg',
+      'exp',
+      'log',
+      'sqrt',
+      'abs',
+      'relu',
+      'sigmoid',
+      'tanh',
+      'pow',
+      'leakyRelu',
+      'clamp',
+      'sum',
+      'mean',
+      'max',
+      'matmul',
+      'l1Loss',
+      'reshape',
+      'permute',
+      'transpose',
+      'slice',
+    ]) {
       expect([name, table.rowOf((dg as Record<string, unknown>)[name])?.method]).toEqual([name, true]);
     }
     expect(table.rowOf(dg.cat)?.method).toBe(false);
     expect(typeof dg.createEngine).toBe('function');
-    for (const name of TENSOR_METHODS) expect([name, typeof (Tensor.prototype as unknown as Record<string, unknown>)[name]]).toEqual([name, 'function']);
+    for (const name of TENSOR_METHODS)
+      expect([name, typeof (Tensor.prototype as unknown as Record<string, unknown>)[name]]).toEqual([name, 'function']);
     const e = engine();
-    for (const name of ['tensor', 'zeros', 'ones', 'full', 'rand', 'randn', 'noGrad', 'tidy', 'memory', 'flush', 'close']) {
+    for (const name of [
+      'tensor',
+      'zeros',
+      'ones',
+      'full',
+      'rand',
+      'randn',
+      'noGrad',
+      'tidy',
+      'memory',
+      'flush',
+      'close',
+    ]) {
       expect([name, typeof (e as unknown as Record<string, unknown>)[name]]).toEqual([name, 'function']);
     }
   });
@@ -84,18 +131,51 @@ describe('the public API', () => {
     const e = engine();
     const x = e.tensor(X, [5]);
     const p = e.tensor(P, [5]);
-    await expectValues(dg.pow(p, 1.5), P.map((v) => v ** 1.5), [5], 'pow(x, 1.5)');
-    await expectValues(p.pow(-2), P.map((v) => v ** -2), [5], 'x.pow(-2)');
-    await expectValues(dg.leakyRelu(x), X.map((v) => (v > 0 ? v : 0.01 * v)), [5], 'leakyRelu(x)');
-    await expectValues(x.leakyRelu(0.2), X.map((v) => (v > 0 ? v : 0.2 * v)), [5], 'x.leakyRelu(0.2)');
-    await expectValues(dg.clamp(x, -1, 0.5), X.map((v) => Math.min(0.5, Math.max(-1, v))), [5], 'clamp(x, -1, 0.5)');
-    await expectValues(x.clamp(0, 2), X.map((v) => Math.min(2, Math.max(0, v))), [5], 'x.clamp(0, 2)');
+    await expectValues(
+      dg.pow(p, 1.5),
+      P.map((v) => v ** 1.5),
+      [5],
+      'pow(x, 1.5)',
+    );
+    await expectValues(
+      p.pow(-2),
+      P.map((v) => v ** -2),
+      [5],
+      'x.pow(-2)',
+    );
+    await expectValues(
+      dg.leakyRelu(x),
+      X.map((v) => (v > 0 ? v : 0.01 * v)),
+      [5],
+      'leakyRelu(x)',
+    );
+    await expectValues(
+      x.leakyRelu(0.2),
+      X.map((v) => (v > 0 ? v : 0.2 * v)),
+      [5],
+      'x.leakyRelu(0.2)',
+    );
+    await expectValues(
+      dg.clamp(x, -1, 0.5),
+      X.map((v) => Math.min(0.5, Math.max(-1, v))),
+      [5],
+      'clamp(x, -1, 0.5)',
+    );
+    await expectValues(
+      x.clamp(0, 2),
+      X.map((v) => Math.min(2, Math.max(0, v))),
+      [5],
+      'x.clamp(0, 2)',
+    );
     expect(() => dg.clamp(x, 1, -1)).toThrow(/clamp: lo \(1\) is greater than hi \(-1\)/);
   });
 
   it('add, sub, mul, div: tensors (broadcast) or numbers on either side, as functions and methods', async () => {
     const e = engine();
-    const a = e.tensor([[1, 2, 3], [4, 5, 6]]);
+    const a = e.tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     const col = e.tensor([[10], [20]]);
     await expectValues(dg.add(a, col), [11, 12, 13, 24, 25, 26], [2, 3], 'add(a, col)');
     await expectValues(a.sub(col), [-9, -8, -7, -16, -15, -14], [2, 3], 'a.sub(col)');
@@ -121,8 +201,18 @@ describe('the public API', () => {
       ['ne', (a, b) => a !== b],
     ];
     for (const [name, f] of cases) {
-      await expectValues((x as unknown as Record<string, (b: Tensor) => Tensor>)[name]!(y), X.map((v, i) => (f(v, Y[i]!) ? 1 : 0)), [5], `x.${name}(y)`);
-      await expectValues((dg as unknown as Record<string, (a: Tensor, b: Tensor) => Tensor>)[name]!(x, y), X.map((v, i) => (f(v, Y[i]!) ? 1 : 0)), [5], `${name}(x, y)`);
+      await expectValues(
+        (x as unknown as Record<string, (b: Tensor) => Tensor>)[name]!(y),
+        X.map((v, i) => (f(v, Y[i]!) ? 1 : 0)),
+        [5],
+        `x.${name}(y)`,
+      );
+      await expectValues(
+        (dg as unknown as Record<string, (a: Tensor, b: Tensor) => Tensor>)[name]!(x, y),
+        X.map((v, i) => (f(v, Y[i]!) ? 1 : 0)),
+        [5],
+        `${name}(x, y)`,
+      );
     }
   });
 
@@ -148,8 +238,14 @@ describe('the public API', () => {
 
   it('matmul: batched, with broadcast batch dimensions', async () => {
     const e = engine();
-    const a = e.tensor(Array.from({ length: 2 * 2 * 3 }, (_, i) => i - 4), [2, 1, 2, 3]); // [2, 1, 2, 3]
-    const b = e.tensor(Array.from({ length: 3 * 3 * 2 }, (_, i) => (i % 5) - 2), [3, 3, 2]); // [3, 3, 2]
+    const a = e.tensor(
+      Array.from({ length: 2 * 2 * 3 }, (_, i) => i - 4),
+      [2, 1, 2, 3],
+    ); // [2, 1, 2, 3]
+    const b = e.tensor(
+      Array.from({ length: 3 * 3 * 2 }, (_, i) => (i % 5) - 2),
+      [3, 3, 2],
+    ); // [3, 3, 2]
     const av = await a.toArray();
     const bv = await b.toArray();
     const want: number[] = [];

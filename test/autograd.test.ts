@@ -87,7 +87,12 @@ describe('autograd', () => {
       return record(y, 'wrongExp', [x], (g) => [mul(mul(g, y), 1.01)]);
     };
     await expect(
-      checkOp(engine(), { name: 'wrongExp', inputs: [{ shape: [4, 3], domain: [-1, 1] }], gpu: wrongExp, ref: (x) => unaryRef('exp(a)', x) }),
+      checkOp(engine(), {
+        name: 'wrongExp',
+        inputs: [{ shape: [4, 3], domain: [-1, 1] }],
+        gpu: wrongExp,
+        ref: (x) => unaryRef('exp(a)', x),
+      }),
     ).rejects.toThrow(/wrongExp gradient of input 0/);
   });
 

@@ -70,7 +70,12 @@ function bnRef(x: Arr, rm: Arr | null, rv: Arr | null, w: Arr | null, b: Arr | n
 }
 
 /** Running statistics after one training step (PyTorch: unbiased variance in the running average). */
-function runningRef(x: Arr, rm: Float64Array, rv: Float64Array, momentum = 0.1): { rm: Float64Array; rv: Float64Array } {
+function runningRef(
+  x: Arr,
+  rm: Float64Array,
+  rv: Float64Array,
+  momentum = 0.1,
+): { rm: Float64Array; rv: Float64Array } {
   const s = channelStats(x);
   return {
     rm: rm.map((v, c) => (1 - momentum) * v + momentum * s.mean[c]),
@@ -85,7 +90,10 @@ function runningRef(x: Arr, rm: Float64Array, rv: Float64Array, momentum = 0.1):
  */
 function kinkFreeSeed(inputs: InputSpec[], pre: (...xs: Arr[]) => Arr, gap = 1e-4): number {
   for (let seed = 1; seed < 200; seed++) {
-    const xs = inputs.map((spec, i) => ({ data: values(size(spec.shape), seed * 101 + i, spec.domain?.[0], spec.domain?.[1], spec.avoid), shape: spec.shape }));
+    const xs = inputs.map((spec, i) => ({
+      data: values(size(spec.shape), seed * 101 + i, spec.domain?.[0], spec.domain?.[1], spec.avoid),
+      shape: spec.shape,
+    }));
     if (pre(...xs).data.every((z) => Math.abs(z) >= gap)) return seed;
   }
   throw new Error('no kink-free seed found');
@@ -131,9 +139,18 @@ describe('batchNorm2d', () => {
     // The plan depends on the adapter kind: run a hardware GPU's split here.
     const e = engine();
     await withPolicy(e, 'hardware', async () => {
-      for (const shape of [[8, 2, 16, 16], [4, 3, 5, 7]]) {
-        const inputs: InputSpec[] = [{ shape }, { shape: [shape[1]], domain: [0.5, 1.5] }, { shape: [shape[1]], domain: [-0.5, 0.5] }];
-        const seed = kinkFreeSeed(inputs, (x, w, b) => bnRef(x, null, null, w, b, { training: true, preActivation: true }));
+      for (const shape of [
+        [8, 2, 16, 16],
+        [4, 3, 5, 7],
+      ]) {
+        const inputs: InputSpec[] = [
+          { shape },
+          { shape: [shape[1]], domain: [0.5, 1.5] },
+          { shape: [shape[1]], domain: [-0.5, 0.5] },
+        ];
+        const seed = kinkFreeSeed(inputs, (x, w, b) =>
+          bnRef(x, null, null, w, b, { training: true, preActivation: true }),
+        );
         await checkOp(e, {
           name: 'batchNorm2d-gpu-plan',
           seed,
@@ -150,7 +167,11 @@ describe('batchNorm2d', () => {
     for (const [actName, activation, slope] of ACTS) {
       it.each(SHAPES.map((s) => [s]))(`${actName}, shape %j`, async (shape) => {
         const C = shape[1];
-        const inputs: InputSpec[] = [{ shape }, { shape: [C], domain: [0.5, 1.5] }, { shape: [C], domain: [-0.5, 0.5] }];
+        const inputs: InputSpec[] = [
+          { shape },
+          { shape: [C], domain: [0.5, 1.5] },
+          { shape: [C], domain: [-0.5, 0.5] },
+        ];
         const seed = activation
           ? kinkFreeSeed(inputs, (x, w, b) => bnRef(x, null, null, w, b, { training: true, preActivation: true }))
           : 1;
@@ -183,7 +204,9 @@ describe('batchNorm2d', () => {
           { shape: [C], domain: [-1.5, 1.5] },
           { shape: [C], domain: [-0.5, 0.5] },
         ];
-        const seed = activation ? kinkFreeSeed(inputs, (x, rm, rv, w, b) => bnRef(x, rm, rv, w, b, { training: false, preActivation: true })) : 1;
+        const seed = activation
+          ? kinkFreeSeed(inputs, (x, rm, rv, w, b) => bnRef(x, rm, rv, w, b, { training: false, preActivation: true }))
+          : 1;
         await checkOp(engine(), {
           name: `batchNorm2d-eval-${actName}`,
           seed,
@@ -222,7 +245,13 @@ describe('batchNorm2d', () => {
     it('eval, only x: no reduction needed', async () => {
       await checkOp(engine(), {
         name: 'batchNorm2d-eval-x',
-        inputs: [{ shape }, { shape: [C], grad: false }, { shape: [C], domain: [0.3, 2], grad: false }, { shape: [C], grad: false }, { shape: [C], grad: false }],
+        inputs: [
+          { shape },
+          { shape: [C], grad: false },
+          { shape: [C], domain: [0.3, 2], grad: false },
+          { shape: [C], grad: false },
+          { shape: [C], grad: false },
+        ],
         gpu: (x, rm, rv, w, b) => batchNorm2d(x, rm, rv, w, b, { training: false }),
         ref: (x, rm, rv, w, b) => bnRef(x, rm, rv, w, b, { training: false }),
         atol: 2e-5,
@@ -231,7 +260,13 @@ describe('batchNorm2d', () => {
     it('eval, only weight', async () => {
       await checkOp(engine(), {
         name: 'batchNorm2d-eval-w',
-        inputs: [{ shape, grad: false }, { shape: [C], grad: false }, { shape: [C], domain: [0.3, 2], grad: false }, { shape: [C] }, { shape: [C], grad: false }],
+        inputs: [
+          { shape, grad: false },
+          { shape: [C], grad: false },
+          { shape: [C], domain: [0.3, 2], grad: false },
+          { shape: [C] },
+          { shape: [C], grad: false },
+        ],
         gpu: (x, rm, rv, w, b) => batchNorm2d(x, rm, rv, w, b, { training: false }),
         ref: (x, rm, rv, w, b) => bnRef(x, rm, rv, w, b, { training: false }),
         atol: 2e-5,
@@ -251,7 +286,9 @@ describe('batchNorm2d', () => {
     });
     it('training, weight only, with LeakyReLU', async () => {
       const inputs: InputSpec[] = [{ shape: [2, 3, 3, 3] }, { shape: [3], domain: [0.5, 1.5] }];
-      const seed = kinkFreeSeed(inputs, (x, w) => bnRef(x, null, null, w, null, { training: true, preActivation: true }));
+      const seed = kinkFreeSeed(inputs, (x, w) =>
+        bnRef(x, null, null, w, null, { training: true, preActivation: true }),
+      );
       await checkOp(engine(), {
         name: 'batchNorm2d-train-w',
         seed,
@@ -273,7 +310,7 @@ describe('batchNorm2d', () => {
     });
   });
 
-  it('a batch with NaN or Inf in a channel leaves that channel\'s running statistics unchanged', async () => {
+  it("a batch with NaN or Inf in a channel leaves that channel's running statistics unchanged", async () => {
     const e = engine();
     const C = 3;
     const shape = [2, C, 3, 5];
@@ -367,7 +404,13 @@ describe('batchNorm2d', () => {
       expect(Math.abs(mean), `channel ${c} mean`).toBeLessThan(1e-2);
       expect(Math.abs(std - 1), `channel ${c} std`).toBeLessThan(1e-2);
     }
-    assertClose(out, bnRef(xArr, null, null, null, null, { training: true, eps: 1e-10 }).data, 0, 1e-2, 'normalised output');
+    assertClose(
+      out,
+      bnRef(xArr, null, null, null, null, { training: true, eps: 1e-10 }).data,
+      0,
+      1e-2,
+      'normalised output',
+    );
     const expected = runningRef(xArr, new Float64Array(C), new Float64Array(C).fill(1));
     assertClose(await rm.toArray(), expected.rm, 1e-6, 0, 'running mean');
     assertClose(await rv.toArray(), expected.rv, 1e-3, 0, 'running var');
@@ -380,7 +423,9 @@ describe('batchNorm2d', () => {
     const w = e.tensor([2, -1], [2], { requiresGrad: true });
     const b = e.tensor([0.5, -0.25], [2], { requiresGrad: true });
     const y = batchNorm2d(x, null, null, w, b, { training: true });
-    expect(Array.from(await y.toArray())).toEqual([0.5, 0.5, 0.5, 0.5, -0.25, -0.25, -0.25, -0.25, 0.5, 0.5, 0.5, 0.5, -0.25, -0.25, -0.25, -0.25]);
+    expect(Array.from(await y.toArray())).toEqual([
+      0.5, 0.5, 0.5, 0.5, -0.25, -0.25, -0.25, -0.25, 0.5, 0.5, 0.5, 0.5, -0.25, -0.25, -0.25, -0.25,
+    ]);
     const g = e.randn(y.shape, { seed: 4 });
     y.backward(g);
     for (const t of [x.grad!, w.grad!, b.grad!]) expect((await t.toArray()).every(Number.isFinite)).toBe(true);
@@ -408,7 +453,11 @@ describe('batchNorm2d', () => {
     for (const training of [true, false]) {
       const a = await run(training);
       const b = await run(training);
-      a.forEach((arr, i) => expect(Buffer.from(arr.buffer).equals(Buffer.from(b[i].buffer)), `result ${i}, training ${training}`).toBe(true));
+      a.forEach((arr, i) =>
+        expect(Buffer.from(arr.buffer).equals(Buffer.from(b[i].buffer)), `result ${i}, training ${training}`).toBe(
+          true,
+        ),
+      );
     }
   });
 
@@ -432,7 +481,9 @@ describe('batchNorm2d', () => {
     it('rejects inputs that are not NCHW', () => {
       const e = engine();
       const x = e.zeros([3, 4]);
-      expect(() => batchNorm2d(x, null, null, null, null, { training: true })).toThrow(/batchNorm2d: expected an input of shape \[N, C, H, W\], got \[3, 4\]/);
+      expect(() => batchNorm2d(x, null, null, null, null, { training: true })).toThrow(
+        /batchNorm2d: expected an input of shape \[N, C, H, W\], got \[3, 4\]/,
+      );
       x.dispose();
     });
     it('rejects per-channel tensors of the wrong shape', () => {
@@ -442,9 +493,15 @@ describe('batchNorm2d', () => {
       const w2d = e.ones([3, 1]);
       const rm = e.zeros([5]);
       const rv = e.ones([3]);
-      expect(() => batchNorm2d(x, null, null, w4, null, { training: true })).toThrow(/batchNorm2d: weight has shape \[4\], expected \[3\] .*input \[2, 3, 4, 4\]/);
-      expect(() => batchNorm2d(x, null, null, null, w2d, { training: true })).toThrow(/batchNorm2d: bias has shape \[3, 1\], expected \[3\] .*input \[2, 3, 4, 4\]/);
-      expect(() => batchNorm2d(x, rm, rv, null, null, { training: false })).toThrow(/batchNorm2d: runningMean has shape \[5\], expected \[3\] .*input \[2, 3, 4, 4\]/);
+      expect(() => batchNorm2d(x, null, null, w4, null, { training: true })).toThrow(
+        /batchNorm2d: weight has shape \[4\], expected \[3\] .*input \[2, 3, 4, 4\]/,
+      );
+      expect(() => batchNorm2d(x, null, null, null, w2d, { training: true })).toThrow(
+        /batchNorm2d: bias has shape \[3, 1\], expected \[3\] .*input \[2, 3, 4, 4\]/,
+      );
+      expect(() => batchNorm2d(x, rm, rv, null, null, { training: false })).toThrow(
+        /batchNorm2d: runningMean has shape \[5\], expected \[3\] .*input \[2, 3, 4, 4\]/,
+      );
       for (const t of [x, w4, w2d, rm, rv]) t.dispose();
     });
     it('rejects missing running statistics in eval mode, one value per channel in training, bad options', () => {
@@ -452,15 +509,29 @@ describe('batchNorm2d', () => {
       const x = e.zeros([2, 3, 4, 4]);
       const one = e.zeros([1, 3, 1, 1]);
       const rv = e.ones([3]);
-      expect(() => batchNorm2d(x, null, null, null, null, { training: false })).toThrow(/batchNorm2d: eval mode .* needs runningMean and runningVar/);
-      expect(() => batchNorm2d(x, null, rv, null, null, { training: true })).toThrow(/batchNorm2d: give both runningMean and runningVar/);
+      expect(() => batchNorm2d(x, null, null, null, null, { training: false })).toThrow(
+        /batchNorm2d: eval mode .* needs runningMean and runningVar/,
+      );
+      expect(() => batchNorm2d(x, null, rv, null, null, { training: true })).toThrow(
+        /batchNorm2d: give both runningMean and runningVar/,
+      );
       expect(() => batchNorm2d(x, rv, rv, null, null, { training: true })).toThrow(/must be different tensors/);
-      expect(() => batchNorm2d(one, null, null, null, null, { training: true })).toThrow(/batchNorm2d: expected more than 1 value per channel when training, got input \[1, 3, 1, 1\]/);
-      expect(() => batchNorm2d(x, null, null, null, null, { training: true, activation: 'gelu' as 'relu' })).toThrow(/activation must be/);
-      expect(() => batchNorm2d(x, null, null, null, null, { training: true, activation: 'leakyRelu', slope: -0.1 })).toThrow(/slope >= 0/);
-      expect(() => batchNorm2d(x, null, null, null, null, { training: true, slope: 0.1 })).toThrow(/slope is only used/);
+      expect(() => batchNorm2d(one, null, null, null, null, { training: true })).toThrow(
+        /batchNorm2d: expected more than 1 value per channel when training, got input \[1, 3, 1, 1\]/,
+      );
+      expect(() => batchNorm2d(x, null, null, null, null, { training: true, activation: 'gelu' as 'relu' })).toThrow(
+        /activation must be/,
+      );
+      expect(() =>
+        batchNorm2d(x, null, null, null, null, { training: true, activation: 'leakyRelu', slope: -0.1 }),
+      ).toThrow(/slope >= 0/);
+      expect(() => batchNorm2d(x, null, null, null, null, { training: true, slope: 0.1 })).toThrow(
+        /slope is only used/,
+      );
       expect(() => batchNorm2d(x, null, null, null, null, {} as BatchNorm2dOptions)).toThrow(/training: true or false/);
-      expect(() => batchNorm2d(null as unknown as Tensor, null, null, null, null, { training: true })).toThrow(/batchNorm2d: input must be a Tensor/);
+      expect(() => batchNorm2d(null as unknown as Tensor, null, null, null, null, { training: true })).toThrow(
+        /batchNorm2d: input must be a Tensor/,
+      );
       // eval mode with one value per channel is fine (no batch statistics).
       const rm = e.zeros([3]);
       const y = batchNorm2d(one, rm, rv, null, null, { training: false });

@@ -35,7 +35,17 @@ describe('report.html from segan eval, opened from disk', () => {
   let out = '';
   beforeAll(async () => {
     out = path.join(t.tmp, 'eval');
-    const r = await t.segan(['eval', '--data', t.data, '--checkpoint', t.checkpoint, '--out', out, '--report-case', 'Synth_002']);
+    const r = await t.segan([
+      'eval',
+      '--data',
+      t.data,
+      '--checkpoint',
+      t.checkpoint,
+      '--out',
+      out,
+      '--report-case',
+      'Synth_002',
+    ]);
     expect(r.status, r.stderr).toBe(0);
   }, 180_000);
 
@@ -44,10 +54,15 @@ describe('report.html from segan eval, opened from disk', () => {
     const log = watchPage(page);
     const url = `file://${path.join(out, 'report.html')}`;
     await page.goto(url);
-    await page.waitForFunction(() => (globalThis as unknown as { dawngradReport?: { ready: boolean } }).dawngradReport?.ready, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => (globalThis as unknown as { dawngradReport?: { ready: boolean } }).dawngradReport?.ready,
+      { timeout: 60_000 },
+    );
 
     const scores = JSON.parse(fs.readFileSync(path.join(out, 'scores.json'), 'utf8'));
-    const rows = await page.$$eval('#scores tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    const rows = await page.$$eval('#scores tbody tr', (trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+    );
     expect(rows.length).toBe(scores.cases.length + 2); // the cases, then mean and median
     scores.cases.forEach((c: { case: string; regions: Record<string, Record<string, number>> }, i: number) => {
       const want = [c.case];
@@ -57,7 +72,8 @@ describe('report.html from segan eval, opened from disk', () => {
       }
       expect(rows[i]).toEqual(want);
     });
-    const mean = (r: string, m: string) => scores.summary.find((s: { region: string; metric: string }) => s.region === r && s.metric === m).mean;
+    const mean = (r: string, m: string) =>
+      scores.summary.find((s: { region: string; metric: string }) => s.region === r && s.metric === m).mean;
     expect(rows[scores.cases.length][1]).toBe(mean('whole', 'dice').toFixed(3));
 
     const before = await canvasHash(page, 'axial');
@@ -69,10 +85,15 @@ describe('report.html from segan eval, opened from disk', () => {
     });
     expect(await canvasHash(page, 'axial')).not.toBe(before);
     // clicking the axial plane moves the coronal and sagittal planes to that point
-    const coronalBefore = await page.$eval('#slice-coronal', (s) => (s as unknown as { value: string; max: string }).value);
+    const coronalBefore = await page.$eval(
+      '#slice-coronal',
+      (s) => (s as unknown as { value: string; max: string }).value,
+    );
     const box = (await (await page.$('#axial'))!.boundingBox())!;
     await page.mouse.click(box.x + box.width * 0.2, box.y + box.height * 0.15);
-    expect(await page.$eval('#slice-coronal', (s) => (s as unknown as { value: string; max: string }).value)).not.toBe(coronalBefore);
+    expect(await page.$eval('#slice-coronal', (s) => (s as unknown as { value: string; max: string }).value)).not.toBe(
+      coronalBefore,
+    );
     // the overlay and opacity controls redraw too
     const withPrediction = await canvasHash(page, 'axial');
     await page.select('#overlay', 'none');
@@ -89,7 +110,11 @@ describe('segan serve: the segmentor runs in the page on navigator.gpu', () => {
   let server: ChildProcess;
   let url = '';
   beforeAll(async () => {
-    server = spawn(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), 'serve', '--data', t.data, '--checkpoint', t.checkpoint, '--port', '0'], { env: t.env });
+    server = spawn(
+      process.execPath,
+      [path.join(ROOT, 'bin/segan.mjs'), 'serve', '--data', t.data, '--checkpoint', t.checkpoint, '--port', '0'],
+      { env: t.env },
+    );
     url = await new Promise<string>((ok, fail) => {
       let out = '';
       let err = '';
@@ -114,15 +139,37 @@ describe('segan serve: the segmentor runs in the page on navigator.gpu', () => {
     const page = await browser.newPage();
     const log = watchPage(page);
     await page.goto(`${url}?case=Synth_001`);
-    await page.waitForFunction(() => /^(done|error)/.test((globalThis as unknown as { dawngrad: { status: string } }).dawngrad.status), { timeout: 120_000 });
+    await page.waitForFunction(
+      () => /^(done|error)/.test((globalThis as unknown as { dawngrad: { status: string } }).dawngrad.status),
+      { timeout: 120_000 },
+    );
     const got = await page.evaluate(() => {
-      const d = (globalThis as unknown as { dawngrad: { status: string; labels: Uint8Array; dice: Record<string, number> | null } }).dawngrad;
-      return { status: d.status, labels: Array.from(d.labels ?? []), dice: d.dice, diceText: (globalThis as unknown as { document: { getElementById(id: string): { textContent: string } } }).document.getElementById('dice').textContent };
+      const d = (
+        globalThis as unknown as {
+          dawngrad: { status: string; labels: Uint8Array; dice: Record<string, number> | null };
+        }
+      ).dawngrad;
+      return {
+        status: d.status,
+        labels: Array.from(d.labels ?? []),
+        dice: d.dice,
+        diceText: (
+          globalThis as unknown as { document: { getElementById(id: string): { textContent: string } } }
+        ).document.getElementById('dice').textContent,
+      };
     });
     expect(got.status).toBe('done');
 
     const file = path.join(t.tmp, 'predict.nii.gz');
-    const p = await t.segan(['predict', '--checkpoint', t.checkpoint, '--case', path.join(t.data, 'Synth_001'), '--out', file]);
+    const p = await t.segan([
+      'predict',
+      '--checkpoint',
+      t.checkpoint,
+      '--case',
+      path.join(t.data, 'Synth_001'),
+      '--out',
+      file,
+    ]);
     expect(p.status, p.stderr).toBe(0);
     const want = (await readNifti(file)).data;
     expect(got.labels.length).toBe(want.length);
@@ -131,10 +178,21 @@ describe('segan serve: the segmentor runs in the page on navigator.gpu', () => {
     expect(same / want.length).toBeGreaterThanOrEqual(0.999);
 
     // the page's Dice is eval's Dice for that case
-    const e = await t.segan(['eval', '--data', t.data, '--checkpoint', t.checkpoint, '--cases', 'Synth_001', '--out', path.join(t.tmp, 'eval-1')]);
+    const e = await t.segan([
+      'eval',
+      '--data',
+      t.data,
+      '--checkpoint',
+      t.checkpoint,
+      '--cases',
+      'Synth_001',
+      '--out',
+      path.join(t.tmp, 'eval-1'),
+    ]);
     expect(e.status, e.stderr).toBe(0);
     const scores = JSON.parse(fs.readFileSync(path.join(t.tmp, 'eval-1', 'scores.json'), 'utf8'));
-    for (const r of ['whole', 'core', 'enhancing']) expect(got.dice![r]).toBeCloseTo(scores.cases[0].regions[r].dice, 2);
+    for (const r of ['whole', 'core', 'enhancing'])
+      expect(got.dice![r]).toBeCloseTo(scores.cases[0].regions[r].dice, 2);
     expect(got.diceText).toMatch(/^whole \d\.\d{3} · core \d\.\d{3} · enhancing \d\.\d{3}$/);
 
     expect(log.errors).toEqual([]);
@@ -163,8 +221,13 @@ describe('segan serve: the segmentor runs in the page on navigator.gpu', () => {
       Object.defineProperty(nav.prototype, 'gpu', { get: () => undefined, configurable: true });
     });
     await page.goto(`${url}?case=Synth_001`);
-    await page.waitForFunction(() => /^error/.test((globalThis as unknown as { dawngrad: { status: string } }).dawngrad.status), { timeout: 60_000 });
-    const status = await page.evaluate(() => (globalThis as unknown as { dawngrad: { status: string } }).dawngrad.status);
+    await page.waitForFunction(
+      () => /^error/.test((globalThis as unknown as { dawngrad: { status: string } }).dawngrad.status),
+      { timeout: 60_000 },
+    );
+    const status = await page.evaluate(
+      () => (globalThis as unknown as { dawngrad: { status: string } }).dawngrad.status,
+    );
     expect(status).toMatch(/^error: this browser offers no WebGPU/);
     expect(await page.$eval('#status', (s) => s.textContent)).toBe(status);
     await page.close();

@@ -29,14 +29,20 @@ const BOUND = 2 ** -9;
 /** Largest |got − want| / scale over the outputs, where scale is Σ|terms| of that output (abs reference). */
 function worstScaled(got: Float32Array, want: Arr, absRef: Arr): number {
   let worst = 0;
-  for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want.data[i]) / Math.max(absRef.data[i], 1e-30));
+  for (let i = 0; i < got.length; i++)
+    worst = Math.max(worst, Math.abs(got[i] - want.data[i]) / Math.max(absRef.data[i], 1e-30));
   return worst;
 }
 
 const absArr = (a: Arr): Arr => arr(Float64Array.from(a.data, Math.abs), a.shape);
 
 async function pair(e: Engine, shape: number[], seed: number, grad = false) {
-  const v = values(shape.reduce((a, b) => a * b, 1), seed, -2, 2);
+  const v = values(
+    shape.reduce((a, b) => a * b, 1),
+    seed,
+    -2,
+    2,
+  );
   // exactly representable in f32; the f16 rounding is what is measured
   const t = e.tensor(Float32Array.from(v), shape, { requiresGrad: grad });
   return { t, r: arr(Float64Array.from(new Float32Array(Float32Array.from(v))), shape) };
@@ -52,7 +58,11 @@ describe("precision 'f16'", () => {
     const w = await pair(e16, c.w, 2, true);
     const y = conv2d(x.t, w.t, null, { stride: c.s, padding: c.p });
     const g = await pair(e16, y.shape, 3);
-    const geo = { stride: [c.s, c.s] as [number, number], padding: [c.p, c.p, c.p, c.p] as [number, number, number, number], dilation: [1, 1] as [number, number] };
+    const geo = {
+      stride: [c.s, c.s] as [number, number],
+      padding: [c.p, c.p, c.p, c.p] as [number, number, number, number],
+      dilation: [1, 1] as [number, number],
+    };
     const want = conv2dRef(x.r, w.r, null, geo);
     const scale = conv2dRef(absArr(x.r), absArr(w.r), null, geo);
     const got = await y.toArray();
@@ -80,7 +90,11 @@ describe("precision 'f16'", () => {
 
   it("a SegAN D+G step's losses stay within 1% of float32's", async () => {
     const losses = async (e: Engine) => {
-      const cfg = makeConfig({ model: { inChannels: 3, classes: 3, width: 0.125, skip: 'add', slope: 0.2, seed: 1 }, size: 32, batch: 2 });
+      const cfg = makeConfig({
+        model: { inChannels: 3, classes: 3, width: 0.125, skip: 'add', slope: 0.2, seed: 1 },
+        size: 32,
+        batch: 2,
+      });
       const model = new SeganModel(e, cfg);
       const trainer = new SeganTrainer(model, cfg);
       const x = e.rand([2, 3, 32, 32], { seed: 2 });
@@ -101,7 +115,9 @@ describe("precision 'f16'", () => {
 
   it("is refused in one line where the adapter lacks 'shader-f16'", () => {
     const report = { description: 'Some GPU', features: ['timestamp-query'] } as unknown as AdapterReport;
-    expect(precisionProblem(report, 'f16')).toBe("precision 'f16' needs the adapter feature 'shader-f16', which Some GPU does not have: use precision 'f32' (the default)");
+    expect(precisionProblem(report, 'f16')).toBe(
+      "precision 'f16' needs the adapter feature 'shader-f16', which Some GPU does not have: use precision 'f32' (the default)",
+    );
     expect(precisionProblem(report, 'f32')).toBeNull();
     expect(precisionProblem({ ...report, features: ['shader-f16'] }, 'f16')).toBeNull();
   });

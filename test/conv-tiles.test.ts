@@ -15,9 +15,21 @@ import { conv2dRef, convTranspose2dRef } from './helpers/conv-reference.ts';
 const engine = useEngine();
 
 /** The hardware plan with exactly one tile candidate: every tiled conv uses it (the tuner is not asked). */
-const onlyTile = (c: TileConfig) => (p: ReturnType<typeof engine>['runtime']['policy']) => ({ ...p, conv: { ...p.conv, family: 'tiled' as const }, tiles: [c] });
+const onlyTile = (c: TileConfig) => (p: ReturnType<typeof engine>['runtime']['policy']) => ({
+  ...p,
+  conv: { ...p.conv, family: 'tiled' as const },
+  tiles: [c],
+});
 
-type Case = { x: number[]; w: number[]; stride?: [number, number]; padding?: [number, number, number, number]; dilation?: [number, number]; bias?: boolean; act?: 'relu' | 'leakyRelu' };
+type Case = {
+  x: number[];
+  w: number[];
+  stride?: [number, number];
+  padding?: [number, number, number, number];
+  dilation?: [number, number];
+  bias?: boolean;
+  act?: 'relu' | 'leakyRelu';
+};
 
 const CASES: Case[] = [
   { x: [2, 3, 7, 6], w: [5, 3, 3, 3], padding: [1, 1, 1, 1], bias: true, act: 'leakyRelu' },
@@ -34,12 +46,30 @@ describe.each(TILE_SHAPES.map((c) => [tileName(c), c] as const))('tile %s', (_, 
   afterAll(() => restore());
 
   it.each(CASES)('conv2d %j', async (c) => {
-    const geo = { stride: c.stride ?? [1, 1], padding: c.padding ?? [0, 0, 0, 0], dilation: c.dilation ?? [1, 1] } as const;
+    const geo = {
+      stride: c.stride ?? [1, 1],
+      padding: c.padding ?? [0, 0, 0, 0],
+      dilation: c.dilation ?? [1, 1],
+    } as const;
     await checkOp(engine(), {
       name: `conv2d ${JSON.stringify(c)} with ${tileName(tile)}`,
       inputs: [{ shape: c.x }, { shape: c.w }, ...(c.bias ? [{ shape: [c.w[0]] }] : [])],
-      gpu: (x, w, b) => conv2d(x, w, b ?? null, { stride: c.stride, padding: c.padding, dilation: c.dilation, activation: c.act, slope: 0.2 }),
-      ref: (x, w, b) => conv2dRef(x, w, b ?? null, { stride: [...geo.stride], padding: [...geo.padding], dilation: [...geo.dilation] }, c.act ? { kind: c.act, slope: 0.2 } : undefined),
+      gpu: (x, w, b) =>
+        conv2d(x, w, b ?? null, {
+          stride: c.stride,
+          padding: c.padding,
+          dilation: c.dilation,
+          activation: c.act,
+          slope: 0.2,
+        }),
+      ref: (x, w, b) =>
+        conv2dRef(
+          x,
+          w,
+          b ?? null,
+          { stride: [...geo.stride], padding: [...geo.padding], dilation: [...geo.dilation] },
+          c.act ? { kind: c.act, slope: 0.2 } : undefined,
+        ),
       rtol: 1e-4,
       atol: 1e-4,
       gradRtol: 2e-3,
@@ -77,7 +107,11 @@ describe('the tiled kernels on a layer larger than every tile', () => {
   };
   it.each(TILE_SHAPES.map((c) => [tileName(c), c] as const))('%s', async (_, tile) => {
     const e = engine();
-    const want = await withPolicy(e, (p) => ({ ...p, conv: { ...p.conv, family: 'portable' } }), () => grads(e));
+    const want = await withPolicy(
+      e,
+      (p) => ({ ...p, conv: { ...p.conv, family: 'portable' } }),
+      () => grads(e),
+    );
     const got = await withPolicy(e, onlyTile(tile), () => grads(e));
     ['y', 'dx', 'dw'].forEach((what, i) => {
       let worst = 0;
@@ -97,7 +131,12 @@ describe('repeatability', () => {
     const run = async () => {
       const x = e.randn([2, 8, 30, 30], { seed: 1, requiresGrad: true });
       const w = e.randn([16, 8, 4, 4], { seed: 2, requiresGrad: true });
-      e.tidy(() => conv2d(x, w, null, { stride: 2, padding: 1 }).mul(e.randn([2, 16, 15, 15], { seed: 3 })).sum().backward());
+      e.tidy(() =>
+        conv2d(x, w, null, { stride: 2, padding: 1 })
+          .mul(e.randn([2, 16, 15, 15], { seed: 3 }))
+          .sum()
+          .backward(),
+      );
       const out = [Buffer.from((await x.grad!.toArray()).buffer), Buffer.from((await w.grad!.toArray()).buffer)];
       for (const t of [x, w, x.grad!, w.grad!]) t.dispose();
       return out;

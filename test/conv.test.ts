@@ -19,7 +19,8 @@ type Case = {
   bias?: boolean;
 };
 
-const norm2 = (v: number | [number, number] | undefined, d: number): [number, number] => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v);
+const norm2 = (v: number | [number, number] | undefined, d: number): [number, number] =>
+  v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v;
 const norm4 = (v: Case['padding']): [number, number, number, number] => {
   if (Array.isArray(v) && v.length === 4) return v as [number, number, number, number];
   const [h, w] = norm2(v as number | [number, number] | undefined, 0);
@@ -75,12 +76,16 @@ describe.each(['auto', 'portable'] as const)('conv2d with the %s kernels against
     });
   });
 
-  it.each([['relu', 0], ['leakyRelu', 0.2]] as const)('with a fused %s epilogue (forward and backward)', async (kind, slope) => {
+  it.each([
+    ['relu', 0],
+    ['leakyRelu', 0.2],
+  ] as const)('with a fused %s epilogue (forward and backward)', async (kind, slope) => {
     await checkOp(engine(), {
       name: `conv2d+${kind}`,
       inputs: [{ shape: [2, 3, 6, 6] }, { shape: [5, 3, 3, 3] }, { shape: [5] }],
       gpu: (x, w, b) => conv2d(x, w, b, { padding: 1, activation: kind, slope }),
-      ref: (x, w, b) => conv2dRef(x, w, b, { stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1] }, { kind, slope }),
+      ref: (x, w, b) =>
+        conv2dRef(x, w, b, { stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1] }, { kind, slope }),
       rtol: 1e-4,
       atol: 1e-4,
       gradRtol: 2e-3,
@@ -90,13 +95,23 @@ describe.each(['auto', 'portable'] as const)('conv2d with the %s kernels against
 
   it("SegAN's encoder layer shapes at batch 2 (forward)", async () => {
     const e = engine();
-    for (const [cin, cout, size] of [[3, 64, 32], [64, 128, 16], [128, 256, 8]]) {
+    for (const [cin, cout, size] of [
+      [3, 64, 32],
+      [64, 128, 16],
+      [128, 256, 8],
+    ]) {
       const xs = values(2 * cin * size * size, cin, -1, 1);
       const ws = values(cout * cin * 16, cout, -0.1, 0.1);
       const x = e.tensor(Float32Array.from(xs), [2, cin, size, size]);
       const w = e.tensor(Float32Array.from(ws), [cout, cin, 4, 4]);
       const y = conv2d(x, w, null, { stride: 2, padding: 1, activation: 'leakyRelu', slope: 0.2 });
-      const ref = conv2dRef({ data: xs, shape: x.shape }, { data: ws, shape: w.shape }, null, { stride: [2, 2], padding: [1, 1, 1, 1], dilation: [1, 1] }, { kind: 'leakyRelu', slope: 0.2 });
+      const ref = conv2dRef(
+        { data: xs, shape: x.shape },
+        { data: ws, shape: w.shape },
+        null,
+        { stride: [2, 2], padding: [1, 1, 1, 1], dilation: [1, 1] },
+        { kind: 'leakyRelu', slope: 0.2 },
+      );
       expect(y.shape).toEqual(ref.shape);
       const got = await y.toArray();
       let worst = 0;
@@ -111,7 +126,12 @@ describe.each(['auto', 'portable'] as const)('conv2d with the %s kernels against
     const x = e.randn([2, 8, 12, 12], { seed: 1, requiresGrad: true });
     const w = e.randn([16, 8, 4, 4], { seed: 2, requiresGrad: true });
     const run = async () => {
-      e.tidy(() => conv2d(x, w, null, { stride: 2, padding: 1 }).mul(e.randn([2, 16, 6, 6], { seed: 3 })).sum().backward());
+      e.tidy(() =>
+        conv2d(x, w, null, { stride: 2, padding: 1 })
+          .mul(e.randn([2, 16, 6, 6], { seed: 3 }))
+          .sum()
+          .backward(),
+      );
       const gx = await x.grad!.toArray();
       const gw = await w.grad!.toArray();
       x.grad!.dispose();
@@ -128,7 +148,9 @@ describe.each(['auto', 'portable'] as const)('conv2d with the %s kernels against
 
   it('shape errors name the op and the shapes', () => {
     const e = engine();
-    expect(() => conv2d(e.zeros([1, 3, 8, 8]), e.zeros([4, 2, 3, 3]))).toThrow(/conv2d: input \[1, 3, 8, 8\] has 3 channels but weight \[4, 2, 3, 3\] expects 2/);
+    expect(() => conv2d(e.zeros([1, 3, 8, 8]), e.zeros([4, 2, 3, 3]))).toThrow(
+      /conv2d: input \[1, 3, 8, 8\] has 3 channels but weight \[4, 2, 3, 3\] expects 2/,
+    );
     expect(() => conv2d(e.zeros([3, 8, 8]), e.zeros([4, 3, 3, 3]))).toThrow(ShapeError);
     expect(() => conv2d(e.zeros([1, 3, 2, 2]), e.zeros([4, 3, 3, 3]))).toThrow(/too small/);
     expect(() => conv2d(e.zeros([1, 3, 8, 8]), e.zeros([4, 3, 3, 3]), e.zeros([5]))).toThrow(/bias \[5\]/);
@@ -142,7 +164,15 @@ describe.each(['auto', 'portable'] as const)('convTranspose2d with the %s kernel
     if (mode === 'portable') restore = setPolicy(engine(), (p) => ({ ...p, conv: { ...p.conv, family: 'portable' } }));
   });
   afterAll(() => restore());
-  const T: { x: number[]; w: number[]; stride?: number; padding?: number; outputPadding?: number; dilation?: number; bias?: boolean }[] = [
+  const T: {
+    x: number[];
+    w: number[];
+    stride?: number;
+    padding?: number;
+    outputPadding?: number;
+    dilation?: number;
+    bias?: boolean;
+  }[] = [
     { x: [1, 2, 4, 4], w: [2, 3, 3, 3] },
     { x: [2, 3, 5, 4], w: [3, 5, 4, 4], stride: 2, padding: 1, bias: true },
     { x: [1, 2, 3, 5], w: [2, 2, 3, 3], stride: 2, padding: 1, outputPadding: 1 },
@@ -156,8 +186,23 @@ describe.each(['auto', 'portable'] as const)('convTranspose2d with the %s kernel
     await checkOp(engine(), {
       name: `convTranspose2d ${JSON.stringify(c)}`,
       inputs: [{ shape: c.x }, { shape: c.w }, ...(c.bias ? [{ shape: [c.w[1]] }] : [])],
-      gpu: (x, w, b) => convTranspose2d(x, w, b ?? null, { stride: c.stride, padding: c.padding, outputPadding: c.outputPadding, dilation: c.dilation }),
-      ref: (x, w, b) => convTranspose2dRef(x, w, b ?? null, two(c.stride, 1), two(c.padding, 0), two(c.outputPadding, 0), two(c.dilation, 1)),
+      gpu: (x, w, b) =>
+        convTranspose2d(x, w, b ?? null, {
+          stride: c.stride,
+          padding: c.padding,
+          outputPadding: c.outputPadding,
+          dilation: c.dilation,
+        }),
+      ref: (x, w, b) =>
+        convTranspose2dRef(
+          x,
+          w,
+          b ?? null,
+          two(c.stride, 1),
+          two(c.padding, 0),
+          two(c.outputPadding, 0),
+          two(c.dilation, 1),
+        ),
       rtol: 1e-4,
       atol: 1e-4,
       gradRtol: 2e-3,
@@ -170,10 +215,19 @@ describe.each(['auto', 'portable'] as const)('convTranspose2d with the %s kernel
 // rebuilt only after something wrote the weight. A stale matrix would be a silent wrong answer, so
 // every way of writing a parameter is checked against the float64 reference after the write.
 describe('the cached weight layout', () => {
-  const geo = { stride: [2, 2] as [number, number], padding: [1, 1, 1, 1] as [number, number, number, number], dilation: [1, 1] as [number, number] };
+  const geo = {
+    stride: [2, 2] as [number, number],
+    padding: [1, 1, 1, 1] as [number, number, number, number],
+    dilation: [1, 1] as [number, number],
+  };
   const check = async (x: Tensor, w: Tensor, what: string) => {
     const y = conv2d(x, w, null, { stride: 2, padding: 1 });
-    const ref = conv2dRef({ data: Float64Array.from(await x.toArray()), shape: x.shape }, { data: Float64Array.from(await w.toArray()), shape: w.shape }, null, geo);
+    const ref = conv2dRef(
+      { data: Float64Array.from(await x.toArray()), shape: x.shape },
+      { data: Float64Array.from(await w.toArray()), shape: w.shape },
+      null,
+      geo,
+    );
     const got = await y.toArray();
     let worst = 0;
     for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - ref.data[i]));
@@ -202,7 +256,10 @@ describe('the cached weight layout', () => {
     clampParameters([w], -0.3, 0.3);
     await check(x, w, 'after clampParameters');
     // an upload in stream order (Module.loadState, Optimizer.load)
-    rt.write(w.buffer(), Float32Array.from({ length: w.size }, (_, i) => Math.sin(i)));
+    rt.write(
+      w.buffer(),
+      Float32Array.from({ length: w.size }, (_, i) => Math.sin(i)),
+    );
     await check(x, w, 'after runtime.write');
     // a reshaped view shares the storage but not the cache entry
     const flat = w.reshape([5, 3, 16]).reshape([5, 3, 4, 4]);

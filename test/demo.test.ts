@@ -16,13 +16,30 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('segan demo', () => {
   it('runs all four stages and leaves a checkpoint, scores, plots and a label volume', async () => {
     const out = join(dir, 'demo');
-    const r = await run(process.execPath, ['bin/segan.mjs', 'demo', '--out', out, '--cases', '3', '--epochs', '1', '--width', '0.0625'], { cwd: root, timeout: 240_000 });
+    const r = await run(
+      process.execPath,
+      ['bin/segan.mjs', 'demo', '--out', out, '--cases', '3', '--epochs', '1', '--width', '0.0625'],
+      { cwd: root, timeout: 240_000 },
+    );
     expect(r.stderr.replace(/^Warning: .*\n/gm, '')).not.toMatch(/Error|error:/);
     expect(r.status).toBe(0);
-    for (const stage of ['== 1/4 synthetic data: 3 phantoms', '== 2/4 training', '== 3/4 evaluation in 3-D on Synth_002, Synth_003', '== 4/4 prediction for Synth_002', 'done in']) {
+    for (const stage of [
+      '== 1/4 synthetic data: 3 phantoms',
+      '== 2/4 training',
+      '== 3/4 evaluation in 3-D on Synth_002, Synth_003',
+      '== 4/4 prediction for Synth_002',
+      'done in',
+    ]) {
       expect(r.stdout).toContain(stage);
     }
-    for (const f of ['train/checkpoints/latest.safetensors', 'train/loss-curve.svg', 'train/metrics.jsonl', 'eval/scores.csv', 'eval/scores.json', 'Synth_002_pred.nii.gz']) {
+    for (const f of [
+      'train/checkpoints/latest.safetensors',
+      'train/loss-curve.svg',
+      'train/metrics.jsonl',
+      'eval/scores.csv',
+      'eval/scores.json',
+      'Synth_002_pred.nii.gz',
+    ]) {
       expect([f, existsSync(join(out, f))]).toEqual([f, true]);
     }
     const scores = JSON.parse(readFileSync(join(out, 'eval/scores.json'), 'utf8'));

@@ -58,7 +58,10 @@ describe('diceLoss', () => {
   });
 
   it('rank 2 ([N, C], nothing to sum) and rank 3', async () => {
-    for (const shape of [[4, 3], [2, 3, 7]]) {
+    for (const shape of [
+      [4, 3],
+      [2, 3, 7],
+    ]) {
       await checkOp(engine(), {
         name: `diceLoss ${JSON.stringify(shape)}`,
         inputs: [
@@ -105,7 +108,9 @@ describe('diceLoss', () => {
     const a = e.zeros([2, 3, 4, 5]);
     const b = e.zeros([2, 3, 5, 4]);
     const v = e.zeros([5]);
-    expect(() => diceLoss(a, b)).toThrow('diceLoss: prediction [2, 3, 4, 5] and target [2, 3, 5, 4] must have the same shape');
+    expect(() => diceLoss(a, b)).toThrow(
+      'diceLoss: prediction [2, 3, 4, 5] and target [2, 3, 5, 4] must have the same shape',
+    );
     expect(() => diceLoss(v, v)).toThrow('diceLoss: prediction [5] and target [5] must be [N, C, ...] (rank >= 2)');
     expect(() => diceLoss(a, null as unknown as Tensor)).toThrow(/diceLoss: target must be a Tensor/);
     for (const t of [a, b, v]) t.dispose();

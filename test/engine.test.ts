@@ -8,12 +8,16 @@ import { run } from './helpers/spawn.ts';
 const engine = useEngine();
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** A script in a child process, awaited (spawnSync would block the worker's RPC with vitest). */
-const tsx = (script: string, env: Record<string, string> = {}) => run(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, ...env }, timeout: 60_000 });
+const tsx = (script: string, env: Record<string, string> = {}) =>
+  run(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, ...env }, timeout: 60_000 });
 
 describe('creating tensors', () => {
   it('tensor, zeros, ones, full, shape, item', async () => {
     const e = engine();
-    const t = e.tensor([[1, 2, 3], [4, 5, 6]]);
+    const t = e.tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     expect(t.shape).toEqual([2, 3]);
     expect([...(await t.toArray())]).toEqual([1, 2, 3, 4, 5, 6]);
     expect([...(await e.zeros([2, 2]).toArray())]).toEqual([0, 0, 0, 0]);
@@ -189,13 +193,24 @@ describe('device and runtime rules', () => {
     expect(r.stdout).toContain(`adapter      ${e.adapter.description}`);
     expect(r.stdout).toMatch(/^backend {6}\w+$/m);
     expect(r.stdout).toContain(`features     ${e.adapter.features.join(', ')}`);
-    expect(r.stdout).toMatch(new RegExp(`^  maxComputeInvocationsPerWorkgroup +${e.adapter.limits.maxComputeInvocationsPerWorkgroup}$`, 'm'));
+    expect(r.stdout).toMatch(
+      new RegExp(`^  maxComputeInvocationsPerWorkgroup +${e.adapter.limits.maxComputeInvocationsPerWorkgroup}$`, 'm'),
+    );
     const j = await segan(['info', '--json']);
     expect(j.status).toBe(0);
     const { describePolicy } = await import('../src/runtime/policy.ts');
     const t = e.runtime.tuner;
     const tuning = { mode: t.mode, file: t.file, recorded: t.mode === 'off' ? 0 : t.recorded.size };
-    expect(JSON.parse(j.stdout)).toEqual(JSON.parse(JSON.stringify({ ...e.adapter, plan: e.runtime.policy.plan, kernels: describePolicy(e.runtime.policy), tuning })));
+    expect(JSON.parse(j.stdout)).toEqual(
+      JSON.parse(
+        JSON.stringify({
+          ...e.adapter,
+          plan: e.runtime.policy.plan,
+          kernels: describePolicy(e.runtime.policy),
+          tuning,
+        }),
+      ),
+    );
   });
 
   it('pipelines are cached by kernel variant, not by shape', async () => {
@@ -215,7 +230,13 @@ describe('device and runtime rules', () => {
     };
     await run([3, 5]);
     const kernels = e.runtime.kernels.size;
-    for (const shape of [[7, 33], [15, 31], [1, 501], [151, 3]] as [number, number][]) await run(shape);
+    for (const shape of [
+      [7, 33],
+      [15, 31],
+      [1, 501],
+      [151, 3],
+    ] as [number, number][])
+      await run(shape);
     expect(e.runtime.kernels.size).toBe(kernels);
   });
 
@@ -236,7 +257,10 @@ describe('device and runtime rules', () => {
   it('a buffer freed while commands that read it are still unsubmitted is not handed to an upload', async () => {
     const e = engine();
     const n = 4096;
-    const x = e.tensor(Float32Array.from({ length: n }, (_, i) => i - 100), [n]);
+    const x = e.tensor(
+      Float32Array.from({ length: n }, (_, i) => i - 100),
+      [n],
+    );
     await e.flush();
     const y = relu(x); // recorded, not submitted: reads x's buffer later
     x.dispose();
@@ -299,14 +323,20 @@ fn main() {
   it('a compile error inside an open batch, and a pipeline the adapter refuses, are KernelCompileErrors too', async () => {
     const e = engine();
     const pending = add(e.ones([4]), 1); // a batch is open: its error scopes are pushed
-    const broken = e.runtime.kernels.compile('broken_in_batch', '@compute @workgroup_size(1) fn main() { let x: f32 = 1u; }');
+    const broken = e.runtime.kernels.compile(
+      'broken_in_batch',
+      '@compute @workgroup_size(1) fn main() { let x: f32 = 1u; }',
+    );
     e.runtime.dispatch(broken, [], null, [1]);
     await expect(e.flush()).rejects.toThrow(/kernel 'broken_in_batch'/);
     pending.dispose();
     // valid WGSL, but more invocations per workgroup than any adapter allows: refused at pipeline creation
     const tooWide = e.runtime.kernels.compile('too_wide', '@compute @workgroup_size(1024, 1024) fn main() {}');
     e.runtime.dispatch(tooWide, [], null, [1]);
-    const err = await e.flush().then(() => null, (x: Error) => x);
+    const err = await e.flush().then(
+      () => null,
+      (x: Error) => x,
+    );
     expect(err).toBeInstanceOf(KernelCompileError);
     expect(err?.message).toMatch(/kernel 'too_wide' .*the pipeline could not be created on this adapter:\n.*/s);
     expect(await sum(e.ones([5])).item()).toBe(5);
@@ -322,7 +352,10 @@ fn main() { out[0] = 1.0; }`;
     const y = mul(add(x, 1), 2); // two good ops before, one after, in the same batch
     e.runtime.dispatch(k, [], null, [1], 'myop'); // binding 1 missing from the bind group
     const z = relu(y);
-    const err = await e.flush().then(() => null, (x: Error) => x);
+    const err = await e.flush().then(
+      () => null,
+      (x: Error) => x,
+    );
     expect(err?.message).toMatch(/^GPU validation error in op 'myop': /);
     expect(err?.message).toMatch(/\(while running ops: addScalar, mulScalar, myop, relu\)$/);
     expect(await sum(e.ones([2])).item()).toBe(2);
@@ -342,18 +375,25 @@ fn main() { out[0] = 1.0; }`;
 
   it('culpritOp picks the batch op a Dawn message labels', async () => {
     const { culpritOp } = await import('../src/runtime/gpu-errors.ts');
-    expect(culpritOp('While calling [Device].CreateBindGroup([BindGroupDescriptor ""myop""]).', ['add', 'myop'])).toBe('myop');
+    expect(culpritOp('While calling [Device].CreateBindGroup([BindGroupDescriptor ""myop""]).', ['add', 'myop'])).toBe(
+      'myop',
+    );
     expect(culpritOp('[ComputePipeline "sum.splitseq"] is invalid', ['relu', 'sum'])).toBe('sum');
     expect(culpritOp('[Buffer "other"] is destroyed', ['relu', 'sum'])).toBeNull();
     expect(culpritOp('no labels here', ['relu'])).toBeNull();
   });
 
   it('without a Vulkan driver, createEngine explains what is missing and how to install it', async () => {
-    const r = await tsx('test/fixtures/no-adapter.ts', { VK_DRIVER_FILES: '/nonexistent/icd.json', VK_ICD_FILENAMES: '/nonexistent/icd.json' });
+    const r = await tsx('test/fixtures/no-adapter.ts', {
+      VK_DRIVER_FILES: '/nonexistent/icd.json',
+      VK_ICD_FILENAMES: '/nonexistent/icd.json',
+    });
     expect(r.status).toBe(3);
     expect(r.stdout).toMatch(/NoAdapterError/);
     expect(r.stdout).toMatch(/no WebGPU adapter/);
-    expect(r.stdout).toMatch(/Missing on this machine:\n  - the Vulkan driver file that VK_DRIVER_FILES names: \/nonexistent\/icd\.json/);
+    expect(r.stdout).toMatch(
+      /Missing on this machine:\n  - the Vulkan driver file that VK_DRIVER_FILES names: \/nonexistent\/icd\.json/,
+    );
     expect(r.stdout).toMatch(/sudo bash scripts\/setup\.sh/);
     expect(r.stdout).toMatch(/apt-get install -y -t bookworm-backports libvulkan1 mesa-vulkan-drivers/);
   });
@@ -407,16 +447,24 @@ describe('environment faults', () => {
         err = x;
       }
       expect(err).toBeInstanceOf(GpuOutOfMemoryError);
-      expect(String((err as Error).message)).toMatch(/out of GPU memory: a new 1\.0 MiB buffer would exceed the engine's limit of 4\.\d MiB \(in use: 4\.0 MiB — parameters 3\.0 MiB, activations 1\.0 MiB.*Use a smaller batch/);
+      expect(String((err as Error).message)).toMatch(
+        /out of GPU memory: a new 1\.0 MiB buffer would exceed the engine's limit of 4\.\d MiB \(in use: 4\.0 MiB — parameters 3\.0 MiB, activations 1\.0 MiB.*Use a smaller batch/,
+      );
       // the engine states facts and names no command-line flag (segan adds its own: src/cli/run.ts)
       expect((err as Error).message).not.toMatch(/--/);
-      expect((err as InstanceType<typeof GpuOutOfMemoryError>).facts).toMatchObject({ kind: 'limit', what: 'full', requestedBytes: MiB, liveBytes: 4 * MiB, byCategory: { parameters: 3 * MiB, activations: MiB } });
+      expect((err as InstanceType<typeof GpuOutOfMemoryError>).facts).toMatchObject({
+        kind: 'limit',
+        what: 'full',
+        requestedBytes: MiB,
+        liveBytes: 4 * MiB,
+        byCategory: { parameters: 3 * MiB, activations: MiB },
+      });
       // nothing was half-done: free some memory and the same allocation works
       fits.dispose();
       await e.flush();
       const again = e.zeros([MiB / 4]);
-      expect((await again.sum().item())).toBe(0);
-      expect((await kept[2].sum().item())).toBe(2 * (MiB / 4));
+      expect(await again.sum().item()).toBe(0);
+      expect(await kept[2].sum().item()).toBe(2 * (MiB / 4));
     } finally {
       await e.close();
     }
@@ -431,7 +479,9 @@ describe('environment faults', () => {
     const old = process.env.DAWNGRAD_MEMORY_LIMIT;
     try {
       process.env.DAWNGRAD_MEMORY_LIMIT = 'plenty';
-      await expect(createEngine()).rejects.toThrow(/DAWNGRAD_MEMORY_LIMIT must be a size such as 6GiB, 512MiB or 1e9 \(got 'plenty'\)/);
+      await expect(createEngine()).rejects.toThrow(
+        /DAWNGRAD_MEMORY_LIMIT must be a size such as 6GiB, 512MiB or 1e9 \(got 'plenty'\)/,
+      );
       process.env.DAWNGRAD_MEMORY_LIMIT = '1MiB';
       const e = await createEngine();
       try {
@@ -456,7 +506,9 @@ describe('environment faults', () => {
       const t0 = Date.now();
       await expect(pending.item()).rejects.toThrow(GpuError);
       await expect(pending.item()).rejects.toThrow(/the GPU device was lost \(destroyed/);
-      expect(() => a.add(1)).toThrow(/addScalar: the GPU device was lost .*Create a new engine; saved checkpoints are unaffected/);
+      expect(() => a.add(1)).toThrow(
+        /addScalar: the GPU device was lost .*Create a new engine; saved checkpoints are unaffected/,
+      );
       expect(Date.now() - t0).toBeLessThan(5000);
     } finally {
       await e.close();

@@ -1,7 +1,18 @@
 // Faults of the machine around a training run: an output folder that cannot be written, a full disk,
 // a lost GPU device, GPU memory running out. Each must give a clear message when it happens (or
 // before), never a hang, and leave the last complete checkpoint loadable.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,8 +36,23 @@ beforeAll(async () => {
   await writeSyntheticCases(data, { cases: 3, seed: 5, shape: [48, 48, 24], phantom: { tumourSize: 'typical' } });
 });
 
-const config = makeConfig({ lr: 1e-3, epochs: 3, batch: 4, size: 32, volumeCrop: [40, 40, 16], seed: 9, model: { inChannels: 3, classes: 1, width: 1 / 16, skip: 'add', slope: 0.2, seed: 9 } });
-const base = { dataDir: data, cacheDir: join(dir, 'cache'), valCases: ['Synth_003'], logEvery: 2, checkpointEvery: 4, maxValCases: 1 };
+const config = makeConfig({
+  lr: 1e-3,
+  epochs: 3,
+  batch: 4,
+  size: 32,
+  volumeCrop: [40, 40, 16],
+  seed: 9,
+  model: { inChannels: 3, classes: 1, width: 1 / 16, skip: 'add', slope: 0.2, seed: 9 },
+});
+const base = {
+  dataDir: data,
+  cacheDir: join(dir, 'cache'),
+  valCases: ['Synth_003'],
+  logEvery: 2,
+  checkpointEvery: 4,
+  maxValCases: 1,
+};
 
 /** The CLI in a child process, awaited (a long spawnSync starves vitest's worker RPC). */
 const segan = (args: string[], opts: { uid?: number; env?: Record<string, string> } = {}) =>
@@ -36,7 +62,26 @@ const segan = (args: string[], opts: { uid?: number; env?: Record<string, string
     env: { ...process.env, ...opts.env },
     ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}),
   });
-const smallRun = ['--data', data, '--width', '0.0625', '--size', '32', '--crop', '40x40x16', '--classes', '1', '--batch', '4', '--epochs', '1', '--val-cases', 'Synth_003', '--cache', join(dir, 'cache')];
+const smallRun = [
+  '--data',
+  data,
+  '--width',
+  '0.0625',
+  '--size',
+  '32',
+  '--crop',
+  '40x40x16',
+  '--classes',
+  '1',
+  '--batch',
+  '4',
+  '--epochs',
+  '1',
+  '--val-cases',
+  'Synth_003',
+  '--cache',
+  join(dir, 'cache'),
+];
 
 /** A finished 4-step run with checkpoints at step 4, to resume from. */
 async function checkpointedRun(name: string): Promise<string> {
@@ -50,12 +95,18 @@ describe('an output folder that cannot be written', () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');
     const t0 = Date.now();
-    await expect(train(engine(), { ...base, dataDir: join(dir, 'no-such-data'), runDir: join(file, 'run'), config })).rejects.toThrow(
-      new RegExp(`the run folder ${file}/run cannot be created: ${file} is a file, not a folder\\. Choose another folder`),
+    await expect(
+      train(engine(), { ...base, dataDir: join(dir, 'no-such-data'), runDir: join(file, 'run'), config }),
+    ).rejects.toThrow(
+      new RegExp(
+        `the run folder ${file}/run cannot be created: ${file} is a file, not a folder\\. Choose another folder`,
+      ),
     );
     const r = await segan(['train', ...smallRun, '--runs', file, '--run', 'x']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^segan train: --runs\/--run: the run folder .*a-file\/x cannot be created: .*a-file is a file, not a folder/);
+    expect(r.stderr).toMatch(
+      /^segan train: --runs\/--run: the run folder .*a-file\/x cannot be created: .*a-file is a file, not a folder/,
+    );
     expect(Date.now() - t0).toBeLessThan(20_000);
     expect(readFileSync(file, 'utf8')).toBe('x');
   });
@@ -70,13 +121,18 @@ describe('an output folder that cannot be written', () => {
     const uid = asRoot ? 65534 : undefined;
     if (asRoot && (await segan(['help'], { uid })).status !== 0) {
       // CI must run the case: there a checkout nobody cannot read is a set-up error, not a reason to pass
-      if (process.env.CI === 'true') throw new Error('user nobody (65534) cannot run the CLI from this checkout: make the checkout world-readable (chmod -R o+rX) so the EACCES case can run as an unprivileged user');
+      if (process.env.CI === 'true')
+        throw new Error(
+          'user nobody (65534) cannot run the CLI from this checkout: make the checkout world-readable (chmod -R o+rX) so the EACCES case can run as an unprivileged user',
+        );
       console.warn('skipped the EACCES case: user nobody (65534) cannot run the CLI from this checkout');
       return;
     }
     const r = await segan(['train', ...smallRun, '--runs', locked, '--run', 'x'], { uid });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^segan train: --runs\/--run: the run folder .*locked\/x cannot be created: .*locked is not writable \(permission denied, EACCES\)\. Choose another folder \(--runs \/ --run\) or fix its permissions\./);
+    expect(r.stderr).toMatch(
+      /^segan train: --runs\/--run: the run folder .*locked\/x cannot be created: .*locked is not writable \(permission denied, EACCES\)\. Choose another folder \(--runs \/ --run\) or fix its permissions\./,
+    );
     expect(readdirSync(locked)).toEqual([]);
   });
 });
@@ -88,7 +144,11 @@ describe('a full disk', () => {
       /not enough free space for checkpoint step 8 in \/runs\/a: 10\.0 MiB free, about 46 MiB needed\. Free some space or choose another folder \(--runs\)\./,
     );
     expect(() => ensureFreeSpace('/runs/a', 30 * MiB, 'checkpoint step 8', () => 100 * MiB)).not.toThrow();
-    expect(() => ensureFreeSpace('/runs/a', 30 * MiB, 'x', () => { throw new Error('statfs unsupported'); })).not.toThrow();
+    expect(() =>
+      ensureFreeSpace('/runs/a', 30 * MiB, 'x', () => {
+        throw new Error('statfs unsupported');
+      }),
+    ).not.toThrow();
   });
 
   it("the checkpoint size estimate matches the checkpoint's real size", async () => {
@@ -108,7 +168,13 @@ describe('a full disk', () => {
     const tmp = join(ckDir, `step-0000008.safetensors.tmp-${process.pid}`);
     symlinkSync('/dev/full', tmp);
     const before = readFileSync(join(ckDir, 'latest.safetensors'));
-    const err = await train(engine(), { ...base, runDir: join(dir, 'full-ckpt'), config, resume: ck, maxSteps: 6 }).catch((e: unknown) => e);
+    const err = await train(engine(), {
+      ...base,
+      runDir: join(dir, 'full-ckpt'),
+      config,
+      resume: ck,
+      maxSteps: 6,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OutputError);
     expect(String((err as Error).message)).toMatch(
       /^cannot write .*step-0000008\.safetensors: no space left on the device \(ENOSPC\)\. Training stopped at step 8; the last complete checkpoint is .*step-0000004\.safetensors; resume with --resume .*step-0000004\.safetensors once that is fixed\.$/,
@@ -124,9 +190,17 @@ describe('a full disk', () => {
     const metrics = join(dir, 'full-metrics', 'metrics.jsonl');
     unlinkSync(metrics);
     symlinkSync('/dev/full', metrics);
-    const err = await train(engine(), { ...base, runDir: join(dir, 'full-metrics'), config, resume: ck, maxSteps: 4 }).catch((e: unknown) => e);
+    const err = await train(engine(), {
+      ...base,
+      runDir: join(dir, 'full-metrics'),
+      config,
+      resume: ck,
+      maxSteps: 4,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OutputError);
-    expect(String((err as Error).message)).toMatch(/^cannot write .*metrics\.jsonl: no space left on the device \(ENOSPC\)\. Training stopped at step 6; the last complete checkpoint is .*step-0000004\.safetensors/);
+    expect(String((err as Error).message)).toMatch(
+      /^cannot write .*metrics\.jsonl: no space left on the device \(ENOSPC\)\. Training stopped at step 6; the last complete checkpoint is .*step-0000004\.safetensors/,
+    );
     expect(loadCheckpoint(ck).progress.globalStep).toBe(4);
   });
 });
@@ -152,7 +226,9 @@ describe('the GPU', () => {
       await e.close();
     }
     expect(err).toBeInstanceOf(GpuError);
-    expect(String((err as Error).message)).toMatch(/the GPU device was lost \(destroyed.*Training stopped at step \d+; the last complete checkpoint is .*step-0000004\.safetensors; resume with --resume/);
+    expect(String((err as Error).message)).toMatch(
+      /the GPU device was lost \(destroyed.*Training stopped at step \d+; the last complete checkpoint is .*step-0000004\.safetensors; resume with --resume/,
+    );
     expect(Date.now() - t0).toBeLessThan(60_000);
     expect(loadCheckpoint(join(runDir, 'checkpoints', 'latest.safetensors')).progress.globalStep).toBe(4);
   });
@@ -176,13 +252,19 @@ describe('the GPU', () => {
       await e.close();
     }
     expect(err).toBeInstanceOf(GpuOutOfMemoryError);
-    expect(String((err as Error).message)).toMatch(/out of GPU memory: a new .* buffer would exceed the engine's limit of .* \(in use: .*parameters .*optimizer .*\)\. Use a smaller batch or input size.* Training stopped at step 4; the last complete checkpoint is .*step-0000004\.safetensors/);
+    expect(String((err as Error).message)).toMatch(
+      /out of GPU memory: a new .* buffer would exceed the engine's limit of .* \(in use: .*parameters .*optimizer .*\)\. Use a smaller batch or input size.* Training stopped at step 4; the last complete checkpoint is .*step-0000004\.safetensors/,
+    );
     expect(loadCheckpoint(ck).progress.globalStep).toBe(4);
   });
 
   it('segan train with DAWNGRAD_MEMORY_LIMIT too small: exit 1 and the out-of-memory message', async () => {
-    const r = await segan(['train', ...smallRun, '--runs', join(dir, 'runs'), '--run', 'tiny-memory'], { env: { DAWNGRAD_MEMORY_LIMIT: '256KiB' } });
+    const r = await segan(['train', ...smallRun, '--runs', join(dir, 'runs'), '--run', 'tiny-memory'], {
+      env: { DAWNGRAD_MEMORY_LIMIT: '256KiB' },
+    });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^segan train: .*out of GPU memory: .*limit of 256(\.0)? KiB.*Use a smaller batch or input size, or a narrower model \(segan train: --batch, --size, --width\)/);
+    expect(r.stderr).toMatch(
+      /^segan train: .*out of GPU memory: .*limit of 256(\.0)? KiB.*Use a smaller batch or input size, or a narrower model \(segan train: --batch, --size, --width\)/,
+    );
   });
 });

@@ -11,7 +11,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'dawngrad-gpucheck-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const check = (args: string[]) => run('bash', [join(ROOT, 'scripts/gpu-check.sh'), ...args], { cwd: ROOT, timeout: 480_000 });
+const check = (args: string[]) =>
+  run('bash', [join(ROOT, 'scripts/gpu-check.sh'), ...args], { cwd: ROOT, timeout: 480_000 });
 
 it('gpu-check.sh --quick: gpu-check.json with every family correct, the adapter, matmul, conv layers and the D+G step', async () => {
   const r = await check(['--quick', dir]);
@@ -19,7 +20,15 @@ it('gpu-check.sh --quick: gpu-check.json with every family correct, the adapter,
   expect(r.stdout).not.toMatch(/maxDynamic/);
   const j = JSON.parse(readFileSync(join(dir, 'gpu-check.json'), 'utf8'));
   expect(j.allCorrect).toBe(true);
-  expect(Object.keys(j.correctness).sort()).toEqual(['batchnorm', 'conv2d.dW', 'conv2d.dX', 'conv2d.forward', 'matmul', 'reduce', 'resize']);
+  expect(Object.keys(j.correctness).sort()).toEqual([
+    'batchnorm',
+    'conv2d.dW',
+    'conv2d.dX',
+    'conv2d.forward',
+    'matmul',
+    'reduce',
+    'resize',
+  ]);
   expect(j.adapter.description).toBeTruthy();
   expect(Object.keys(j.adapter.kernels)).toEqual(expect.arrayContaining(['conv2d.forward', 'matmul']));
   expect(j.matmul.gflops).toBeGreaterThan(0);

@@ -9,29 +9,42 @@ import { scoreCase } from '../src/segan/infer.ts';
 const vol = (shape: Vec3, fill: (x: number, y: number, z: number) => boolean) => {
   const [X, Y, Z] = shape;
   const m = new Uint8Array(X * Y * Z);
-  for (let z = 0; z < Z; z++) for (let y = 0; y < Y; y++) for (let x = 0; x < X; x++) m[x + X * (y + Y * z)] = fill(x, y, z) ? 1 : 0;
+  for (let z = 0; z < Z; z++)
+    for (let y = 0; y < Y; y++) for (let x = 0; x < X; x++) m[x + X * (y + Y * z)] = fill(x, y, z) ? 1 : 0;
   return m;
 };
 
 /** Brute force, written independently: surface voxels (6-neighbourhood, border outside), all pairs. */
 function hd95Reference(a: Uint8Array, b: Uint8Array, shape: Vec3, spacing: Vec3): number {
   const [X, Y, Z] = shape;
-  const at = (m: Uint8Array, x: number, y: number, z: number) => x >= 0 && y >= 0 && z >= 0 && x < X && y < Y && z < Z && m[x + X * (y + Y * z)] === 1;
+  const at = (m: Uint8Array, x: number, y: number, z: number) =>
+    x >= 0 && y >= 0 && z >= 0 && x < X && y < Y && z < Z && m[x + X * (y + Y * z)] === 1;
   const surf = (m: Uint8Array) => {
     const out: Vec3[] = [];
     for (let z = 0; z < Z; z++)
       for (let y = 0; y < Y; y++)
         for (let x = 0; x < X; x++) {
           if (!at(m, x, y, z)) continue;
-          const n = [[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]];
+          const n = [
+            [1, 0, 0],
+            [-1, 0, 0],
+            [0, 1, 0],
+            [0, -1, 0],
+            [0, 0, 1],
+            [0, 0, -1],
+          ];
           if (n.some(([dx, dy, dz]) => !at(m, x + dx, y + dy, z + dz))) out.push([x, y, z]);
         }
     return out;
   };
   const sa = surf(a);
   const sb = surf(b);
-  const dist = (p: Vec3, q: Vec3) => Math.hypot((p[0] - q[0]) * spacing[0], (p[1] - q[1]) * spacing[1], (p[2] - q[2]) * spacing[2]);
-  const d = [...sa.map((p) => Math.min(...sb.map((q) => dist(p, q)))), ...sb.map((p) => Math.min(...sa.map((q) => dist(p, q))))];
+  const dist = (p: Vec3, q: Vec3) =>
+    Math.hypot((p[0] - q[0]) * spacing[0], (p[1] - q[1]) * spacing[1], (p[2] - q[2]) * spacing[2]);
+  const d = [
+    ...sa.map((p) => Math.min(...sb.map((q) => dist(p, q)))),
+    ...sb.map((p) => Math.min(...sa.map((q) => dist(p, q)))),
+  ];
   d.sort((u, v) => u - v);
   const r = 0.95 * (d.length - 1);
   return d[Math.floor(r)] + (d[Math.ceil(r)] - d[Math.floor(r)]) * (r - Math.floor(r));
@@ -75,7 +88,7 @@ describe('hd95', () => {
 
   it('random blobs against the brute-force reference, anisotropic spacings', () => {
     let seed = 7;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let t = 0; t < 12; t++) {
       const shape: Vec3 = [6 + Math.floor(rnd() * 8), 5 + Math.floor(rnd() * 8), 4 + Math.floor(rnd() * 6)];
       const spacing: Vec3 = [0.5 + rnd() * 2, 0.5 + rnd() * 2, 0.5 + rnd() * 4];
@@ -94,13 +107,17 @@ describe('hd95', () => {
   });
 
   it('refuses masks that do not match the volume', () => {
-    expect(() => hd95(new Uint8Array(5), new Uint8Array(6), [2, 3, 1], [1, 1, 1])).toThrow(/masks of 5 and 6 voxels for a 2×3×1 volume/);
+    expect(() => hd95(new Uint8Array(5), new Uint8Array(6), [2, 3, 1], [1, 1, 1])).toThrow(
+      /masks of 5 and 6 voxels for a 2×3×1 volume/,
+    );
   });
 });
 
 describe('scores with HD95', () => {
   const shape: Vec3 = [10, 10, 6];
-  const truth = vol(shape, (x, y, z) => (x >= 2 && x <= 6 && y >= 2 && y <= 6 && z >= 1 && z <= 4 ? (x === 4 && y === 4 ? 4 : 2) : 0) > 0 ? true : false);
+  const truth = vol(shape, (x, y, z) =>
+    (x >= 2 && x <= 6 && y >= 2 && y <= 6 && z >= 1 && z <= 4 ? (x === 4 && y === 4 ? 4 : 2) : 0) > 0 ? true : false,
+  );
   it('scoreCase adds hd95 beside dice when the grid is known; summary has mean, sd and median; table and CSV show it', () => {
     const labels = new Uint8Array(truth.length).map((_, i) => (truth[i] ? 2 : 0));
     const shifted = new Uint8Array(truth.length);

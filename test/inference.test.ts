@@ -54,7 +54,9 @@ describe('postprocessLabels', () => {
     expect(m.filter((v) => v === 4).length).toBe(5);
   });
   it('refuses labels that do not match the grid', () => {
-    expect(() => postprocessLabels(new Uint8Array(5), shape, { minComponent: 2, minEnhancing: 0 })).toThrow(/5 labels for a 10×8×6 grid/);
+    expect(() => postprocessLabels(new Uint8Array(5), shape, { minComponent: 2, minEnhancing: 0 })).toThrow(
+      /5 labels for a 10×8×6 grid/,
+    );
   });
 });
 
@@ -62,8 +64,25 @@ describe('inference options', () => {
   it('--min-component / --min-enhancing without --postprocess are refused (they would do nothing)', async () => {
     const { parseCommandLine } = await import('../src/cli/run.ts');
     const ck = path.join(ROOT, 'package.json'); // any existing file: the check comes before the checkpoint is read
-    await expect(parseCommandLine(['predict', '--checkpoint', ck, '--case', ROOT, '--out', 'x.nii.gz', '--min-enhancing', '100'])).rejects.toThrow(/^segan predict: --min-enhancing only applies with --postprocess; add --postprocess \(or drop --min-enhancing\)$/);
-    await expect(parseCommandLine(['predict', '--checkpoint', ck, '--case', ROOT, '--out', 'x.nii.gz', '--min-enhancing', '100', '--postprocess'])).resolves.toBeTruthy();
+    await expect(
+      parseCommandLine(['predict', '--checkpoint', ck, '--case', ROOT, '--out', 'x.nii.gz', '--min-enhancing', '100']),
+    ).rejects.toThrow(
+      /^segan predict: --min-enhancing only applies with --postprocess; add --postprocess \(or drop --min-enhancing\)$/,
+    );
+    await expect(
+      parseCommandLine([
+        'predict',
+        '--checkpoint',
+        ck,
+        '--case',
+        ROOT,
+        '--out',
+        'x.nii.gz',
+        '--min-enhancing',
+        '100',
+        '--postprocess',
+      ]),
+    ).resolves.toBeTruthy();
   });
 });
 
@@ -71,11 +90,34 @@ describe('eval and predict', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dawngrad-infer-'));
   const data = path.join(tmp, 'data');
   const env = { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'xdg') };
-  const segan = (args: string[]) => run(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], { cwd: tmp, env, timeout: 180_000 });
+  const segan = (args: string[]) =>
+    run(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], { cwd: tmp, env, timeout: 180_000 });
   let ckpt = '';
   beforeAll(async () => {
     await writeSyntheticCases(data, { cases: 4, seed: 21, shape: [44, 40, 20] });
-    const r = await segan(['train', '--data', data, '--runs', path.join(tmp, 'runs'), '--run', 'm', '--width', '0.0625', '--size', '32', '--crop', '40x40x16', '--classes', '3', '--batch', '4', '--val-cases', 'Synth_004', '--max-steps', '3']);
+    const r = await segan([
+      'train',
+      '--data',
+      data,
+      '--runs',
+      path.join(tmp, 'runs'),
+      '--run',
+      'm',
+      '--width',
+      '0.0625',
+      '--size',
+      '32',
+      '--crop',
+      '40x40x16',
+      '--classes',
+      '3',
+      '--batch',
+      '4',
+      '--val-cases',
+      'Synth_004',
+      '--max-steps',
+      '3',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     ckpt = path.join(tmp, 'runs', 'm', 'checkpoints', 'latest.safetensors');
   }, 180_000);
@@ -88,27 +130,62 @@ describe('eval and predict', () => {
   it.each([
     [['--extent', 'whole', '--tta', '--postprocess', '--min-component', '5', '--min-enhancing', '50']],
     [['--extent', 'crop']],
-  ])('with %j the Dice eval reports is the Dice of the label map predict writes', async (opts) => {
-    const out = path.join(tmp, `eval-${opts.length}`);
-    const e = await segan(['eval', '--data', data, '--checkpoint', ckpt, '--cases', 'Synth_004', '--out', out, ...opts]);
-    expect(e.status, e.stderr).toBe(0);
-    const scores = JSON.parse(fs.readFileSync(path.join(out, 'scores.json'), 'utf8'));
-    expect(scores.inference.extent).toBe(opts[1]);
-    const file = path.join(tmp, `pred-${opts.length}.nii.gz`);
-    const p = await segan(['predict', '--checkpoint', ckpt, '--case', path.join(data, 'Synth_004'), '--out', file, ...opts]);
-    expect(p.status, p.stderr).toBe(0);
-    const pred = Uint8Array.from((await readNifti(file)).data as ArrayLike<number>);
-    const truth = Uint8Array.from((await readNifti(path.join(data, 'Synth_004', 'Synth_004_seg.nii.gz'))).data as ArrayLike<number>);
-    for (const region of ['whole', 'core', 'enhancing'] as const) {
-      const dice = scoreMasks(regionFromLabels(pred, region), regionFromLabels(truth, region)).dice;
-      expect(dice, region).toBeCloseTo(scores.cases[0].regions[region].dice, 12);
-    }
-  }, 180_000);
+  ])(
+    'with %j the Dice eval reports is the Dice of the label map predict writes',
+    async (opts) => {
+      const out = path.join(tmp, `eval-${opts.length}`);
+      const e = await segan([
+        'eval',
+        '--data',
+        data,
+        '--checkpoint',
+        ckpt,
+        '--cases',
+        'Synth_004',
+        '--out',
+        out,
+        ...opts,
+      ]);
+      expect(e.status, e.stderr).toBe(0);
+      const scores = JSON.parse(fs.readFileSync(path.join(out, 'scores.json'), 'utf8'));
+      expect(scores.inference.extent).toBe(opts[1]);
+      const file = path.join(tmp, `pred-${opts.length}.nii.gz`);
+      const p = await segan([
+        'predict',
+        '--checkpoint',
+        ckpt,
+        '--case',
+        path.join(data, 'Synth_004'),
+        '--out',
+        file,
+        ...opts,
+      ]);
+      expect(p.status, p.stderr).toBe(0);
+      const pred = Uint8Array.from((await readNifti(file)).data as ArrayLike<number>);
+      const truth = Uint8Array.from(
+        (await readNifti(path.join(data, 'Synth_004', 'Synth_004_seg.nii.gz'))).data as ArrayLike<number>,
+      );
+      for (const region of ['whole', 'core', 'enhancing'] as const) {
+        const dice = scoreMasks(regionFromLabels(pred, region), regionFromLabels(truth, region)).dice;
+        expect(dice, region).toBeCloseTo(scores.cases[0].regions[region].dice, 12);
+      }
+    },
+    180_000,
+  );
 
-  it('predictLoadedCase (the browser\'s path: a case in memory, no dataset, no cache) writes predict\'s labels', async () => {
+  it("predictLoadedCase (the browser's path: a case in memory, no dataset, no cache) writes predict's labels", async () => {
     const opts = ['--tta', '--postprocess', '--min-component', '5', '--min-enhancing', '50'];
     const file = path.join(tmp, 'pred-loaded.nii.gz');
-    const p = await segan(['predict', '--checkpoint', ckpt, '--case', path.join(data, 'Synth_003'), '--out', file, ...opts]);
+    const p = await segan([
+      'predict',
+      '--checkpoint',
+      ckpt,
+      '--case',
+      path.join(data, 'Synth_003'),
+      '--out',
+      file,
+      ...opts,
+    ]);
     expect(p.status, p.stderr).toBe(0);
     const fromPredict = Uint8Array.from((await readNifti(file)).data as ArrayLike<number>);
     const c = loadCheckpoint(ckpt);
@@ -117,7 +194,10 @@ describe('eval and predict', () => {
       const model = new SeganModel(engine, c.config);
       restore(c, model, null);
       const loaded = await loadCase((await findCases(data)).find((x) => x.id === 'Synth_003')!);
-      const r = await predictLoadedCase(engine, model.S, loaded, c.config.model.classes, c.config.batch, { tta: true, postprocess: { minComponent: 5, minEnhancing: 50 } });
+      const r = await predictLoadedCase(engine, model.S, loaded, c.config.model.classes, c.config.batch, {
+        tta: true,
+        postprocess: { minComponent: 5, minEnhancing: 50 },
+      });
       expect(r.shape).toEqual([44, 40, 20]);
       expect(r.labels.length).toBe(fromPredict.length);
       let differ = 0;

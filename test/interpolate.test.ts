@@ -17,7 +17,13 @@ interface Tap {
 }
 
 /** Per-axis source taps for every output index, as ATen's CPU kernels compute them. */
-function axisTaps(mode: 'bilinear' | 'nearest', align: boolean, inSize: number, outSize: number, factor: number | undefined): Tap[] {
+function axisTaps(
+  mode: 'bilinear' | 'nearest',
+  align: boolean,
+  inSize: number,
+  outSize: number,
+  factor: number | undefined,
+): Tap[] {
   const taps: Tap[] = [];
   for (let o = 0; o < outSize; o++) {
     if (mode === 'nearest') {
@@ -52,8 +58,14 @@ function axisTaps(mode: 'bilinear' | 'nearest', align: boolean, inSize: number, 
 
 function interpolateRef(x: Arr, opts: InterpolateOptions): Arr {
   const [n, c, h, w] = x.shape;
-  const f = opts.scaleFactor === undefined ? undefined : typeof opts.scaleFactor === 'number' ? [opts.scaleFactor, opts.scaleFactor] : [...opts.scaleFactor];
-  const s = opts.size === undefined ? undefined : typeof opts.size === 'number' ? [opts.size, opts.size] : [...opts.size];
+  const f =
+    opts.scaleFactor === undefined
+      ? undefined
+      : typeof opts.scaleFactor === 'number'
+        ? [opts.scaleFactor, opts.scaleFactor]
+        : [...opts.scaleFactor];
+  const s =
+    opts.size === undefined ? undefined : typeof opts.size === 'number' ? [opts.size, opts.size] : [...opts.size];
   const oh = s ? s[0] : Math.floor(h * f![0]);
   const ow = s ? s[1] : Math.floor(w * f![1]);
   const align = opts.alignCorners ?? false;
@@ -66,7 +78,9 @@ function interpolateRef(x: Arr, opts: InterpolateOptions): Arr {
       const A = th[a];
       for (let b = 0; b < ow; b++) {
         const B = tw[b];
-        out[(p * oh + a) * ow + b] = A.l0 * (B.l0 * at(A.i0, B.i0) + B.l1 * at(A.i0, B.i1)) + A.l1 * (B.l0 * at(A.i1, B.i0) + B.l1 * at(A.i1, B.i1));
+        out[(p * oh + a) * ow + b] =
+          A.l0 * (B.l0 * at(A.i0, B.i0) + B.l1 * at(A.i0, B.i1)) +
+          A.l1 * (B.l0 * at(A.i1, B.i0) + B.l1 * at(A.i1, B.i1));
       }
     }
   }
@@ -74,24 +88,45 @@ function interpolateRef(x: Arr, opts: InterpolateOptions): Arr {
 }
 
 function check(name: string, shape: number[], opts: InterpolateOptions) {
-  return checkOp(engine(), { name, inputs: [{ shape }], gpu: (x) => interpolate(x, opts), ref: (x) => interpolateRef(x, opts) });
+  return checkOp(engine(), {
+    name,
+    inputs: [{ shape }],
+    gpu: (x) => interpolate(x, opts),
+    ref: (x) => interpolateRef(x, opts),
+  });
 }
 
 describe('interpolate', () => {
   it.each([
     ['bilinear x2', [1, 1, 4, 5], { scaleFactor: 2, mode: 'bilinear' }],
-    ['bilinear x2 alignCorners false (explicit)', [3, 5, 3, 4], { scaleFactor: 2, mode: 'bilinear', alignCorners: false }],
+    [
+      'bilinear x2 alignCorners false (explicit)',
+      [3, 5, 3, 4],
+      { scaleFactor: 2, mode: 'bilinear', alignCorners: false },
+    ],
     ['bilinear x2 alignCorners true', [3, 1, 4, 5], { scaleFactor: 2, mode: 'bilinear', alignCorners: true }],
     ['bilinear to an odd size', [1, 5, 5, 7], { size: [11, 13], mode: 'bilinear' }],
     ['bilinear to an odd size, alignCorners', [1, 5, 5, 7], { size: [11, 13], mode: 'bilinear', alignCorners: true }],
     ['bilinear downsampling', [3, 1, 8, 8], { size: [3, 5], mode: 'bilinear' }],
     ['bilinear downsampling, alignCorners', [3, 1, 8, 8], { size: [3, 5], mode: 'bilinear', alignCorners: true }],
     ['bilinear scaleFactor 1.7', [1, 5, 5, 7], { scaleFactor: 1.7, mode: 'bilinear' }],
-    ['bilinear scaleFactor 1.7, alignCorners', [1, 5, 5, 7], { scaleFactor: 1.7, mode: 'bilinear', alignCorners: true }],
+    [
+      'bilinear scaleFactor 1.7, alignCorners',
+      [1, 5, 5, 7],
+      { scaleFactor: 1.7, mode: 'bilinear', alignCorners: true },
+    ],
     ['bilinear scaleFactor [1.7, 0.6]', [3, 1, 6, 9], { scaleFactor: [1.7, 0.6], mode: 'bilinear' }],
-    ['bilinear single input row/col, alignCorners', [1, 1, 1, 3], { size: [4, 5], mode: 'bilinear', alignCorners: true }],
+    [
+      'bilinear single input row/col, alignCorners',
+      [1, 1, 1, 3],
+      { size: [4, 5], mode: 'bilinear', alignCorners: true },
+    ],
     ['bilinear single output row, alignCorners', [1, 1, 4, 4], { size: [1, 3], mode: 'bilinear', alignCorners: true }],
-    ['bilinear unchanged axis with scaleFactor 1.05 (ATen copies)', [1, 1, 10, 6], { scaleFactor: [1.05, 2], mode: 'bilinear' }],
+    [
+      'bilinear unchanged axis with scaleFactor 1.05 (ATen copies)',
+      [1, 1, 10, 6],
+      { scaleFactor: [1.05, 2], mode: 'bilinear' },
+    ],
     ['nearest x2', [3, 5, 4, 5], { scaleFactor: 2, mode: 'nearest' }],
     ['nearest to an odd size', [1, 1, 5, 7], { size: [11, 13], mode: 'nearest' }],
     ['nearest downsampling', [3, 1, 8, 8], { size: [3, 5], mode: 'nearest' }],
@@ -113,15 +148,24 @@ describe('interpolate', () => {
     await check(name, shape, opts);
   });
 
-  it('the ×2 kernels run for SegAN\'s upsampling and agree bitwise with the generic kernels', async () => {
+  it("the ×2 kernels run for SegAN's upsampling and agree bitwise with the generic kernels", async () => {
     const e = engine();
     const run = async (x2: boolean) => {
       const restore = setPolicy(e, (p) => ({ ...p, resize: { x2 } }));
       const spy = vi.spyOn(e.runtime.kernels, 'get');
       try {
-        const x = e.tensor(Float32Array.from({ length: 3 * 4 * 9 * 7 }, (_, i) => Math.sin(0.7 * i)), [3, 4, 9, 7], { requiresGrad: true });
+        const x = e.tensor(
+          Float32Array.from({ length: 3 * 4 * 9 * 7 }, (_, i) => Math.sin(0.7 * i)),
+          [3, 4, 9, 7],
+          { requiresGrad: true },
+        );
         const y = interpolate(x, { scaleFactor: 2, mode: 'bilinear', alignCorners: false });
-        y.backward(e.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.cos(1.3 * i)), y.shape));
+        y.backward(
+          e.tensor(
+            Float32Array.from({ length: y.size }, (_, i) => Math.cos(1.3 * i)),
+            y.shape,
+          ),
+        );
         const used = spy.mock.calls.map((c) => c[0]);
         const out = [await y.toArray(), await x.grad!.toArray()];
         x.grad!.dispose();
@@ -171,9 +215,16 @@ describe('interpolate', () => {
   it('the backward is deterministic (bitwise) and sums each window exactly', async () => {
     const e = engine();
     const run = async () => {
-      const x = e.tensor(Float32Array.from({ length: 2 * 3 * 7 * 6 }, (_, i) => Math.sin(i)), [2, 3, 7, 6], { requiresGrad: true });
+      const x = e.tensor(
+        Float32Array.from({ length: 2 * 3 * 7 * 6 }, (_, i) => Math.sin(i)),
+        [2, 3, 7, 6],
+        { requiresGrad: true },
+      );
       const y = interpolate(x, { scaleFactor: 1.7, mode: 'bilinear' });
-      const g = e.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.cos(3 * i)), y.shape);
+      const g = e.tensor(
+        Float32Array.from({ length: y.size }, (_, i) => Math.cos(3 * i)),
+        y.shape,
+      );
       y.backward(g);
       const dx = await x.grad!.toArray();
       x.grad!.dispose();
@@ -204,18 +255,42 @@ describe('interpolate', () => {
   it('errors name the op and the offending shapes or values', () => {
     const e = engine();
     const x = e.zeros([1, 2, 4, 4]);
-    expect(() => interpolate(e.zeros([2, 4, 4]), { scaleFactor: 2, mode: 'bilinear' })).toThrow(/interpolate: expected a 4-D NCHW input, got shape \[2, 4, 4\]/);
+    expect(() => interpolate(e.zeros([2, 4, 4]), { scaleFactor: 2, mode: 'bilinear' })).toThrow(
+      /interpolate: expected a 4-D NCHW input, got shape \[2, 4, 4\]/,
+    );
     expect(() => interpolate(e.zeros([2, 4, 4]), { scaleFactor: 2, mode: 'bilinear' })).toThrow(ShapeError);
-    expect(() => interpolate(x, { size: [8, 8], scaleFactor: 2, mode: 'bilinear' })).toThrow(/interpolate: give only one of size and scaleFactor \(got size \[8, 8\] and scaleFactor 2\)/);
-    expect(() => interpolate(x, { mode: 'bilinear' })).toThrow(/interpolate: give either size or scaleFactor \(got neither\) for input \[1, 2, 4, 4\]/);
-    expect(() => interpolate(x, { size: [0, 3], mode: 'bilinear' })).toThrow(/interpolate: size must be positive integers, got \[0, 3\] for input \[1, 2, 4, 4\]/);
-    expect(() => interpolate(x, { size: [2.5, 3], mode: 'nearest' })).toThrow(/interpolate: size must be positive integers, got \[2\.5, 3\]/);
-    expect(() => interpolate(x, { scaleFactor: -2, mode: 'bilinear' })).toThrow(/interpolate: scaleFactor must be positive and finite, got -2/);
-    expect(() => interpolate(x, { scaleFactor: 0.1, mode: 'bilinear' })).toThrow(/interpolate: scaleFactor 0\.1 gives output size \[0, 0\] for input \[1, 2, 4, 4\]/);
-    expect(() => interpolate(x, { scaleFactor: 2, mode: 'bicubic' as 'bilinear' })).toThrow(/interpolate: unknown mode 'bicubic' \(expected 'bilinear' or 'nearest'\)/);
-    expect(() => interpolate(x, { scaleFactor: 2, mode: 'nearest', alignCorners: false })).toThrow(/interpolate: alignCorners can only be set with mode 'bilinear' \(got mode 'nearest' with alignCorners false\)/);
-    expect(() => interpolate(x, { scaleFactor: [2, 2, 2] as unknown as number, mode: 'nearest' })).toThrow(/interpolate: scaleFactor must be a number or a pair \[h, w\], got \[2, 2, 2\]/);
-    expect(() => interpolate(e.zeros([1, 1, 0, 4]), { scaleFactor: 2, mode: 'nearest' })).toThrow(/interpolate: input \[1, 1, 0, 4\] has an empty spatial axis/);
-    expect(() => interpolate(null as never, { scaleFactor: 2, mode: 'nearest' })).toThrow(/interpolate: input must be a Tensor/);
+    expect(() => interpolate(x, { size: [8, 8], scaleFactor: 2, mode: 'bilinear' })).toThrow(
+      /interpolate: give only one of size and scaleFactor \(got size \[8, 8\] and scaleFactor 2\)/,
+    );
+    expect(() => interpolate(x, { mode: 'bilinear' })).toThrow(
+      /interpolate: give either size or scaleFactor \(got neither\) for input \[1, 2, 4, 4\]/,
+    );
+    expect(() => interpolate(x, { size: [0, 3], mode: 'bilinear' })).toThrow(
+      /interpolate: size must be positive integers, got \[0, 3\] for input \[1, 2, 4, 4\]/,
+    );
+    expect(() => interpolate(x, { size: [2.5, 3], mode: 'nearest' })).toThrow(
+      /interpolate: size must be positive integers, got \[2\.5, 3\]/,
+    );
+    expect(() => interpolate(x, { scaleFactor: -2, mode: 'bilinear' })).toThrow(
+      /interpolate: scaleFactor must be positive and finite, got -2/,
+    );
+    expect(() => interpolate(x, { scaleFactor: 0.1, mode: 'bilinear' })).toThrow(
+      /interpolate: scaleFactor 0\.1 gives output size \[0, 0\] for input \[1, 2, 4, 4\]/,
+    );
+    expect(() => interpolate(x, { scaleFactor: 2, mode: 'bicubic' as 'bilinear' })).toThrow(
+      /interpolate: unknown mode 'bicubic' \(expected 'bilinear' or 'nearest'\)/,
+    );
+    expect(() => interpolate(x, { scaleFactor: 2, mode: 'nearest', alignCorners: false })).toThrow(
+      /interpolate: alignCorners can only be set with mode 'bilinear' \(got mode 'nearest' with alignCorners false\)/,
+    );
+    expect(() => interpolate(x, { scaleFactor: [2, 2, 2] as unknown as number, mode: 'nearest' })).toThrow(
+      /interpolate: scaleFactor must be a number or a pair \[h, w\], got \[2, 2, 2\]/,
+    );
+    expect(() => interpolate(e.zeros([1, 1, 0, 4]), { scaleFactor: 2, mode: 'nearest' })).toThrow(
+      /interpolate: input \[1, 1, 0, 4\] has an empty spatial axis/,
+    );
+    expect(() => interpolate(null as never, { scaleFactor: 2, mode: 'nearest' })).toThrow(
+      /interpolate: input must be a Tensor/,
+    );
   });
 });

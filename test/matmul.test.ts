@@ -9,14 +9,38 @@ import { matmulRef } from './helpers/reference.ts';
 const engine = useEngine();
 
 const SHAPES: [number[], number[]][] = [
-  [[3, 4], [4, 5]],
-  [[1, 1], [1, 1]],
-  [[5, 7], [7, 3]], // K not a multiple of 4: zero-padded
-  [[17, 33], [33, 19]], // partial tiles everywhere
-  [[70, 12], [12, 130]], // several workgroups in both directions
-  [[2, 3, 6], [2, 6, 5]], // batched
-  [[2, 3, 6], [6, 5]], // broadcast right operand
-  [[4, 1, 3, 8], [5, 8, 2]], // broadcast batch axes on both sides
+  [
+    [3, 4],
+    [4, 5],
+  ],
+  [
+    [1, 1],
+    [1, 1],
+  ],
+  [
+    [5, 7],
+    [7, 3],
+  ], // K not a multiple of 4: zero-padded
+  [
+    [17, 33],
+    [33, 19],
+  ], // partial tiles everywhere
+  [
+    [70, 12],
+    [12, 130],
+  ], // several workgroups in both directions
+  [
+    [2, 3, 6],
+    [2, 6, 5],
+  ], // batched
+  [
+    [2, 3, 6],
+    [6, 5],
+  ], // broadcast right operand
+  [
+    [4, 1, 3, 8],
+    [5, 8, 2],
+  ], // broadcast batch axes on both sides
   [[6], [6, 3]], // 1-D left operand
   [[2, 4, 6], [6]], // 1-D right operand
   [[6], [6]], // dot product
@@ -51,15 +75,41 @@ describe.each([
   });
 
   it.for([
-    [[70, 12], [12, 37]], // K % 8 == 4: the last step of 8 along k is half empty
-    [[3, 65, 20], [20, 16]], // M just past a 64-row workgroup, N exactly one 16-column block
-    [[17, 8], [8, 52]], // N = 52: the last block has 1 of its 4 vec4 columns
-    [[66, 20], [20, 268]], // N = 268: a second 256-column workgroup of subgroup_wide with 3 vec4 columns; M past 64
-    [[2, 9, 44], [44, 300]], // batched, K % 8 == 4, N % 64 == 44 (subgroup's N > 128 path: subgroup_wide)
-    [[5, 6], [6, 257]], // N % 4 == 1 and K % 4 == 2: both zero-padded
+    [
+      [70, 12],
+      [12, 37],
+    ], // K % 8 == 4: the last step of 8 along k is half empty
+    [
+      [3, 65, 20],
+      [20, 16],
+    ], // M just past a 64-row workgroup, N exactly one 16-column block
+    [
+      [17, 8],
+      [8, 52],
+    ], // N = 52: the last block has 1 of its 4 vec4 columns
+    [
+      [66, 20],
+      [20, 268],
+    ], // N = 268: a second 256-column workgroup of subgroup_wide with 3 vec4 columns; M past 64
+    [
+      [2, 9, 44],
+      [44, 300],
+    ], // batched, K % 8 == 4, N % 64 == 44 (subgroup's N > 128 path: subgroup_wide)
+    [
+      [5, 6],
+      [6, 257],
+    ], // N % 4 == 1 and K % 4 == 2: both zero-padded
   ] as number[][][])('edges of the tiles: %j x %j', async ([sa, sb], ctx) => {
     use(ctx);
-    await checkOp(engine(), { name: `matmul-${kind}-edges`, inputs: [{ shape: sa }, { shape: sb }], gpu: matmul, ref: matmulRef, rtol: 1e-4, atol: 1e-4, noGrad: true });
+    await checkOp(engine(), {
+      name: `matmul-${kind}-edges`,
+      inputs: [{ shape: sa }, { shape: sb }],
+      gpu: matmul,
+      ref: matmulRef,
+      rtol: 1e-4,
+      atol: 1e-4,
+      noGrad: true,
+    });
   });
 
   it('an infinity in A or B reaches only the outputs it belongs to', async (ctx) => {
@@ -71,7 +121,10 @@ describe.each([
     a[3 * K + 2] = Infinity; // row 3 of C is +Inf everywhere (B is positive)
     b[5 * N + 261] = -Infinity; // column 261 of C is -Inf (A is positive) except row 3: NaN
     const got = await matmul(e.tensor(a, [M, K]), e.tensor(b, [K, N])).toArray();
-    const want = matmulRef({ data: Float64Array.from(a), shape: [M, K] }, { data: Float64Array.from(b), shape: [K, N] }).data;
+    const want = matmulRef(
+      { data: Float64Array.from(a), shape: [M, K] },
+      { data: Float64Array.from(b), shape: [K, N] },
+    ).data;
     for (let i = 0; i < M * N; i++) {
       const [g, w] = [got[i], want[i]];
       if (!Number.isFinite(w)) expect(g, `C[${Math.floor(i / N)}][${i % N}]`).toBe(w);
@@ -81,7 +134,15 @@ describe.each([
 
   it('a larger product matches float64', async (ctx) => {
     use(ctx);
-    await checkOp(engine(), { name: 'matmul-big', inputs: [{ shape: [129, 200] }, { shape: [200, 131] }], gpu: matmul, ref: matmulRef, rtol: 1e-4, atol: 1e-3, noGrad: true });
+    await checkOp(engine(), {
+      name: 'matmul-big',
+      inputs: [{ shape: [129, 200] }, { shape: [200, 131] }],
+      gpu: matmul,
+      ref: matmulRef,
+      rtol: 1e-4,
+      atol: 1e-3,
+      noGrad: true,
+    });
   });
 });
 
@@ -102,17 +163,44 @@ describe.each(TILE_SHAPES.map((c) => [tileName(c), c] as const))('matmul with th
   let restore = () => {};
   afterEach(() => restore());
   it.for([
-    [[17, 33], [33, 19]], // partial tiles everywhere, K odd
-    [[2, 3, 6], [6, 5]], // broadcast right operand
+    [
+      [17, 33],
+      [33, 19],
+    ], // partial tiles everywhere, K odd
+    [
+      [2, 3, 6],
+      [6, 5],
+    ], // broadcast right operand
   ] as number[][][])('%j x %j (values and gradients)', async ([sa, sb]) => {
     restore = setPolicy(engine(), (p) => ({ ...p, matmul: 'workgroup', tiles: [tile] }));
-    await checkOp(engine(), { name: `matmul-${tileName(tile)}`, inputs: [{ shape: sa }, { shape: sb }], gpu: (a, b) => matmul(a, b), ref: matmulRef, rtol: 1e-4, atol: 1e-4 });
+    await checkOp(engine(), {
+      name: `matmul-${tileName(tile)}`,
+      inputs: [{ shape: sa }, { shape: sb }],
+      gpu: (a, b) => matmul(a, b),
+      ref: matmulRef,
+      rtol: 1e-4,
+      atol: 1e-4,
+    });
   });
   it.for([
-    [[2, 9, 44], [44, 300]], // batched, N past 256
-    [[129, 200], [200, 131]], // past 128 rows and columns, K several steps
+    [
+      [2, 9, 44],
+      [44, 300],
+    ], // batched, N past 256
+    [
+      [129, 200],
+      [200, 131],
+    ], // past 128 rows and columns, K several steps
   ] as number[][][])('%j x %j', async ([sa, sb]) => {
     restore = setPolicy(engine(), (p) => ({ ...p, matmul: 'workgroup', tiles: [tile] }));
-    await checkOp(engine(), { name: `matmul-${tileName(tile)}`, inputs: [{ shape: sa }, { shape: sb }], gpu: matmul, ref: matmulRef, rtol: 1e-4, atol: 1e-3, noGrad: true });
+    await checkOp(engine(), {
+      name: `matmul-${tileName(tile)}`,
+      inputs: [{ shape: sa }, { shape: sb }],
+      gpu: matmul,
+      ref: matmulRef,
+      rtol: 1e-4,
+      atol: 1e-3,
+      noGrad: true,
+    });
   });
 });

@@ -41,7 +41,9 @@ interface Gpu {
 
 function upload(e: Engine, prob: Problem, p0 = prob.p0): Gpu {
   return {
-    params: p0.map((d, k) => e.tensor(Float32Array.from(d), prob.shapes[k], { requiresGrad: true, category: 'parameters' })),
+    params: p0.map((d, k) =>
+      e.tensor(Float32Array.from(d), prob.shapes[k], { requiresGrad: true, category: 'parameters' }),
+    ),
     a: prob.a.map((d, k) => e.tensor(Float32Array.from(d), prob.shapes[k])),
     c: prob.c.map((d, k) => e.tensor(Float32Array.from(d), prob.shapes[k])),
   };
@@ -56,7 +58,12 @@ function freeGpu(g: Gpu): void {
 }
 
 /** Uploads the problem, makes an optimizer over it, runs `body`, then frees both (also when it throws). */
-async function withOptimizer<O extends Opt>(e: Engine, prob: Problem, make: (params: Tensor[]) => O, body: (g: Gpu, opt: O) => Promise<void> | void): Promise<void> {
+async function withOptimizer<O extends Opt>(
+  e: Engine,
+  prob: Problem,
+  make: (params: Tensor[]) => O,
+  body: (g: Gpu, opt: O) => Promise<void> | void,
+): Promise<void> {
   const g = upload(e, prob);
   const opt = make(g.params);
   try {
@@ -94,7 +101,11 @@ interface RefOptimizer {
 }
 
 /** torch.optim.Adam. `stepShift` makes a deliberately wrong bias correction (for the tolerance check). */
-function refAdam(sizes: number[], h: { lr: number; betas: [number, number]; eps: number; weightDecay: number }, stepShift = 0): RefOptimizer {
+function refAdam(
+  sizes: number[],
+  h: { lr: number; betas: [number, number]; eps: number; weightDecay: number },
+  stepShift = 0,
+): RefOptimizer {
   const m = sizes.map((n) => new Float64Array(n));
   const v = sizes.map((n) => new Float64Array(n));
   const t = sizes.map(() => 0);
@@ -165,7 +176,12 @@ function refGrads(prob: Problem, params: Float64Array[], active: boolean[]): (Fl
 }
 
 /** Run the reference for `steps` steps; active(step) says which parameters get a gradient. */
-function runRef(prob: Problem, opt: RefOptimizer, steps: number, active: (s: number) => boolean[] = () => prob.shapes.map(() => true)): Float64Array[] {
+function runRef(
+  prob: Problem,
+  opt: RefOptimizer,
+  steps: number,
+  active: (s: number) => boolean[] = () => prob.shapes.map(() => true),
+): Float64Array[] {
   const params = prob.p0.map((p) => Float64Array.from(p));
   for (let s = 0; s < steps; s++) opt.step(params, refGrads(prob, params, active(s)));
   return params;
@@ -202,26 +218,38 @@ const adamH = { lr: 0.05, betas: [0.9, 0.999] as [number, number], eps: 1e-8, we
 const rmsH = { lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0 };
 
 const CASES: Case[] = [
-  { name: 'Adam', make: (ps) => new Adam(ps, { lr: 0.05 }) , ref: () => refAdam(SIZES, adamH) },
+  { name: 'Adam', make: (ps) => new Adam(ps, { lr: 0.05 }), ref: () => refAdam(SIZES, adamH) },
   {
     name: 'Adam, weight decay, other betas',
-    make: (ps) => new Adam(ps, { lr: 0.02, betas: [0.5, 0.9], eps: 1e-6, weightDecay: 0.1 }) ,
+    make: (ps) => new Adam(ps, { lr: 0.02, betas: [0.5, 0.9], eps: 1e-6, weightDecay: 0.1 }),
     ref: () => refAdam(SIZES, { lr: 0.02, betas: [0.5, 0.9], eps: 1e-6, weightDecay: 0.1 }),
   },
-  { name: 'RMSprop', make: (ps) => new RMSprop(ps) , ref: () => refRMSprop(SIZES, rmsH) },
+  { name: 'RMSprop', make: (ps) => new RMSprop(ps), ref: () => refRMSprop(SIZES, rmsH) },
   {
     name: 'RMSprop, weight decay',
-    make: (ps) => new RMSprop(ps, { lr: 0.003, alpha: 0.9, eps: 1e-6, weightDecay: 0.2 }) ,
+    make: (ps) => new RMSprop(ps, { lr: 0.003, alpha: 0.9, eps: 1e-6, weightDecay: 0.2 }),
     ref: () => refRMSprop(SIZES, { lr: 0.003, alpha: 0.9, eps: 1e-6, weightDecay: 0.2 }),
   },
-  { name: 'SGD', make: (ps) => new SGD(ps, { lr: 0.1 }) , ref: () => refSGD(SIZES, { lr: 0.1, momentum: 0, weightDecay: 0 }) },
-  { name: 'SGD, momentum', make: (ps) => new SGD(ps, { lr: 0.1, momentum: 0.9 }) , ref: () => refSGD(SIZES, { lr: 0.1, momentum: 0.9, weightDecay: 0 }) },
+  {
+    name: 'SGD',
+    make: (ps) => new SGD(ps, { lr: 0.1 }),
+    ref: () => refSGD(SIZES, { lr: 0.1, momentum: 0, weightDecay: 0 }),
+  },
+  {
+    name: 'SGD, momentum',
+    make: (ps) => new SGD(ps, { lr: 0.1, momentum: 0.9 }),
+    ref: () => refSGD(SIZES, { lr: 0.1, momentum: 0.9, weightDecay: 0 }),
+  },
   {
     name: 'SGD, momentum, weight decay',
-    make: (ps) => new SGD(ps, { lr: 0.05, momentum: 0.5, weightDecay: 0.3 }) ,
+    make: (ps) => new SGD(ps, { lr: 0.05, momentum: 0.5, weightDecay: 0.3 }),
     ref: () => refSGD(SIZES, { lr: 0.05, momentum: 0.5, weightDecay: 0.3 }),
   },
-  { name: 'SGD, weight decay', make: (ps) => new SGD(ps, { lr: 0.1, weightDecay: 0.5 }) , ref: () => refSGD(SIZES, { lr: 0.1, momentum: 0, weightDecay: 0.5 }) },
+  {
+    name: 'SGD, weight decay',
+    make: (ps) => new SGD(ps, { lr: 0.1, weightDecay: 0.5 }),
+    ref: () => refSGD(SIZES, { lr: 0.1, momentum: 0, weightDecay: 0.5 }),
+  },
 ];
 
 describe('optimizers match float64 PyTorch update rules', () => {
@@ -242,13 +270,22 @@ describe('optimizers match float64 PyTorch update rules', () => {
   it('the tolerance catches a wrong Adam bias correction (step off by one, or none)', async () => {
     const e = engine();
     const prob = problem(2);
-    await withOptimizer(e, prob, (params) => new Adam(params, { lr: 0.05 }), async (g, opt) => {
-      for (let s = 0; s < 5; s++) trainStep(e, g, opt);
-      const got = await read(g.params);
-      assertParamsClose(got, runRef(prob, refAdam(SIZES, adamH), 5), 'Adam');
-      expect(() => assertParamsClose(got, runRef(prob, refAdam(SIZES, adamH, 1), 5), 'Adam, t + 1')).toThrow(/element/);
-      expect(() => assertParamsClose(got, runRef(prob, refAdam(SIZES, adamH, 1e9), 5), 'Adam, no correction')).toThrow(/element/);
-    });
+    await withOptimizer(
+      e,
+      prob,
+      (params) => new Adam(params, { lr: 0.05 }),
+      async (g, opt) => {
+        for (let s = 0; s < 5; s++) trainStep(e, g, opt);
+        const got = await read(g.params);
+        assertParamsClose(got, runRef(prob, refAdam(SIZES, adamH), 5), 'Adam');
+        expect(() => assertParamsClose(got, runRef(prob, refAdam(SIZES, adamH, 1), 5), 'Adam, t + 1')).toThrow(
+          /element/,
+        );
+        expect(() =>
+          assertParamsClose(got, runRef(prob, refAdam(SIZES, adamH, 1e9), 5), 'Adam, no correction'),
+        ).toThrow(/element/);
+      },
+    );
   });
 
   it('Adam bias corrections stay accurate over many steps (t up to 300)', async () => {
@@ -275,46 +312,70 @@ describe('optimizers match float64 PyTorch update rules', () => {
 
 describe('multi-tensor steps: one dispatch over flat arrays', () => {
   // 41 tensors: sizes around the 256-element chunks, a 1-element one, and a larger one
-  const MANY = [[1], [255], [256], [257], [3, 170], [1000], ...Array.from({ length: 35 }, (_, k) => [k % 7 + 1, 2 * k + 3])];
+  const MANY = [
+    [1],
+    [255],
+    [256],
+    [257],
+    [3, 170],
+    [1000],
+    ...Array.from({ length: 35 }, (_, k) => [(k % 7) + 1, 2 * k + 3]),
+  ];
 
   it.each([
-    ['Adam', (ps: Tensor[]) => new Adam(ps, { lr: 0.05, weightDecay: 0.01 }), () => refAdam(MANY.map(sizeOf), { ...adamH, weightDecay: 0.01 })],
+    [
+      'Adam',
+      (ps: Tensor[]) => new Adam(ps, { lr: 0.05, weightDecay: 0.01 }),
+      () => refAdam(MANY.map(sizeOf), { ...adamH, weightDecay: 0.01 }),
+    ],
     ['RMSprop', (ps: Tensor[]) => new RMSprop(ps, { lr: 0.01 }), () => refRMSprop(MANY.map(sizeOf), rmsH)],
-    ['SGD momentum', (ps: Tensor[]) => new SGD(ps, { lr: 0.1, momentum: 0.9 }), () => refSGD(MANY.map(sizeOf), { lr: 0.1, momentum: 0.9, weightDecay: 0 })],
-  ] as const)('%s: 41 tensors of awkward sizes, some without a gradient, match float64 in 2 dispatches per step', async (_name, make, ref) => {
-    const e = engine();
-    const prob = problem(31, MANY);
-    // every third tensor sits out steps 1 and 3 (its step count and state must not move)
-    const active = (s: number) => MANY.map((_, k) => s % 2 === 0 || k % 3 !== 0);
-    await withOptimizer<Opt>(e, prob, make, async (g, opt) => {
-      for (let s = 0; s < 4; s++) {
-        opt.zeroGrad();
-        backward(e, g, active(s));
-        const d0 = e.runtime.stats.dispatches;
-        opt.step();
-        expect(e.runtime.stats.dispatches - d0).toBe(2);
-      }
-      const got = await read(g.params);
-      assertParamsClose(got, runRef(prob, ref(), 4, active), _name);
-    });
-  });
+    [
+      'SGD momentum',
+      (ps: Tensor[]) => new SGD(ps, { lr: 0.1, momentum: 0.9 }),
+      () => refSGD(MANY.map(sizeOf), { lr: 0.1, momentum: 0.9, weightDecay: 0 }),
+    ],
+  ] as const)(
+    '%s: 41 tensors of awkward sizes, some without a gradient, match float64 in 2 dispatches per step',
+    async (_name, make, ref) => {
+      const e = engine();
+      const prob = problem(31, MANY);
+      // every third tensor sits out steps 1 and 3 (its step count and state must not move)
+      const active = (s: number) => MANY.map((_, k) => s % 2 === 0 || k % 3 !== 0);
+      await withOptimizer<Opt>(e, prob, make, async (g, opt) => {
+        for (let s = 0; s < 4; s++) {
+          opt.zeroGrad();
+          backward(e, g, active(s));
+          const d0 = e.runtime.stats.dispatches;
+          opt.step();
+          expect(e.runtime.stats.dispatches - d0).toBe(2);
+        }
+        const got = await read(g.params);
+        assertParamsClose(got, runRef(prob, ref(), 4, active), _name);
+      });
+    },
+  );
 
   it('a parameter written by someone else between steps (loadState, an upload) is picked up', async () => {
     const e = engine();
     const prob = problem(32);
-    await withOptimizer(e, prob, (params) => new Adam(params, { lr: 0.05 }), async (g, opt) => {
-      trainStep(e, g, opt);
-      // overwrite parameter 1 in stream order, as Module.loadState does
-      const fresh = Float32Array.from({ length: g.params[1].size }, (_, i) => 0.25 * i - 0.5);
-      e.runtime.write(g.params[1].buffer(), fresh);
-      const refOpt = refAdam(SIZES, adamH);
-      const params = prob.p0.map((p) => Float64Array.from(p));
-      refOpt.step(params, refGrads(prob, params, [true, true]));
-      params[1] = Float64Array.from(fresh);
-      refOpt.step(params, refGrads(prob, params, [true, true]));
-      trainStep(e, g, opt);
-      assertParamsClose(await read(g.params), params, 'after an outside write');
-    });
+    await withOptimizer(
+      e,
+      prob,
+      (params) => new Adam(params, { lr: 0.05 }),
+      async (g, opt) => {
+        trainStep(e, g, opt);
+        // overwrite parameter 1 in stream order, as Module.loadState does
+        const fresh = Float32Array.from({ length: g.params[1].size }, (_, i) => 0.25 * i - 0.5);
+        e.runtime.write(g.params[1].buffer(), fresh);
+        const refOpt = refAdam(SIZES, adamH);
+        const params = prob.p0.map((p) => Float64Array.from(p));
+        refOpt.step(params, refGrads(prob, params, [true, true]));
+        params[1] = Float64Array.from(fresh);
+        refOpt.step(params, refGrads(prob, params, [true, true]));
+        trainStep(e, g, opt);
+        assertParamsClose(await read(g.params), params, 'after an outside write');
+      },
+    );
   });
 
   it('step({ clamp }) is bitwise step() followed by clampParameters(), and rejects bad bounds', async () => {
@@ -335,9 +396,14 @@ describe('multi-tensor steps: one dispatch over flat arrays', () => {
       const got = await read(b.params);
       const want = await read(a.params);
       got.forEach((x, k) => expect(Array.from(bits(x)), `parameter ${k}`).toEqual(Array.from(bits(want[k]))));
-      expect(got.some((x) => x.some((v) => v === Math.fround(0.3))) && got.some((x) => x.some((v) => v === Math.fround(-0.4)))).toBe(true);
+      expect(
+        got.some((x) => x.some((v) => v === Math.fround(0.3))) &&
+          got.some((x) => x.some((v) => v === Math.fround(-0.4))),
+      ).toBe(true);
       expect(() => optB.step({ clamp: [1, -1] })).toThrow(/clamp's lo \(1\) is greater than its hi \(-1\)/);
-      expect(() => optB.step({ clamp: [0, NaN] as unknown as [number, number] })).toThrow(/clamp must be a pair of numbers/);
+      expect(() => optB.step({ clamp: [0, NaN] as unknown as [number, number] })).toThrow(
+        /clamp must be a pair of numbers/,
+      );
     } finally {
       optA.dispose();
       optB.dispose();
@@ -366,7 +432,14 @@ describe('optimizer behaviour', () => {
       const got = await read(g.params);
       expect(Array.from(got[1])).not.toEqual(Array.from(Float32Array.from(prob.p0[1])));
       const st = await opt.state();
-      expect(Object.keys(st.buffers).sort()).toEqual(['exp_avg.0', 'exp_avg.1', 'exp_avg_sq.0', 'exp_avg_sq.1', 'step.0', 'step.1']);
+      expect(Object.keys(st.buffers).sort()).toEqual([
+        'exp_avg.0',
+        'exp_avg.1',
+        'exp_avg_sq.0',
+        'exp_avg_sq.1',
+        'step.0',
+        'step.1',
+      ]);
       expect(st.step).toBe(1);
       expect(st.buffers['step.0'][0]).toBe(1);
     } finally {
@@ -378,15 +451,20 @@ describe('optimizer behaviour', () => {
 
   it('zeroGrad disposes the gradients and sets them to null', async () => {
     const e = engine();
-    await withOptimizer(e, problem(5), (params) => new SGD(params, { lr: 0.1 }), async (g, opt) => {
-      backward(e, g);
-      const grads = g.params.map((p) => p.grad!);
-      opt.zeroGrad();
-      g.params.forEach((p, k) => {
-        expect(p.grad).toBeNull();
-        expect(grads[k].isDisposed).toBe(true);
-      });
-    });
+    await withOptimizer(
+      e,
+      problem(5),
+      (params) => new SGD(params, { lr: 0.1 }),
+      async (g, opt) => {
+        backward(e, g);
+        const grads = g.params.map((p) => p.grad!);
+        opt.zeroGrad();
+        g.params.forEach((p, k) => {
+          expect(p.grad).toBeNull();
+          expect(grads[k].isDisposed).toBe(true);
+        });
+      },
+    );
   });
 
   it('skips parameters without a gradient; each parameter keeps its own step count (Adam, SGD momentum)', async () => {
@@ -395,8 +473,12 @@ describe('optimizer behaviour', () => {
     // parameter 1 gets a gradient only from the third step on
     const active = (s: number) => [true, s >= 2];
     const cases: [string, (ps: Tensor[]) => Opt, () => RefOptimizer][] = [
-      ['Adam', (ps) => new Adam(ps, { lr: 0.05 }) , () => refAdam(SIZES, adamH)],
-      ['SGD', (ps) => new SGD(ps, { lr: 0.1, momentum: 0.9 }) , () => refSGD(SIZES, { lr: 0.1, momentum: 0.9, weightDecay: 0 })],
+      ['Adam', (ps) => new Adam(ps, { lr: 0.05 }), () => refAdam(SIZES, adamH)],
+      [
+        'SGD',
+        (ps) => new SGD(ps, { lr: 0.1, momentum: 0.9 }),
+        () => refSGD(SIZES, { lr: 0.1, momentum: 0.9, weightDecay: 0 }),
+      ],
     ];
     for (const [name, make, ref] of cases) {
       await withOptimizer(e, prob, make, async (g, opt) => {
@@ -415,30 +497,54 @@ describe('optimizer behaviour', () => {
   it('SGD momentum: the buffer is the gradient itself on the first step', async () => {
     const e = engine();
     const prob = problem(7);
-    await withOptimizer(e, prob, (params) => new SGD(params, { lr: 0.1, momentum: 0.9 }), async (g, opt) => {
-      opt.zeroGrad();
-      backward(e, g);
-      const grads = await read(g.params.map((p) => p.grad!));
-      opt.step();
-      const st = await opt.state();
-      grads.forEach((gr, k) => expect(Array.from(bits(st.buffers[`momentum_buffer.${k}`]))).toEqual(Array.from(bits(gr))));
-      const got = await read(g.params);
-      got.forEach((p, k) => assertClose(p, prob.p0[k].map((x, i) => x - 0.1 * grads[k][i]), RTOL, ATOL, `SGD first step ${k}`));
-    });
+    await withOptimizer(
+      e,
+      prob,
+      (params) => new SGD(params, { lr: 0.1, momentum: 0.9 }),
+      async (g, opt) => {
+        opt.zeroGrad();
+        backward(e, g);
+        const grads = await read(g.params.map((p) => p.grad!));
+        opt.step();
+        const st = await opt.state();
+        grads.forEach((gr, k) =>
+          expect(Array.from(bits(st.buffers[`momentum_buffer.${k}`]))).toEqual(Array.from(bits(gr))),
+        );
+        const got = await read(g.params);
+        got.forEach((p, k) =>
+          assertClose(
+            p,
+            prob.p0[k].map((x, i) => x - 0.1 * grads[k][i]),
+            RTOL,
+            ATOL,
+            `SGD first step ${k}`,
+          ),
+        );
+      },
+    );
   });
 
   it('SGD without momentum keeps no buffer', async () => {
     const e = engine();
-    await withOptimizer(e, problem(8), (params) => new SGD(params, { lr: 0.1 }), async (g, opt) => {
-      trainStep(e, g, opt);
-      expect(Object.keys((await opt.state()).buffers).sort()).toEqual(['step.0', 'step.1']);
-    });
+    await withOptimizer(
+      e,
+      problem(8),
+      (params) => new SGD(params, { lr: 0.1 }),
+      async (g, opt) => {
+        trainStep(e, g, opt);
+        expect(Object.keys((await opt.state()).buffers).sort()).toEqual(['step.0', 'step.1']);
+      },
+    );
   });
 
   it('step() records only: no submit, and no new uniform buffer after the first steps', async () => {
     const e = engine();
     const g = upload(e, problem(9));
-    for (const make of [(ps: Tensor[]) => new Adam(ps), (ps: Tensor[]) => new RMSprop(ps), (ps: Tensor[]) => new SGD(ps, { lr: 0.01, momentum: 0.9 })]) {
+    for (const make of [
+      (ps: Tensor[]) => new Adam(ps),
+      (ps: Tensor[]) => new RMSprop(ps),
+      (ps: Tensor[]) => new SGD(ps, { lr: 0.01, momentum: 0.9 }),
+    ]) {
       const opt = make(g.params);
       try {
         await e.flush();
@@ -467,19 +573,24 @@ describe('optimizer behaviour', () => {
   it('the lr setter changes the step size', async () => {
     const e = engine();
     const prob = problem(10);
-    await withOptimizer(e, prob, (params) => new SGD(params, { lr: 0.1 }), async (g, opt) => {
-      trainStep(e, g, opt);
-      opt.lr = 0.01;
-      expect(opt.lr).toBe(0.01);
-      trainStep(e, g, opt);
-      const ref = refSGD(SIZES, { lr: 0.1, momentum: 0, weightDecay: 0 });
-      const params = prob.p0.map((p) => Float64Array.from(p));
-      ref.step(params, refGrads(prob, params, [true, true]));
-      const ref2 = refSGD(SIZES, { lr: 0.01, momentum: 0, weightDecay: 0 });
-      ref2.step(params, refGrads(prob, params, [true, true]));
-      assertParamsClose(await read(g.params), params, 'SGD with an lr change');
-      expect(() => (opt.lr = -1)).toThrow(/SGD: lr must be >= 0/);
-    });
+    await withOptimizer(
+      e,
+      prob,
+      (params) => new SGD(params, { lr: 0.1 }),
+      async (g, opt) => {
+        trainStep(e, g, opt);
+        opt.lr = 0.01;
+        expect(opt.lr).toBe(0.01);
+        trainStep(e, g, opt);
+        const ref = refSGD(SIZES, { lr: 0.1, momentum: 0, weightDecay: 0 });
+        const params = prob.p0.map((p) => Float64Array.from(p));
+        ref.step(params, refGrads(prob, params, [true, true]));
+        const ref2 = refSGD(SIZES, { lr: 0.01, momentum: 0, weightDecay: 0 });
+        ref2.step(params, refGrads(prob, params, [true, true]));
+        assertParamsClose(await read(g.params), params, 'SGD with an lr change');
+        expect(() => (opt.lr = -1)).toThrow(/SGD: lr must be >= 0/);
+      },
+    );
   });
 
   it('rejects bad arguments with clear errors', () => {
@@ -521,8 +632,9 @@ describe('state() and load()', () => {
       const b = upload(e, prob);
       const optB = make(b.params);
       for (let s = 0; s < 3; s++) trainStep(e, b, optB);
-      const saved: OptimizerState = JSON.parse(JSON.stringify(await optB.state(), (_k, v) => (v instanceof Float32Array ? { f32: Array.from(v) } : v)), (_k, v) =>
-        v && typeof v === 'object' && Array.isArray(v.f32) ? Float32Array.from(v.f32) : v,
+      const saved: OptimizerState = JSON.parse(
+        JSON.stringify(await optB.state(), (_k, v) => (v instanceof Float32Array ? { f32: Array.from(v) } : v)),
+        (_k, v) => (v && typeof v === 'object' && Array.isArray(v.f32) ? Float32Array.from(v.f32) : v),
       ); // through JSON: a plain, serialisable object
       const savedParams = (await read(b.params)).map((x) => Float64Array.from(x));
       optB.dispose();
@@ -534,11 +646,14 @@ describe('state() and load()', () => {
       expect(optC.stepsTaken).toBe(3);
       for (let s = 0; s < 3; s++) trainStep(e, c, optC);
       const resumed = await read(c.params);
-      resumed.forEach((r, k) => expect(Array.from(bits(r)), `${name} parameter ${k}`).toEqual(Array.from(bits(straight[k]))));
+      resumed.forEach((r, k) =>
+        expect(Array.from(bits(r)), `${name} parameter ${k}`).toEqual(Array.from(bits(straight[k]))),
+      );
       const sa = await optA.state();
       const sc = await optC.state();
       expect(sc.step).toBe(6);
-      for (const key of Object.keys(sa.buffers)) expect(Array.from(bits(sc.buffers[key])), key).toEqual(Array.from(bits(sa.buffers[key])));
+      for (const key of Object.keys(sa.buffers))
+        expect(Array.from(bits(sc.buffers[key])), key).toEqual(Array.from(bits(sa.buffers[key])));
       optA.dispose();
       optC.dispose();
       freeGpu(a);
@@ -554,7 +669,9 @@ describe('state() and load()', () => {
     const st = await adam.state();
     const other = [e.zeros([4, 3], { requiresGrad: true }), e.zeros([5], { requiresGrad: true })];
     const wrongShape = new Adam(other);
-    expect(() => wrongShape.load(st)).toThrow("Adam.load: parameter 0 has shape [4, 3] but the state's parameter 0 has shape [3, 4]");
+    expect(() => wrongShape.load(st)).toThrow(
+      "Adam.load: parameter 0 has shape [4, 3] but the state's parameter 0 has shape [3, 4]",
+    );
     const fewer = new Adam([other[1]]);
     expect(() => fewer.load(st)).toThrow('Adam.load: the state has 2 parameters, this optimizer has 1');
     const rms = new RMSprop(g.params);
@@ -566,7 +683,9 @@ describe('state() and load()', () => {
     const short = { ...st, buffers: { ...st.buffers, 'exp_avg.0': new Float32Array(11) } };
     expect(() => fresh.load(short)).toThrow("Adam.load: buffer 'exp_avg.0' has 11 values, parameter 0 [3, 4] needs 12");
     const badHyper = { ...st, hyper: { ...st.hyper, betas: [0.9, 1.5] as [number, number] } };
-    expect(() => fresh.load(badHyper)).toThrow("Adam.load: the state's hyperparameters are invalid: Adam: betas[1] must be in [0, 1), got 1.5");
+    expect(() => fresh.load(badHyper)).toThrow(
+      "Adam.load: the state's hyperparameters are invalid: Adam: betas[1] must be in [0, 1), got 1.5",
+    );
     // a failed load changes nothing
     expect((await fresh.state()).step).toBe(0);
     for (const o of [adam, wrongShape, fewer, rms, fresh]) o.dispose();
@@ -619,9 +738,12 @@ describe('guarded steps: step({ skipNonFinite: true })', () => {
       expect(await readNonFiniteFlag(flag2)).toBe(1);
       expect((await flag2.toArray())[0]).toBe(1);
       const still = await read(b.params);
-      still.forEach((x, k) => expect(Array.from(bits(x)), `parameter ${k} after a skipped step`).toEqual(Array.from(bits(afterB[k]))));
+      still.forEach((x, k) =>
+        expect(Array.from(bits(x)), `parameter ${k} after a skipped step`).toEqual(Array.from(bits(afterB[k]))),
+      );
       const state2 = await optB.state();
-      for (const key of Object.keys(state1.buffers)) expect(Array.from(bits(state2.buffers[key])), key).toEqual(Array.from(bits(state1.buffers[key])));
+      for (const key of Object.keys(state1.buffers))
+        expect(Array.from(bits(state2.buffers[key])), key).toEqual(Array.from(bits(state1.buffers[key])));
       // step 3 in B = step 2 in A: the skipped step left no trace (Adam's bias correction included)
       trainStep(e, a, optA);
       optB.zeroGrad();
@@ -629,7 +751,9 @@ describe('guarded steps: step({ skipNonFinite: true })', () => {
       expect(await readNonFiniteFlag(optB.step({ skipNonFinite: true })!)).toBeNull();
       const endA = await read(a.params);
       const endB = await read(b.params);
-      endB.forEach((x, k) => expect(Array.from(bits(x)), `parameter ${k} after the next step`).toEqual(Array.from(bits(endA[k]))));
+      endB.forEach((x, k) =>
+        expect(Array.from(bits(x)), `parameter ${k} after the next step`).toEqual(Array.from(bits(endA[k]))),
+      );
       for (const t of [loss, flag1, flag2]) t.dispose();
       optA.dispose();
       optB.dispose();
@@ -697,7 +821,9 @@ describe('clampParameters', () => {
     const got = await read(g.params);
     got.forEach((p, k) => {
       expect(g.params[k].buffer()).toBe(buffers[k]);
-      expect(Array.from(p)).toEqual(Array.from(Float32Array.from(prob.p0[k].map((x) => Math.min(Math.max(x, -0.5), 0.25)))));
+      expect(Array.from(p)).toEqual(
+        Array.from(Float32Array.from(prob.p0[k].map((x) => Math.min(Math.max(x, -0.5), 0.25)))),
+      );
       for (const x of p) {
         expect(x).toBeGreaterThanOrEqual(-0.5);
         expect(x).toBeLessThanOrEqual(0.25);

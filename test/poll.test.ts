@@ -2,7 +2,14 @@
 // runtime names each wait by what was submitted.
 import { afterEach, describe, expect, it } from 'vitest';
 import { sum } from '../src/index.ts';
-import { beginWait, endWait, expectedWait, installPolling, pollSettings, resetWaitHistory } from '../src/device/poll.ts';
+import {
+  beginWait,
+  endWait,
+  expectedWait,
+  installPolling,
+  pollSettings,
+  resetWaitHistory,
+} from '../src/device/poll.ts';
 import { useEngine } from './helpers/engine.ts';
 
 const engine = useEngine();

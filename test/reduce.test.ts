@@ -42,7 +42,8 @@ describe('reductions against float64', () => {
         name: `${kind}${JSON.stringify(axes)}`,
         inputs: [{ shape }],
         gpu: (x) => op(x, axes, keepdim),
-        ref: (x) => reduceRef(kind, x, axes === undefined ? undefined : typeof axes === 'number' ? [axes] : axes, keepdim),
+        ref: (x) =>
+          reduceRef(kind, x, axes === undefined ? undefined : typeof axes === 'number' ? [axes] : axes, keepdim),
         rtol: 1e-5,
         atol: 1e-4,
         noGrad: big, // finite differences over 100k elements would be slow; small cases cover backward
@@ -76,7 +77,11 @@ describe('reductions against float64', () => {
     const e = engine();
     await withPolicy(e, 'hardware', async () => {
       // vec4 rows split into partials (≥ 1 Mi elements: one long row with a tail of 3; 3 rows), and a tree per output (300 rows)
-      for (const [shape, axis] of [[[1_200_003], 0], [[3, 400_000], 1], [[300, 1027], 1]] as [number[], number][]) {
+      for (const [shape, axis] of [
+        [[1_200_003], 0],
+        [[3, 400_000], 1],
+        [[300, 1027], 1],
+      ] as [number[], number][]) {
         const n = shape.reduce((a, b) => a * b, 1);
         const data = new Float32Array(n);
         for (let i = 0; i < n; i++) data[i] = (Math.imul(i + 7, 2654435761) >>> 0) / 2 ** 32 - 0.45;

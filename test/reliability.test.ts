@@ -24,8 +24,23 @@ beforeAll(async () => {
   await writeSyntheticCases(data, { cases: 4, seed: 3, shape: [48, 48, 24], phantom: { tumourSize: 'typical' } });
 });
 
-const config = makeConfig({ lr: 1e-3, epochs: 3, batch: 4, size: 32, volumeCrop: [40, 40, 16], seed: 9, model: { inChannels: 3, classes: 3, width: 1 / 16, skip: 'add', slope: 0.2, seed: 9 } });
-const base = { dataDir: data, cacheDir: join(dir, 'cache'), valCases: ['Synth_004'], logEvery: 5, checkpointEvery: 1000, maxValCases: 1 };
+const config = makeConfig({
+  lr: 1e-3,
+  epochs: 3,
+  batch: 4,
+  size: 32,
+  volumeCrop: [40, 40, 16],
+  seed: 9,
+  model: { inChannels: 3, classes: 3, width: 1 / 16, skip: 'add', slope: 0.2, seed: 9 },
+});
+const base = {
+  dataDir: data,
+  cacheDir: join(dir, 'cache'),
+  valCases: ['Synth_004'],
+  logEvery: 5,
+  checkpointEvery: 1000,
+  maxValCases: 1,
+};
 
 describe('checkpoints', () => {
   it('10 steps + resume + 10 steps gives bitwise the same parameters as 20 steps', async () => {
@@ -33,14 +48,25 @@ describe('checkpoints', () => {
     const straight = await train(e, { ...base, runDir: join(dir, 'straight'), config, maxSteps: 20 });
     const first = await train(e, { ...base, runDir: join(dir, 'split'), config, maxSteps: 10 });
     expect(first.progress.globalStep).toBe(10);
-    const second = await train(e, { ...base, runDir: join(dir, 'split'), config, maxSteps: 10, resume: first.lastCheckpoint! });
+    const second = await train(e, {
+      ...base,
+      runDir: join(dir, 'split'),
+      config,
+      maxSteps: 10,
+      resume: first.lastCheckpoint!,
+    });
     expect(second.progress).toEqual(straight.progress);
     const a = loadCheckpoint(straight.lastCheckpoint!);
     const b = loadCheckpoint(second.lastCheckpoint!);
     expect([...a.tensors.keys()]).toEqual([...b.tensors.keys()]);
     for (const [name, t] of a.tensors) {
       const u = b.tensors.get(name)!;
-      expect(Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), name).toBe(true);
+      expect(
+        Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength).equals(
+          Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+        ),
+        name,
+      ).toBe(true);
     }
     // the epoch boundary (12 steps per epoch here) was crossed inside the resumed part
     expect(straight.progress.epoch).toBe(1);
@@ -63,8 +89,40 @@ describe('checkpoints', () => {
 
   it('SIGKILL while training (and checkpointing) leaves the previous checkpoint loadable', async () => {
     const run = join(dir, 'killed');
-    const child = spawn(process.execPath, [join(root, 'bin/segan.mjs'), 'train', '--data', data, '--runs', dir, '--run', 'killed', '--width', '0.0625', '--size', '32', '--crop', '40x40x16',
-      '--classes', '1', '--batch', '4', '--epochs', '50', '--checkpoint-every', '1', '--log-every', '1', '--val-cases', 'Synth_004', '--cache', join(dir, 'cache2')], { cwd: root, stdio: 'ignore' });
+    const child = spawn(
+      process.execPath,
+      [
+        join(root, 'bin/segan.mjs'),
+        'train',
+        '--data',
+        data,
+        '--runs',
+        dir,
+        '--run',
+        'killed',
+        '--width',
+        '0.0625',
+        '--size',
+        '32',
+        '--crop',
+        '40x40x16',
+        '--classes',
+        '1',
+        '--batch',
+        '4',
+        '--epochs',
+        '50',
+        '--checkpoint-every',
+        '1',
+        '--log-every',
+        '1',
+        '--val-cases',
+        'Synth_004',
+        '--cache',
+        join(dir, 'cache2'),
+      ],
+      { cwd: root, stdio: 'ignore' },
+    );
     // wait for a few checkpoints, then kill at an arbitrary moment (often mid-write: one per step)
     const ckDir = join(run, 'checkpoints');
     const t0 = Date.now();
@@ -95,12 +153,22 @@ describe('numerical faults and long runs', () => {
     const wild = { ...config, lr: 1e30 };
     let err: unknown;
     try {
-      await train(e, { ...base, runDir: run, config: wild, resume: good.lastCheckpoint!, resumeOverrides: { lr: wild.lr }, checkpointEvery: 1000, logEvery: 2 });
+      await train(e, {
+        ...base,
+        runDir: run,
+        config: wild,
+        resume: good.lastCheckpoint!,
+        resumeOverrides: { lr: wild.lr },
+        checkpointEvery: 1000,
+        logEvery: 2,
+      });
     } catch (x) {
       err = x;
     }
     expect(err).toBeInstanceOf(NonFiniteLossError);
-    expect(String((err as Error).message)).toMatch(/the (critic|segmentor) (loss became (NaN|-?Infinity)|gradient of \S+ became non-finite .*) at step \d+ \(epoch \d+\).*the update was not applied and training stopped\. The last good checkpoint is .*step-0000004\.safetensors; resume from it with a lower learning rate.*--on-nan skip/);
+    expect(String((err as Error).message)).toMatch(
+      /the (critic|segmentor) (loss became (NaN|-?Infinity)|gradient of \S+ became non-finite .*) at step \d+ \(epoch \d+\).*the update was not applied and training stopped\. The last good checkpoint is .*step-0000004\.safetensors; resume from it with a lower learning rate.*--on-nan skip/,
+    );
     expect(readFileSync(good.lastCheckpoint!).equals(before)).toBe(true);
     expect(() => loadCheckpoint(good.lastCheckpoint!)).not.toThrow();
   }, 120_000);
@@ -109,8 +177,16 @@ describe('numerical faults and long runs', () => {
     const e = engine();
     const { SeganModel } = await import('../src/segan/model.ts');
     const { SeganTrainer } = await import('../src/segan/trainer.ts');
-    const cfg = makeConfig({ lr: 1e-3, batch: 2, size: 32, model: { inChannels: 3, classes: 3, width: 1 / 16, skip: 'add', slope: 0.2, seed: 4 } });
-    const batch = (seed: number) => ({ x: e.rand([2, 3, 32, 32], { seed }), y: e.tidy(() => e.rand([2, 3, 32, 32], { seed: seed + 1 }).gt(0.6)) });
+    const cfg = makeConfig({
+      lr: 1e-3,
+      batch: 2,
+      size: 32,
+      model: { inChannels: 3, classes: 3, width: 1 / 16, skip: 'add', slope: 0.2, seed: 4 },
+    });
+    const batch = (seed: number) => ({
+      x: e.rand([2, 3, 32, 32], { seed }),
+      y: e.tidy(() => e.rand([2, 3, 32, 32], { seed: seed + 1 }).gt(0.6)),
+    });
     const a = batch(10);
     const b = batch(20);
     const bad = batch(30);
@@ -124,7 +200,10 @@ describe('numerical faults and long runs', () => {
       const found = [];
       for (const { x, y } of batches) {
         const s = trainer.step(x, y);
-        found.push([await trainer.explainFlag('critic', s.criticFlag), await trainer.explainFlag('segmentor', s.segmentorFlag)]);
+        found.push([
+          await trainer.explainFlag('critic', s.criticFlag),
+          await trainer.explainFlag('segmentor', s.segmentorFlag),
+        ]);
         for (const t of Object.values(s)) t?.dispose();
       }
       const state = new Map<string, Float32Array>();
@@ -136,19 +215,28 @@ describe('numerical faults and long runs', () => {
     const clean = await runOn([a, b]);
     const skipped = await runOn([a, bad, b]);
     expect(clean.found.flat()).toEqual([null, null, null, null]);
-    expect(skipped.found[1]).toEqual([{ which: 'critic', culprit: 'loss' }, { which: 'segmentor', culprit: 'loss' }]);
+    expect(skipped.found[1]).toEqual([
+      { which: 'critic', culprit: 'loss' },
+      { which: 'segmentor', culprit: 'loss' },
+    ]);
     expect(skipped.found[0]).toEqual([null, null]);
     expect(skipped.found[2]).toEqual([null, null]);
     // parameters and batch-norm running statistics
     for (const [name, v] of clean.state) {
       const u = skipped.state.get(name)!;
-      expect(Buffer.from(u.buffer, u.byteOffset, u.byteLength).equals(Buffer.from(v.buffer, v.byteOffset, v.byteLength)), name).toBe(true);
+      expect(
+        Buffer.from(u.buffer, u.byteOffset, u.byteLength).equals(Buffer.from(v.buffer, v.byteOffset, v.byteLength)),
+        name,
+      ).toBe(true);
     }
     // optimizer moments and per-parameter step counts (the skipped step did not count)
     clean.opt.forEach((st, k) => {
       for (const [key, v] of Object.entries(st.buffers)) {
         const u = skipped.opt[k].buffers[key];
-        expect(Buffer.from(u.buffer, u.byteOffset, u.byteLength).equals(Buffer.from(v.buffer, v.byteOffset, v.byteLength)), key).toBe(true);
+        expect(
+          Buffer.from(u.buffer, u.byteOffset, u.byteLength).equals(Buffer.from(v.buffer, v.byteOffset, v.byteLength)),
+          key,
+        ).toBe(true);
       }
     });
     for (const t of [a.x, a.y, b.x, b.y, bad.x, bad.y]) t.dispose();
@@ -164,16 +252,34 @@ describe('numerical faults and long runs', () => {
     let err: unknown;
     try {
       // an absurd learning rate: after one update the parameters overflow and every later step is skipped
-      await train(e, { ...base, runDir: run, config, resume: good.lastCheckpoint!, resumeOverrides: { lr: 1e30 }, checkpointEvery: 1000, logEvery: 2, onNan: 'skip', maxConsecutiveSkips: 3, onSkip: (r) => skips.push(r) });
+      await train(e, {
+        ...base,
+        runDir: run,
+        config,
+        resume: good.lastCheckpoint!,
+        resumeOverrides: { lr: 1e30 },
+        checkpointEvery: 1000,
+        logEvery: 2,
+        onNan: 'skip',
+        maxConsecutiveSkips: 3,
+        onSkip: (r) => skips.push(r),
+      });
     } catch (x) {
       err = x;
     }
     expect(err).toBeInstanceOf(NonFiniteLossError);
-    expect(String((err as Error).message)).toMatch(/^3 steps in a row were skipped for non-finite values \(the last at step \d+ \(epoch \d+\): .*\); training stopped\. The last good checkpoint is .*step-0000004\.safetensors/);
+    expect(String((err as Error).message)).toMatch(
+      /^3 steps in a row were skipped for non-finite values \(the last at step \d+ \(epoch \d+\): .*\); training stopped\. The last good checkpoint is .*step-0000004\.safetensors/,
+    );
     expect(skips.length).toBe(3);
     expect(skips.map((r) => r.step)).toEqual([skips[0].step, skips[0].step + 1, skips[0].step + 2]);
-    for (const r of skips) expect(r.what.join(', ')).toMatch(/(critic|segmentor) (loss \((NaN|-?Infinity)\)|gradient of [SC]\d*\.)/);
-    const logged = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'skip');
+    for (const r of skips)
+      expect(r.what.join(', ')).toMatch(/(critic|segmentor) (loss \((NaN|-?Infinity)\)|gradient of [SC]\d*\.)/);
+    const logged = readFileSync(join(run, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((m) => m.type === 'skip');
     expect(logged).toEqual(skips);
     expect(readFileSync(good.lastCheckpoint!).equals(before)).toBe(true);
     expect(loadCheckpoint(join(run, 'checkpoints', 'latest.safetensors')).progress.globalStep).toBe(4);
@@ -194,20 +300,64 @@ describe('numerical faults and long runs', () => {
     const poisoned = join(run, 'checkpoints', 'poisoned.safetensors');
     await saveCheckpoint(poisoned, model, trainer, ck.config, ck.progress);
     model.dispose();
-    const r = await runCli(process.execPath, [join(root, 'bin/segan.mjs'), 'train', '--data', data, '--runs', dir, '--run', 'nan-skip', '--width', '0.0625', '--size', '32', '--crop', '40x40x16',
-      '--classes', '3', '--batch', '4', '--epochs', '3', '--log-every', '1', '--val-cases', 'Synth_004', '--cache', join(dir, 'cache'),
-      '--resume', poisoned, '--on-nan', 'skip', '--max-skips', '2'], { cwd: root, timeout: 120_000 });
+    const r = await runCli(
+      process.execPath,
+      [
+        join(root, 'bin/segan.mjs'),
+        'train',
+        '--data',
+        data,
+        '--runs',
+        dir,
+        '--run',
+        'nan-skip',
+        '--width',
+        '0.0625',
+        '--size',
+        '32',
+        '--crop',
+        '40x40x16',
+        '--classes',
+        '3',
+        '--batch',
+        '4',
+        '--epochs',
+        '3',
+        '--log-every',
+        '1',
+        '--val-cases',
+        'Synth_004',
+        '--cache',
+        join(dir, 'cache'),
+        '--resume',
+        poisoned,
+        '--on-nan',
+        'skip',
+        '--max-skips',
+        '2',
+      ],
+      { cwd: root, timeout: 120_000 },
+    );
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/^step \d+: skipped \(not finite: .*\); parameters and optimizer state left as they were$/m);
+    expect(r.stdout).toMatch(
+      /^step \d+: skipped \(not finite: .*\); parameters and optimizer state left as they were$/m,
+    );
     expect(r.stdout.match(/skipped \(not finite/g)!.length).toBe(2);
-    expect(r.stderr).toMatch(/^segan train: 2 steps in a row were skipped for non-finite values .*resume from it with a lower learning rate \(--resume … --lr …\)\./);
+    expect(r.stderr).toMatch(
+      /^segan train: 2 steps in a row were skipped for non-finite values .*resume from it with a lower learning rate \(--resume … --lr …\)\./,
+    );
   }, 120_000);
 
   it('1,000 training steps keep live GPU bytes flat and RSS within 64 MiB', async () => {
     const e = engine();
     const { SeganModel } = await import('../src/segan/model.ts');
     const { SeganTrainer } = await import('../src/segan/trainer.ts');
-    const cfg = makeConfig({ lr: 1e-4, batch: 2, size: 32, model: { inChannels: 3, classes: 1, width: 1 / 32, skip: 'add', slope: 0.2, seed: 2 } });
+    const cfg = makeConfig({
+      lr: 1e-4,
+      batch: 2,
+      size: 32,
+      model: { inChannels: 3, classes: 1, width: 1 / 32, skip: 'add', slope: 0.2, seed: 2 },
+    });
     const model = new SeganModel(e, cfg);
     const trainer = new SeganTrainer(model, cfg);
     const x = e.rand([2, 3, 32, 32], { seed: 1 });
@@ -229,7 +379,9 @@ describe('numerical faults and long runs', () => {
     expect(e.runtime.stats.bindGroupsCreated - bg0).toBe(0);
     const live1 = e.memory().liveBytes;
     const rss1 = process.memoryUsage().rss;
-    console.log(`live GPU bytes ${live0} -> ${live1}; RSS ${(rss0 / 2 ** 20).toFixed(0)} -> ${(rss1 / 2 ** 20).toFixed(0)} MiB`);
+    console.log(
+      `live GPU bytes ${live0} -> ${live1}; RSS ${(rss0 / 2 ** 20).toFixed(0)} -> ${(rss1 / 2 ** 20).toFixed(0)} MiB`,
+    );
     expect(live1).toBe(live0);
     expect(rss1 - rss0).toBeLessThan(64 * 2 ** 20);
     model.dispose();
@@ -237,8 +389,40 @@ describe('numerical faults and long runs', () => {
 
   it('SIGINT stops after the current step and saves a checkpoint', async () => {
     const run = join(dir, 'sigint');
-    const child = spawn(process.execPath, [join(root, 'bin/segan.mjs'), 'train', '--data', data, '--runs', dir, '--run', 'sigint', '--width', '0.0625', '--size', '32', '--crop', '40x40x16',
-      '--classes', '1', '--batch', '4', '--epochs', '50', '--checkpoint-every', '1000', '--log-every', '1', '--val-cases', 'Synth_004', '--cache', join(dir, 'cache3')], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(
+      process.execPath,
+      [
+        join(root, 'bin/segan.mjs'),
+        'train',
+        '--data',
+        data,
+        '--runs',
+        dir,
+        '--run',
+        'sigint',
+        '--width',
+        '0.0625',
+        '--size',
+        '32',
+        '--crop',
+        '40x40x16',
+        '--classes',
+        '1',
+        '--batch',
+        '4',
+        '--epochs',
+        '50',
+        '--checkpoint-every',
+        '1000',
+        '--log-every',
+        '1',
+        '--val-cases',
+        'Synth_004',
+        '--cache',
+        join(dir, 'cache3'),
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += String(d)));
     const t0 = Date.now();

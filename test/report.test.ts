@@ -17,15 +17,51 @@ describe('report.html', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dawngrad-report-'));
   const data = path.join(tmp, 'data');
   const env = { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'xdg') };
-  const segan = (args: string[]) => run(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], { cwd: tmp, env, timeout: 180_000 });
+  const segan = (args: string[]) =>
+    run(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], { cwd: tmp, env, timeout: 180_000 });
   let html = '';
-  let scores: { cases: { case: string; regions: Record<string, { dice: number; hd95: number }> }[]; summary: { region: string; metric: string; mean: number }[] };
+  let scores: {
+    cases: { case: string; regions: Record<string, { dice: number; hd95: number }> }[];
+    summary: { region: string; metric: string; mean: number }[];
+  };
   beforeAll(async () => {
     await writeSyntheticCases(data, { cases: 4, seed: 31, shape: [44, 40, 20] });
-    const t = await segan(['train', '--data', data, '--runs', path.join(tmp, 'runs'), '--run', 'm', '--width', '0.0625', '--size', '32', '--crop', '40x40x16', '--batch', '4', '--val-cases', 'Synth_004', '--max-steps', '2']);
+    const t = await segan([
+      'train',
+      '--data',
+      data,
+      '--runs',
+      path.join(tmp, 'runs'),
+      '--run',
+      'm',
+      '--width',
+      '0.0625',
+      '--size',
+      '32',
+      '--crop',
+      '40x40x16',
+      '--batch',
+      '4',
+      '--val-cases',
+      'Synth_004',
+      '--max-steps',
+      '2',
+    ]);
     expect(t.status, t.stderr).toBe(0);
     const out = path.join(tmp, 'eval');
-    const e = await segan(['eval', '--data', data, '--checkpoint', path.join(tmp, 'runs', 'm', 'checkpoints', 'latest.safetensors'), '--cases', 'Synth_003,Synth_004', '--report-case', 'Synth_004', '--out', out]);
+    const e = await segan([
+      'eval',
+      '--data',
+      data,
+      '--checkpoint',
+      path.join(tmp, 'runs', 'm', 'checkpoints', 'latest.safetensors'),
+      '--cases',
+      'Synth_003,Synth_004',
+      '--report-case',
+      'Synth_004',
+      '--out',
+      out,
+    ]);
     expect(e.status, e.stderr).toBe(0);
     expect(e.stdout).toContain('report.html (open it in a browser; the viewer shows Synth_004)');
     html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
@@ -40,7 +76,9 @@ describe('report.html', () => {
   });
 
   it("its table holds scores.json's numbers (Dice to 3 decimals, HD95 to 1) and the embedded copy is scores.json's", () => {
-    const embedded = JSON.parse(/<script type="application\/json" id="scores-json">([\s\S]*?)<\/script>/.exec(html)![1]);
+    const embedded = JSON.parse(
+      /<script type="application\/json" id="scores-json">([\s\S]*?)<\/script>/.exec(html)![1],
+    );
     expect(embedded.cases).toEqual(scores.cases);
     const table = /<table id="scores">([\s\S]*?)<\/table>/.exec(html)![1];
     for (const c of scores.cases) {

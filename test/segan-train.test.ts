@@ -25,7 +25,12 @@ describe('SegAN on synthetic phantoms', () => {
     const data = join(dir, 'data');
     // typical-size tumours: a small phantom tumour is a few hundred voxels at this resolution, where one
     // voxel of boundary error costs several points of Dice
-    const ids = await writeSyntheticCases(data, { cases: 10, seed: 7, shape: [96, 96, 48], phantom: { tumourSize: 'typical' } });
+    const ids = await writeSyntheticCases(data, {
+      cases: 10,
+      seed: 7,
+      shape: [96, 96, 48],
+      phantom: { tumourSize: 'typical' },
+    });
     const val = ids.slice(-2);
     const config = makeConfig({
       lr: 1e-3,
@@ -37,14 +42,31 @@ describe('SegAN on synthetic phantoms', () => {
       seed: 5,
       model: { inChannels: 3, classes: 1, width: 0.125, skip: 'add', slope: 0.2, seed: 5 },
     });
-    const result = await train(e, { dataDir: data, runDir: join(dir, 'run'), cacheDir: join(dir, 'cache'), config, valCases: val, logEvery: 16, checkpointEvery: 1000, flip: true, maxValCases: 2 });
+    const result = await train(e, {
+      dataDir: data,
+      runDir: join(dir, 'run'),
+      cacheDir: join(dir, 'cache'),
+      config,
+      valCases: val,
+      logEvery: 16,
+      checkpointEvery: 1000,
+      flip: true,
+      maxValCases: 2,
+    });
     expect(result.stopped).toBe('done');
     expect(result.progress.globalStep).toBe(448);
     // 3-D evaluation from the saved checkpoint, as `segan eval` does it
     const ckpt = loadCheckpoint(result.lastCheckpoint!);
     const model = new SeganModel(e, ckpt.config);
     restore(ckpt, model, null);
-    const ds = await openDataset(data, { cacheDir: join(dir, 'cache'), regions: 'whole', valCases: val, cropSize: 64, cropShape: [72, 72, 32], seed: 5 });
+    const ds = await openDataset(data, {
+      cacheDir: join(dir, 'cache'),
+      regions: 'whole',
+      valCases: val,
+      cropSize: 64,
+      cropShape: [72, 72, 32],
+      seed: 5,
+    });
     const dice: number[] = [];
     for (const id of val) {
       const cs = ds.caseSlices(id);

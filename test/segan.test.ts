@@ -10,7 +10,12 @@ import { useEngine } from './helpers/engine.ts';
 import { mulberry32 as rng } from '../src/data/rng.ts';
 
 const engine = useEngine();
-const tiny = (classes = 1) => makeConfig({ model: { inChannels: 3, classes, width: 1 / 16, skip: 'add', slope: 0.2, seed: 3 }, size: 32, batch: 2 });
+const tiny = (classes = 1) =>
+  makeConfig({
+    model: { inChannels: 3, classes, width: 1 / 16, skip: 'add', slope: 0.2, seed: 3 },
+    size: 32,
+    batch: 2,
+  });
 
 describe('SegAN networks', () => {
   it("have the paper's shapes and parameter counts at full width", () => {
@@ -25,22 +30,30 @@ describe('SegAN networks', () => {
     C.dispose();
   });
 
-  it.each(['add', 'concat'] as const)('segmentor output is a probability map of the input size (skip %s); critic features have 4 scales', async (skip) => {
-    const e = engine();
-    const cfg = makeConfig({ model: { inChannels: 3, classes: 3, width: 1 / 16, skip, slope: 0.2, seed: 1 } });
-    const S = new Segmentor(e, cfg.model);
-    const C = new Critic(e, cfg.model);
-    const x = e.rand([2, 3, 32, 32], { seed: 1 });
-    const p = e.noGrad(() => S.forward(x));
-    expect(p.shape).toEqual([2, 3, 32, 32]);
-    const v = await p.toArray();
-    expect(v.every((z) => z > 0 && z < 1)).toBe(true);
-    const f = e.noGrad(() => C.features(maskedBy(x, p, 1)));
-    expect(f.map((t) => t.shape)).toEqual([[2, 3, 32, 32], [2, 4, 16, 16], [2, 8, 8, 8], [2, 16, 4, 4]]);
-    for (const t of [x, p, ...f]) t.dispose();
-    S.dispose();
-    C.dispose();
-  });
+  it.each(['add', 'concat'] as const)(
+    'segmentor output is a probability map of the input size (skip %s); critic features have 4 scales',
+    async (skip) => {
+      const e = engine();
+      const cfg = makeConfig({ model: { inChannels: 3, classes: 3, width: 1 / 16, skip, slope: 0.2, seed: 1 } });
+      const S = new Segmentor(e, cfg.model);
+      const C = new Critic(e, cfg.model);
+      const x = e.rand([2, 3, 32, 32], { seed: 1 });
+      const p = e.noGrad(() => S.forward(x));
+      expect(p.shape).toEqual([2, 3, 32, 32]);
+      const v = await p.toArray();
+      expect(v.every((z) => z > 0 && z < 1)).toBe(true);
+      const f = e.noGrad(() => C.features(maskedBy(x, p, 1)));
+      expect(f.map((t) => t.shape)).toEqual([
+        [2, 3, 32, 32],
+        [2, 4, 16, 16],
+        [2, 8, 8, 8],
+        [2, 16, 4, 4],
+      ]);
+      for (const t of [x, p, ...f]) t.dispose();
+      S.dispose();
+      C.dispose();
+    },
+  );
 });
 
 /**
@@ -49,7 +62,12 @@ describe('SegAN networks', () => {
  */
 // The losses are piecewise smooth (L1, LeakyReLU): a small step keeps the finite difference on one
 // piece, and float32 rounding of a loss of ~0.2 still costs only ~1e-4 relative at h = 1e-4.
-async function directionalCheck(params: Tensor[], loss: () => Tensor, seed: number, h = 1e-4): Promise<{ analytic: number; numeric: number }> {
+async function directionalCheck(
+  params: Tensor[],
+  loss: () => Tensor,
+  seed: number,
+  h = 1e-4,
+): Promise<{ analytic: number; numeric: number }> {
   const e = params[0].engine;
   for (const p of params) {
     p.grad?.dispose();
@@ -65,7 +83,12 @@ async function directionalCheck(params: Tensor[], loss: () => Tensor, seed: numb
   }
   const originals = await Promise.all(params.map((p) => p.toArray()));
   const evalAt = async (s: number) => {
-    params.forEach((p, i) => e.runtime.write(p.buffer(), originals[i].map((v, j) => v + s * h * dirs[i][j])));
+    params.forEach((p, i) =>
+      e.runtime.write(
+        p.buffer(),
+        originals[i].map((v, j) => v + s * h * dirs[i][j]),
+      ),
+    );
     const l = e.noGrad(() => e.tidy(() => loss()));
     const v = await l.item();
     l.dispose();
@@ -87,7 +110,9 @@ describe('gradients of the composed SegAN losses', () => {
     const loss = () => {
       const p = model.S.forward(x);
       const C = model.critics[0];
-      return multiScaleL1(C.features(maskedBy(x, p, 0)), C.features(maskedBy(x, y, 0)), [1, 1, 1, 1]).add(diceLoss(p, y));
+      return multiScaleL1(C.features(maskedBy(x, p, 0)), C.features(maskedBy(x, y, 0)), [1, 1, 1, 1]).add(
+        diceLoss(p, y),
+      );
     };
     for (const seed of [1, 2]) {
       const { analytic, numeric } = await directionalCheck(model.S.parameters(), loss, seed);
@@ -138,14 +163,16 @@ describe('a training step', () => {
     // Adam's first step moves every parameter with a non-zero gradient by about lr
     let moved = 0;
     let total = 0;
-    s2.forEach((v, i) => v.forEach((z, j) => {
-      total++;
-      const d = Math.abs(z - s1[i][j]);
-      if (d > 0) {
-        moved++;
-        expect(d).toBeLessThan(cfg.lr * 1.01 + 1e-7);
-      }
-    }));
+    s2.forEach((v, i) =>
+      v.forEach((z, j) => {
+        total++;
+        const d = Math.abs(z - s1[i][j]);
+        if (d > 0) {
+          moved++;
+          expect(d).toBeLessThan(cfg.lr * 1.01 + 1e-7);
+        }
+      }),
+    );
     expect(moved / total).toBeGreaterThan(0.9);
     model.dispose();
   });

@@ -15,7 +15,9 @@ function rawGet(url: string, rawPath: string, method = 'GET'): Promise<{ status:
     const req = http.request({ host: u.hostname, port: u.port, path: rawPath, method }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => ok({ status: res.statusCode!, type: String(res.headers['content-type']), body: Buffer.concat(chunks) }));
+      res.on('end', () =>
+        ok({ status: res.statusCode!, type: String(res.headers['content-type']), body: Buffer.concat(chunks) }),
+      );
     });
     req.on('error', fail);
     req.end();
@@ -29,7 +31,13 @@ describe('segan serve: the server', () => {
     t = await trainTiny('serve', 2);
     fs.writeFileSync(path.join(t.tmp, 'secret.txt'), 'SECRET-CONTENT');
     fs.symlinkSync(path.join(t.tmp, 'secret.txt'), path.join(t.data, 'Synth_001', 'link-out.txt'));
-    server = await startServer({ dataDir: t.data, checkpoint: t.checkpoint, host: '127.0.0.1', port: 0, inference: { tta: false, postprocess: null } });
+    server = await startServer({
+      dataDir: t.data,
+      checkpoint: t.checkpoint,
+      host: '127.0.0.1',
+      port: 0,
+      inference: { tta: false, postprocess: null },
+    });
   }, 180_000);
   afterAll(async () => {
     await server?.close();
@@ -39,11 +47,19 @@ describe('segan serve: the server', () => {
   it('lists the cases and serves a case page that names its files and the inference', async () => {
     const index = await rawGet(server.url, '/');
     expect(index.status).toBe(200);
-    for (const id of ['Synth_001', 'Synth_002', 'Synth_003']) expect(index.body.toString()).toContain(`href="/?case=${id}"`);
+    for (const id of ['Synth_001', 'Synth_002', 'Synth_003'])
+      expect(index.body.toString()).toContain(`href="/?case=${id}"`);
     const page = await rawGet(server.url, '/?case=Synth_002');
     expect(page.status).toBe(200);
-    const json = JSON.parse(/<script type="application\/json" id="dawngrad-case">(.*?)<\/script>/s.exec(page.body.toString())![1]);
-    expect(json).toMatchObject({ id: 'Synth_002', modalities: ['t1c', 't2', 'flair'], checkpoint: '/checkpoint', inference: { tta: false, postprocess: null } });
+    const json = JSON.parse(
+      /<script type="application\/json" id="dawngrad-case">(.*?)<\/script>/s.exec(page.body.toString())![1],
+    );
+    expect(json).toMatchObject({
+      id: 'Synth_002',
+      modalities: ['t1c', 't2', 'flair'],
+      checkpoint: '/checkpoint',
+      inference: { tta: false, postprocess: null },
+    });
     expect(json.files.t1c).toBe('/data/Synth_002/Synth_002_t1ce.nii.gz');
     expect(json.seg).toBe('/data/Synth_002/Synth_002_seg.nii.gz');
     expect((await rawGet(server.url, '/?case=Nobody')).status).toBe(404);
@@ -57,7 +73,8 @@ describe('segan serve: the server', () => {
     expect(c.body.equals(fs.readFileSync(t.checkpoint))).toBe(true);
     const js = await rawGet(server.url, '/app.js');
     expect([js.status, js.type]).toEqual([200, 'text/javascript; charset=utf-8']);
-    for (const icon of ['/favicon.ico', '/favicon.svg']) expect((await rawGet(server.url, icon)).type).toBe('image/svg+xml');
+    for (const icon of ['/favicon.ico', '/favicon.svg'])
+      expect((await rawGet(server.url, icon)).type).toBe('image/svg+xml');
   });
 
   it.each([
@@ -92,7 +109,10 @@ describe('segan serve: the server', () => {
     const cases: [string[], RegExp][] = [
       [['--checkpoint', bad], /^segan serve: --checkpoint \S+: the checkpoint is not a valid safetensors file/],
       [['--data', t.tmp + '/runs'], /^segan serve: --data \S+: no BraTS case with t1c, t2, flair volumes/],
-      [['--port', String(new URL(server.url).port)], /^segan serve: --port \d+: the port is in use on 127\.0\.0\.1; choose another \(--port 0 picks a free one\)$/],
+      [
+        ['--port', String(new URL(server.url).port)],
+        /^segan serve: --port \d+: the port is in use on 127\.0\.0\.1; choose another \(--port 0 picks a free one\)$/,
+      ],
       [['--port', '70000'], /^segan serve: --port /],
       [['--host', '192.0.2.1'], /^segan serve: --host 192\.0\.2\.1: not an address of this machine$/],
       [['--min-component', '9'], /^segan serve: --min-component only applies with --postprocess/],

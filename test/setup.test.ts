@@ -38,7 +38,8 @@ const samples: Record<string, string> = {
   'bookworm-updates alone before the main entry': `${updatesOnly}\n${main}`,
 };
 
-const bash = (script: string, env: Record<string, string> = {}) => spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, ...env } });
+const bash = (script: string, env: Record<string, string> = {}) =>
+  spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, ...env } });
 
 /** The entry the commands must produce: the main archive's paragraph with only its suites changed. */
 function expectBackportsEntry(out: string): void {
@@ -77,10 +78,15 @@ describe('adding bookworm-backports', () => {
 
   it('setup.sh without root prints the same commands as the engine', () => {
     // the not-root block of the adapter step (the browser step has one of its own)
-    const block = [...setupSh.matchAll(/if \[ "\$\(id -u\)" != 0 \]; then\n([\s\S]*?)\n\s*exit 1\n/g)].map((m) => m[1]).find((b) => b.includes('bookworm-backports'));
+    const block = [...setupSh.matchAll(/if \[ "\$\(id -u\)" != 0 \]; then\n([\s\S]*?)\n\s*exit 1\n/g)]
+      .map((m) => m[1])
+      .find((b) => b.includes('bookworm-backports'));
     expect(block).toBeDefined();
     const printed = bash(`log() { printf '%s\\n' "$*"; }\npkgs="libvulkan1 mesa-vulkan-drivers"\n${block}`).stdout;
-    const commands = printed.split('\n').filter((l) => l.startsWith('  ')).map((l) => l.slice(2));
+    const commands = printed
+      .split('\n')
+      .filter((l) => l.startsWith('  '))
+      .map((l) => l.slice(2));
     expect(commands).toEqual(BACKPORTS_BY_HAND);
   });
 
@@ -98,11 +104,18 @@ describe('missingDrivers() names what is absent', () => {
     for (const f of files) writeFileSync(join(d, f), '{}');
     return d;
   };
-  const mesa = (version: string) => `Package: libc6\nVersion: 2.36\n\nPackage: mesa-vulkan-drivers\nStatus: install ok installed\nVersion: ${version}\n`;
+  const mesa = (version: string) =>
+    `Package: libc6\nVersion: 2.36\n\nPackage: mesa-vulkan-drivers\nStatus: install ok installed\nVersion: ${version}\n`;
 
   it('an empty machine: the loader and a driver', async () => {
     const { missingDrivers } = await import('../src/device/gpu.ts');
-    const m = missingDrivers({ platform: 'linux', env: {}, libDirs: [folder('lib-empty')], icdDirs: [folder('icd-empty')], dpkgStatus: null });
+    const m = missingDrivers({
+      platform: 'linux',
+      env: {},
+      libDirs: [folder('lib-empty')],
+      icdDirs: [folder('icd-empty')],
+      dpkgStatus: null,
+    });
     expect(m).toHaveLength(2);
     expect(m[0]).toMatch(/libvulkan\.so\.1 \(Debian package libvulkan1\)/);
     expect(m[1]).toMatch(/lavapipe.*mesa-vulkan-drivers from bookworm-backports/);
@@ -110,8 +123,15 @@ describe('missingDrivers() names what is absent', () => {
 
   it("bookworm's own Mesa 22 is too old for Dawn; Mesa 25 is enough", async () => {
     const { missingDrivers } = await import('../src/device/gpu.ts');
-    const search = { platform: 'linux', env: {}, libDirs: [folder('lib', ['libvulkan.so.1'])], icdDirs: [folder('icd', ['lvp_icd.x86_64.json'])] };
-    expect(missingDrivers({ ...search, dpkgStatus: mesa('22.3.6-1+deb12u1') })).toEqual([expect.stringMatching(/Mesa 22\.x is rejected by Dawn/)]);
+    const search = {
+      platform: 'linux',
+      env: {},
+      libDirs: [folder('lib', ['libvulkan.so.1'])],
+      icdDirs: [folder('icd', ['lvp_icd.x86_64.json'])],
+    };
+    expect(missingDrivers({ ...search, dpkgStatus: mesa('22.3.6-1+deb12u1') })).toEqual([
+      expect.stringMatching(/Mesa 22\.x is rejected by Dawn/),
+    ]);
     expect(missingDrivers({ ...search, dpkgStatus: mesa('25.0.7-2~bpo12+1') })).toEqual([]);
   });
 
@@ -120,8 +140,14 @@ describe('missingDrivers() names what is absent', () => {
     const lib = folder('lib2', ['libvulkan.so.1']);
     const real = join(folder('icd2', ['lvp_icd.x86_64.json']), 'lvp_icd.x86_64.json');
     expect(missingDrivers({ platform: 'linux', env: { VK_DRIVER_FILES: real }, libDirs: [lib] })).toEqual([]);
-    const m = missingDrivers({ platform: 'linux', env: { VK_DRIVER_FILES: `${real}:/nonexistent/icd.json` }, libDirs: [lib] });
-    expect(m).toEqual(['the Vulkan driver file that VK_DRIVER_FILES names: /nonexistent/icd.json (unset VK_DRIVER_FILES to use the installed drivers)']);
+    const m = missingDrivers({
+      platform: 'linux',
+      env: { VK_DRIVER_FILES: `${real}:/nonexistent/icd.json` },
+      libDirs: [lib],
+    });
+    expect(m).toEqual([
+      'the Vulkan driver file that VK_DRIVER_FILES names: /nonexistent/icd.json (unset VK_DRIVER_FILES to use the installed drivers)',
+    ]);
   });
 
   it('other systems are not diagnosed', async () => {

@@ -19,7 +19,12 @@ async function convStep(e: Engine): Promise<Float32Array[]> {
   const x = e.randn([2, 4, 12, 12], { seed: 1, requiresGrad: true });
   const w = e.randn([6, 4, 4, 4], { seed: 2, requiresGrad: true });
   const y = conv2d(x, w, null, { stride: 2, padding: 1 });
-  e.tidy(() => y.mul(e.randn([2, 6, 6, 6], { seed: 3 })).sum().backward());
+  e.tidy(() =>
+    y
+      .mul(e.randn([2, 6, 6, 6], { seed: 3 }))
+      .sum()
+      .backward(),
+  );
   const out = [await y.toArray(), await x.grad!.toArray(), await w.grad!.toArray()];
   for (const t of [x, w, y, x.grad!, w.grad!]) t.dispose();
   return out;
@@ -100,7 +105,12 @@ describe('the tuner', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const e = await createEngine({ plan: 'hardware', tune: 'on', tuneCache: file });
     try {
-      writeFileSync(file, text === 'ADAPTER' ? JSON.stringify({ version: 2, adapter: adapterKey(e.adapter), choices: { 'conv2d.forward|x': { wgM: -1 } } }) : text);
+      writeFileSync(
+        file,
+        text === 'ADAPTER'
+          ? JSON.stringify({ version: 2, adapter: adapterKey(e.adapter), choices: { 'conv2d.forward|x': { wgM: -1 } } })
+          : text,
+      );
       await convStep(e);
       await convStep(e);
       expect(warn).toHaveBeenCalledTimes(1);
@@ -156,7 +166,11 @@ async function withPortable(e: Engine): Promise<Float32Array[]> {
 }
 
 function segan(args: string[], env: Record<string, string>): Promise<RunResult> {
-  return run(process.execPath, ['bin/segan.mjs', ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 240_000 });
+  return run(process.execPath, ['bin/segan.mjs', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    timeout: 240_000,
+  });
 }
 
 describe('segan tune', () => {
@@ -166,7 +180,9 @@ describe('segan tune', () => {
     const small = ['--batch', '2', '--width', '0.0625', '--size', '16', '--classes', '1'];
     const first = await segan(['tune', ...small], env);
     expect(first.status, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/^tuning \d+ conv shapes of a SegAN D\+G step \(batch 2, width 0.0625, 16×16, K = 1\)/);
+    expect(first.stdout).toMatch(
+      /^tuning \d+ conv shapes of a SegAN D\+G step \(batch 2, width 0.0625, 16×16, K = 1\)/,
+    );
     expect(first.stdout).toMatch(/conv2d\.forward .* ms \(slowest candidate/);
     expect(first.stdout).toContain(`in ${file}`);
     const n = Object.keys(JSON.parse(readFileSync(file, 'utf8')).choices).length;
@@ -183,7 +199,9 @@ describe('segan tune', () => {
   it('refuses DAWNGRAD_TUNE=off in one line; says when the plan has nothing to tune', async () => {
     const off = await segan(['tune'], { DAWNGRAD_TUNE: 'off' });
     expect(off.status).toBe(2);
-    expect(off.stderr.trim()).toBe('segan tune: DAWNGRAD_TUNE=off turns tuning off; unset it (or set it to on) to tune');
+    expect(off.stderr.trim()).toBe(
+      'segan tune: DAWNGRAD_TUNE=off turns tuning off; unset it (or set it to on) to tune',
+    );
     const sw = await segan(['tune', '--size', '16', '--width', '0.0625'], { DAWNGRAD_PLAN: 'software' });
     expect(sw.status).toBe(0);
     expect(sw.stdout).toMatch(/the software plan on .* uses no tunable kernels .*DAWNGRAD_PLAN=hardware tunes/);

@@ -15,22 +15,50 @@ const engine = useEngine();
 
 describe('UniformLayout', () => {
   const inner = new UniformLayout('Inner', { a: 'u32', b: 'f32', c: 'u32' });
-  const outer = new UniformLayout('Outer', { head: { struct: inner }, x: 'f32', v: 'vec4u', arr: { vec4u: 2 }, k: 'i32' });
+  const outer = new UniformLayout('Outer', {
+    head: { struct: inner },
+    x: 'f32',
+    v: 'vec4u',
+    arr: { vec4u: 2 },
+    k: 'i32',
+  });
 
   it('aligns like WGSL: scalars 4 bytes, vec4u and arrays 16, a nested struct takes its rounded size, the block rounds to 16', () => {
     expect(inner.words).toBe(4);
-    expect(outer.fields.map((f) => [f.name, f.offset])).toEqual([['head', 0], ['x', 4], ['v', 8], ['arr', 12], ['k', 20]]);
+    expect(outer.fields.map((f) => [f.name, f.offset])).toEqual([
+      ['head', 0],
+      ['x', 4],
+      ['v', 8],
+      ['arr', 12],
+      ['k', 20],
+    ]);
     expect(outer.words).toBe(24);
-    expect(outer.wgsl()).toMatch(/@size\(16\) head: Inner,\n {2}x: f32,\n {2}v: vec4u,\n {2}arr: array<vec4u, 2>,\n {2}k: i32,/);
+    expect(outer.wgsl()).toMatch(
+      /@size\(16\) head: Inner,\n {2}x: f32,\n {2}v: vec4u,\n {2}arr: array<vec4u, 2>,\n {2}k: i32,/,
+    );
   });
 
   it('packs by name; a missing, unknown or oversized field is an error', () => {
     const w = outer.pack({ head: { a: 7, b: 1.5, c: 2 ** 32 + 3 }, x: -2, v: [1, 2], arr: [9, 8, 7, 6, 5], k: -1 });
     const f = new Float32Array(w.buffer);
-    expect([w[0], f[1], w[2], f[4], w[8], w[9], w[10], w[12], w[16], w[17], w[20]]).toEqual([7, 1.5, 3, -2, 1, 2, 0, 9, 5, 0, 2 ** 32 - 1]);
+    expect([w[0], f[1], w[2], f[4], w[8], w[9], w[10], w[12], w[16], w[17], w[20]]).toEqual([
+      7,
+      1.5,
+      3,
+      -2,
+      1,
+      2,
+      0,
+      9,
+      5,
+      0,
+      2 ** 32 - 1,
+    ]);
     expect(() => inner.pack({ a: 1, b: 2 } as never)).toThrow(/field 'c' was not given/);
     expect(() => inner.pack({ a: 1, b: 2, c: 3, d: 4 } as never)).toThrow(/no field 'd'/);
-    expect(() => outer.pack({ head: { a: 0, b: 0, c: 0 }, x: 0, v: [1, 2, 3, 4, 5], arr: [], k: 0 })).toThrow(/'v' holds at most 4 values/);
+    expect(() => outer.pack({ head: { a: 0, b: 0, c: 0 }, x: 0, v: [1, 2, 3, 4, 5], arr: [], k: 0 })).toThrow(
+      /'v' holds at most 4 values/,
+    );
   });
 });
 
@@ -39,7 +67,22 @@ describe('every declared layout agrees with WGSL on the device', () => {
     const e = engine();
     const device = e.runtime.device;
     const layouts = uniformLayouts();
-    expect(layouts.map((l) => l.name)).toEqual(expect.arrayContaining(['MapParams', 'ReduceParams', 'MatmulParams', 'ConvForward', 'ConvTranspose', 'ConvWeightGrad', 'WeightLayout', 'BatchNormParams', 'ResizeParams', 'AdamParams', 'FlatHeader', 'StepCounterParams']));
+    expect(layouts.map((l) => l.name)).toEqual(
+      expect.arrayContaining([
+        'MapParams',
+        'ReduceParams',
+        'MatmulParams',
+        'ConvForward',
+        'ConvTranspose',
+        'ConvWeightGrad',
+        'WeightLayout',
+        'BatchNormParams',
+        'ResizeParams',
+        'AdamParams',
+        'FlatHeader',
+        'StepCounterParams',
+      ]),
+    );
     const ARRAY = 3; // templated array lengths
     for (const l of layouts) {
       // the reads: one u32 per scalar, four per vec4u, in field order, nested structs expanded
@@ -71,7 +114,10 @@ describe('every declared layout agrees with WGSL on the device', () => {
         }
       };
       fill(l as UniformLayout<never>, 'P', values);
-      const structs = [l, ...l.fields.flatMap((f) => (typeof f.type === 'object' && 'struct' in f.type ? [f.type.struct] : []))];
+      const structs = [
+        l,
+        ...l.fields.flatMap((f) => (typeof f.type === 'object' && 'struct' in f.type ? [f.type.struct] : [])),
+      ];
       const code = [
         ...new Set(structs.reverse().map((s) => s.wgsl())),
         `@group(0) @binding(0) var<uniform> P: ${l.name};`,
@@ -100,14 +146,32 @@ describe('every declared layout agrees with WGSL on the device', () => {
       device.pushErrorScope('validation');
       const module = device.createShaderModule({ code });
       const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-      const ubuf = device.createBuffer({ size: words.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      const ubuf = device.createBuffer({
+        size: words.byteLength,
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      });
       device.queue.writeBuffer(ubuf, 0, words);
-      const obuf = device.createBuffer({ size: reads.length * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-      const rbuf = device.createBuffer({ size: reads.length * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const obuf = device.createBuffer({
+        size: reads.length * 4,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+      });
+      const rbuf = device.createBuffer({
+        size: reads.length * 4,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
       const enc = device.createCommandEncoder();
       const pass = enc.beginComputePass();
       pass.setPipeline(pipeline);
-      pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: ubuf } }, { binding: 1, resource: { buffer: obuf } }] }));
+      pass.setBindGroup(
+        0,
+        device.createBindGroup({
+          layout: pipeline.getBindGroupLayout(0),
+          entries: [
+            { binding: 0, resource: { buffer: ubuf } },
+            { binding: 1, resource: { buffer: obuf } },
+          ],
+        }),
+      );
       pass.dispatchWorkgroups(1);
       pass.end();
       enc.copyBufferToBuffer(obuf, 0, rbuf, 0, reads.length * 4);
@@ -125,7 +189,9 @@ describe('every declared layout agrees with WGSL on the device', () => {
 
 it('no shader declares a uniform struct of its own (each comes from its layout through //#uniforms)', () => {
   const dir = fileURLToPath(new URL('../shaders/', import.meta.url));
-  const files = readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.wgsl'));
+  const files = readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.wgsl'));
   const offenders: string[] = [];
   for (const f of files) {
     const text = readFileSync(join(dir, f), 'utf8');

@@ -8,9 +8,14 @@ let gpu: GPU | null = null;
 
 export function dawnNavigator(): GPU {
   if (!gpu) {
-    for (const [k, v] of Object.entries(globals as Record<string, unknown>)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+    for (const [k, v] of Object.entries(globals as Record<string, unknown>))
+      if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
     gpu = create([]);
-    Object.defineProperty(globalThis, 'navigator', { value: { gpu, userAgent: 'node' }, configurable: true, writable: true });
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { gpu, userAgent: 'node' },
+      configurable: true,
+      writable: true,
+    });
   }
   return gpu;
 }

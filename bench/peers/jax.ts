@@ -49,7 +49,10 @@ export function encoderArrays(jax: Jax, wts: EncoderWeights): { params: EncoderP
     gamma: wts.gamma.map((g) => np.array(g)),
     beta: wts.beta.map((b) => np.array(b)),
   };
-  const stats: EncoderStats = { mean: wts.gamma.map((g) => np.zeros([g.length])), var: wts.gamma.map((g) => np.ones([g.length])) };
+  const stats: EncoderStats = {
+    mean: wts.gamma.map((g) => np.zeros([g.length])),
+    var: wts.gamma.map((g) => np.ones([g.length])),
+  };
   return { params, stats };
 }
 
@@ -67,7 +70,15 @@ export function encoderLoss(jax: Jax, slope = 0.2, eps = 1e-5, momentum = 0.1) {
     const mean: Arr[] = [];
     const vars: Arr[] = [];
     for (let i = 0; i < 4; i++) {
-      let z = lax.convGeneralDilated(h, p.w[i], [2, 2], [[1, 1], [1, 1]]);
+      let z = lax.convGeneralDilated(
+        h,
+        p.w[i],
+        [2, 2],
+        [
+          [1, 1],
+          [1, 1],
+        ],
+      );
       if (i === 0) {
         z = z.add(channel(p.b));
       } else {
@@ -80,7 +91,10 @@ export function encoderLoss(jax: Jax, slope = 0.2, eps = 1e-5, momentum = 0.1) {
         const vS = lax.stopGradient(v.ref).reshape([-1]);
         mean.push(s.mean[i - 1].mul(1 - momentum).add(muS.mul(momentum)));
         vars.push(s.var[i - 1].mul(1 - momentum).add(vS.mul((momentum * n) / (n - 1))));
-        z = d.div(np.sqrt(v.add(eps))).mul(channel(p.gamma[i - 1])).add(channel(p.beta[i - 1]));
+        z = d
+          .div(np.sqrt(v.add(eps)))
+          .mul(channel(p.gamma[i - 1]))
+          .add(channel(p.beta[i - 1]));
       }
       h = nn.leakyRelu(z, slope);
     }

@@ -23,7 +23,10 @@ const ch = (base: number, width: number) => Math.max(1, Math.round(base * width)
 
 function convVar(tf: Tf, cin: number, cout: number, k: number, bias: boolean, seed: number): ConvVar {
   const std = Math.sqrt(2 / (k * k * cout));
-  return { w: tf.variable(tf.randomNormal([k, k, cin, cout], 0, std, 'float32', seed)), b: bias ? tf.variable(tf.zeros([cout])) : null };
+  return {
+    w: tf.variable(tf.randomNormal([k, k, cin, cout], 0, std, 'float32', seed)),
+    b: bias ? tf.variable(tf.zeros([cout])) : null,
+  };
 }
 
 function bnVar(tf: Tf, c: number, seed: number): BnVar {
@@ -48,7 +51,12 @@ function batchNorm(tf: Tf, x: T4, bn: BnVar, act: 'relu' | 'leaky' | null, slope
 }
 
 function conv(tf: Tf, x: T4, c: ConvVar, stride: number, pad: number): T4 {
-  const p = [[0, 0], [pad, pad], [pad, pad], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]];
+  const p = [
+    [0, 0],
+    [pad, pad],
+    [pad, pad],
+    [0, 0],
+  ] as [[number, number], [number, number], [number, number], [number, number]];
   let y = tf.conv2d(x, c.w as unknown as TF.Tensor4D, stride, p);
   if (c.b) y = y.add(c.b);
   return y;
@@ -65,7 +73,10 @@ export class TfSegan {
   private segVars: TF.Variable[];
   private criticVars: TF.Variable[];
 
-  constructor(private tf: Tf, private cfg: TrainConfig) {
+  constructor(
+    private tf: Tf,
+    private cfg: TrainConfig,
+  ) {
     const { inChannels, classes, width, seed } = cfg.model;
     const e = [64, 128, 256, 512].map((c) => ch(c, width));
     let s = seed;
@@ -73,7 +84,10 @@ export class TfSegan {
     this.encBn = e.map((c, i) => (i === 0 ? null : bnVar(tf, c, s++)));
     const outs = [e[2], e[1], e[0]];
     const ins = [e[3], ...outs.map((c) => (cfg.model.skip === 'concat' ? 2 * c : c))];
-    this.dec = [...outs.map((c, i) => convVar(tf, ins[i], c, 3, false, s++)), convVar(tf, ins[3], classes, 3, true, s++)];
+    this.dec = [
+      ...outs.map((c, i) => convVar(tf, ins[i], c, 3, false, s++)),
+      convVar(tf, ins[3], classes, 3, true, s++),
+    ];
     this.decBn = outs.map((c) => bnVar(tf, c, s++));
     const cc = [64, 128, 256].map((c) => ch(c, width));
     this.critics = Array.from({ length: classes }, (_, k) => {
@@ -83,10 +97,16 @@ export class TfSegan {
         bns: cc.map((o, i) => (i === 0 ? null : bnVar(tf, o, t++))),
       };
     });
-    const vars = (cs: ConvVar[], bs: (BnVar | null)[]) => [...cs.flatMap((c) => (c.b ? [c.w, c.b] : [c.w])), ...bs.flatMap((b) => (b ? [b.gamma, b.beta] : []))];
+    const vars = (cs: ConvVar[], bs: (BnVar | null)[]) => [
+      ...cs.flatMap((c) => (c.b ? [c.w, c.b] : [c.w])),
+      ...bs.flatMap((b) => (b ? [b.gamma, b.beta] : [])),
+    ];
     this.segVars = vars([...this.enc, ...this.dec], [...this.encBn, ...this.decBn]);
     this.criticVars = this.critics.flatMap((c) => vars(c.convs, c.bns));
-    const make = () => (cfg.optimizer === 'adam' ? tf.train.adam(cfg.lr, cfg.betas[0], cfg.betas[1], 1e-8) : tf.train.rmsprop(cfg.lr, 0.99, 0, 1e-8));
+    const make = () =>
+      cfg.optimizer === 'adam'
+        ? tf.train.adam(cfg.lr, cfg.betas[0], cfg.betas[1], 1e-8)
+        : tf.train.rmsprop(cfg.lr, 0.99, 0, 1e-8);
     this.optS = make();
     this.optC = make();
   }
@@ -145,7 +165,10 @@ export class TfSegan {
   private dice(p: T4, y: T4): TF.Scalar {
     const { tf } = this;
     const inter = tf.sum(p.mul(y), [1, 2]);
-    const den = tf.sum(p.square(), [1, 2]).add(tf.sum(y.square(), [1, 2])).add(1e-7);
+    const den = tf
+      .sum(p.square(), [1, 2])
+      .add(tf.sum(y.square(), [1, 2]))
+      .add(1e-7);
     return tf.scalar(1).sub(tf.mean(inter.mul(2).div(den)));
   }
 
@@ -166,12 +189,16 @@ export class TfSegan {
   /** The segmentor step (critics not updated); resolves when the GPU has finished. */
   async stepG(x: T4, y: T4): Promise<number> {
     const { cfg } = this;
-    const lossG = this.optS.minimize(() => {
-      const p = this.segment(x);
-      let l = this.adversarial(x, p, y);
-      if (cfg.lambdaDice > 0) l = l.add(this.dice(p, y).mul(cfg.lambdaDice));
-      return l as TF.Scalar;
-    }, true, this.segVars)!;
+    const lossG = this.optS.minimize(
+      () => {
+        const p = this.segment(x);
+        let l = this.adversarial(x, p, y);
+        if (cfg.lambdaDice > 0) l = l.add(this.dice(p, y).mul(cfg.lambdaDice));
+        return l as TF.Scalar;
+      },
+      true,
+      this.segVars,
+    )!;
     const v = (await lossG.data())[0];
     lossG.dispose();
     return v;

@@ -13,7 +13,10 @@ export interface TorchPython {
 export function findTorchPython(): TorchPython | null {
   const candidates = [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
   for (const python of [...new Set(candidates)]) {
-    const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__, torch.cuda.is_available())'], { encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__, torch.cuda.is_available())'], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     if (r.status === 0) {
       const [version, cuda] = r.stdout.trim().split(' ');
       return { python, version, cuda: cuda === 'True' };
@@ -34,13 +37,38 @@ export interface TorchStep {
  * One D+G step in PyTorch eager fp32 (median of `reps`), or { error } saying why not. Asynchronous: a
  * blocking spawn while Dawn tears an engine down has crashed the process (a mutex assertion).
  */
-export async function torchStep(py: TorchPython, o: { batch: number; width: number; size: number; classes?: number; device?: 'cuda' | 'cpu'; tf32?: boolean; reps?: number }): Promise<TorchStep | { error: string }> {
+export async function torchStep(
+  py: TorchPython,
+  o: {
+    batch: number;
+    width: number;
+    size: number;
+    classes?: number;
+    device?: 'cuda' | 'cpu';
+    tf32?: boolean;
+    reps?: number;
+  },
+): Promise<TorchStep | { error: string }> {
   const script = fileURLToPath(new URL('./segan_torch.py', import.meta.url));
-  const args = [script, '--batch', String(o.batch), '--width', String(o.width), '--size', String(o.size), '--classes', String(o.classes ?? 3), '--reps', String(o.reps ?? 5)];
+  const args = [
+    script,
+    '--batch',
+    String(o.batch),
+    '--width',
+    String(o.width),
+    '--size',
+    String(o.size),
+    '--classes',
+    String(o.classes ?? 3),
+    '--reps',
+    String(o.reps ?? 5),
+  ];
   if (o.device) args.push('--device', o.device);
   if (o.tf32) args.push('--tf32');
   const r = await new Promise<{ error: Error | null; stdout: string; stderr: string }>((done) =>
-    execFile(py.python, args, { encoding: 'utf8', timeout: 600_000 }, (error, stdout, stderr) => done({ error, stdout, stderr })),
+    execFile(py.python, args, { encoding: 'utf8', timeout: 600_000 }, (error, stdout, stderr) =>
+      done({ error, stdout, stderr }),
+    ),
   );
   if (r.error) return { error: (r.stderr.trim().split('\n').pop() || r.error.message).slice(0, 300) };
   try {

@@ -73,17 +73,28 @@ function accumulateInto(dst: Tensor, src: Tensor): void {
   const rt = dst.engine.runtime;
   const g = grid1d(dst.size);
   const k = rt.kernels.get('copy/accumulate', {}, 'grad.accumulate');
-  rt.dispatch(k, [dst.buffer('grad.accumulate'), src.buffer('grad.accumulate')], ACCUMULATE_PARAMS.pack({ count: dst.size, grid_x: g.gridX }), g.workgroups);
+  rt.dispatch(
+    k,
+    [dst.buffer('grad.accumulate'), src.buffer('grad.accumulate')],
+    ACCUMULATE_PARAMS.pack({ count: dst.size, grid_x: g.gridX }),
+    g.workgroups,
+  );
 }
 
 function runBackward(root: Tensor, grad?: Tensor): void {
   const engine = root.engine;
-  if (!root.requiresGrad) throw new Error(`backward: ${root} does not require a gradient (no input of its graph has requiresGrad)`);
+  if (!root.requiresGrad)
+    throw new Error(`backward: ${root} does not require a gradient (no input of its graph has requiresGrad)`);
   if (root.graphFreed) {
-    throw new Error('backward: the graph of this tensor was already freed by an earlier backward(); run the forward pass again');
+    throw new Error(
+      'backward: the graph of this tensor was already freed by an earlier backward(); run the forward pass again',
+    );
   }
   if (grad) {
-    if (!sameShape(grad.shape, root.shape)) throw new Error(`backward: gradient shape ${fmtShape(grad.shape)} does not match tensor shape ${fmtShape(root.shape)}`);
+    if (!sameShape(grad.shape, root.shape))
+      throw new Error(
+        `backward: gradient shape ${fmtShape(grad.shape)} does not match tensor shape ${fmtShape(root.shape)}`,
+      );
   } else if (root.size !== 1) {
     throw new Error(`backward: ${root} is not a scalar; pass the output gradient: t.backward(grad)`);
   }
@@ -113,7 +124,9 @@ function runBackward(root: Tensor, grad?: Tensor): void {
         const gi = inputGrads[j];
         if (!gi || !input.requiresGrad) return;
         if (!sameShape(gi.shape, input.shape)) {
-          throw new Error(`backward of ${node.op}: gradient ${fmtShape(gi.shape)} does not match input ${fmtShape(input.shape)} (an op bug)`);
+          throw new Error(
+            `backward of ${node.op}: gradient ${fmtShape(gi.shape)} does not match input ${fmtShape(input.shape)} (an op bug)`,
+          );
         }
         add(input, gi);
         if (!input.node) leaves.add(input);
@@ -135,11 +148,20 @@ function runBackward(root: Tensor, grad?: Tensor): void {
       } else {
         const storage = g.storage('backward');
         let owned: Tensor;
-        if (storage.refs === 1) owned = g; // the only reference: adopt it
+        if (storage.refs === 1)
+          owned = g; // the only reference: adopt it
         else {
           owned = engine.empty(leaf.shape, { category: 'gradients' }, 'backward.grad');
           const s = contiguousStrides(leaf.shape);
-          launchMap(engine.runtime, 'backward.copy', 'a', ['a'], [{ buffer: g.buffer(), offset: 0, strides: s }], { buffer: owned.buffer(), offset: 0, strides: s }, leaf.shape);
+          launchMap(
+            engine.runtime,
+            'backward.copy',
+            'a',
+            ['a'],
+            [{ buffer: g.buffer(), offset: 0, strides: s }],
+            { buffer: owned.buffer(), offset: 0, strides: s },
+            leaf.shape,
+          );
           g.dispose();
         }
         owned.kept = true;

@@ -8,7 +8,10 @@ export function checksTable(): string {
   const rows = ['| command | option | accepts | default |', '|---|---|---|---|'];
   for (const c of COMMANDS) {
     for (const o of c.options) {
-      const dflt = o.required ? 'required' : (o.defaultText ?? (o.default === undefined ? '—' : Array.isArray(o.default) ? o.default.join('x') : String(o.default)));
+      const dflt = o.required
+        ? 'required'
+        : (o.defaultText ??
+          (o.default === undefined ? '—' : Array.isArray(o.default) ? o.default.join('x') : String(o.default)));
       rows.push(`| ${c.name} | \`--${o.name}\` | ${o.type === 'flag' ? 'no value' : allowed(o)} | ${dflt} |`);
     }
   }

@@ -8,7 +8,9 @@ export class CommandError extends Error {
 
 /** A checkpoint error's message without the path the line names already ("checkpoint X: ..." → "the checkpoint ..."). */
 export function withoutCheckpointPath(message: string): string {
-  return message.replace(/^(cannot read )?checkpoint \S+?:? /, (_m, read) => (read ? 'cannot read it: ' : 'the checkpoint '));
+  return message.replace(/^(cannot read )?checkpoint \S+?:? /, (_m, read) =>
+    read ? 'cannot read it: ' : 'the checkpoint ',
+  );
 }
 
 /** Run `fn`; a failure becomes one line naming the command, the option and its value. */
@@ -16,6 +18,8 @@ export async function naming<T>(cmd: string, flag: string, value: string, fn: ()
   try {
     return await fn();
   } catch (e) {
-    throw new CommandError(`segan ${cmd}: --${flag} ${value}: ${withoutCheckpointPath((e as Error).message)}`, { cause: e });
+    throw new CommandError(`segan ${cmd}: --${flag} ${value}: ${withoutCheckpointPath((e as Error).message)}`, {
+      cause: e,
+    });
   }
 }

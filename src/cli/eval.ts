@@ -25,8 +25,23 @@ export async function evalCommand(v: Values): Promise<number> {
   const batch = (v.batch as number | undefined) ?? config.batch;
   const found = await findCases(dataDir);
   const cases = (v.cases as string[] | undefined) ?? found.map((c) => c.id);
-  const extent = await naming('eval', 'data', dataDir, () => extentOf(v, found.filter((c) => cases.includes(c.id)), config));
-  const ds = await openFor('eval', 'data', dataDir, dataDir, { cacheDir: cacheOf(v), regions: config.model.classes === 1 ? 'whole' : 'all', onlyCases: cases, valCases: cases, allowNoTraining: true, ...extent, seed: config.seed, modalities: configModalities(config) });
+  const extent = await naming('eval', 'data', dataDir, () =>
+    extentOf(
+      v,
+      found.filter((c) => cases.includes(c.id)),
+      config,
+    ),
+  );
+  const ds = await openFor('eval', 'data', dataDir, dataDir, {
+    cacheDir: cacheOf(v),
+    regions: config.model.classes === 1 ? 'whole' : 'all',
+    onlyCases: cases,
+    valCases: cases,
+    allowNoTraining: true,
+    ...extent,
+    seed: config.seed,
+    modalities: configModalities(config),
+  });
   return withRestoredModel('eval', ckptFile, ckpt, ds, async (engine, model) => {
     const scores: CaseScores[] = [];
     const how = inferenceOf(v);
@@ -37,11 +52,27 @@ export async function evalCommand(v: Values): Promise<number> {
       const pred = await predictCase(engine, model.S, ds, id, batch, how);
       const truth = ds.putBack(id, ds.caseSlices(id).raw);
       const header = await ds.referenceHeader(id);
-      scores.push(scoreCase(id, pred.labels, truth, config.model.classes, ds.label3 === 'enhancing', { shape: header.shape, spacing: header.voxelSize }));
+      scores.push(
+        scoreCase(id, pred.labels, truth, config.model.classes, ds.label3 === 'enhancing', {
+          shape: header.shape,
+          spacing: header.voxelSize,
+        }),
+      );
       if (id === shown) {
         const files = Object.entries(found.find((c) => c.id === id)!.files);
-        const modalities = await naming('eval', 'data', dataDir, () => Promise.all(files.map(async ([name, file]) => ({ name, data: (await readNifti(file!)).data as ArrayLike<number> }))));
-        viewer = { caseId: id, shape: header.shape, spacing: header.voxelSize, modalities, truth, prediction: pred.labels };
+        const modalities = await naming('eval', 'data', dataDir, () =>
+          Promise.all(
+            files.map(async ([name, file]) => ({ name, data: (await readNifti(file!)).data as ArrayLike<number> })),
+          ),
+        );
+        viewer = {
+          caseId: id,
+          shape: header.shape,
+          spacing: header.voxelSize,
+          modalities,
+          truth,
+          prediction: pred.labels,
+        };
       }
       process.stderr.write(`evaluated ${id}\n`);
     }
@@ -49,9 +80,21 @@ export async function evalCommand(v: Values): Promise<number> {
     await naming('eval', 'out', out, () => {
       mkdirSync(out, { recursive: true });
       writeFileSync(join(out, 'scores.csv'), scoresCsv(scores));
-      writeFileSync(join(out, 'scores.json'), JSON.stringify({ checkpoint: ckptFile, inference: { extent: v.extent, ...how }, cases: scores, summary: summarize(scores) }, null, 2) + '\n');
-      writeFileSync(join(out, 'report.html'), reportHtml({ title: `SegAN evaluation: ${basename(ckptFile)}`, checkpoint: ckptFile, cases: scores, viewer }));
+      writeFileSync(
+        join(out, 'scores.json'),
+        JSON.stringify(
+          { checkpoint: ckptFile, inference: { extent: v.extent, ...how }, cases: scores, summary: summarize(scores) },
+          null,
+          2,
+        ) + '\n',
+      );
+      writeFileSync(
+        join(out, 'report.html'),
+        reportHtml({ title: `SegAN evaluation: ${basename(ckptFile)}`, checkpoint: ckptFile, cases: scores, viewer }),
+      );
     });
-    console.log(`\nwrote ${join(out, 'scores.csv')}, scores.json and report.html (open it in a browser; the viewer shows ${shown})`);
+    console.log(
+      `\nwrote ${join(out, 'scores.csv')}, scores.json and report.html (open it in a browser; the viewer shows ${shown})`,
+    );
   });
 }

@@ -15,11 +15,20 @@ import { naming } from './command-errors.ts';
 
 /** The inference options shared by eval, predict and serve (src/cli/commands.ts, INFERENCE). */
 export function inferenceOf(v: Values): CaseInference {
-  return { tta: !!v.tta, postprocess: v.postprocess ? { minComponent: v['min-component'] as number, minEnhancing: v['min-enhancing'] as number } : null };
+  return {
+    tta: !!v.tta,
+    postprocess: v.postprocess
+      ? { minComponent: v['min-component'] as number, minEnhancing: v['min-enhancing'] as number }
+      : null,
+  };
 }
 
 /** The dataset extent for --extent: the checkpoint's training crop, or every case whole. */
-export async function extentOf(v: Values, cases: BratsCase[], config: { size: number; volumeCrop: [number, number, number] }): Promise<Pick<DatasetOptions, 'cropShape' | 'cropSize'>> {
+export async function extentOf(
+  v: Values,
+  cases: BratsCase[],
+  config: { size: number; volumeCrop: [number, number, number] },
+): Promise<Pick<DatasetOptions, 'cropShape' | 'cropSize'>> {
   return v.extent === 'crop' ? { cropSize: config.size, cropShape: config.volumeCrop } : await wholeExtent(cases);
 }
 
@@ -27,7 +36,13 @@ export async function extentOf(v: Values, cases: BratsCase[], config: { size: nu
 export const cacheOf = (v: Values) => (v.cache !== undefined ? resolve(String(v.cache)) : defaultCacheDir());
 
 /** The dataset; a failure names the option (`flag`, shown as `shown`). */
-export async function openFor(cmd: string, flag: string, shown: string, dataDir: string, opts: DatasetOptions): Promise<Dataset> {
+export async function openFor(
+  cmd: string,
+  flag: string,
+  shown: string,
+  dataDir: string,
+  opts: DatasetOptions,
+): Promise<Dataset> {
   return naming(cmd, flag, shown, () => openDataset(dataDir, opts));
 }
 
@@ -35,7 +50,13 @@ export async function openFor(cmd: string, flag: string, shown: string, dataDir:
  * An engine and the checkpoint's model, restored (a failure names --checkpoint), for `fn`; then the
  * model is freed and the dataset and the engine closed.
  */
-export async function withRestoredModel(cmd: string, ckptFile: string, ckpt: LoadedCheckpoint, ds: Dataset, fn: (engine: Engine, model: SeganModel) => Promise<void>): Promise<number> {
+export async function withRestoredModel(
+  cmd: string,
+  ckptFile: string,
+  ckpt: LoadedCheckpoint,
+  ds: Dataset,
+  fn: (engine: Engine, model: SeganModel) => Promise<void>,
+): Promise<number> {
   const engine = await createEngine();
   try {
     const model = new SeganModel(engine, ckpt.config);

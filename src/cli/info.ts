@@ -24,9 +24,14 @@ export async function infoCommand(flags: Values): Promise<number> {
       `plan         ${policy.plan}${policy.plan === defaultPlan(a) ? ` (the default for a ${a.isSoftware ? 'software' : 'hardware'} adapter)` : ' (DAWNGRAD_PLAN)'}`,
       `tuning       ${tuning.mode}${tuning.mode === 'off' ? (a.isSoftware ? ' (the default on a software adapter; DAWNGRAD_TUNE=on times the tiled kernels)' : ' (DAWNGRAD_TUNE)') : `, ${tuning.recorded} shape${tuning.recorded === 1 ? '' : 's'} tuned in ${tuning.file} (segan tune)`}`,
       'kernels',
-      ...Object.entries(kernels).map(([k, v]) => `  ${k.padEnd(16)} ${v.variant}${v.config && Object.keys(v.config).length ? `  ${JSON.stringify(v.config)}` : ''}`),
+      ...Object.entries(kernels).map(
+        ([k, v]) =>
+          `  ${k.padEnd(16)} ${v.variant}${v.config && Object.keys(v.config).length ? `  ${JSON.stringify(v.config)}` : ''}`,
+      ),
       'limits',
-      ...Object.entries(a.limits).map(([k, v]) => `  ${k.padEnd(36)} ${/Size$/.test(k) && v > 65536 ? `${v} (${fmtBytes(v)})` : v}`),
+      ...Object.entries(a.limits).map(
+        ([k, v]) => `  ${k.padEnd(36)} ${/Size$/.test(k) && v > 65536 ? `${v} (${fmtBytes(v)})` : v}`,
+      ),
     ];
     process.stdout.write(lines.join('\n') + '\n');
     return 0;

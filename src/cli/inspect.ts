@@ -50,7 +50,8 @@ export function formatReport(r: InspectReport): string {
       ]),
     );
   const widths = head.map((h, k) => Math.max(h.length, ...rows.map((row) => row[k].length)));
-  const line = (cells: string[]): string => cells.map((c, k) => (k < cells.length - 1 ? c.padEnd(widths[k]) : c)).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((c, k) => (k < cells.length - 1 ? c.padEnd(widths[k]) : c)).join('  ');
   const rule = line(widths.map((w, k) => '-'.repeat(k < widths.length - 1 ? w : Math.min(w, 40))));
   const out: string[] = [`${r.dataDir}: ${r.cases.length} case(s)`, '', line(head), rule, ...rows.map(line)];
   const notes = r.cases.flatMap((c) => c.notes.map((n) => `${c.id}: ${n}`));

@@ -85,7 +85,13 @@ export function allowed(o: OptionSpec): string {
       return 'no value';
     case 'string':
       if (o.patternText) return o.patternText;
-      return o.path === 'dir' ? 'an existing folder' : o.path === 'file' ? 'an existing file' : o.path === 'out' ? 'a path to write to' : 'a non-empty value';
+      return o.path === 'dir'
+        ? 'an existing folder'
+        : o.path === 'file'
+          ? 'an existing file'
+          : o.path === 'out'
+            ? 'a path to write to'
+            : 'a non-empty value';
   }
 }
 
@@ -97,7 +103,9 @@ export function parseValue(cmd: string, o: OptionSpec, raw: string): Value {
     throw new UsageError(`segan ${cmd}: --${o.name} must be ${allowed(o)} (got ${show(raw)})`);
   };
   const inRange = (n: number) =>
-    (o.min === undefined || n >= o.min) && (o.max === undefined || n <= o.max) && (o.above === undefined || n > o.above);
+    (o.min === undefined || n >= o.min) &&
+    (o.max === undefined || n <= o.max) &&
+    (o.above === undefined || n > o.above);
   switch (o.type) {
     case 'int': {
       if (!NUMBER.test(raw)) bad();
@@ -124,7 +132,10 @@ export function parseValue(cmd: string, o: OptionSpec, raw: string): Value {
     case 'list': {
       const items = raw.split(',').map((s) => s.trim());
       if (items.some((s) => s === '')) bad();
-      if (new Set(items).size !== items.length) throw new UsageError(`segan ${cmd}: --${o.name} names ${items.find((s, i) => items.indexOf(s) !== i)} twice (got ${raw})`);
+      if (new Set(items).size !== items.length)
+        throw new UsageError(
+          `segan ${cmd}: --${o.name} names ${items.find((s, i) => items.indexOf(s) !== i)} twice (got ${raw})`,
+        );
       return items;
     }
     case 'string': {
@@ -132,8 +143,10 @@ export function parseValue(cmd: string, o: OptionSpec, raw: string): Value {
       if (o.path === 'dir' || o.path === 'file') {
         if (!existsSync(raw)) throw new UsageError(`segan ${cmd}: --${o.name} ${raw} does not exist`);
         const isDir = statSync(raw).isDirectory();
-        if (o.path === 'dir' && !isDir) throw new UsageError(`segan ${cmd}: --${o.name} ${raw} is a file; it must be a folder`);
-        if (o.path === 'file' && isDir) throw new UsageError(`segan ${cmd}: --${o.name} ${raw} is a folder; it must be a file`);
+        if (o.path === 'dir' && !isDir)
+          throw new UsageError(`segan ${cmd}: --${o.name} ${raw} is a file; it must be a folder`);
+        if (o.path === 'file' && isDir)
+          throw new UsageError(`segan ${cmd}: --${o.name} ${raw} is a folder; it must be a file`);
       }
       return raw;
     }
@@ -172,7 +185,10 @@ export function suggest(word: string, names: readonly string[]): string | null {
  * every value through parseValue, then defaults, then the command's own cross-checks. Throws
  * UsageError; returns the values with `given` listing the options that were on the command line.
  */
-export async function parseCommand(spec: CommandSpec, argv: readonly string[]): Promise<Values & { given: Set<string> }> {
+export async function parseCommand(
+  spec: CommandSpec,
+  argv: readonly string[],
+): Promise<Values & { given: Set<string> }> {
   const cmd = spec.name;
   const byName = new Map(spec.options.map((o) => [o.name, o]));
   const seeHelp = `; see 'segan help ${cmd}'`;
@@ -184,7 +200,10 @@ export async function parseCommand(spec: CommandSpec, argv: readonly string[]): 
     const o = a.startsWith('--') && !a.includes('=') ? byName.get(a.slice(2)) : undefined;
     if (o && o.type !== 'flag') {
       const next = argv[i + 1];
-      if (next === undefined || (next.startsWith('--') && (byName.has(next.slice(2).split('=')[0]) || next === '--help'))) {
+      if (
+        next === undefined ||
+        (next.startsWith('--') && (byName.has(next.slice(2).split('=')[0]) || next === '--help'))
+      ) {
         throw new UsageError(`segan ${cmd}: --${o.name} needs a value: ${allowed(o)}`);
       }
       args.push(`${a}=${next}`);
@@ -195,7 +214,10 @@ export async function parseCommand(spec: CommandSpec, argv: readonly string[]): 
   try {
     parsed = parseArgs({
       args,
-      options: Object.fromEntries([...spec.options.map((o) => [o.name, { type: o.type === 'flag' ? 'boolean' : 'string' }] as const), ['help', { type: 'boolean', short: 'h' }]]),
+      options: Object.fromEntries([
+        ...spec.options.map((o) => [o.name, { type: o.type === 'flag' ? 'boolean' : 'string' }] as const),
+        ['help', { type: 'boolean', short: 'h' }],
+      ]),
       allowPositionals: !!spec.positionals?.length,
       // --no-NAME turns a switch off: the way to leave out what a preset turns on (--preset cpu --no-flip)
       allowNegative: true,
@@ -208,11 +230,17 @@ export async function parseCommand(spec: CommandSpec, argv: readonly string[]): 
     const unknown = /Unknown option '(-{1,2}[^']*)'/.exec(msg);
     if (unknown) {
       const name = unknown[1].replace(/^-+/, '');
-      const near = suggest(name, spec.options.map((o) => o.name));
-      throw new UsageError(`segan ${cmd}: unknown option ${unknown[1]}${near ? ` (did you mean --${near}?)` : ''}${seeHelp}`);
+      const near = suggest(
+        name,
+        spec.options.map((o) => o.name),
+      );
+      throw new UsageError(
+        `segan ${cmd}: unknown option ${unknown[1]}${near ? ` (did you mean --${near}?)` : ''}${seeHelp}`,
+      );
     }
     const missing = /Option '(?:-\w, )?--([\w-]+) <value>' argument missing/.exec(msg);
-    if (missing && byName.has(missing[1])) throw new UsageError(`segan ${cmd}: --${missing[1]} needs a value: ${allowed(byName.get(missing[1])!)}`);
+    if (missing && byName.has(missing[1]))
+      throw new UsageError(`segan ${cmd}: --${missing[1]} needs a value: ${allowed(byName.get(missing[1])!)}`);
     const flagValue = /Option '(?:-\w, )?--([\w-]+)' does not take an argument/.exec(msg);
     if (flagValue) throw new UsageError(`segan ${cmd}: --${flagValue[1]} takes no value${seeHelp}`);
     if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
@@ -233,7 +261,11 @@ export async function parseCommand(spec: CommandSpec, argv: readonly string[]): 
   }
   // the values given first (a bad one is the more useful message), then what is missing
   for (const t of parsed.tokens ?? []) {
-    if (t.kind === 'option' && t.name !== 'help') out[t.name] = byName.get(t.name)!.type === 'flag' ? !t.rawName.startsWith('--no-') : parseValue(cmd, byName.get(t.name)!, String(t.value));
+    if (t.kind === 'option' && t.name !== 'help')
+      out[t.name] =
+        byName.get(t.name)!.type === 'flag'
+          ? !t.rawName.startsWith('--no-')
+          : parseValue(cmd, byName.get(t.name)!, String(t.value));
   }
   for (const o of spec.options) {
     if (out[o.name] !== undefined) continue;
@@ -242,16 +274,20 @@ export async function parseCommand(spec: CommandSpec, argv: readonly string[]): 
   }
   const positionals = parsed.positionals;
   const ps = spec.positionals ?? [];
-  if (positionals.length > ps.length) throw new UsageError(`segan ${cmd}: unexpected argument '${positionals[ps.length]}'${seeHelp}`);
+  if (positionals.length > ps.length)
+    throw new UsageError(`segan ${cmd}: unexpected argument '${positionals[ps.length]}'${seeHelp}`);
   ps.forEach((p, i) => {
     const w = positionals[i];
     if (w === undefined) {
-      if (p.required) throw new UsageError(`segan ${cmd}: say ${p.values ? p.values.join(' or ') : p.name.toUpperCase()}${seeHelp}`);
+      if (p.required)
+        throw new UsageError(`segan ${cmd}: say ${p.values ? p.values.join(' or ') : p.name.toUpperCase()}${seeHelp}`);
       return;
     }
     if (p.values && !p.values.includes(w)) {
       const near = suggest(w, p.values);
-      throw new UsageError(`segan ${cmd}: ${p.name} must be one of ${p.values.join(', ')} (got ${show(w)})${near ? `; did you mean ${near}?` : ''}`);
+      throw new UsageError(
+        `segan ${cmd}: ${p.name} must be one of ${p.values.join(', ')} (got ${show(w)})${near ? `; did you mean ${near}?` : ''}`,
+      );
     }
     out._.push(w);
   });
@@ -261,15 +297,32 @@ export async function parseCommand(spec: CommandSpec, argv: readonly string[]): 
 
 /** `segan help <command>`: usage, then every option with what it accepts and its default. */
 export function commandHelp(spec: CommandSpec): string {
-  const ps = (spec.positionals ?? []).map((p) => (p.required ? ` ${p.values?.join('|') ?? p.name.toUpperCase()}` : ` [${p.values?.join('|') ?? p.name.toUpperCase()}]`)).join('');
-  const req = spec.options.filter((o) => o.required).map((o) => ` --${o.name} ${o.meta ?? 'VALUE'}`).join('');
-  const lines = [`segan ${spec.name}${ps}${req}${spec.options.some((o) => !o.required) ? ' [options]' : ''}`, '', spec.summary, ''];
-  for (const p of spec.positionals ?? []) lines.push(`  ${(p.values?.join('|') ?? p.name.toUpperCase()).padEnd(26)} ${p.help}`);
+  const ps = (spec.positionals ?? [])
+    .map((p) =>
+      p.required
+        ? ` ${p.values?.join('|') ?? p.name.toUpperCase()}`
+        : ` [${p.values?.join('|') ?? p.name.toUpperCase()}]`,
+    )
+    .join('');
+  const req = spec.options
+    .filter((o) => o.required)
+    .map((o) => ` --${o.name} ${o.meta ?? 'VALUE'}`)
+    .join('');
+  const lines = [
+    `segan ${spec.name}${ps}${req}${spec.options.some((o) => !o.required) ? ' [options]' : ''}`,
+    '',
+    spec.summary,
+    '',
+  ];
+  for (const p of spec.positionals ?? [])
+    lines.push(`  ${(p.values?.join('|') ?? p.name.toUpperCase()).padEnd(26)} ${p.help}`);
   if (spec.positionals?.length) lines.push('');
   lines.push('Options:');
   for (const o of spec.options) {
     const head = `  --${o.name}${o.type === 'flag' ? '' : ` ${o.meta ?? 'VALUE'}`}`;
-    const dflt = o.defaultText ?? (o.default === undefined ? null : Array.isArray(o.default) ? o.default.join('x') : String(o.default));
+    const dflt =
+      o.defaultText ??
+      (o.default === undefined ? null : Array.isArray(o.default) ? o.default.join('x') : String(o.default));
     const what = `${o.help}${o.required ? ' (required)' : ''}`;
     const accepts = o.type === 'flag' ? '' : `${allowed(o)}${dflt !== null ? `; default ${dflt}` : ''}`;
     lines.push(head.length > 27 ? `${head}\n${' '.repeat(29)}${what}` : `${head.padEnd(28)} ${what}`);

@@ -23,9 +23,25 @@ export async function predictCommand(v: Values): Promise<number> {
   const id = basename(caseDir);
   const one = (await naming('predict', 'case', String(v.case), () => findCases(root))).filter((c) => c.id === id);
   const extent = await naming('predict', 'case', String(v.case), () => extentOf(v, one, config));
-  const ds = await openFor('predict', 'case', String(v.case), root, { cacheDir: cacheOf(v), regions: config.model.classes === 1 ? 'whole' : 'all', onlyCases: [id], valCases: [id], allowNoTraining: true, ...extent, requireSeg: false, modalities: configModalities(config) });
+  const ds = await openFor('predict', 'case', String(v.case), root, {
+    cacheDir: cacheOf(v),
+    regions: config.model.classes === 1 ? 'whole' : 'all',
+    onlyCases: [id],
+    valCases: [id],
+    allowNoTraining: true,
+    ...extent,
+    requireSeg: false,
+    modalities: configModalities(config),
+  });
   return withRestoredModel('predict', ckptFile, ckpt, ds, async (engine, model) => {
-    const { labels: grid } = await predictCase(engine, model.S, ds, id, (v.batch as number | undefined) ?? config.batch, inferenceOf(v));
+    const { labels: grid } = await predictCase(
+      engine,
+      model.S,
+      ds,
+      id,
+      (v.batch as number | undefined) ?? config.batch,
+      inferenceOf(v),
+    );
     const like = await ds.referenceHeader(id);
     await naming('predict', 'out', String(v.out), () => writeNifti(outFile, grid, { like, datatype: 'uint8' }));
     const counts = { 1: 0, 2: 0, 4: 0 } as Record<number, number>;

@@ -18,7 +18,11 @@ export async function profileCommand(f: Values): Promise<number> {
   const out = resolve(String(f.out));
   const e = await createEngine({ seed: 1 });
   try {
-    const cfg = makeConfig({ model: { inChannels: 3, classes: K, width, skip: 'add', slope: 0.2, seed: 1 }, size, batch: B });
+    const cfg = makeConfig({
+      model: { inChannels: 3, classes: K, width, skip: 'add', slope: 0.2, seed: 1 },
+      size,
+      batch: B,
+    });
     const model = new SeganModel(e, cfg);
     const trainer = new SeganTrainer(model, cfg);
     const x = e.rand([B, 3, size, size], { seed: 2 });
@@ -28,13 +32,17 @@ export async function profileCommand(f: Values): Promise<number> {
       await e.flush();
       for (const t of Object.values(s)) t?.dispose();
     };
-    console.log(`profiling one D+G step: batch ${B}, width ${width}, ${size}×${size}, K = ${K} on ${e.adapter.description || e.adapter.device}`);
+    console.log(
+      `profiling one D+G step: batch ${B}, width ${width}, ${size}×${size}, K = ${K} on ${e.adapter.description || e.adapter.device}`,
+    );
     await step(); // warm-up: pipelines, pools
     const t0 = performance.now();
     await step();
     const wallMs = performance.now() - t0;
     if (!e.runtime.enableProfiling()) {
-      console.log(`this adapter has no 'timestamp-query': per-kernel times are unavailable. Whole D+G step (CPU clock, incl. submit and wait): ${wallMs.toFixed(1)} ms`);
+      console.log(
+        `this adapter has no 'timestamp-query': per-kernel times are unavailable. Whole D+G step (CPU clock, incl. submit and wait): ${wallMs.toFixed(1)} ms`,
+      );
       return 0;
     }
     await step();
@@ -43,10 +51,19 @@ export async function profileCommand(f: Values): Promise<number> {
     const rows = summarizeRecords(records);
     const total = records.reduce((a, r) => a + r.ns, 0) / 1e6;
     console.log(profileTable(rows, total));
-    console.log(`\nwall-clock D+G step without profiling: ${wallMs.toFixed(1)} ms (profiling runs one pass per dispatch)`);
+    console.log(
+      `\nwall-clock D+G step without profiling: ${wallMs.toFixed(1)} ms (profiling runs one pass per dispatch)`,
+    );
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, 'trace.json'), JSON.stringify(chromeTrace(records)));
-    writeFileSync(join(out, 'kernels.json'), JSON.stringify({ batch: B, width, size, classes: K, adapter: e.adapter.description, wallMs, gpuMs: total, kernels: rows }, null, 2) + '\n');
+    writeFileSync(
+      join(out, 'kernels.json'),
+      JSON.stringify(
+        { batch: B, width, size, classes: K, adapter: e.adapter.description, wallMs, gpuMs: total, kernels: rows },
+        null,
+        2,
+      ) + '\n',
+    );
     console.log(`wrote ${join(out, 'trace.json')} (open in https://ui.perfetto.dev) and kernels.json`);
     model.dispose();
     return 0;

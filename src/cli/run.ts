@@ -2,7 +2,21 @@
 // command. Exit status: 0 done, 1 a failure found while working (data, checkpoint, disk, GPU), 2 a bad
 // command line or environment (found before anything was opened or written), 130 interrupted.
 import { checkEnvironment } from '../device/env.ts';
-import { CACHE, COMMANDS, DEMO, ENGINE_DEMO, EVAL, INFO, INSPECT, PREDICT, PROFILE, SERVE, SYNTH, TRAIN, TUNE } from './commands.ts';
+import {
+  CACHE,
+  COMMANDS,
+  DEMO,
+  ENGINE_DEMO,
+  EVAL,
+  INFO,
+  INSPECT,
+  PREDICT,
+  PROFILE,
+  SERVE,
+  SYNTH,
+  TRAIN,
+  TUNE,
+} from './commands.ts';
 import { commandHelp, parseCommand, suggest, UsageError, type CommandSpec, type Values } from './options.ts';
 import { ENV_VARS } from '../device/env.ts';
 import { OOM_ADVICE } from '../runtime/pool.ts';
@@ -28,12 +42,21 @@ const IMPLS: Record<string, () => Promise<Impl>> = {
 
 export function overview(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));
-  const lines = ['segan — SegAN on dawngrad (WebGPU through Dawn, in Node.js)', '', 'Usage: segan COMMAND [options]     segan help COMMAND: its options, ranges and defaults', '', 'Commands:'];
+  const lines = [
+    'segan — SegAN on dawngrad (WebGPU through Dawn, in Node.js)',
+    '',
+    'Usage: segan COMMAND [options]     segan help COMMAND: its options, ranges and defaults',
+    '',
+    'Commands:',
+  ];
   for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(w)}  ${c.summary.replace(/[.:] .*$|\.$/, '')}`);
   lines.push('', 'Environment:');
   const ew = Math.max(...ENV_VARS.map((e) => e.name.length));
   for (const e of ENV_VARS) lines.push(`  ${e.name.padEnd(ew)}  ${e.help}; ${e.accepts}`);
-  lines.push('', 'Exit status: 0 done, 1 failed while working (data, checkpoint, disk, GPU), 2 bad command line or environment, 130 interrupted.');
+  lines.push(
+    '',
+    'Exit status: 0 done, 1 failed while working (data, checkpoint, disk, GPU), 2 bad command line or environment, 130 interrupted.',
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -45,12 +68,19 @@ export interface Io {
 const processIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
 /** Parse and check a command line without running it (tests, the demo's own sub-commands). */
-export async function parseCommandLine(argv: readonly string[]): Promise<{ spec: CommandSpec; values: Values & { given: Set<string> } }> {
+export async function parseCommandLine(
+  argv: readonly string[],
+): Promise<{ spec: CommandSpec; values: Values & { given: Set<string> } }> {
   const [cmd, ...rest] = argv;
   const spec = COMMANDS.find((c) => c.name === cmd && c.name !== 'help');
   if (!spec) {
-    const near = suggest(cmd ?? '', COMMANDS.map((c) => c.name));
-    throw new UsageError(`segan: unknown command '${cmd}'${near ? ` (did you mean '${near}'?)` : ''}; 'segan help' lists the commands`);
+    const near = suggest(
+      cmd ?? '',
+      COMMANDS.map((c) => c.name),
+    );
+    throw new UsageError(
+      `segan: unknown command '${cmd}'${near ? ` (did you mean '${near}'?)` : ''}; 'segan help' lists the commands`,
+    );
   }
   return { spec, values: await parseCommand(spec, rest) };
 }
@@ -69,8 +99,13 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     }
     const spec = COMMANDS.find((c) => c.name === rest[0]);
     if (!spec || rest.length > 1) {
-      const near = suggest(rest[0], COMMANDS.map((c) => c.name));
-      io.err(`segan help: ${rest.length > 1 ? `one command at a time (got ${rest.join(' ')})` : `unknown command '${rest[0]}'${near ? ` (did you mean '${near}'?)` : ''}`}; 'segan help' lists the commands\n`);
+      const near = suggest(
+        rest[0],
+        COMMANDS.map((c) => c.name),
+      );
+      io.err(
+        `segan help: ${rest.length > 1 ? `one command at a time (got ${rest.join(' ')})` : `unknown command '${rest[0]}'${near ? ` (did you mean '${near}'?)` : ''}`}; 'segan help' lists the commands\n`,
+      );
       return 2;
     }
     io.out(commandHelp(spec));

@@ -17,10 +17,15 @@ export async function serveCommand(v: Values): Promise<number> {
     });
   } catch (e) {
     if (e instanceof ServeError) throw new CommandError(`segan serve: ${e.message}`, { cause: e });
-    if (e instanceof CheckpointError) throw new CommandError(`segan serve: --checkpoint ${String(v.checkpoint)}: ${withoutCheckpointPath(e.message)}`, { cause: e });
+    if (e instanceof CheckpointError)
+      throw new CommandError(`segan serve: --checkpoint ${String(v.checkpoint)}: ${withoutCheckpointPath(e.message)}`, {
+        cause: e,
+      });
     throw e;
   }
-  console.log(`serving ${server.cases.length} case${server.cases.length === 1 ? '' : 's'} at ${server.url} (open it in a browser with WebGPU; Ctrl-C stops)`);
+  console.log(
+    `serving ${server.cases.length} case${server.cases.length === 1 ? '' : 's'} at ${server.url} (open it in a browser with WebGPU; Ctrl-C stops)`,
+  );
   await new Promise<void>((done) => {
     const stop = () => done();
     process.once('SIGINT', stop);

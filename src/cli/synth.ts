@@ -10,7 +10,12 @@ export async function synthCommand(v: Values): Promise<number> {
   const n = v.cases as number;
   const shape = v.shape as [number, number, number];
   const ids = await naming('synth', 'out', out, () =>
-    writeSyntheticCases(out, { cases: n, seed: v.seed as number, shape, onCase: (id, i) => process.stderr.write(`phantom ${i + 1}/${n}: ${id}\n`) }),
+    writeSyntheticCases(out, {
+      cases: n,
+      seed: v.seed as number,
+      shape,
+      onCase: (id, i) => process.stderr.write(`phantom ${i + 1}/${n}: ${id}\n`),
+    }),
   );
   console.log(`wrote ${ids.length} BRATS-layout cases to ${out}`);
   return 0;

@@ -70,7 +70,12 @@ const AUGMENT_FLAGS: [flag: string, field: keyof RunPlan['augment']][] = [
   ['intensity', 'intensity'],
 ];
 
-const show = (v: unknown) => (Array.isArray(v) ? v.join(v.length === 3 && typeof v[0] === 'number' ? 'x' : ',') : v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v));
+const show = (v: unknown) =>
+  Array.isArray(v)
+    ? v.join(v.length === 3 && typeof v[0] === 'number' ? 'x' : ',')
+    : v !== null && typeof v === 'object'
+      ? JSON.stringify(v)
+      : String(v);
 
 function readConfigJson(runDir: string): Record<string, unknown> | null {
   try {
@@ -109,14 +114,19 @@ function presetDefaults(preset: PresetName, given: Set<string>): Record<string, 
 export function planTraining(given_: Values & { given: Set<string> }, now = new Date()): TrainPlan {
   const given = given_.given;
   // a preset's recipe fills the options not given (a fresh run only: a resumed run keeps its own plan)
-  const v = (given_.resume === undefined ? Object.assign({}, given_, presetDefaults(given_.preset as PresetName, given)) : given_) as Values & { given: Set<string> };
+  const v = (
+    given_.resume === undefined ? Object.assign({}, given_, presetDefaults(given_.preset as PresetName, given)) : given_
+  ) as Values & { given: Set<string> };
   const resume = v.resume !== undefined ? resolve(String(v.resume)) : null;
   let ckpt: LoadedCheckpoint | null = null;
   if (resume) {
     try {
       ckpt = loadCheckpoint(resume);
     } catch (e) {
-      throw new CommandError(`segan train: --resume ${v.resume}: ${(e as Error).message.replace(/^cannot read checkpoint \S+: /, 'cannot read it: ').replace(/^checkpoint \S+ /, 'the checkpoint ')}`, { cause: e });
+      throw new CommandError(
+        `segan train: --resume ${v.resume}: ${(e as Error).message.replace(/^cannot read checkpoint \S+: /, 'cannot read it: ').replace(/^checkpoint \S+ /, 'the checkpoint ')}`,
+        { cause: e },
+      );
     }
   }
   const fromOptions = (): TrainConfig => {
@@ -133,7 +143,14 @@ export function planTraining(given_: Values & { given: Set<string> }, now = new 
       size: v.size as number,
       volumeCrop: v.crop as [number, number, number],
       seed: v.seed as number,
-      model: { inChannels: modalities.length, classes: v.classes as number, width: v.width as number, skip: v.skip as 'add' | 'concat', slope: 0.2, seed: v.seed as number },
+      model: {
+        inChannels: modalities.length,
+        classes: v.classes as number,
+        width: v.width as number,
+        skip: v.skip as 'add' | 'concat',
+        slope: 0.2,
+        seed: v.seed as number,
+      },
     });
   };
   const planFromOptions = (): RunPlan => ({
@@ -141,7 +158,12 @@ export function planTraining(given_: Values & { given: Set<string> }, now = new 
     valCases: (v['val-cases'] as string[] | undefined) ?? null,
     folds: v.folds !== undefined ? { n: v.folds as number, k: v.fold as number } : null,
     flip: !!v.flip,
-    augment: { tumourCrops: v['tumour-crops'] as number, rotate: v.rotate as number, scale: v.scale as number, intensity: v.intensity as number },
+    augment: {
+      tumourCrops: v['tumour-crops'] as number,
+      rotate: v.rotate as number,
+      scale: v.scale as number,
+      intensity: v.intensity as number,
+    },
     checkpointEvery: v['checkpoint-every'] as number,
     valEvery: (v['val-every'] as number | undefined) ?? null,
     keepCheckpoints: v['keep-checkpoints'] as number,
@@ -152,10 +174,20 @@ export function planTraining(given_: Values & { given: Set<string> }, now = new 
   });
   if (!ckpt) {
     const config = fromOptions();
-    const name = (v.run as string | undefined) ?? `${config.preset}-${now.toISOString().slice(0, 19).replace(/[:T]/g, '-')}`;
+    const name =
+      (v.run as string | undefined) ?? `${config.preset}-${now.toISOString().slice(0, 19).replace(/[:T]/g, '-')}`;
     const runDir = resolve(String(v.runs), name);
     const replace = checkRunFolder(runDir, !!v.overwrite);
-    return { config, plan: planFromOptions(), runDir, resume: null, overrides: {}, notes: [], replaceRunDir: replace, resumeCheckpoint: null };
+    return {
+      config,
+      plan: planFromOptions(),
+      runDir,
+      resume: null,
+      overrides: {},
+      notes: [],
+      replaceRunDir: replace,
+      resumeCheckpoint: null,
+    };
   }
 
   // Resuming: the checkpoint's config and plan, then what the command line says explicitly.
@@ -164,7 +196,10 @@ export function planTraining(given_: Values & { given: Set<string> }, now = new 
   for (const [flag, get] of FIXED) {
     if (!given.has(flag)) continue;
     const want = flag === 'classes' ? Number(v[flag]) : v[flag];
-    if (want !== get(base)) throw new UsageError(`segan train: --${flag} ${show(v[flag])} cannot change when resuming: the checkpoint's run has ${flag} ${show(get(base))}`);
+    if (want !== get(base))
+      throw new UsageError(
+        `segan train: --${flag} ${show(v[flag])} cannot change when resuming: the checkpoint's run has ${flag} ${show(get(base))}`,
+      );
   }
   const overrides: Partial<TrainConfig> = {};
   const notes: string[] = [];
@@ -177,7 +212,10 @@ export function planTraining(given_: Values & { given: Set<string> }, now = new 
   }
   const config: TrainConfig = { ...base, ...overrides };
   const crop = config.volumeCrop;
-  if (crop[0] < config.size || crop[1] < config.size) throw new UsageError(`segan train: --crop ${crop.join('x')} must be at least the run's size ${config.size} in-plane`);
+  if (crop[0] < config.size || crop[1] < config.size)
+    throw new UsageError(
+      `segan train: --crop ${crop.join('x')} must be at least the run's size ${config.size} in-plane`,
+    );
   // the plan: as recorded in the checkpoint, else (older checkpoints) what its run's config.json says
   const recorded = (ckpt.run as Partial<RunPlan> | null) ?? {};
   const cfgJson = ckptRun ? readConfigJson(ckptRun) : null;
@@ -216,10 +254,16 @@ export function planTraining(given_: Values & { given: Set<string> }, now = new 
     runDir = resolve(String(v.runs), (v.run as string | undefined) ?? basename(ckptRun ?? 'resumed'));
     if (runDir !== ckptRun) replace = checkRunFolder(runDir, !!v.overwrite);
   } else {
-    if (!ckptRun) throw new UsageError(`segan train: --resume ${v.resume} is not in a run folder (<run>/checkpoints/); say where this run goes with --run NAME`);
+    if (!ckptRun)
+      throw new UsageError(
+        `segan train: --resume ${v.resume} is not in a run folder (<run>/checkpoints/); say where this run goes with --run NAME`,
+      );
     runDir = ckptRun;
   }
-  if (runDir === ckptRun && v.overwrite) throw new UsageError(`segan train: --overwrite would delete the run that --resume continues (${runDir}); drop --overwrite, or give another --run`);
+  if (runDir === ckptRun && v.overwrite)
+    throw new UsageError(
+      `segan train: --overwrite would delete the run that --resume continues (${runDir}); drop --overwrite, or give another --run`,
+    );
   return { config, plan, runDir, resume, overrides, notes, replaceRunDir: replace, resumeCheckpoint: ckpt };
 }
 
@@ -236,5 +280,7 @@ function checkRunFolder(runDir: string, overwrite: boolean): boolean {
   if (overwrite) return true;
   const latest = join(runDir, 'checkpoints', 'latest.safetensors');
   const cont = existsSync(latest) ? `continue it with --resume ${latest}, ` : '';
-  throw new UsageError(`segan train: run folder ${runDir} already exists; ${cont}choose another --run, or add --overwrite to replace it`);
+  throw new UsageError(
+    `segan train: run folder ${runDir} already exists; ${cont}choose another --run, or add --overwrite to replace it`,
+  );
 }

@@ -5,7 +5,12 @@ import cliProgress from 'cli-progress';
 import type { SkipRecord } from '../segan/non-finite-policy.ts';
 import type { EpochMetrics, StepMetrics } from '../segan/training-log.ts';
 
-export const fmtTime = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(0)}s`);
+export const fmtTime = (s: number) =>
+  s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`
+      : `${s.toFixed(0)}s`;
 
 const REGION_NAMES = ['whole', 'core', 'enhancing'];
 
@@ -17,21 +22,40 @@ export class TrainProgress {
   /** A log point (TrainOptions.onLog). */
   step(m: StepMetrics): void {
     const eta = m.stepsPerSec > 0 ? (m.stepsTotal - m.step) / m.stepsPerSec : 0;
-    const payload = { epoch: m.epoch + 1, critic: m.critic.toFixed(4), seg: m.segmentor.toFixed(4), dice: m.dice.toFixed(3), speed: m.stepsPerSec.toFixed(2), etaText: fmtTime(eta) };
+    const payload = {
+      epoch: m.epoch + 1,
+      critic: m.critic.toFixed(4),
+      seg: m.segmentor.toFixed(4),
+      dice: m.dice.toFixed(3),
+      speed: m.stepsPerSec.toFixed(2),
+      etaText: fmtTime(eta),
+    };
     if (this.tty) {
       if (!this.bar) {
-        this.bar = new cliProgress.SingleBar({ format: 'epoch {epoch} |{bar}| step {value}/{total} | D {critic} | G {seg} | Dice {dice} | {speed} steps/s | ETA {etaText}', hideCursor: true }, cliProgress.Presets.shades_classic);
+        this.bar = new cliProgress.SingleBar(
+          {
+            format:
+              'epoch {epoch} |{bar}| step {value}/{total} | D {critic} | G {seg} | Dice {dice} | {speed} steps/s | ETA {etaText}',
+            hideCursor: true,
+          },
+          cliProgress.Presets.shades_classic,
+        );
         this.bar.start(m.stepsTotal, m.step, payload);
       }
       this.bar.update(m.step, payload);
     } else {
-      console.log(`epoch ${payload.epoch} step ${m.step}/${m.stepsTotal}  D ${payload.critic}  G ${payload.seg}  Dice ${payload.dice}  ${payload.speed} steps/s  ETA ${payload.etaText}`);
+      console.log(
+        `epoch ${payload.epoch} step ${m.step}/${m.stepsTotal}  D ${payload.critic}  G ${payload.seg}  Dice ${payload.dice}  ${payload.speed} steps/s  ETA ${payload.etaText}`,
+      );
     }
   }
 
   /** A validation (TrainOptions.onEpoch): the bar ends, the line is printed. */
   validation(m: EpochMetrics): void {
-    const line = `validation at step ${m.step} (epoch ${m.epoch + 1}, ${m.cases} case${m.cases === 1 ? '' : 's'} in 3-D): ` + m.dice.map((d, i) => `${REGION_NAMES[i]} Dice ${d.toFixed(3)} HD95 ${m.hd95[i].toFixed(1)} mm`).join(', ') + (m.best ? '  (best so far: checkpoints/best.safetensors)' : '');
+    const line =
+      `validation at step ${m.step} (epoch ${m.epoch + 1}, ${m.cases} case${m.cases === 1 ? '' : 's'} in 3-D): ` +
+      m.dice.map((d, i) => `${REGION_NAMES[i]} Dice ${d.toFixed(3)} HD95 ${m.hd95[i].toFixed(1)} mm`).join(', ') +
+      (m.best ? '  (best so far: checkpoints/best.safetensors)' : '');
     this.stop();
     console.log(line);
   }
@@ -59,7 +83,9 @@ export function stopOnSigint(): { requested: () => boolean; release: () => void 
   const onSigint = () => {
     if (stop) process.exit(130);
     stop = true;
-    process.stderr.write('\nSIGINT: finishing the current step and saving a checkpoint (Ctrl-C again to quit at once)\n');
+    process.stderr.write(
+      '\nSIGINT: finishing the current step and saving a checkpoint (Ctrl-C again to quit at once)\n',
+    );
   };
   process.on('SIGINT', onSigint);
   return { requested: () => stop, release: () => process.off('SIGINT', onSigint) };

@@ -30,14 +30,19 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
   // cross-validation: fold k's validation cases (unless --val-cases names them)
   let folds: { val: string[]; splits: { train: string[]; val: string[] }[] } | null = null;
   if (plan.folds && !plan.valCases) {
-    const splits = foldSplits((await findCases(plan.data)).map((c) => c.id), plan.folds.n, config.seed);
+    const splits = foldSplits(
+      (await findCases(plan.data)).map((c) => c.id),
+      plan.folds.n,
+      config.seed,
+    );
     folds = { val: splits[plan.folds.k].val, splits };
   }
   let engine: Awaited<ReturnType<typeof createEngine>>;
   try {
     engine = await createEngine({ seed: config.seed, precision });
   } catch (e) {
-    if (precision === 'f16' && /shader-f16/.test((e as Error).message)) throw new CommandError(`segan train: --precision f16: ${(e as Error).message}`, { cause: e });
+    if (precision === 'f16' && /shader-f16/.test((e as Error).message))
+      throw new CommandError(`segan train: --precision f16: ${(e as Error).message}`, { cause: e });
     throw e;
   }
   const progress = new TrainProgress();
@@ -48,9 +53,16 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
       const pr = p.resumeCheckpoint!.progress;
       console.log(`resuming ${runDir} from step ${pr.globalStep} (epoch ${pr.epoch + 1} of ${config.epochs}) on ${on}`);
       if (p.notes.length) console.log(`  changed on the command line: ${p.notes.join(', ')}`);
-    } else console.log(`training SegAN (${config.preset} preset${precision === 'f16' ? ', float16 conv operands' : ''}) on ${on}; run folder ${runDir}`);
-    if (folds) console.log(`cross-validation fold ${plan.folds!.k} of ${plan.folds!.n} (cases split by seed ${config.seed}): validating on ${folds.val.join(', ')}; all folds in splits.json`);
-    if (plan.valCases && plan.folds) console.log('--val-cases decides the validation cases: --folds/--fold are ignored');
+    } else
+      console.log(
+        `training SegAN (${config.preset} preset${precision === 'f16' ? ', float16 conv operands' : ''}) on ${on}; run folder ${runDir}`,
+      );
+    if (folds)
+      console.log(
+        `cross-validation fold ${plan.folds!.k} of ${plan.folds!.n} (cases split by seed ${config.seed}): validating on ${folds.val.join(', ')}; all folds in splits.json`,
+      );
+    if (plan.valCases && plan.folds)
+      console.log('--val-cases decides the validation cases: --folds/--fold are ignored');
     const result = await train(engine, {
       dataDir: plan.data,
       runDir,
@@ -78,17 +90,35 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
       onEpoch: (m) => progress.validation(m),
     });
     progress.stop();
-    const how = { interrupted: 'interrupted', maxSteps: `stopped after --max-steps ${v['max-steps']}`, time: `stopped within the --max-minutes ${v['max-minutes']} budget (${((Date.now() - startedAt) / 60000).toFixed(2)} min so far)`, done: 'finished' }[result.stopped];
-    console.log(`\n${how} at epoch ${result.progress.epoch}, step ${result.progress.globalStep}${result.skippedSteps ? ` (${result.skippedSteps} steps skipped for non-finite values; see metrics.jsonl)` : ''}`);
+    const how = {
+      interrupted: 'interrupted',
+      maxSteps: `stopped after --max-steps ${v['max-steps']}`,
+      time: `stopped within the --max-minutes ${v['max-minutes']} budget (${((Date.now() - startedAt) / 60000).toFixed(2)} min so far)`,
+      done: 'finished',
+    }[result.stopped];
+    console.log(
+      `\n${how} at epoch ${result.progress.epoch}, step ${result.progress.globalStep}${result.skippedSteps ? ` (${result.skippedSteps} steps skipped for non-finite values; see metrics.jsonl)` : ''}`,
+    );
     const best = join(runDir, 'checkpoints', 'best.safetensors');
-    const bestVal = existsSync(best) ? readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"best":true')).pop() : undefined;
+    const bestVal = existsSync(best)
+      ? readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('"best":true'))
+          .pop()
+      : undefined;
     const bestAt = bestVal ? (JSON.parse(bestVal) as { step: number; dice: number[] }) : null;
-    console.log(`outputs in ${runDir}:\n  config.json, metrics.jsonl, loss-curve.svg, overlays/*.png\n  checkpoint ${result.lastCheckpoint}${bestAt ? `\n  best ${best} (step ${bestAt.step}, validation Dice ${bestAt.dice.map((d) => d.toFixed(3)).join(' / ')}); score it with segan eval --checkpoint ${best}` : ''}`);
+    console.log(
+      `outputs in ${runDir}:\n  config.json, metrics.jsonl, loss-curve.svg, overlays/*.png\n  checkpoint ${result.lastCheckpoint}${bestAt ? `\n  best ${best} (step ${bestAt.step}, validation Dice ${bestAt.dice.map((d) => d.toFixed(3)).join(' / ')}); score it with segan eval --checkpoint ${best}` : ''}`,
+    );
     return result.stopped === 'interrupted' ? 130 : 0;
   } catch (e) {
     progress.stop();
-    if (e instanceof DataError) throw new CommandError(`segan train: --data ${plan.data}: ${e.message.replace(`${plan.data}: `, '')}`, { cause: e });
-    if (e instanceof CheckpointError) throw new CommandError(`segan train: --resume ${v.resume}: ${e.message}`, { cause: e });
+    if (e instanceof DataError)
+      throw new CommandError(`segan train: --data ${plan.data}: ${e.message.replace(`${plan.data}: `, '')}`, {
+        cause: e,
+      });
+    if (e instanceof CheckpointError)
+      throw new CommandError(`segan train: --resume ${v.resume}: ${e.message}`, { cause: e });
     if (e instanceof OutputError) throw new CommandError(`segan train: ${e.message}`, { cause: e });
     throw e;
   } finally {
@@ -96,4 +126,3 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
     await engine.close();
   }
 }
-

@@ -35,10 +35,16 @@ export async function tuneCommand(f: Values, io: Io): Promise<number> {
     const adapter = e.adapter.description || e.adapter.device;
     if (e.runtime.policy.conv.family !== 'tiled') {
       // (precision f16 always uses the tiled kernels)
-      io.out(`the ${e.runtime.policy.plan} plan on ${adapter} uses no tunable kernels (its conv kernels are conv/${e.runtime.policy.conv.family === 'subgroup' ? '*_sg' : 'forward, transpose, weight_grad'}); DAWNGRAD_PLAN=hardware tunes the GPU kernels on this adapter\n`);
+      io.out(
+        `the ${e.runtime.policy.plan} plan on ${adapter} uses no tunable kernels (its conv kernels are conv/${e.runtime.policy.conv.family === 'subgroup' ? '*_sg' : 'forward, transpose, weight_grad'}); DAWNGRAD_PLAN=hardware tunes the GPU kernels on this adapter\n`,
+      );
       return 0;
     }
-    const cfg = makeConfig({ model: { inChannels: 3, classes: K, width, skip: 'add', slope: 0.2, seed: 1 }, size, batch: B });
+    const cfg = makeConfig({
+      model: { inChannels: 3, classes: K, width, skip: 'add', slope: 0.2, seed: 1 },
+      size,
+      batch: B,
+    });
     const model = new SeganModel(e, cfg);
     const trainer = new SeganTrainer(model, cfg);
     const x = e.rand([B, 3, size, size], { seed: 2 });
@@ -47,10 +53,16 @@ export async function tuneCommand(f: Values, io: Io): Promise<number> {
     const before = tuner.recorded.size;
     const s = trainer.step(x, y);
     const queued = tuner.pendingCount;
-    if (!f.json) io.out(`tuning ${queued} conv shape${queued === 1 ? '' : 's'} of a SegAN D+G step (batch ${B}, width ${width}, ${size}×${size}, K = ${K}${precision === 'f16' ? ', f16' : ''}) on ${adapter}; ${before} already in ${tuner.file}\n`);
+    if (!f.json)
+      io.out(
+        `tuning ${queued} conv shape${queued === 1 ? '' : 's'} of a SegAN D+G step (batch ${B}, width ${width}, ${size}×${size}, K = ${K}${precision === 'f16' ? ', f16' : ''}) on ${adapter}; ${before} already in ${tuner.file}\n`,
+      );
     let bar: cliProgress.SingleBar | null = null;
     if (!f.json && queued > 0) {
-      bar = new cliProgress.SingleBar({ format: 'tuning |{bar}| {value}/{total} shapes | {last}', hideCursor: true, stream: process.stdout }, cliProgress.Presets.shades_classic);
+      bar = new cliProgress.SingleBar(
+        { format: 'tuning |{bar}| {value}/{total} shapes | {last}', hideCursor: true, stream: process.stdout },
+        cliProgress.Presets.shades_classic,
+      );
       bar.start(queued, 0, { last: '' });
     }
     let results: TuneResult[];
@@ -63,7 +75,13 @@ export async function tuneCommand(f: Values, io: Io): Promise<number> {
     for (const t of Object.values(s)) t?.dispose();
     model.dispose();
     if (f.json) {
-      io.out(JSON.stringify({ adapter, file: tuner.file, tuned: results.map((r) => ({ key: r.key, choice: r.choice, times: r.times })) }, null, 2) + '\n');
+      io.out(
+        JSON.stringify(
+          { adapter, file: tuner.file, tuned: results.map((r) => ({ key: r.key, choice: r.choice, times: r.times })) },
+          null,
+          2,
+        ) + '\n',
+      );
       return 0;
     }
     if (results.length === 0) {
@@ -74,7 +92,9 @@ export async function tuneCommand(f: Values, io: Io): Promise<number> {
       const [family, shape] = r.key.split('|');
       const best = r.times.find((t) => t.config === r.choice)!;
       const worst = Math.max(...r.times.filter((t) => Number.isFinite(t.ms)).map((t) => t.ms));
-      io.out(`  ${family.padEnd(15)} ${shape.padEnd(58)} ${tileName(r.choice).padEnd(50)} ${best.ms.toFixed(3)} ms (slowest candidate ${worst.toFixed(3)} ms)\n`);
+      io.out(
+        `  ${family.padEnd(15)} ${shape.padEnd(58)} ${tileName(r.choice).padEnd(50)} ${best.ms.toFixed(3)} ms (slowest candidate ${worst.toFixed(3)} ms)\n`,
+      );
     }
     io.out(`kept the fastest tile for ${results.length} shape${results.length === 1 ? '' : 's'} in ${tuner.file}\n`);
     return 0;

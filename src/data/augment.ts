@@ -25,7 +25,15 @@ export interface Augment {
  * `degrees` and zooming by `zoom` (> 1 shows a smaller region, magnified) about the crop centre, which
  * lands on slice point (cx, cy); flips as in sampleMatrix.
  */
-export function affineSampleMatrix(cx: number, cy: number, size: number, degrees: number, zoom: number, flipX: boolean, flipY: boolean): Float32Array {
+export function affineSampleMatrix(
+  cx: number,
+  cy: number,
+  size: number,
+  degrees: number,
+  zoom: number,
+  flipX: boolean,
+  flipY: boolean,
+): Float32Array {
   const m = mat3.create() as Float32Array;
   mat3.fromTranslation(m, [cx, cy]);
   mat3.rotate(m, m, (degrees * Math.PI) / 180);
@@ -38,7 +46,17 @@ export function affineSampleMatrix(cx: number, cy: number, size: number, degrees
  * Like resample, for any affine: bilinear (image planes) or nearest (label planes) interpolation,
  * 0 where the crop pixel maps outside the slice.
  */
-export function resampleAffine(src: Float32Array, W: number, H: number, channels: number, m: ArrayLike<number>, S: number, dst: Float32Array, dstOffset: number, nearest: boolean): void {
+export function resampleAffine(
+  src: Float32Array,
+  W: number,
+  H: number,
+  channels: number,
+  m: ArrayLike<number>,
+  S: number,
+  dst: Float32Array,
+  dstOffset: number,
+  nearest: boolean,
+): void {
   for (let ch = 0; ch < channels; ch++) {
     const base = ch * W * H;
     let o = dstOffset + ch * S * S;
@@ -57,7 +75,9 @@ export function resampleAffine(src: Float32Array, W: number, H: number, channels
         const fx = x - x0;
         const fy = y - y0;
         const at = (xx: number, yy: number) => (xx >= 0 && yy >= 0 && xx < W && yy < H ? src[base + yy * W + xx] : 0);
-        dst[o] = (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
+        dst[o] =
+          (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) +
+          fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
       }
   }
 }
@@ -66,7 +86,14 @@ export function resampleAffine(src: Float32Array, W: number, H: number, channels
  * Per modality plane (planes of `plane` values from `offset`): gamma exp(u·f), gain 1 + u·f and shift
  * u·f/2 (u uniform in [-1, 1) from `uniform`), applied inside the brain only (values > 0).
  */
-export function jitterIntensity(image: Float32Array, offset: number, planes: number, plane: number, f: number, uniform: () => number): void {
+export function jitterIntensity(
+  image: Float32Array,
+  offset: number,
+  planes: number,
+  plane: number,
+  f: number,
+  uniform: () => number,
+): void {
   for (let ch = 0; ch < planes; ch++) {
     const gamma = Math.exp(uniform() * f);
     const gain = 1 + uniform() * f;

@@ -100,7 +100,16 @@ function casesFromListing(dir: string, group: string, names: string[]): BratsCas
     }
     if (layouts.size > 1) problems.push('mixes BraTS 2018 (<case>_t1ce) and BraTS 2023 (<case>-t1c) file names');
     const layout: Layout = layouts.has('brats2023') ? 'brats2023' : 'brats2018';
-    return { id: single ? path.basename(dir) : prefix, dir, group, layout, files, seg, other: single ? other : [], problems };
+    return {
+      id: single ? path.basename(dir) : prefix,
+      dir,
+      group,
+      layout,
+      files,
+      seg,
+      other: single ? other : [],
+      problems,
+    };
   });
 }
 
@@ -116,7 +125,8 @@ export async function findCases(root: string, opts: { maxDepth?: number } = {}):
     try {
       entries = await fsp.readdir(dir, { withFileTypes: true });
     } catch (e) {
-      if (depth === 0) throw new Error(`${dir}: cannot read folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      if (depth === 0)
+        throw new Error(`${dir}: cannot read folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       return;
     }
     const names = entries.filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => e.name);
@@ -131,7 +141,13 @@ export async function findCases(root: string, opts: { maxDepth?: number } = {}):
       if (e.name.startsWith('.')) continue;
       const sub = path.join(dir, e.name);
       // follow symbolic links to folders (datasets are often linked in)
-      const isDir = e.isDirectory() || (e.isSymbolicLink() && (await fsp.stat(sub).then((st) => st.isDirectory(), () => false)));
+      const isDir =
+        e.isDirectory() ||
+        (e.isSymbolicLink() &&
+          (await fsp.stat(sub).then(
+            (st) => st.isDirectory(),
+            () => false,
+          )));
       if (isDir) await visit(sub, depth + 1);
     }
   };
@@ -176,7 +192,8 @@ export interface LoadCaseOptions {
 const AFFINE_TOLERANCE = 1e-3;
 
 function sameGrid(a: NiftiVolume, b: NiftiVolume): string | null {
-  if (a.shape.some((d, i) => d !== b.shape[i])) return `shape ${b.shape.join('×')} differs from ${a.shape.join('×')} of ${path.basename(a.path)}`;
+  if (a.shape.some((d, i) => d !== b.shape[i]))
+    return `shape ${b.shape.join('×')} differs from ${a.shape.join('×')} of ${path.basename(a.path)}`;
   for (let i = 0; i < 16; i++)
     if (Math.abs(a.affine[i] - b.affine[i]) > AFFINE_TOLERANCE * Math.max(1, Math.abs(a.affine[i])))
       return `voxel-to-world affine differs from that of ${path.basename(a.path)}`;
@@ -203,7 +220,8 @@ export async function loadCase(c: string | BratsCase, opts: LoadCaseOptions = {}
   let bc: BratsCase;
   if (typeof c === 'string') {
     const found = await findCases(c, { maxDepth: 0 });
-    if (found.length === 0) throw new Error(`${c}: no BraTS volumes (<case>_t1ce.nii.gz, <case>-t1c.nii.gz, ...) in this folder`);
+    if (found.length === 0)
+      throw new Error(`${c}: no BraTS volumes (<case>_t1ce.nii.gz, <case>-t1c.nii.gz, ...) in this folder`);
     bc = found[0];
   } else bc = c;
   const modalities = normaliseModalities(opts.modalities ?? DEFAULT_MODALITIES);

@@ -17,7 +17,11 @@ export const CACHE_VERSION = 2;
 
 /** 12 hex digits naming a case's input files (their resolved paths). */
 export function sourceKey(sources: readonly string[]): string {
-  return crypto.createHash('sha256').update(JSON.stringify(sources.map((s) => path.resolve(s)))).digest('hex').slice(0, 12);
+  return crypto
+    .createHash('sha256')
+    .update(JSON.stringify(sources.map((s) => path.resolve(s))))
+    .digest('hex')
+    .slice(0, 12);
 }
 
 export interface CacheOptions {

@@ -24,7 +24,15 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BratsCase, Modality } from './brats.ts';
 import { loadCase } from './brats.ts';
-import { CACHE_FORMAT, CACHE_VERSION, cacheKey, sourceKey, type CacheEntry, type CacheOptions, type SourceStamp } from './cache-key.ts';
+import {
+  CACHE_FORMAT,
+  CACHE_VERSION,
+  cacheKey,
+  sourceKey,
+  type CacheEntry,
+  type CacheOptions,
+  type SourceStamp,
+} from './cache-key.ts';
 import { preprocessCase } from './preprocess.ts';
 
 /** Default bound of the cache folder's size (DAWNGRAD_CACHE_MAX overrides). */
@@ -112,7 +120,9 @@ export class SliceCache {
     try {
       await fsp.mkdir(dir, { recursive: true });
     } catch (e) {
-      throw new Error(`${dir}: cannot create cache folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new Error(
+        `${dir}: cannot create cache folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
     }
     const c = new SliceCache(dir, {});
     if (opts.maxBytes !== undefined) c.maxBytes = opts.maxBytes;
@@ -130,7 +140,9 @@ export class SliceCache {
     try {
       const j = JSON.parse(text) as IndexFile;
       if (j.format !== CACHE_FORMAT || j.version !== CACHE_VERSION || typeof j.entries !== 'object' || !j.entries) {
-        this.notes.push(`${this.indexPath}: cache format ${j.format}/${j.version} is not ${CACHE_FORMAT}/${CACHE_VERSION}; rebuilding`);
+        this.notes.push(
+          `${this.indexPath}: cache format ${j.format}/${j.version} is not ${CACHE_FORMAT}/${CACHE_VERSION}; rebuilding`,
+        );
         return {};
       }
       return j.entries;
@@ -181,7 +193,8 @@ export class SliceCache {
   /** null when the entry can be used for this case as it is on disk now; else why not. */
   async invalidReason(e: CacheEntry | undefined, sources: string[]): Promise<string | null> {
     if (!e) return 'not cached';
-    if (e.sources.length !== sources.length || e.sources.some((s, i) => s.path !== path.resolve(sources[i]))) return 'source files changed';
+    if (e.sources.length !== sources.length || e.sources.some((s, i) => s.path !== path.resolve(sources[i])))
+      return 'source files changed';
     for (const s of e.sources) {
       let now: SourceStamp;
       try {
@@ -270,7 +283,9 @@ export class SliceCache {
       try {
         fd = fs.openSync(path.join(this.dir, file), 'r');
       } catch (e) {
-        throw new Error(`${path.join(this.dir, file)}: cannot open cache file (${(e as NodeJS.ErrnoException).code}); reopen the dataset to rebuild it`);
+        throw new Error(
+          `${path.join(this.dir, file)}: cannot open cache file (${(e as NodeJS.ErrnoException).code}); reopen the dataset to rebuild it`,
+        );
       }
       this.fds.set(file, fd);
     } else {
@@ -294,7 +309,10 @@ export class SliceCache {
     let done = 0;
     while (done < into.length) {
       const n = fs.readSync(fd, into, done, into.length - done, position + done);
-      if (n === 0) throw new Error(`${path.join(this.dir, e.file)}: cache file ends at ${position + done} (truncated?); delete it to rebuild`);
+      if (n === 0)
+        throw new Error(
+          `${path.join(this.dir, e.file)}: cache file ends at ${position + done} (truncated?); delete it to rebuild`,
+        );
       done += n;
     }
   }
@@ -308,7 +326,8 @@ export class SliceCache {
     const M = e.modalities.length;
     const plane = cx * cy;
     if (!(z >= 0 && z < cz)) throw new Error(`slice ${z} out of range 0..${cz - 1} for case ${e.id}`);
-    if (image.length !== M * plane || label.length !== plane) throw new Error('readSlice: buffer sizes do not match the cached slice');
+    if (image.length !== M * plane || label.length !== plane)
+      throw new Error('readSlice: buffer sizes do not match the cached slice');
     const ib = new Uint8Array(image.buffer, image.byteOffset, image.byteLength);
     this.readExact(e, ib, z * M * plane * 4);
     if (os.endianness() !== 'LE') Buffer.from(ib.buffer, ib.byteOffset, ib.byteLength).swap32();

@@ -15,7 +15,16 @@ export function sampleMatrix(x0: number, y0: number, size: number, flipX: boolea
  * Samples an S×S crop of each of `channels` planes of size W×H (src, plane after plane) through the
  * integer affine `m` (crop pixel → source pixel), writing S×S per channel into dst at dstOffset.
  */
-export function resample<T extends Float32Array | Uint8Array>(src: T, W: number, H: number, channels: number, m: ArrayLike<number>, S: number, dst: T, dstOffset: number): void {
+export function resample<T extends Float32Array | Uint8Array>(
+  src: T,
+  W: number,
+  H: number,
+  channels: number,
+  m: ArrayLike<number>,
+  S: number,
+  dst: T,
+  dstOffset: number,
+): void {
   const a = m[0];
   const b = m[1];
   const c = m[3];
@@ -30,7 +39,8 @@ export function resample<T extends Float32Array | Uint8Array>(src: T, W: number,
   ]) {
     const x = a * u + c * v + tx;
     const y = b * u + d * v + ty;
-    if (x < 0 || y < 0 || x >= W || y >= H) throw new Error(`crop corner (${u}, ${v}) maps outside the ${W}×${H} slice`);
+    if (x < 0 || y < 0 || x >= W || y >= H)
+      throw new Error(`crop corner (${u}, ${v}) maps outside the ${W}×${H} slice`);
   }
   const step = a + b * W; // source index step per u
   for (let ch = 0; ch < channels; ch++) {

@@ -58,7 +58,6 @@ export interface BatchOptions {
   augment?: Augment;
 }
 
-
 export interface SampleInfo {
   caseId: string;
   /** Slice index within the 128 cached slices. */

@@ -33,11 +33,13 @@ export async function openDataset(dataDir: string, opts: DatasetOptions): Promis
   if (!opts || !opts.cacheDir) throw new Error('openDataset: cacheDir is required');
   const modalities = normaliseModalities(opts.modalities ?? DEFAULT_MODALITIES);
   const regions: Region[] = (opts.regions ?? 'all') === 'whole' ? ['whole'] : ['whole', 'core', 'enhancing'];
-  if (opts.regions && opts.regions !== 'whole' && opts.regions !== 'all') throw new Error(`regions '${opts.regions}': use 'whole' or 'all'`);
+  if (opts.regions && opts.regions !== 'whole' && opts.regions !== 'all')
+    throw new Error(`regions '${opts.regions}': use 'whole' or 'all'`);
   const cropShape = opts.cropShape ?? DEFAULT_CROP;
   const S = opts.cropSize ?? 160;
   const [W, H, Z] = cropShape;
-  if (!(Number.isInteger(S) && S >= 1 && S <= W && S <= H)) throw new Error(`cropSize ${S} must be an integer in 1..${Math.min(W, H)}`);
+  if (!(Number.isInteger(S) && S >= 1 && S <= W && S <= H))
+    throw new Error(`cropSize ${S} must be an integer in 1..${Math.min(W, H)}`);
   const keepEmpty = opts.skipEmpty ?? 1;
   if (!(keepEmpty >= 0 && keepEmpty <= 1)) throw new Error(`skipEmpty ${keepEmpty} must be a fraction in [0, 1]`);
   const seed = opts.seed ?? 0;
@@ -49,7 +51,10 @@ export async function openDataset(dataDir: string, opts: DatasetOptions): Promis
     if (missing.length) throw new Error(`${dataDir}: case(s) not found: ${missing.join(', ')}`);
     found = found.filter((c) => want.has(c.id));
   }
-  if (found.length === 0) throw new Error(`${dataDir}: no BraTS cases found (expected <case>/<case>_t1ce.nii.gz or <case>/<case>-t1c.nii.gz)`);
+  if (found.length === 0)
+    throw new Error(
+      `${dataDir}: no BraTS cases found (expected <case>/<case>_t1ce.nii.gz or <case>/<case>-t1c.nii.gz)`,
+    );
   const bad = found.filter((c) => c.problems.length);
   if (bad.length) throw new Error(`${dataDir}: ${bad.map((c) => `${c.dir}: ${c.problems.join('; ')}`).join('\n')}`);
   const label3: Label3 = opts.label3 ?? (found.every((c) => c.layout === 'brats2023') ? 'enhancing' : 'core');
@@ -57,14 +62,21 @@ export async function openDataset(dataDir: string, opts: DatasetOptions): Promis
   const K = regions.length;
   const M = modalities.length;
 
-  const cache = await SliceCache.open(opts.cacheDir, { maxBytes: opts.cacheMaxBytes ?? envValue<number>('DAWNGRAD_CACHE_MAX') });
+  const cache = await SliceCache.open(opts.cacheDir, {
+    maxBytes: opts.cacheMaxBytes ?? envValue<number>('DAWNGRAD_CACHE_MAX'),
+  });
   const key = cacheKey({ modalities, cropShape, percentiles: opts.percentiles });
   const entries = new Map<string, CacheEntry>();
   const built: string[] = [];
   const reused: string[] = [];
   try {
     for (const [i, c] of found.entries()) {
-      const r = await cache.ensure(c, { modalities, cropShape, percentiles: opts.percentiles, requireSeg: opts.requireSeg ?? true });
+      const r = await cache.ensure(c, {
+        modalities,
+        cropShape,
+        percentiles: opts.percentiles,
+        requireSeg: opts.requireSeg ?? true,
+      });
       entries.set(c.id, r.entry);
       (r.built ? built : reused).push(c.id);
       opts.onProgress?.({ caseId: c.id, index: i, total: found.length, built: r.built });
@@ -74,7 +86,8 @@ export async function openDataset(dataDir: string, opts: DatasetOptions): Promis
     throw e;
   }
   const { train, val } = splitCases(found, { valFraction: opts.valFraction, valCases: opts.valCases, seed });
-  if (train.length === 0 && !opts.allowNoTraining) throw new Error(`${dataDir}: no training cases left after the split`);
+  if (train.length === 0 && !opts.allowNoTraining)
+    throw new Error(`${dataDir}: no training cases left after the split`);
   const ids = found.map((c) => c.id);
 
   const entry = (id: string): CacheEntry => {
@@ -100,7 +113,8 @@ export async function openDataset(dataDir: string, opts: DatasetOptions): Promis
   const samplesFor = (split: Split, rand: () => number, shuffle: boolean): Array<[number, number]> => {
     let list: Array<[number, number]>;
     if (split === 'train') {
-      const empty = keptEmpty === trainEmpty.length ? trainEmpty : shuffleInPlace([...trainEmpty], rand).slice(0, keptEmpty);
+      const empty =
+        keptEmpty === trainEmpty.length ? trainEmpty : shuffleInPlace([...trainEmpty], rand).slice(0, keptEmpty);
       // keep slice order (case, z) before shuffling so the unshuffled order is stable
       list = [...trainTumour, ...empty].sort((p, q) => p[0] - q[0] || p[1] - q[1]);
     } else if (split === 'val') list = [...valSamples];
@@ -120,7 +134,8 @@ export async function openDataset(dataDir: string, opts: DatasetOptions): Promis
   };
 
   function* batches(split: Split, batchSize: number, bo: BatchOptions = {}): Generator<Batch> {
-    if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`batchSize ${batchSize} must be a positive integer`);
+    if (!(Number.isInteger(batchSize) && batchSize >= 1))
+      throw new Error(`batchSize ${batchSize} must be a positive integer`);
     const train = split === 'train';
     const crop = bo.crop ?? (train ? 'random' : 'center');
     const flip = bo.flip ?? false;
@@ -215,7 +230,10 @@ export async function openDataset(dataDir: string, opts: DatasetOptions): Promis
           full.set(predicted.subarray(s, s + S), (z * H + oy + y) * W + ox);
         }
     } else if (predicted.length === W * H * Z) full = predicted;
-    else throw new Error(`putBack(${caseId}): ${predicted.length} labels given; expected [${Z}, ${S}, ${S}] = ${Z * S * S} (or [${Z}, ${H}, ${W}])`);
+    else
+      throw new Error(
+        `putBack(${caseId}): ${predicted.length} labels given; expected [${Z}, ${S}, ${S}] = ${Z * S * S} (or [${Z}, ${H}, ${W}])`,
+      );
     const canonical = uncropVolume(full, e.canonicalShape, e.cropOffset, e.cropShape);
     return fromCanonical(canonical, e.transform);
   };

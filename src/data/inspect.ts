@@ -66,13 +66,25 @@ function range(v: NiftiVolume): { min: number; max: number; nonZero: number } {
 }
 
 /** Inspects every case under dataDir. `onCase` is called as each case is done (for progress output). */
-export async function inspectDataDir(dataDir: string, opts: { onCase?: (c: CaseReport, i: number, n: number) => void } = {}): Promise<InspectReport> {
+export async function inspectDataDir(
+  dataDir: string,
+  opts: { onCase?: (c: CaseReport, i: number, n: number) => void } = {},
+): Promise<InspectReport> {
   const found = await findCases(dataDir);
   const cases: CaseReport[] = [];
   const problems: string[] = [];
-  if (found.length === 0) problems.push(`${dataDir}: no BraTS cases found (expected <case>/<case>_t1ce.nii.gz or <case>/<case>-t1c.nii.gz)`);
+  if (found.length === 0)
+    problems.push(`${dataDir}: no BraTS cases found (expected <case>/<case>_t1ce.nii.gz or <case>/<case>-t1c.nii.gz)`);
   for (const [i, c] of found.entries()) {
-    const rep: CaseReport = { id: c.id, dir: c.dir, group: c.group, layout: c.layout, volumes: [], problems: [...c.problems], notes: [] };
+    const rep: CaseReport = {
+      id: c.id,
+      dir: c.dir,
+      group: c.group,
+      layout: c.layout,
+      volumes: [],
+      problems: [...c.problems],
+      notes: [],
+    };
     let first: NiftiVolume | null = null;
     const kinds: Array<Modality | 'seg'> = [...MODALITIES, 'seg'];
     for (const kind of kinds) {
@@ -109,9 +121,13 @@ export async function inspectDataDir(dataDir: string, opts: { onCase?: (c: CaseR
       if (!first) first = v;
       else {
         if (v.shape.some((d, k) => d !== first!.shape[k]))
-          rep.problems.push(`shape mismatch: ${kind} (${path.basename(file)}) is ${v.shape.join('×')}, ${path.basename(first.path)} is ${first.shape.join('×')}`);
+          rep.problems.push(
+            `shape mismatch: ${kind} (${path.basename(file)}) is ${v.shape.join('×')}, ${path.basename(first.path)} is ${first.shape.join('×')}`,
+          );
         else if (v.affine.some((a, k) => Math.abs(a - first!.affine[k]) > AFFINE_TOLERANCE * Math.max(1, Math.abs(a))))
-          rep.problems.push(`geometry mismatch: ${kind}'s voxel-to-world affine differs from ${path.basename(first.path)}'s`);
+          rep.problems.push(
+            `geometry mismatch: ${kind}'s voxel-to-world affine differs from ${path.basename(first.path)}'s`,
+          );
       }
       if (kind === 'seg') {
         try {
@@ -123,8 +139,13 @@ export async function inspectDataDir(dataDir: string, opts: { onCase?: (c: CaseR
             if (n) vr.labelCounts![l] = n;
           });
           const allowed = expectedLabels(c.layout);
-          const odd = Object.keys(vr.labelCounts).map(Number).filter((l) => !allowed.includes(l));
-          if (odd.length) rep.problems.push(`unexpected label(s) ${odd.join(', ')} in seg (${path.basename(file)}; expected ${allowed.join(', ')} for ${c.layout} data)`);
+          const odd = Object.keys(vr.labelCounts)
+            .map(Number)
+            .filter((l) => !allowed.includes(l));
+          if (odd.length)
+            rep.problems.push(
+              `unexpected label(s) ${odd.join(', ')} in seg (${path.basename(file)}; expected ${allowed.join(', ')} for ${c.layout} data)`,
+            );
         } catch (e) {
           rep.problems.push(`seg is not a label map: ${(e as Error).message}`);
         }

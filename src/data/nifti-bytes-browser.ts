@@ -18,7 +18,9 @@ export class ByteReader extends ChunkReader {
     const compressed = isGzip(bytes);
     if (!compressed) {
       let given = false;
-      const once: AsyncIterator<Uint8Array> = { next: async () => (given ? { done: true, value: undefined } : ((given = true), { done: false, value: bytes })) };
+      const once: AsyncIterator<Uint8Array> = {
+        next: async () => (given ? { done: true, value: undefined } : ((given = true), { done: false, value: bytes })),
+      };
       return new ByteReader(file, false, bytes.length, once, () => {});
     }
     const reader = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();

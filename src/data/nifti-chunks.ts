@@ -52,7 +52,10 @@ export class ChunkReader {
     const at = this.position + this.queued;
     if (!this.compressed) return new NiftiError(this.file, `read error after ${at} bytes (${e.code ?? e.message})`);
     if (e.code === 'Z_BUF_ERROR' || /unexpected end|incomplete|truncat/i.test(e.message))
-      return new NiftiError(this.file, `gzip data is truncated (unexpected end of file after ${at} decompressed bytes)`);
+      return new NiftiError(
+        this.file,
+        `gzip data is truncated (unexpected end of file after ${at} decompressed bytes)`,
+      );
     return new NiftiError(this.file, `gzip data is corrupt after ${at} decompressed bytes (${e.message})`);
   }
 

@@ -2,7 +2,15 @@
 import fsp from 'node:fs/promises';
 import { mat4 } from 'gl-matrix';
 import { NIFTI1, NIFTI2 } from 'nifti-reader-js';
-import { DATATYPES, MAX_HEADER_BYTES, MAX_VOXELS, NiftiError, UNSUPPORTED_DATATYPES, datatypeFromCode, niftiStats } from './nifti-types.ts';
+import {
+  DATATYPES,
+  MAX_HEADER_BYTES,
+  MAX_VOXELS,
+  NiftiError,
+  UNSUPPORTED_DATATYPES,
+  datatypeFromCode,
+  niftiStats,
+} from './nifti-types.ts';
 import type { AffineSource, NiftiHeader } from './nifti-types.ts';
 import { ByteReader } from './nifti-bytes.ts';
 
@@ -19,7 +27,9 @@ function sliceArrayBuffer(b: Buffer, start = 0, end = b.length): ArrayBuffer {
 }
 
 function ascii(b: Uint8Array): string {
-  return Array.from(b, (c) => (c >= 32 && c < 127 ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`)).join('');
+  return Array.from(b, (c) =>
+    c >= 32 && c < 127 ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`,
+  ).join('');
 }
 
 interface ParsedHeader {
@@ -46,7 +56,8 @@ function parseFixedHeader(file: string, head: Buffer): ParsedHeader {
       `not a NIfTI file: the header size field is ${le} (little-endian) / ${be} (big-endian), expected 348 (NIfTI-1) or 540 (NIfTI-2); first bytes "${ascii(head.subarray(0, 8))}"`,
     );
   const size = version === 1 ? NIFTI1_SIZE : NIFTI2_SIZE;
-  if (head.length < size) throw new NiftiError(file, `truncated NIfTI-${version} header: ${head.length} of ${size} bytes`);
+  if (head.length < size)
+    throw new NiftiError(file, `truncated NIfTI-${version} header: ${head.length} of ${size} bytes`);
   let pair: boolean;
   if (version === 1) {
     const m = head.subarray(344, 348);
@@ -54,13 +65,20 @@ function parseFixedHeader(file: string, head: Buffer): ParsedHeader {
     if (s === 'n+1\\x00') pair = false;
     else if (s === 'ni1\\x00') pair = true;
     else if (m.every((c) => c === 0))
-      throw new NiftiError(file, 'an Analyze 7.5 header (no NIfTI magic); Analyze files are not supported, convert them to NIfTI');
+      throw new NiftiError(
+        file,
+        'an Analyze 7.5 header (no NIfTI magic); Analyze files are not supported, convert them to NIfTI',
+      );
     else throw new NiftiError(file, `wrong NIfTI-1 magic "${s}" (expected "n+1\\x00" or "ni1\\x00")`);
   } else {
     const s = ascii(head.subarray(4, 12));
     if (s === 'n+2\\x00\\x0d\\x0a\\x1a\\x0a') pair = false;
     else if (s === 'ni2\\x00\\x0d\\x0a\\x1a\\x0a') pair = true;
-    else throw new NiftiError(file, `wrong NIfTI-2 magic "${s}" (expected "n+2\\x00\\x0d\\x0a\\x1a\\x0a"; a damaged one suggests a text-mode transfer)`);
+    else
+      throw new NiftiError(
+        file,
+        `wrong NIfTI-2 magic "${s}" (expected "n+2\\x00\\x0d\\x0a\\x1a\\x0a"; a damaged one suggests a text-mode transfer)`,
+      );
   }
   // nifti-reader-js parses the fields; we hand it exactly the fixed header so it does not walk extensions.
   const h = version === 1 ? new NIFTI1() : new NIFTI2();
@@ -101,10 +119,22 @@ function qformAffine(q: [number, number, number], off: [number, number, number],
   // gl-matrix is column-major: m[col*4 + row]
   mat4.set(
     m,
-    r[0][0] * xd, r[1][0] * xd, r[2][0] * xd, 0,
-    r[0][1] * yd, r[1][1] * yd, r[2][1] * yd, 0,
-    r[0][2] * zd, r[1][2] * zd, r[2][2] * zd, 0,
-    off[0], off[1], off[2], 1,
+    r[0][0] * xd,
+    r[1][0] * xd,
+    r[2][0] * xd,
+    0,
+    r[0][1] * yd,
+    r[1][1] * yd,
+    r[2][1] * yd,
+    0,
+    r[0][2] * zd,
+    r[1][2] * zd,
+    r[2][2] * zd,
+    0,
+    off[0],
+    off[1],
+    off[2],
+    1,
   );
   return m;
 }
@@ -145,18 +175,23 @@ function buildHeader(
   const f = files.headerPath;
   const warnings: string[] = [];
   const ndim = Number(h.dims[0]);
-  if (!Number.isInteger(ndim) || ndim < 1 || ndim > 7) throw new NiftiError(f, `invalid dim[0] = ${h.dims[0]} (must be 1..7)`);
+  if (!Number.isInteger(ndim) || ndim < 1 || ndim > 7)
+    throw new NiftiError(f, `invalid dim[0] = ${h.dims[0]} (must be 1..7)`);
   const dims: number[] = [];
   for (let i = 1; i <= ndim; i++) {
     const d = Number(h.dims[i]);
-    if (!Number.isSafeInteger(d) || d < 1) throw new NiftiError(f, `invalid dim[${i}] = ${h.dims[i]} (must be a positive integer)`);
+    if (!Number.isSafeInteger(d) || d < 1)
+      throw new NiftiError(f, `invalid dim[${i}] = ${h.dims[i]} (must be a positive integer)`);
     if (d > 2 ** 31 - 1) throw new NiftiError(f, `dim[${i}] = ${d} is absurdly large`);
     dims.push(d);
   }
   const shape: [number, number, number] = [dims[0] ?? 1, dims[1] ?? 1, dims[2] ?? 1];
   const voxels = shape[0] * shape[1] * shape[2];
   if (voxels > maxVoxels)
-    throw new NiftiError(f, `volume of ${shape.join('×')} = ${voxels} voxels exceeds the limit of ${maxVoxels} voxels (corrupt header?)`);
+    throw new NiftiError(
+      f,
+      `volume of ${shape.join('×')} = ${voxels} voxels exceeds the limit of ${maxVoxels} voxels (corrupt header?)`,
+    );
   let frames = 1;
   for (let i = 3; i < dims.length; i++) {
     frames *= dims[i];
@@ -173,13 +208,20 @@ function buildHeader(
   }
   const bytes = DATATYPES[datatype].bytes;
   if (Number(h.numBitsPerVoxel) !== bytes * 8)
-    warnings.push(`bitpix ${h.numBitsPerVoxel} disagrees with datatype ${datatype} (${bytes * 8} bits); using the datatype`);
+    warnings.push(
+      `bitpix ${h.numBitsPerVoxel} disagrees with datatype ${datatype} (${bytes * 8} bits); using the datatype`,
+    );
 
   const voxOffset = Number(h.vox_offset);
   if (!Number.isFinite(voxOffset) || voxOffset < 0 || !Number.isInteger(voxOffset))
     throw new NiftiError(f, `invalid vox_offset ${h.vox_offset}`);
-  if (!p.pair && voxOffset < p.size) throw new NiftiError(f, `vox_offset ${voxOffset} lies inside the ${p.size}-byte header`);
-  if (voxOffset > MAX_HEADER_BYTES) throw new NiftiError(f, `vox_offset ${voxOffset} exceeds the ${MAX_HEADER_BYTES}-byte header limit (corrupt header?)`);
+  if (!p.pair && voxOffset < p.size)
+    throw new NiftiError(f, `vox_offset ${voxOffset} lies inside the ${p.size}-byte header`);
+  if (voxOffset > MAX_HEADER_BYTES)
+    throw new NiftiError(
+      f,
+      `vox_offset ${voxOffset} exceeds the ${MAX_HEADER_BYTES}-byte header limit (corrupt header?)`,
+    );
 
   const pixdim = Array.from({ length: 8 }, (_, i) => Number(h.pixDims[i] ?? 0));
   const voxelSize = [1, 2, 3].map((i) => {
@@ -290,12 +332,20 @@ export async function openNifti(file: string, maxVoxels: number): Promise<Opened
   let reader = await ByteReader.open(headerPath);
   try {
     const first = await reader.read(4);
-    const size = first.length === 4 && (first.readInt32LE(0) === NIFTI2_SIZE || first.readInt32BE(0) === NIFTI2_SIZE) ? NIFTI2_SIZE : NIFTI1_SIZE;
+    const size =
+      first.length === 4 && (first.readInt32LE(0) === NIFTI2_SIZE || first.readInt32BE(0) === NIFTI2_SIZE)
+        ? NIFTI2_SIZE
+        : NIFTI1_SIZE;
     const head = Buffer.concat([first, await reader.read(first.length === 4 ? size - 4 : 0)]);
     const p = parseFixedHeader(headerPath, head);
     if (!p.pair) {
       // Single file: the header, its extensions, then the voxels.
-      const header = buildHeader(p, { path: file, headerPath, imagePath: headerPath, compressed: reader.compressed }, head, maxVoxels);
+      const header = buildHeader(
+        p,
+        { path: file, headerPath, imagePath: headerPath, compressed: reader.compressed },
+        head,
+        maxVoxels,
+      );
       const more = await reader.read(header.voxOffset - head.length);
       if (more.length < header.voxOffset - head.length)
         throw new NiftiError(
@@ -309,9 +359,18 @@ export async function openNifti(file: string, maxVoxels: number): Promise<Opened
     reader.close();
     const rawHeader = new Uint8Array(head.subarray(0, p.size));
     const img = m && m[1].toLowerCase() === 'img' ? file : await findCompanion(headerPath, 'img');
-    if (!img) throw new NiftiError(headerPath, 'a .hdr/.img pair header (magic ni1/ni2), but no matching .img or .img.gz was found');
+    if (!img)
+      throw new NiftiError(
+        headerPath,
+        'a .hdr/.img pair header (magic ni1/ni2), but no matching .img or .img.gz was found',
+      );
     reader = await ByteReader.open(img);
-    const header = buildHeader(p, { path: file, headerPath, imagePath: img, compressed: reader.compressed }, rawHeader, maxVoxels);
+    const header = buildHeader(
+      p,
+      { path: file, headerPath, imagePath: img, compressed: reader.compressed },
+      rawHeader,
+      maxVoxels,
+    );
     if (header.voxOffset > 0) {
       const skipped = await reader.read(header.voxOffset);
       if (skipped.length < header.voxOffset)

@@ -107,7 +107,14 @@ export async function readNifti(file: string, opts: ReadNiftiOptions = {}): Prom
       if (got < skip) throw truncated(header, reader, declared);
     }
     const data = new Float32Array(voxels);
-    const conv = new VoxelConverter(data, header.datatype, header.littleEndian !== HOST_LE, header.sclSlope, header.sclInter, header.scaled);
+    const conv = new VoxelConverter(
+      data,
+      header.datatype,
+      header.littleEndian !== HOST_LE,
+      header.sclSlope,
+      header.sclInter,
+      header.scaled,
+    );
     const got = await reader.forEach(frameBytes, conv.push);
     conv.flush();
     if (got < frameBytes || conv.count !== voxels) throw truncated(header, reader, declared);

@@ -8,10 +8,14 @@ export const MAX_HEADER_BYTES = 16 * 2 ** 20;
 export type NiftiDatatype = 'uint8' | 'int8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'float64';
 
 /** NIfTI datatype codes we read and write, with their byte sizes. */
-export type TypedArray = Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
+export type TypedArray =
+  Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
 
 /** Each datatype's NIfTI code, bytes per voxel and typed array. */
-export const DATATYPES: Record<NiftiDatatype, { code: number; bytes: number; array: new (buf: ArrayBuffer, offset: number, length: number) => TypedArray }> = {
+export const DATATYPES: Record<
+  NiftiDatatype,
+  { code: number; bytes: number; array: new (buf: ArrayBuffer, offset: number, length: number) => TypedArray }
+> = {
   uint8: { code: 2, bytes: 1, array: Uint8Array },
   int16: { code: 4, bytes: 2, array: Int16Array },
   int32: { code: 8, bytes: 4, array: Int32Array },

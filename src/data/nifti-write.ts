@@ -13,10 +13,19 @@ import type { TypedArray } from './nifti-types.ts';
  * A header for a new 3-D volume with the given grid and voxel-to-world affine (gl-matrix mat4), usable as
  * `like` in writeNifti: NIfTI-1, sform_code 2 (aligned) holding the affine, no qform, units mm.
  */
-export function createNiftiHeader(shape: [number, number, number], affine: ArrayLike<number>, opts: { description?: string; path?: string } = {}): NiftiHeader {
-  if (affine.length !== 16) throw new Error('createNiftiHeader: the affine must be a 4x4 (16-element, column-major) matrix');
+export function createNiftiHeader(
+  shape: [number, number, number],
+  affine: ArrayLike<number>,
+  opts: { description?: string; path?: string } = {},
+): NiftiHeader {
+  if (affine.length !== 16)
+    throw new Error('createNiftiHeader: the affine must be a 4x4 (16-element, column-major) matrix');
   const a = Float64Array.from(affine);
-  const voxelSize = [0, 1, 2].map((c) => Math.hypot(a[c * 4], a[c * 4 + 1], a[c * 4 + 2]) || 1) as [number, number, number];
+  const voxelSize = [0, 1, 2].map((c) => Math.hypot(a[c * 4], a[c * 4 + 1], a[c * 4 + 2]) || 1) as [
+    number,
+    number,
+    number,
+  ];
   const srow = [0, 1, 2].flatMap((r) => [0, 1, 2, 3].map((c) => a[c * 4 + r]));
   return {
     path: opts.path ?? '(new volume)',
@@ -99,7 +108,8 @@ function encodeVoxels(file: string, src: ArrayLike<number>, dt: NiftiDatatype): 
     const [lo, hi] = range;
     for (let i = 0; i < n; i++) {
       const v = Math.round(src[i]);
-      if (!(v >= lo && v <= hi)) throw new NiftiError(file, `voxel ${i} = ${src[i]} does not fit datatype ${dt} [${lo}, ${hi}]`);
+      if (!(v >= lo && v <= hi))
+        throw new NiftiError(file, `voxel ${i} = ${src[i]} does not fit datatype ${dt} [${lo}, ${hi}]`);
       out[i] = v;
     }
   } else {
@@ -163,21 +173,32 @@ export function niftiHeaderBytes(like: NiftiHeader, dt: NiftiDatatype, descripti
  * (x fastest); use fromCanonical first for data in canonical orientation. The file appears atomically
  * (temporary file in the same folder, then rename).
  */
-export async function writeNifti(file: string, volume: WritableArray | { data: WritableArray }, opts: WriteNiftiOptions): Promise<void> {
+export async function writeNifti(
+  file: string,
+  volume: WritableArray | { data: WritableArray },
+  opts: WriteNiftiOptions,
+): Promise<void> {
   const data: WritableArray = 'data' in volume && !ArrayBuffer.isView(volume) ? volume.data : (volume as WritableArray);
   const gz = /\.nii\.gz$/i.test(file);
   if (!gz && !/\.nii$/i.test(file)) throw new NiftiError(file, 'writeNifti writes .nii.gz or .nii files only');
   const like = opts.like;
   const n = like.shape[0] * like.shape[1] * like.shape[2];
   if (data.length !== n)
-    throw new NiftiError(file, `volume has ${data.length} voxels but the reference ${like.path} is ${like.shape.join('×')} = ${n}`);
+    throw new NiftiError(
+      file,
+      `volume has ${data.length} voxels but the reference ${like.path} is ${like.shape.join('×')} = ${n}`,
+    );
   const dt = opts.datatype ?? inferDatatype(data);
-  if (!(dt in DATATYPES)) throw new NiftiError(file, `unsupported datatype '${dt}'; supported: ${Object.keys(DATATYPES).join(', ')}`);
+  if (!(dt in DATATYPES))
+    throw new NiftiError(file, `unsupported datatype '${dt}'; supported: ${Object.keys(DATATYPES).join(', ')}`);
   const header = niftiHeaderBytes(like, dt, opts.description);
   const voxels = encodeVoxels(file, data, dt);
   let payload: Uint8Array = Buffer.concat([header, voxels]);
   if (gz) payload = await promisify(zlib.gzip)(payload, { level: opts.level ?? 6 });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  const tmp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`,
+  );
   try {
     await fsp.writeFile(tmp, payload);
     await fsp.rename(tmp, file);

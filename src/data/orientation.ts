@@ -100,7 +100,14 @@ export function canonicalTransform(affine: ArrayLike<number>, sourceShape: Shape
   }
   const shape = perm.map((i) => sourceShape[i]) as Shape3;
   const identity = perm.every((p, c) => p === c) && flip.every((f) => !f);
-  return { sourceShape: [...sourceShape] as Shape3, shape, perm, flip, sourceOrientation: orientationCode(affine), identity };
+  return {
+    sourceShape: [...sourceShape] as Shape3,
+    shape,
+    perm,
+    flip,
+    sourceOrientation: orientationCode(affine),
+    identity,
+  };
 }
 
 /** Canonical voxel index → source voxel index, as a gl-matrix mat4 (homogeneous, column-major). */
@@ -125,7 +132,8 @@ export function canonicalAffine(sourceAffine: ArrayLike<number>, t: OrientationT
   return out;
 }
 
-type Voxels = Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
+type Voxels =
+  Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
 
 /** Source linear index of canonical voxel (0,0,0) and the source strides for canonical x, y, z. */
 function walk(t: OrientationTransform): { base: number; strides: [number, number, number] } {
@@ -205,7 +213,12 @@ export interface CanonicalVolume<T extends Voxels = Float32Array> {
  * works) into canonical LPS orientation by permuting and flipping axes. `transform` maps results back
  * with fromCanonical.
  */
-export function toCanonical<T extends Voxels>(v: { data: T; shape: Shape3; affine: ArrayLike<number>; voxelSize?: Shape3 }): CanonicalVolume<T> {
+export function toCanonical<T extends Voxels>(v: {
+  data: T;
+  shape: Shape3;
+  affine: ArrayLike<number>;
+  voxelSize?: Shape3;
+}): CanonicalVolume<T> {
   const t = canonicalTransform(v.affine, v.shape);
   const vs = v.voxelSize ?? ([1, 1, 1] as Shape3);
   const affine = canonicalAffine(v.affine, t);

@@ -86,7 +86,10 @@ export interface NormaliseStats {
  * else (background, NaN) is 0. When the brain is empty the output is all zero; when p_low == p_high the
  * brain becomes 1.
  */
-export function normaliseIntensity(data: Float32Array, opts: { percentiles?: [number, number] } = {}): { data: Float32Array; stats: NormaliseStats } {
+export function normaliseIntensity(
+  data: Float32Array,
+  opts: { percentiles?: [number, number] } = {},
+): { data: Float32Array; stats: NormaliseStats } {
   const [pl, ph] = opts.percentiles ?? DEFAULT_PERCENTILES;
   if (!(pl < ph)) throw new Error(`percentiles [${pl}, ${ph}]: the first must be below the second`);
   let n = 0;
@@ -119,7 +122,12 @@ type Voxels = Uint8Array | Float32Array;
  * Calls `run(volumeIndex, cropIndex, length)` for every x-run of the box [offset, offset + size) that
  * lies inside a volume [X, Y, Z] (x fastest): the index arithmetic shared by crop and uncrop.
  */
-function forEachInsideRun(shape: Shape3, offset: Shape3, size: Shape3, run: (volumeIndex: number, cropIndex: number, length: number) => void): void {
+function forEachInsideRun(
+  shape: Shape3,
+  offset: Shape3,
+  size: Shape3,
+  run: (volumeIndex: number, cropIndex: number, length: number) => void,
+): void {
   const [X, Y, Z] = shape;
   const [cx, cy, cz] = size;
   const [ox, oy, oz] = offset;
@@ -147,7 +155,8 @@ export function cropVolume<T extends Voxels>(data: T, shape: Shape3, offset: Sha
 /** Inverse of cropVolume: places a crop back into a zero volume of `shape`. */
 export function uncropVolume<T extends Voxels>(crop: T, shape: Shape3, offset: Shape3, size: Shape3): T {
   const [cx, cy, cz] = size;
-  if (crop.length !== cx * cy * cz) throw new Error(`uncropVolume: ${crop.length} voxels given for a ${size.join('×')} crop`);
+  if (crop.length !== cx * cy * cz)
+    throw new Error(`uncropVolume: ${crop.length} voxels given for a ${size.join('×')} crop`);
   const out = new (crop.constructor as new (n: number) => T)(shape[0] * shape[1] * shape[2]);
   forEachInsideRun(shape, offset, size, (v, c, n) => out.set(crop.subarray(c, c + n) as never, v));
   return out;

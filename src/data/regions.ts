@@ -33,7 +33,11 @@ export function regionLookup(regions: readonly Region[], label3: Label3 = 'core'
 }
 
 /** One 0/1 mask per region over a label volume (label 3 read as `label3`; default 'core', the BraTS 2015 meaning). */
-export function regionMasks(seg: Uint8Array, regions: Region | readonly Region[], opts: { label3?: Label3 } = {}): Uint8Array[] {
+export function regionMasks(
+  seg: Uint8Array,
+  regions: Region | readonly Region[],
+  opts: { label3?: Label3 } = {},
+): Uint8Array[] {
   const rs = typeof regions === 'string' ? [regions] : regions;
   const lut = regionLookup(rs, opts.label3 ?? 'core');
   return rs.map((_, k) => {

@@ -151,9 +151,15 @@ export function rotationMatrix(axis: Vec3, angle: number): Float64Array {
   const s = Math.sin(angle);
   const t = 1 - c;
   return Float64Array.from([
-    t * x * x + c, t * x * y - s * z, t * x * z + s * y,
-    t * x * y + s * z, t * y * y + c, t * y * z - s * x,
-    t * x * z - s * y, t * y * z + s * x, t * z * z + c,
+    t * x * x + c,
+    t * x * y - s * z,
+    t * x * z + s * y,
+    t * x * y + s * z,
+    t * y * y + c,
+    t * y * z - s * x,
+    t * x * z - s * y,
+    t * y * z + s * x,
+    t * z * z + c,
   ]);
 }
 

@@ -193,7 +193,12 @@ class Renderer {
           label = this.brain(i, wx, dx, r2, tumour);
           cls = this.cls;
           const h = this.hetero;
-          const f0 = f[0], f1 = f[1], f2 = f[2], f3 = f[3], f4 = f[4], f5 = f[5];
+          const f0 = f[0],
+            f1 = f[1],
+            f2 = f[2],
+            f3 = f[3],
+            f4 = f[4],
+            f5 = f[5];
           v0 = (f0 * I[0] + f1 * I[1] + f2 * I[2] + f3 * I[3] + f4 * I[4] + f5 * I[5]) * h;
           v1 = (f0 * I[6] + f1 * I[7] + f2 * I[8] + f3 * I[9] + f4 * I[10] + f5 * I[11]) * h;
           v2 = (f0 * I[12] + f1 * I[13] + f2 * I[14] + f3 * I[15] + f4 * I[16] + f5 * I[17]) * h;

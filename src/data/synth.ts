@@ -62,7 +62,8 @@ export function generatePhantom(seed: number, options: PhantomOptions = {}): Pha
   if (shape[0] * shape[1] * shape[2] > 2 ** 30) throw new RangeError(`phantom shape [${shape}] is too large`);
   const noise = options.noise ?? 18;
   const biasAmp = options.bias ?? 0.06;
-  if (!(noise >= 0) || !(biasAmp >= 0) || biasAmp >= 0.3) throw new RangeError('phantom noise must be ≥ 0 and bias in [0, 0.3)');
+  if (!(noise >= 0) || !(biasAmp >= 0) || biasAmp >= 0.3)
+    throw new RangeError('phantom noise must be ≥ 0 and bias in [0, 0.3)');
   if (options.tumours !== undefined && ![0, 1, 2].includes(options.tumours))
     throw new RangeError(`phantom tumours must be 0, 1 or 2, got ${options.tumours}`);
   const d = describe(seed, options);

@@ -4,9 +4,20 @@
 /** "6GiB", "512MiB", "1e9" → bytes (> 0). */
 export function parseBytes(text: string): number {
   const m = /^\s*([\d.e+]+)\s*(B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)?\s*$/i.exec(text);
-  const units: Record<string, number> = { b: 1, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12 };
+  const units: Record<string, number> = {
+    b: 1,
+    kib: 2 ** 10,
+    mib: 2 ** 20,
+    gib: 2 ** 30,
+    tib: 2 ** 40,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+    tb: 1e12,
+  };
   const v = m ? Number(m[1]) * units[(m[2] ?? 'b').toLowerCase()] : NaN;
-  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`a memory size must look like 6GiB, 512MiB or 1e9 (bytes), got '${text}'`);
+  if (!Number.isFinite(v) || v <= 0)
+    throw new RangeError(`a memory size must look like 6GiB, 512MiB or 1e9 (bytes), got '${text}'`);
   return v;
 }
 

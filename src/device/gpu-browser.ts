@@ -17,7 +17,10 @@ export async function openDevice(opts: DeviceOptions = {}): Promise<OpenDevice> 
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu) throw new NoAdapterError(`no navigator.gpu. ${SETUP_HINT}`);
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference });
-  if (!adapter) throw new NoAdapterError(`navigator.gpu gave no adapter (WebGPU may be blocked for this GPU or disabled). ${SETUP_HINT}`);
+  if (!adapter)
+    throw new NoAdapterError(
+      `navigator.gpu gave no adapter (WebGPU may be blocked for this GPU or disabled). ${SETUP_HINT}`,
+    );
   const device = await adapter.requestDevice(deviceRequest(adapter, opts.limits ?? 'adapter'));
   return { gpu, adapter, device, report: describeDevice(adapter, device, 'browser') };
 }

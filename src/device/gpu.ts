@@ -77,8 +77,13 @@ export async function openDevice(opts: DeviceOptions = {}): Promise<OpenDevice> 
   }
   if (!adapter) {
     gpu = null;
-    const what = [backend && `backend '${backend}'`, adapterName && `adapter '${adapterName}'`].filter(Boolean).join(', ');
-    const detail = problems.filter((p) => p.trim()).join('\n').trim();
+    const what = [backend && `backend '${backend}'`, adapterName && `adapter '${adapterName}'`]
+      .filter(Boolean)
+      .join(', ');
+    const detail = problems
+      .filter((p) => p.trim())
+      .join('\n')
+      .trim();
     const missing = missingDrivers();
     throw new NoAdapterError(
       `dawngrad: no WebGPU adapter${what ? ` for ${what}` : ''}.` +
@@ -109,13 +114,23 @@ export function missingDrivers(search: DriverSearch = {}): string[] {
   if ((search.platform ?? process.platform) !== 'linux') return [];
   const env = search.env ?? process.env;
   const missing: string[] = [];
-  const libDirs = search.libDirs ?? ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'];
-  if (!libDirs.some((d) => existsSync(`${d}/libvulkan.so.1`))) missing.push('the Vulkan loader libvulkan.so.1 (Debian package libvulkan1)');
+  const libDirs = search.libDirs ?? [
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/usr/lib64',
+    '/usr/lib',
+    '/usr/local/lib',
+  ];
+  if (!libDirs.some((d) => existsSync(`${d}/libvulkan.so.1`)))
+    missing.push('the Vulkan loader libvulkan.so.1 (Debian package libvulkan1)');
   // The user may point the loader at specific drivers: then those files must exist.
   const pinned = env.VK_DRIVER_FILES ? 'VK_DRIVER_FILES' : env.VK_ICD_FILENAMES ? 'VK_ICD_FILENAMES' : null;
   if (pinned) {
     const absent = env[pinned]!.split(':').filter((f) => f && !existsSync(f));
-    if (absent.length) missing.push(`the Vulkan driver file${absent.length > 1 ? 's' : ''} that ${pinned} names: ${absent.join(', ')} (unset ${pinned} to use the installed drivers)`);
+    if (absent.length)
+      missing.push(
+        `the Vulkan driver file${absent.length > 1 ? 's' : ''} that ${pinned} names: ${absent.join(', ')} (unset ${pinned} to use the installed drivers)`,
+      );
     return missing;
   }
   const icdDirs = search.icdDirs ?? ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
@@ -126,9 +141,17 @@ export function missingDrivers(search: DriverSearch = {}): string[] {
       return [];
     }
   });
-  if (icds.length === 0) missing.push("a Vulkan driver: Mesa's lavapipe, lvp_icd.*.json (Debian package mesa-vulkan-drivers from bookworm-backports)");
-  else if (icds.every((f) => f.startsWith('lvp')) && mesaTooOld(search.dpkgStatus === undefined ? readDpkgStatus() : search.dpkgStatus)) {
-    missing.push('a recent enough lavapipe: Mesa 22.x is rejected by Dawn; install mesa-vulkan-drivers from bookworm-backports (Mesa 25)');
+  if (icds.length === 0)
+    missing.push(
+      "a Vulkan driver: Mesa's lavapipe, lvp_icd.*.json (Debian package mesa-vulkan-drivers from bookworm-backports)",
+    );
+  else if (
+    icds.every((f) => f.startsWith('lvp')) &&
+    mesaTooOld(search.dpkgStatus === undefined ? readDpkgStatus() : search.dpkgStatus)
+  ) {
+    missing.push(
+      'a recent enough lavapipe: Mesa 22.x is rejected by Dawn; install mesa-vulkan-drivers from bookworm-backports (Mesa 25)',
+    );
   }
   return missing;
 }
@@ -154,7 +177,10 @@ function guessBackend(description: string): string {
 }
 
 function indent(s: string): string {
-  return s.split('\n').map((l) => `  ${l}`).join('\n');
+  return s
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
 }
 
 /** Dawn prints adapter problems (missing libvulkan, ...) to stderr; capture them for the error. */

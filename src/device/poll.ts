@@ -137,7 +137,8 @@ export function endWait(): void {
   lastNativeCall = now;
   if (waitKey === null) return;
   let h = history.get(waitKey);
-  if (h) history.delete(waitKey); // re-inserted below: the map's order is least recently used first
+  if (h)
+    history.delete(waitKey); // re-inserted below: the map's order is least recently used first
   else h = [];
   // Done at the first pump after the predicted sleep: the work may have ended earlier, and this
   // wait's length says only "at most". Remember a little less, so that an over-long prediction

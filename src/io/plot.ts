@@ -3,7 +3,16 @@
 
 /** Tableau 10: distinct, colour-blind-friendly enough, readable on white. */
 export const PALETTE = [
-  '#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac',
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
 ] as const;
 
 export interface LineSeries {
@@ -84,7 +93,10 @@ export function formatTick(v: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
   if (a >= 1e6 || a < 1e-3) {
-    const s = v.toExponential(2).replace(/\.?0+e/, 'e').replace('e+', 'e');
+    const s = v
+      .toExponential(2)
+      .replace(/\.?0+e/, 'e')
+      .replace('e+', 'e');
     return s;
   }
   return String(cleanFloat(Number(v.toPrecision(6))));
@@ -155,18 +167,29 @@ function yAxis(out: string[], f: Frame, y: Scale, label: string | undefined): vo
   for (const t of y.ticks) {
     const py = n2(y.map(t));
     out.push(`<line x1="${n2(f.left)}" y1="${py}" x2="${n2(f.right)}" y2="${py}" stroke="#e6e6e6" stroke-width="1"/>`);
-    out.push(`<line x1="${n2(f.left - 5)}" y1="${py}" x2="${n2(f.left)}" y2="${py}" stroke="#333333" stroke-width="1"/>`);
-    out.push(`<text x="${n2(f.left - 8)}" y="${py}" text-anchor="end" dominant-baseline="middle" fill="#333333">${escapeXml(formatTick(t))}</text>`);
+    out.push(
+      `<line x1="${n2(f.left - 5)}" y1="${py}" x2="${n2(f.left)}" y2="${py}" stroke="#333333" stroke-width="1"/>`,
+    );
+    out.push(
+      `<text x="${n2(f.left - 8)}" y="${py}" text-anchor="end" dominant-baseline="middle" fill="#333333">${escapeXml(formatTick(t))}</text>`,
+    );
   }
-  out.push(`<line x1="${n2(f.left)}" y1="${n2(f.top)}" x2="${n2(f.left)}" y2="${n2(f.bottom)}" stroke="#333333" stroke-width="1"/>`);
+  out.push(
+    `<line x1="${n2(f.left)}" y1="${n2(f.top)}" x2="${n2(f.left)}" y2="${n2(f.bottom)}" stroke="#333333" stroke-width="1"/>`,
+  );
   if (label) {
     const cy = n2((f.top + f.bottom) / 2);
-    out.push(`<text x="16" y="${cy}" text-anchor="middle" transform="rotate(-90 16 ${cy})" fill="#333333">${escapeXml(label)}</text>`);
+    out.push(
+      `<text x="16" y="${cy}" text-anchor="middle" transform="rotate(-90 16 ${cy})" fill="#333333">${escapeXml(label)}</text>`,
+    );
   }
 }
 
 function titleText(out: string[], title: string | undefined, width: number): void {
-  if (title) out.push(`<text x="${n2(width / 2)}" y="22" text-anchor="middle" font-size="15" font-weight="bold" fill="#222222">${escapeXml(title)}</text>`);
+  if (title)
+    out.push(
+      `<text x="${n2(width / 2)}" y="22" text-anchor="middle" font-size="15" font-weight="bold" fill="#222222">${escapeXml(title)}</text>`,
+    );
 }
 
 function legend(out: string[], names: string[], x: number, y: number, kind: 'line' | 'box'): void {
@@ -174,9 +197,14 @@ function legend(out: string[], names: string[], x: number, y: number, kind: 'lin
   names.forEach((name, i) => {
     const color = PALETTE[i % PALETTE.length];
     const cy = y + i * 18;
-    if (kind === 'line') out.push(`<line x1="${n2(x)}" y1="${n2(cy)}" x2="${n2(x + 18)}" y2="${n2(cy)}" stroke="${color}" stroke-width="2.5"/>`);
+    if (kind === 'line')
+      out.push(
+        `<line x1="${n2(x)}" y1="${n2(cy)}" x2="${n2(x + 18)}" y2="${n2(cy)}" stroke="${color}" stroke-width="2.5"/>`,
+      );
     else out.push(`<rect x="${n2(x + 4)}" y="${n2(cy - 5)}" width="10" height="10" fill="${color}"/>`);
-    out.push(`<text x="${n2(x + 24)}" y="${n2(cy)}" dominant-baseline="middle" fill="#333333">${escapeXml(name)}</text>`);
+    out.push(
+      `<text x="${n2(x + 24)}" y="${n2(cy)}" dominant-baseline="middle" fill="#333333">${escapeXml(name)}</text>`,
+    );
   });
   out.push('</g>');
 }
@@ -219,26 +247,59 @@ export function lineChartSvg(series: LineSeries[], options: LineChartOptions = {
   ylo = options.yMin ?? ylo;
   yhi = options.yMax ?? yhi;
 
-  const f: Frame = { left: 72, right: width - 16 - legendWidth(names, width), top: title ? 40 : 16, bottom: height - (xLabel ? 48 : 32) };
-  const x = linearScale(xlo, xhi, f.left, f.right, options.xMin === undefined && options.xMax === undefined, Math.max(2, Math.round((f.right - f.left) / 90)));
+  const f: Frame = {
+    left: 72,
+    right: width - 16 - legendWidth(names, width),
+    top: title ? 40 : 16,
+    bottom: height - (xLabel ? 48 : 32),
+  };
+  const x = linearScale(
+    xlo,
+    xhi,
+    f.left,
+    f.right,
+    options.xMin === undefined && options.xMax === undefined,
+    Math.max(2, Math.round((f.right - f.left) / 90)),
+  );
   const y = logY
     ? logScale(ylo, yhi, f.bottom, f.top)
-    : linearScale(ylo, yhi, f.bottom, f.top, options.yMin === undefined && options.yMax === undefined, Math.max(2, Math.round((f.bottom - f.top) / 50)));
+    : linearScale(
+        ylo,
+        yhi,
+        f.bottom,
+        f.top,
+        options.yMin === undefined && options.yMax === undefined,
+        Math.max(2, Math.round((f.bottom - f.top) / 50)),
+      );
 
   const out = header(width, height);
   titleText(out, title, width);
   yAxis(out, f, y, yLabel);
   for (const t of x.ticks) {
     const px = n2(x.map(t));
-    out.push(`<line x1="${px}" y1="${n2(f.bottom)}" x2="${px}" y2="${n2(f.bottom + 5)}" stroke="#333333" stroke-width="1"/>`);
-    out.push(`<text x="${px}" y="${n2(f.bottom + 18)}" text-anchor="middle" fill="#333333">${escapeXml(formatTick(t))}</text>`);
+    out.push(
+      `<line x1="${px}" y1="${n2(f.bottom)}" x2="${px}" y2="${n2(f.bottom + 5)}" stroke="#333333" stroke-width="1"/>`,
+    );
+    out.push(
+      `<text x="${px}" y="${n2(f.bottom + 18)}" text-anchor="middle" fill="#333333">${escapeXml(formatTick(t))}</text>`,
+    );
   }
-  out.push(`<line x1="${n2(f.left)}" y1="${n2(f.bottom)}" x2="${n2(f.right)}" y2="${n2(f.bottom)}" stroke="#333333" stroke-width="1"/>`);
-  if (xLabel) out.push(`<text x="${n2((f.left + f.right) / 2)}" y="${n2(height - 12)}" text-anchor="middle" fill="#333333">${escapeXml(xLabel)}</text>`);
-  if (empty) out.push(`<text x="${n2((f.left + f.right) / 2)}" y="${n2((f.top + f.bottom) / 2)}" text-anchor="middle" fill="#999999">no data</text>`);
+  out.push(
+    `<line x1="${n2(f.left)}" y1="${n2(f.bottom)}" x2="${n2(f.right)}" y2="${n2(f.bottom)}" stroke="#333333" stroke-width="1"/>`,
+  );
+  if (xLabel)
+    out.push(
+      `<text x="${n2((f.left + f.right) / 2)}" y="${n2(height - 12)}" text-anchor="middle" fill="#333333">${escapeXml(xLabel)}</text>`,
+    );
+  if (empty)
+    out.push(
+      `<text x="${n2((f.left + f.right) / 2)}" y="${n2((f.top + f.bottom) / 2)}" text-anchor="middle" fill="#999999">no data</text>`,
+    );
 
   const markers = options.markers ?? series.every((s) => s.points.length <= 40);
-  out.push(`<defs><clipPath id="plot-area"><rect x="${n2(f.left)}" y="${n2(f.top)}" width="${n2(f.right - f.left)}" height="${n2(f.bottom - f.top)}"/></clipPath></defs>`);
+  out.push(
+    `<defs><clipPath id="plot-area"><rect x="${n2(f.left)}" y="${n2(f.top)}" width="${n2(f.right - f.left)}" height="${n2(f.bottom - f.top)}"/></clipPath></defs>`,
+  );
   series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length];
     let d = '';
@@ -256,7 +317,10 @@ export function lineChartSvg(series: LineSeries[], options: LineChartOptions = {
       if (markers) dots.push(`<circle cx="${sx}" cy="${sy}" r="2.5" fill="${color}"/>`);
     }
     out.push(`<g class="series" clip-path="url(#plot-area)"><title>${escapeXml(s.name)}</title>`);
-    if (d) out.push(`<path d="${d.trim()}" fill="none" stroke="${color}" stroke-width="2" stroke-linejoin="round" stroke-linecap="round"/>`);
+    if (d)
+      out.push(
+        `<path d="${d.trim()}" fill="none" stroke="${color}" stroke-width="2" stroke-linejoin="round" stroke-linecap="round"/>`,
+      );
     out.push(...dots);
     out.push('</g>');
   });
@@ -299,14 +363,26 @@ export function barChartSvg(groups: BarGroup[], options: BarChartOptions = {}): 
   const f: Frame = { left: 72, right: 72 + plotW, top: title ? 40 : 16, bottom: height - 14 - labelH };
   const y = log
     ? logScale(lo, hi, f.bottom, f.top)
-    : linearScale(Math.min(0, lo), Math.max(0, hi), f.bottom, f.top, true, Math.max(2, Math.round((f.bottom - f.top) / 50)));
+    : linearScale(
+        Math.min(0, lo),
+        Math.max(0, hi),
+        f.bottom,
+        f.top,
+        true,
+        Math.max(2, Math.round((f.bottom - f.top) / 50)),
+      );
 
   const out = header(width, height);
   titleText(out, title, width);
   yAxis(out, f, y, yLabel);
   const base = log ? f.bottom : y.map(0);
-  out.push(`<line x1="${n2(f.left)}" y1="${n2(base)}" x2="${n2(f.right)}" y2="${n2(base)}" stroke="#333333" stroke-width="1"/>`);
-  if (empty) out.push(`<text x="${n2((f.left + f.right) / 2)}" y="${n2((f.top + f.bottom) / 2)}" text-anchor="middle" fill="#999999">no data</text>`);
+  out.push(
+    `<line x1="${n2(f.left)}" y1="${n2(base)}" x2="${n2(f.right)}" y2="${n2(base)}" stroke="#333333" stroke-width="1"/>`,
+  );
+  if (empty)
+    out.push(
+      `<text x="${n2((f.left + f.right) / 2)}" y="${n2((f.top + f.bottom) / 2)}" text-anchor="middle" fill="#999999">no data</text>`,
+    );
 
   const inner = groupW * 0.8;
   const barW = inner / Math.max(1, names.length);
@@ -325,7 +401,9 @@ export function barChartSvg(groups: BarGroup[], options: BarChartOptions = {}): 
         `<rect x="${n2(bx + barW * 0.06)}" y="${n2(top)}" width="${n2(barW * 0.88)}" height="${n2(h)}" fill="${color}"><title>${escapeXml(`${v.name}: ${formatTick(v.value)}`)}</title></rect>`,
       );
       if (showValues)
-        out.push(`<text x="${n2(bx + barW / 2)}" y="${n2(top - 4)}" text-anchor="middle" font-size="10" fill="#333333">${escapeXml(formatTick(v.value))}</text>`);
+        out.push(
+          `<text x="${n2(bx + barW / 2)}" y="${n2(top - 4)}" text-anchor="middle" font-size="10" fill="#333333">${escapeXml(formatTick(v.value))}</text>`,
+        );
     }
     out.push('</g>');
     const lx = n2(f.left + (gi + 0.5) * groupW);

@@ -38,7 +38,11 @@ export function encodePng(width: number, height: number, rgba: Uint8Array): Buff
 /** Decodes a PNG file into 8-bit RGBA (any colour type and bit depth pngjs reads). */
 export function decodePng(bytes: Uint8Array): { width: number; height: number; rgba: Uint8Array } {
   const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  return { width: png.width, height: png.height, rgba: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+  return {
+    width: png.width,
+    height: png.height,
+    rgba: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength),
+  };
 }
 
 export interface GrayOptions {
@@ -117,12 +121,14 @@ export function overlayRgba(
   if (pred && pred.length !== n) throw new RangeError(`overlay: prediction has ${pred.length} values for ${w}×${h}`);
   const colors = options.regionColors ?? BRATS_COLORS;
   const scale = options.scale ?? (Math.max(w, h) <= 256 ? 2 : 1);
-  if (!Number.isInteger(scale) || scale < 1 || scale > 16) throw new RangeError(`overlay: scale must be an integer in 1..16, got ${scale}`);
+  if (!Number.isInteger(scale) || scale < 1 || scale > 16)
+    throw new RangeError(`overlay: scale must be an integer in 1..16, got ${scale}`);
   const tint = options.tint ?? 0.35;
   if (!(tint >= 0 && tint <= 1)) throw new RangeError(`overlay: tint must be in [0, 1], got ${tint}`);
   const outline = options.outline ?? true;
   const gap = options.gap ?? 4;
-  if (!Number.isInteger(gap) || gap < 0) throw new RangeError(`overlay: gap must be a non-negative integer, got ${gap}`);
+  if (!Number.isInteger(gap) || gap < 0)
+    throw new RangeError(`overlay: gap must be a non-negative integer, got ${gap}`);
   const flipY = options.flipY ?? false;
 
   const pw = w * scale;
@@ -151,8 +157,14 @@ export function overlayRgba(
           const c = colors[lab] ?? FALLBACK_COLOR;
           const edge =
             outline &&
-            (x === 0 || x === w - 1 || y === 0 || y === h - 1 ||
-              labels![i - 1] !== lab || labels![i + 1] !== lab || labels![i - w] !== lab || labels![i + w] !== lab);
+            (x === 0 ||
+              x === w - 1 ||
+              y === 0 ||
+              y === h - 1 ||
+              labels![i - 1] !== lab ||
+              labels![i + 1] !== lab ||
+              labels![i - w] !== lab ||
+              labels![i + w] !== lab);
           const a = edge ? 1 : tint;
           r = Math.round(g * (1 - a) + c[0] * a);
           gg = Math.round(g * (1 - a) + c[1] * a);

@@ -19,7 +19,21 @@ import { writeFileAtomic } from './atomic-write.ts';
 
 /** The reference implementation's dtypes, in its enum order (ascending). */
 const ALL_DTYPES = [
-  'BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'F64', 'I64', 'U64',
+  'BOOL',
+  'U8',
+  'I8',
+  'F8_E5M2',
+  'F8_E4M3',
+  'I16',
+  'U16',
+  'F16',
+  'BF16',
+  'I32',
+  'U32',
+  'F32',
+  'F64',
+  'I64',
+  'U64',
 ] as const;
 type AnyDtype = (typeof ALL_DTYPES)[number];
 
@@ -60,7 +74,10 @@ export class SafetensorsError extends Error {
 /** The reference loader rejects headers above this size. */
 export const MAX_HEADER_SIZE = 100_000_000;
 
-const ARRAY_TYPES: Record<SafetensorsDtype, { ctor: new (b: ArrayBuffer, o: number, n: number) => SafetensorsArray; size: number }> = {
+const ARRAY_TYPES: Record<
+  SafetensorsDtype,
+  { ctor: new (b: ArrayBuffer, o: number, n: number) => SafetensorsArray; size: number }
+> = {
   F64: { ctor: Float64Array, size: 8 },
   F32: { ctor: Float32Array, size: 4 },
   F16: { ctor: Uint16Array, size: 2 },
@@ -114,7 +131,8 @@ export function encodeSafetensors(
     const t = tensors[name];
     if (name === '__metadata__') throw new SafetensorsError('safetensors: "__metadata__" cannot be a tensor name');
     if (!t || typeof t !== 'object') throw new SafetensorsError(`safetensors: tensor "${name}" is not an object`);
-    if (!isSupported(t.dtype)) throw new SafetensorsError(`safetensors: tensor "${name}" has unsupported dtype ${String(t.dtype)}`);
+    if (!isSupported(t.dtype))
+      throw new SafetensorsError(`safetensors: tensor "${name}" has unsupported dtype ${String(t.dtype)}`);
     const spec = ARRAY_TYPES[t.dtype];
     if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isSafeInteger(d) || d < 0))
       throw new SafetensorsError(`safetensors: tensor "${name}" has an invalid shape ${JSON.stringify(t.shape)}`);
@@ -151,7 +169,8 @@ export function encodeSafetensors(
   }
   const json = Buffer.from(`{${parts.join(',')}}`, 'utf8');
   const padded = json.length + ((8 - (json.length % 8)) % 8);
-  if (padded > MAX_HEADER_SIZE) throw new SafetensorsError(`safetensors: header of ${padded} bytes exceeds ${MAX_HEADER_SIZE}`);
+  if (padded > MAX_HEADER_SIZE)
+    throw new SafetensorsError(`safetensors: header of ${padded} bytes exceeds ${MAX_HEADER_SIZE}`);
   const out = new Uint8Array(8 + padded + offset);
   const view = new DataView(out.buffer);
   view.setBigUint64(0, BigInt(padded), true);
@@ -182,10 +201,13 @@ export function readSafetensorsHeader(bytes: Uint8Array): {
   if (bytes.length < 8) fail(`file is truncated: ${bytes.length} bytes, shorter than the 8-byte header length field`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n64 = view.getBigUint64(0, true);
-  if (n64 > BigInt(MAX_HEADER_SIZE)) fail(`header length ${n64} exceeds the ${MAX_HEADER_SIZE}-byte limit (corrupt file?)`);
+  if (n64 > BigInt(MAX_HEADER_SIZE))
+    fail(`header length ${n64} exceeds the ${MAX_HEADER_SIZE}-byte limit (corrupt file?)`);
   const n = Number(n64);
   if (8 + n > bytes.length)
-    fail(`header length ${n} exceeds the file: ${bytes.length} bytes leave ${bytes.length - 8} for the header (truncated file?)`);
+    fail(
+      `header length ${n} exceeds the file: ${bytes.length} bytes leave ${bytes.length - 8} for the header (truncated file?)`,
+    );
   if (n < 2) fail(`header length ${n} is too small for a JSON object`);
   let text: string;
   try {
@@ -207,17 +229,20 @@ export function readSafetensorsHeader(bytes: Uint8Array): {
   const entries: { name: string; dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('"__metadata__" must be an object of strings');
+      if (value === null || typeof value !== 'object' || Array.isArray(value))
+        fail('"__metadata__" must be an object of strings');
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         if (typeof v !== 'string') fail(`"__metadata__" value for "${k}" must be a string, got ${JSON.stringify(v)}`);
         put(metadata, k, v);
       }
       continue;
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(`tensor "${name}": entry must be an object`);
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      fail(`tensor "${name}": entry must be an object`);
     const info = value as Record<string, unknown>;
     for (const key of Object.keys(info))
-      if (key !== 'dtype' && key !== 'shape' && key !== 'data_offsets') fail(`tensor "${name}": unknown field "${key}"`);
+      if (key !== 'dtype' && key !== 'shape' && key !== 'data_offsets')
+        fail(`tensor "${name}": unknown field "${key}"`);
     const { dtype, shape, data_offsets: offsets } = info;
     if (typeof dtype !== 'string') fail(`tensor "${name}": missing or non-string "dtype"`);
     if (!isSupported(dtype))
@@ -228,16 +253,16 @@ export function readSafetensorsHeader(bytes: Uint8Array): {
       );
     if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0))
       fail(`tensor "${name}": "shape" must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
-    if (
-      !Array.isArray(offsets) ||
-      offsets.length !== 2 ||
-      offsets.some((o) => !Number.isSafeInteger(o) || o < 0)
-    )
-      fail(`tensor "${name}": "data_offsets" must be [begin, end] with non-negative integers, got ${JSON.stringify(offsets)}`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || offsets.some((o) => !Number.isSafeInteger(o) || o < 0))
+      fail(
+        `tensor "${name}": "data_offsets" must be [begin, end] with non-negative integers, got ${JSON.stringify(offsets)}`,
+      );
     const [begin, end] = offsets as [number, number];
     if (end < begin) fail(`tensor "${name}": data_offsets [${begin}, ${end}] end before they begin`);
     if (end > dataLength)
-      fail(`tensor "${name}": data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes; truncated file?)`);
+      fail(
+        `tensor "${name}": data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes; truncated file?)`,
+      );
     // Byte count in doubles: absurd shapes give huge (or infinite) values, never an exception or allocation.
     const dims = shape as number[];
     const need = dims.includes(0) ? 0 : dims.reduce((a, d) => a * d, ARRAY_TYPES[dtype].size);
@@ -255,7 +280,8 @@ export function readSafetensorsHeader(bytes: Uint8Array): {
   for (const e of sorted) {
     if (e.begin < pos)
       fail(`tensors "${prev!.name}" [${prev!.begin}, ${prev!.end}) and "${e.name}" [${e.begin}, ${e.end}) overlap`);
-    if (e.begin > pos) fail(`${e.begin - pos} unused bytes before tensor "${e.name}" at data offset ${pos} (holes are not allowed)`);
+    if (e.begin > pos)
+      fail(`${e.begin - pos} unused bytes before tensor "${e.name}" at data offset ${pos} (holes are not allowed)`);
     pos = e.end;
     if (e.end > e.begin) prev = e;
   }

@@ -25,12 +25,20 @@ export class Conv2d extends Module {
   ) {
     super(engine);
     const std = Math.sqrt(2 / (kernel * kernel * outChannels));
-    this.weight = this.param('weight', engine.randn([outChannels, inChannels, kernel, kernel], { seed: opts.seed, std }));
+    this.weight = this.param(
+      'weight',
+      engine.randn([outChannels, inChannels, kernel, kernel], { seed: opts.seed, std }),
+    );
     this.bias = opts.bias ? this.param('bias', engine.zeros([outChannels])) : null;
   }
 
   forward(x: Tensor, activation?: Activation, slope?: number): Tensor {
-    return conv2d(x, this.weight, this.bias, { stride: this.opts.stride ?? 1, padding: this.opts.padding ?? 0, activation, slope });
+    return conv2d(x, this.weight, this.bias, {
+      stride: this.opts.stride ?? 1,
+      padding: this.opts.padding ?? 0,
+      activation,
+      slope,
+    });
   }
 }
 

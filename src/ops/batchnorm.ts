@@ -71,14 +71,28 @@ export function planBatchNorm(shape: readonly number[], software: boolean): Batc
   const perChannel = batch * units;
   const target = software ? TARGET_THREADS_CPU : TARGET_THREADS_GPU;
   const minUnits = software ? MIN_UNITS_CPU : MIN_UNITS_GPU;
-  const want = Math.max(1, Math.min(Math.ceil(target / Math.max(channels, 1)), MAX_CHUNKS, Math.floor(perChannel / minUnits)));
+  const want = Math.max(
+    1,
+    Math.min(Math.ceil(target / Math.max(channels, 1)), MAX_CHUNKS, Math.floor(perChannel / minUnits)),
+  );
   const lanesU = Math.max(1, Math.min(units, want));
   const lanesN = Math.max(1, Math.min(batch, Math.floor(want / lanesU)));
   const runs = Math.max(1, batch * channels);
   const runLanes = software
     ? Math.max(1, Math.min(units, Math.ceil(TARGET_THREADS_CPU / runs), Math.ceil(units / MAP_UNITS_CPU)))
     : Math.max(1, Math.min(units, Math.ceil(MAP_THREADS_GPU / runs)));
-  return { batch, channels, plane, vec, units, count: batch * plane, chunks: lanesN * lanesU, lanesU, lanesN, runLanes };
+  return {
+    batch,
+    channels,
+    plane,
+    vec,
+    units,
+    count: batch * plane,
+    chunks: lanesN * lanesU,
+    lanesU,
+    lanesN,
+    runLanes,
+  };
 }
 
 const TRAINING = 1;
@@ -146,7 +160,9 @@ function checkPerChannel(op: string, name: string, t: Tensor | null, x: Tensor):
   assertTensor(t, op, name);
   const c = x.shape[1];
   if (t.rank !== 1 || t.shape[0] !== c) {
-    throw new ShapeError(`${op}: ${name} has shape ${fmtShape(t.shape)}, expected [${c}] (one value per channel of input ${fmtShape(x.shape)})`);
+    throw new ShapeError(
+      `${op}: ${name} has shape ${fmtShape(t.shape)}, expected [${c}] (one value per channel of input ${fmtShape(x.shape)})`,
+    );
   }
 }
 
@@ -180,19 +196,24 @@ export function batchNorm2d(
   if (activation !== undefined && activation !== 'relu' && activation !== 'leakyRelu') {
     throw new TypeError(`${op}: activation must be 'relu' or 'leakyRelu', got '${String(activation)}'`);
   }
-  if (opts.slope !== undefined && activation !== 'leakyRelu') throw new TypeError(`${op}: slope is only used with activation 'leakyRelu'`);
+  if (opts.slope !== undefined && activation !== 'leakyRelu')
+    throw new TypeError(`${op}: slope is only used with activation 'leakyRelu'`);
   const slope = activation === 'leakyRelu' ? (opts.slope ?? 0.01) : 0;
   assertFinite(op, 'slope', slope);
   if (!Number.isFinite(slope) || slope < 0) {
-    throw new RangeError(`${op}: the fused LeakyReLU needs a finite slope >= 0 (backward reads the sign of the output), got ${slope}`);
+    throw new RangeError(
+      `${op}: the fused LeakyReLU needs a finite slope >= 0 (backward reads the sign of the output), got ${slope}`,
+    );
   }
   const act = ACT[activation ?? 'none'];
   checkPerChannel(op, 'weight', weight, x);
   checkPerChannel(op, 'bias', bias, x);
   checkPerChannel(op, 'runningMean', runningMean, x);
   checkPerChannel(op, 'runningVar', runningVar, x);
-  if ((runningMean === null) !== (runningVar === null)) throw new TypeError(`${op}: give both runningMean and runningVar, or neither`);
-  if (!training && runningMean === null) throw new TypeError(`${op}: eval mode (training: false) needs runningMean and runningVar`);
+  if ((runningMean === null) !== (runningVar === null))
+    throw new TypeError(`${op}: give both runningMean and runningVar, or neither`);
+  if (!training && runningMean === null)
+    throw new TypeError(`${op}: eval mode (training: false) needs runningMean and runningVar`);
   if (runningMean !== null && runningMean.buffer(op) === runningVar!.buffer(op)) {
     throw new TypeError(`${op}: runningMean and runningVar must be different tensors (both are updated in place)`);
   }
@@ -231,7 +252,17 @@ export function batchNorm2d(
     let j = 1;
     const needW = weight ? needs[j++] : false;
     const needB = bias ? needs[j++] : false;
-    const { dx, dgamma, dbeta } = batchNormBackward(rt, p, g, y, x, stats, weight, { training, act, slope, needX: needs[0], needW, needB }, op);
+    const { dx, dgamma, dbeta } = batchNormBackward(
+      rt,
+      p,
+      g,
+      y,
+      x,
+      stats,
+      weight,
+      { training, act, slope, needX: needs[0], needW, needB },
+      op,
+    );
     const grads: (Tensor | null)[] = [dx];
     if (weight) grads.push(needW ? dgamma : null);
     if (bias) grads.push(needB ? dbeta : null);
@@ -261,7 +292,20 @@ function launchStats(
     partials = rt.alloc(C * p.chunks * 16, 'scratch', `${op}.partials`);
     const g = grid1d(C * p.chunks);
     const k = rt.kernels.get('norm/bn_stats_partial', variant(p), `${op}.stats`);
-    rt.dispatch(k, [partials, x], params(C, { batch: p.batch, units: p.units, chunks: p.chunks, lanesU: p.lanesU, lanesN: p.lanesN, gridX: g.gridX }), g.workgroups, op);
+    rt.dispatch(
+      k,
+      [partials, x],
+      params(C, {
+        batch: p.batch,
+        units: p.units,
+        chunks: p.chunks,
+        lanesU: p.lanesU,
+        lanesN: p.lanesN,
+        gridX: g.gridX,
+      }),
+      g.workgroups,
+      op,
+    );
   }
   // Training without running statistics: two scratch buffers stand in (the kernel never touches
   // them; one buffer bound twice as writable storage is a validation error).
@@ -321,7 +365,15 @@ function batchNormBackward(
     rt.dispatch(
       k,
       [partials, gb, yb, xb, sb],
-      params(C, { batch: p.batch, units: p.units, chunks: p.chunks, lanesU: p.lanesU, lanesN: p.lanesN, gridX: gp.gridX, slope: o.slope }),
+      params(C, {
+        batch: p.batch,
+        units: p.units,
+        chunks: p.chunks,
+        lanesU: p.lanesU,
+        lanesN: p.lanesN,
+        gridX: gp.gridX,
+        slope: o.slope,
+      }),
       gp.workgroups,
       bop,
     );

@@ -35,54 +35,209 @@ export function sgForwardFits(kw: number, sw: number, pw: number, dw: number): b
 }
 
 /** One forward_sg.wgsl dispatch: x [N, Cin, H, W] ⊛ wt [Cin·kh·kw, coutPad] into (part of) y. */
-function dispatchForwardSg(e: Engine, y: Tensor, x: Tensor, wt: Tensor, coutPad: number, bias: Tensor | null, g: SgGrid, act: number, slope: number, op: string): void {
+function dispatchForwardSg(
+  e: Engine,
+  y: Tensor,
+  x: Tensor,
+  wt: Tensor,
+  coutPad: number,
+  bias: Tensor | null,
+  g: SgGrid,
+  act: number,
+  slope: number,
+  op: string,
+): void {
   const [N, Cin, H, W] = x.shape;
   const [, Cout, outH, outW] = y.shape;
   const co = coTileFwd(e, Cout);
   const coGroups = coutPad / co;
   const u = CONV_FORWARD.pack({
-    N, Cin, H, W, Cout, OH: g.OH, OW: g.OW, co_groups: coGroups,
-    kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.ph, pw: g.pw, dh: g.dh, dw: g.dw,
-    cout_pad: coutPad, act, slope, has_bias: bias ? 1 : 0,
-    out_sh: g.outSh, out_sw: g.outSw, out_ry: g.ry, out_rx: g.rx, out_h: outH, out_w: outW, grid_x: 0,
+    N,
+    Cin,
+    H,
+    W,
+    Cout,
+    OH: g.OH,
+    OW: g.OW,
+    co_groups: coGroups,
+    kh: g.kh,
+    kw: g.kw,
+    sh: g.sh,
+    sw: g.sw,
+    ph: g.ph,
+    pw: g.pw,
+    dh: g.dh,
+    dw: g.dw,
+    cout_pad: coutPad,
+    act,
+    slope,
+    has_bias: bias ? 1 : 0,
+    out_sh: g.outSh,
+    out_sw: g.outSw,
+    out_ry: g.ry,
+    out_rx: g.rx,
+    out_h: outH,
+    out_w: outW,
+    grid_x: 0,
   });
   // x: aligned vec4 runs when rows are vec4-aligned; else the run as scalars when it is shorter than
   // 4 loads per tap (3×3 stride 1: 6 < 12), else 4 scalar loads per tap.
   const run = 3 * g.sw + (g.kw - 1) * g.dw + 1;
   const xMode = W % 4 === 0 && e.runtime.policy.conv.xRuns ? 2 : run < 4 * g.kw && e.runtime.policy.conv.xRuns ? 1 : 0;
-  const k = e.runtime.kernels.get('conv/forward_sg', { KW: g.kw, SW: g.sw, PW: g.pw, DW: g.dw, X_MODE: xMode, CO: co }, op);
-  const cost = { flops: 2 * N * Cout * g.OH * g.OW * Cin * g.kh * g.kw, bytes: 4 * (x.size + wt.size + (y.size * g.OH * g.OW) / (outH * outW)), shape: `${fmtShape(x.shape)}*${fmtShape(wt.shape)}` };
+  const k = e.runtime.kernels.get(
+    'conv/forward_sg',
+    { KW: g.kw, SW: g.sw, PW: g.pw, DW: g.dw, X_MODE: xMode, CO: co },
+    op,
+  );
+  const cost = {
+    flops: 2 * N * Cout * g.OH * g.OW * Cin * g.kh * g.kw,
+    bytes: 4 * (x.size + wt.size + (y.size * g.OH * g.OW) / (outH * outW)),
+    shape: `${fmtShape(x.shape)}*${fmtShape(wt.shape)}`,
+  };
   const xb = x.buffer(op);
-  e.runtime.dispatch(k, [y.buffer(), xb, wt.buffer(), bias ? bias.buffer(op) : wt.buffer(), xb], u, [Math.ceil((N * g.OH * Math.ceil(g.OW / 4)) / 64), 1, coGroups], op, cost);
+  e.runtime.dispatch(
+    k,
+    [y.buffer(), xb, wt.buffer(), bias ? bias.buffer(op) : wt.buffer(), xb],
+    u,
+    [Math.ceil((N * g.OH * Math.ceil(g.OW / 4)) / 64), 1, coGroups],
+    op,
+    cost,
+  );
 }
 
-export function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, act: number, slope: number, OH: number, OW: number, forced?: TileConfig): Tensor {
+export function launchForward(
+  e: Engine,
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  g: ConvGeometry,
+  act: number,
+  slope: number,
+  OH: number,
+  OW: number,
+  forced?: TileConfig,
+): Tensor {
   const [N, Cin, H, W] = x.shape;
   const Cout = w.shape[0];
   const y = output(e, [N, Cout, OH, OW], 'conv2d');
   if (y.size === 0) return y;
   if (useTiles(e)) {
-    const c = chooseTile(e, 'conv2d.forward', shapeKey(x, w, g, OH, OW), Cout, [x.shape, w.shape], ([xs, ws], t) => launchForward(e, xs, ws, null, g, act, slope, OH, OW, t), forced);
+    const c = chooseTile(
+      e,
+      'conv2d.forward',
+      shapeKey(x, w, g, OH, OW),
+      Cout,
+      [x.shape, w.shape],
+      ([xs, ws], t) => launchForward(e, xs, ws, null, g, act, slope, OH, OW, t),
+      forced,
+    );
     const { wt, coutPad } = transposedWeight(e, w, 0, undefined, undefined, 4);
-    dispatchTiledForward(e, y, x, wt, coutPad, bias, { kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw, OH, OW, outSh: 1, outSw: 1, ry: 0, rx: 0 }, act, slope, 'conv2d', c);
+    dispatchTiledForward(
+      e,
+      y,
+      x,
+      wt,
+      coutPad,
+      bias,
+      {
+        kh: g.kh,
+        kw: g.kw,
+        sh: g.sh,
+        sw: g.sw,
+        ph: g.pt,
+        pw: g.pl,
+        dh: g.dh,
+        dw: g.dw,
+        OH,
+        OW,
+        outSh: 1,
+        outSw: 1,
+        ry: 0,
+        rx: 0,
+      },
+      act,
+      slope,
+      'conv2d',
+      c,
+    );
     return y;
   }
   if (useSubgroups(e) && sgForwardFits(g.kw, g.sw, g.pl, g.dw) && N * OH * Math.ceil(OW / 4) <= 64 * 65535) {
     const { wt, coutPad } = transposedWeight(e, w, 0, undefined, undefined, coTileFwd(e, Cout));
-    dispatchForwardSg(e, y, x, wt, coutPad, bias, { kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw, OH, OW, outSh: 1, outSw: 1, ry: 0, rx: 0 }, act, slope, 'conv2d');
+    dispatchForwardSg(
+      e,
+      y,
+      x,
+      wt,
+      coutPad,
+      bias,
+      {
+        kh: g.kh,
+        kw: g.kw,
+        sh: g.sh,
+        sw: g.sw,
+        ph: g.pt,
+        pw: g.pl,
+        dh: g.dh,
+        dw: g.dw,
+        OH,
+        OW,
+        outSh: 1,
+        outSw: 1,
+        ry: 0,
+        rx: 0,
+      },
+      act,
+      slope,
+      'conv2d',
+    );
     return y;
   }
   const { wt, coutPad } = transposedWeight(e, w, 0);
   const coGroups = coutPad / 8;
   const u = CONV_FORWARD.pack({
-    N, Cin, H, W, Cout, OH, OW, co_groups: coGroups,
-    kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw,
-    cout_pad: coutPad, act, slope, has_bias: bias ? 1 : 0,
-    out_sh: 1, out_sw: 1, out_ry: 0, out_rx: 0, out_h: OH, out_w: OW, grid_x: 0,
+    N,
+    Cin,
+    H,
+    W,
+    Cout,
+    OH,
+    OW,
+    co_groups: coGroups,
+    kh: g.kh,
+    kw: g.kw,
+    sh: g.sh,
+    sw: g.sw,
+    ph: g.pt,
+    pw: g.pl,
+    dh: g.dh,
+    dw: g.dw,
+    cout_pad: coutPad,
+    act,
+    slope,
+    has_bias: bias ? 1 : 0,
+    out_sh: 1,
+    out_sw: 1,
+    out_ry: 0,
+    out_rx: 0,
+    out_h: OH,
+    out_w: OW,
+    grid_x: 0,
   });
   const wg: [number, number, number] = [Math.ceil((OH * Math.ceil(OW / 4)) / 64), 1, N * coGroups];
-  const cost = { flops: 2 * N * Cout * OH * OW * Cin * g.kh * g.kw, bytes: 4 * (x.size + wt.size + y.size), shape: `${fmtShape(x.shape)}*${fmtShape(w.shape)}` };
-  e.runtime.dispatch(e.runtime.kernels.get('conv/forward', {}, 'conv2d'), [y.buffer(), x.buffer('conv2d'), wt.buffer(), bias ? bias.buffer('conv2d') : wt.buffer()], u, wg, 'conv2d', cost);
+  const cost = {
+    flops: 2 * N * Cout * OH * OW * Cin * g.kh * g.kw,
+    bytes: 4 * (x.size + wt.size + y.size),
+    shape: `${fmtShape(x.shape)}*${fmtShape(w.shape)}`,
+  };
+  e.runtime.dispatch(
+    e.runtime.kernels.get('conv/forward', {}, 'conv2d'),
+    [y.buffer(), x.buffer('conv2d'), wt.buffer(), bias ? bias.buffer('conv2d') : wt.buffer()],
+    u,
+    wg,
+    'conv2d',
+    cost,
+  );
   return y;
 }
 
@@ -93,7 +248,12 @@ export function launchForward(e: Engine, x: Tensor, w: Tensor, bias: Tensor | nu
  * (i = n − 1 − a) that is a stride-1 conv with leading padding n − 1 − c0. Likewise for columns. Null
  * when some phase has no taps or needs a negative padding (the gather kernel handles those).
  */
-function phaseAxes(k: number, s: number, p: number, out: number): { axis: TapAxis; pad: number; r: number; count: number }[] | null {
+function phaseAxes(
+  k: number,
+  s: number,
+  p: number,
+  out: number,
+): { axis: TapAxis; pad: number; r: number; count: number }[] | null {
   const phases = [];
   for (let r = 0; r < s; r++) {
     const count = Math.max(0, Math.ceil((out - r) / s));
@@ -122,7 +282,17 @@ function transposePhases(g: ConvGeometry, OH: number, OW: number) {
  * dispatch per phase (sh·sw of them), each with its own reversed sub-kernel of the taps that reach it.
  * Null when the geometry does not fit.
  */
-function launchTransposeByPhases(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, OH: number, OW: number, op: string, tile: TileConfig | null = null): Tensor | null {
+function launchTransposeByPhases(
+  e: Engine,
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  g: ConvGeometry,
+  OH: number,
+  OW: number,
+  op: string,
+  tile: TileConfig | null = null,
+): Tensor | null {
   const phases = transposePhases(g, OH, OW);
   if (!phases) return null;
   const { rows, cols } = phases;
@@ -135,7 +305,22 @@ function launchTransposeByPhases(e: Engine, x: Tensor, w: Tensor, bias: Tensor |
   for (const r of rows) {
     for (const c of cols) {
       if (r.count === 0 || c.count === 0) continue;
-      const grid = { kh: r.axis.n, kw: c.axis.n, sh: 1, sw: 1, ph: r.pad, pw: c.pad, dh: 1, dw: 1, OH: r.count, OW: c.count, outSh: g.sh, outSw: g.sw, ry: r.r, rx: c.r };
+      const grid = {
+        kh: r.axis.n,
+        kw: c.axis.n,
+        sh: 1,
+        sw: 1,
+        ph: r.pad,
+        pw: c.pad,
+        dh: 1,
+        dw: 1,
+        OH: r.count,
+        OW: c.count,
+        outSh: g.sh,
+        outSw: g.sw,
+        ry: r.r,
+        rx: c.r,
+      };
       if (tile) {
         const { wt, coutPad } = transposedWeight(e, w, 1, r.axis, c.axis, 4);
         dispatchTiledForward(e, y, x, wt, coutPad, bias, grid, 0, 0, op, tile);
@@ -149,11 +334,29 @@ function launchTransposeByPhases(e: Engine, x: Tensor, w: Tensor, bias: Tensor |
 }
 
 /** Transposed convolution of x [N, Cin_t, IH, IW] with w read as [Cin_t, Cout_t, kh, kw]. */
-export function launchTranspose(e: Engine, x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, OH: number, OW: number, op: string, forced?: TileConfig): Tensor {
+export function launchTranspose(
+  e: Engine,
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  g: ConvGeometry,
+  OH: number,
+  OW: number,
+  op: string,
+  forced?: TileConfig,
+): Tensor {
   const [N, Cin, IH, IW] = x.shape;
   const Cout = w.shape[1];
   if (useTiles(e) && N * Cout * OH * OW > 0 && transposePhases(g, OH, OW)) {
-    const c = chooseTile(e, 'conv2d.dX', shapeKey(x, w, g, OH, OW), Cout, [x.shape, w.shape], ([xs, ws], t) => launchTranspose(e, xs, ws, null, g, OH, OW, op, t), forced);
+    const c = chooseTile(
+      e,
+      'conv2d.dX',
+      shapeKey(x, w, g, OH, OW),
+      Cout,
+      [x.shape, w.shape],
+      ([xs, ws], t) => launchTranspose(e, xs, ws, null, g, OH, OW, op, t),
+      forced,
+    );
     const y = launchTransposeByPhases(e, x, w, bias, g, OH, OW, op, c);
     if (y) return y;
   }
@@ -168,13 +371,34 @@ export function launchTranspose(e: Engine, x: Tensor, w: Tensor, bias: Tensor | 
   const qh = Math.ceil(OH / g.sh);
   const qw = Math.ceil(OW / g.sw);
   const u = CONV_TRANSPOSE.pack({
-    N, Cin, IH, IW, Cout, OH, OW, co_groups: coGroups,
-    kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw,
-    cout_pad: coutPad, has_bias: bias ? 1 : 0, qh, qw,
+    N,
+    Cin,
+    IH,
+    IW,
+    Cout,
+    OH,
+    OW,
+    co_groups: coGroups,
+    kh: g.kh,
+    kw: g.kw,
+    sh: g.sh,
+    sw: g.sw,
+    ph: g.pt,
+    pw: g.pl,
+    dh: g.dh,
+    dw: g.dw,
+    cout_pad: coutPad,
+    has_bias: bias ? 1 : 0,
+    qh,
+    qw,
   });
   const k = e.runtime.kernels.get('conv/transpose', {}, op);
   const wg: [number, number, number] = [Math.ceil((qh * Math.ceil(qw / 4)) / 64), 1, N * g.sh * g.sw * coGroups];
-  const cost = { flops: 2 * N * Cin * IH * IW * Cout * g.kh * g.kw, bytes: 4 * (x.size + wt.size + y.size), shape: `${fmtShape(x.shape)}*${fmtShape(w.shape)}` };
+  const cost = {
+    flops: 2 * N * Cin * IH * IW * Cout * g.kh * g.kw,
+    bytes: 4 * (x.size + wt.size + y.size),
+    shape: `${fmtShape(x.shape)}*${fmtShape(w.shape)}`,
+  };
   e.runtime.dispatch(k, [y.buffer(), x.buffer(op), wt.buffer(), bias ? bias.buffer(op) : wt.buffer()], u, wg, op, cost);
   return y;
 }

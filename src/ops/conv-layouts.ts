@@ -6,22 +6,35 @@ import { defineUniforms } from '../runtime/uniforms.ts';
 
 /** The convolution geometry every conv kernel reads, in the kernels' field names. */
 const GEOMETRY = {
-  kh: 'u32', kw: 'u32', sh: 'u32', sw: 'u32',
-  ph: { type: 'u32', doc: 'leading padding (top)' }, pw: { type: 'u32', doc: 'leading padding (left)' },
-  dh: 'u32', dw: 'u32',
+  kh: 'u32',
+  kw: 'u32',
+  sh: 'u32',
+  sw: 'u32',
+  ph: { type: 'u32', doc: 'leading padding (top)' },
+  pw: { type: 'u32', doc: 'leading padding (left)' },
+  dh: 'u32',
+  dw: 'u32',
 } as const;
 
 /** forward.wgsl and forward_sg.wgsl (forward.wgsl ignores the out_* fields: its grid is y's). */
 export const CONV_FORWARD = defineUniforms('ConvForward', {
-  N: 'u32', Cin: 'u32', H: 'u32', W: 'u32',
-  Cout: 'u32', OH: 'u32', OW: 'u32',
+  N: 'u32',
+  Cin: 'u32',
+  H: 'u32',
+  W: 'u32',
+  Cout: 'u32',
+  OH: 'u32',
+  OW: 'u32',
   co_groups: { type: 'u32', doc: 'output-channel groups of the grid (forward.wgsl: ceil(Cout / 8))' },
   ...GEOMETRY,
   cout_pad: { type: 'u32', doc: "row length of wt (Cout padded to the kernel's channel tile)" },
   act: { type: 'u32', doc: '0 none, 1 ReLU, 2 LeakyReLU' },
   slope: 'f32',
   has_bias: 'u32',
-  out_sh: { type: 'u32', doc: 'forward_sg: output pixel (oy, ox) goes to row oy·out_sh + out_ry, column ox·out_sw + out_rx' },
+  out_sh: {
+    type: 'u32',
+    doc: 'forward_sg: output pixel (oy, ox) goes to row oy·out_sh + out_ry, column ox·out_sw + out_rx',
+  },
   out_sw: 'u32',
   out_ry: 'u32',
   out_rx: 'u32',
@@ -32,8 +45,13 @@ export const CONV_FORWARD = defineUniforms('ConvForward', {
 
 /** transpose.wgsl (a transposed conv in gather form, also conv2d's dX). */
 export const CONV_TRANSPOSE = defineUniforms('ConvTranspose', {
-  N: 'u32', Cin: 'u32', IH: { type: 'u32', doc: 'x: [N, Cin, IH, IW]' }, IW: 'u32',
-  Cout: 'u32', OH: { type: 'u32', doc: 'y: [N, Cout, OH, OW]' }, OW: 'u32',
+  N: 'u32',
+  Cin: 'u32',
+  IH: { type: 'u32', doc: 'x: [N, Cin, IH, IW]' },
+  IW: 'u32',
+  Cout: 'u32',
+  OH: { type: 'u32', doc: 'y: [N, Cout, OH, OW]' },
+  OW: 'u32',
   co_groups: { type: 'u32', doc: 'ceil(Cout / 8)' },
   ...GEOMETRY,
   cout_pad: 'u32',
@@ -44,8 +62,13 @@ export const CONV_TRANSPOSE = defineUniforms('ConvTranspose', {
 
 /** weight_grad.wgsl and weight_grad_sg.wgsl. */
 export const CONV_WEIGHT_GRAD = defineUniforms('ConvWeightGrad', {
-  N: 'u32', Cin: 'u32', H: { type: 'u32', doc: 'x: [N, Cin, H, W]' }, W: 'u32',
-  Cout: 'u32', OH: { type: 'u32', doc: 'dy: [N, Cout, OH, OW]' }, OW: 'u32',
+  N: 'u32',
+  Cin: 'u32',
+  H: { type: 'u32', doc: 'x: [N, Cin, H, W]' },
+  W: 'u32',
+  Cout: 'u32',
+  OH: { type: 'u32', doc: 'dy: [N, Cout, OH, OW]' },
+  OW: 'u32',
   taps: { type: 'u32', doc: 'Cin·kh·kw' },
   ...GEOMETRY,
   rows_per_chunk: { type: 'u32', doc: 'image rows (n, oy) per partial' },

@@ -41,7 +41,14 @@ export function operand(e: Engine, t: Tensor, op: string): PooledBuffer {
     const pairs = Math.ceil(t.size / 2);
     const grid = grid1d(pairs, 64, e.runtime.report.limits.maxComputeWorkgroupsPerDimension ?? 65535);
     const u = PACK_F16.pack({ pairs, n: t.size, grid_x: grid.gridX });
-    e.runtime.dispatch(e.runtime.kernels.get('copy/pack_f16', {}, `${op}.f16`), [out.buffer(), t.buffer(op)], u, grid.workgroups, `${op}.f16`, { bytes: 6 * t.size, shape: fmtShape(t.shape) });
+    e.runtime.dispatch(
+      e.runtime.kernels.get('copy/pack_f16', {}, `${op}.f16`),
+      [out.buffer(), t.buffer(op)],
+      u,
+      grid.workgroups,
+      `${op}.f16`,
+      { bytes: 6 * t.size, shape: fmtShape(t.shape) },
+    );
     return out;
   });
   return half.buffer(op);
@@ -53,25 +60,79 @@ export function shapeKey(x: Tensor, w: Tensor, g: ConvGeometry, OH: number, OW: 
 }
 
 /** One tiled_forward.wgsl dispatch: x [N, Cin, H, W] ⊛ wt [Cin·kh·kw, coutPad] into (part of) y. */
-export function dispatchTiledForward(e: Engine, y: Tensor, x: Tensor, wt: Tensor, coutPad: number, bias: Tensor | null, g: SgGrid, act: number, slope: number, op: string, c: TileConfig): void {
+export function dispatchTiledForward(
+  e: Engine,
+  y: Tensor,
+  x: Tensor,
+  wt: Tensor,
+  coutPad: number,
+  bias: Tensor | null,
+  g: SgGrid,
+  act: number,
+  slope: number,
+  op: string,
+  c: TileConfig,
+): void {
   const [N, Cin, H, W] = x.shape;
   const [, Cout, outH, outW] = y.shape;
   const tilesN = Math.ceil((N * g.OH * g.OW) / (c.wgN * c.tn));
   const gridX = Math.min(tilesN, e.runtime.report.limits.maxComputeWorkgroupsPerDimension ?? 65535);
   const u = CONV_FORWARD.pack({
-    N, Cin, H, W, Cout, OH: g.OH, OW: g.OW, co_groups: 0,
-    kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.ph, pw: g.pw, dh: g.dh, dw: g.dw,
-    cout_pad: coutPad, act, slope, has_bias: bias ? 1 : 0,
-    out_sh: g.outSh, out_sw: g.outSw, out_ry: g.ry, out_rx: g.rx, out_h: outH, out_w: outW, grid_x: gridX,
+    N,
+    Cin,
+    H,
+    W,
+    Cout,
+    OH: g.OH,
+    OW: g.OW,
+    co_groups: 0,
+    kh: g.kh,
+    kw: g.kw,
+    sh: g.sh,
+    sw: g.sw,
+    ph: g.ph,
+    pw: g.pw,
+    dh: g.dh,
+    dw: g.dw,
+    cout_pad: coutPad,
+    act,
+    slope,
+    has_bias: bias ? 1 : 0,
+    out_sh: g.outSh,
+    out_sw: g.outSw,
+    out_ry: g.ry,
+    out_rx: g.rx,
+    out_h: outH,
+    out_w: outW,
+    grid_x: gridX,
   });
   const k = e.runtime.kernels.get('conv/tiled_forward', tileDefines(e, c), op);
   const elem = e.runtime.policy.precision === 'f16' ? 2 : 4;
-  const cost = { flops: 2 * N * Cout * g.OH * g.OW * Cin * g.kh * g.kw, bytes: elem * (x.size + wt.size) + (4 * y.size * g.OH * g.OW) / (outH * outW), shape: `${fmtShape(x.shape)}*${fmtShape(wt.shape)}` };
-  e.runtime.dispatch(k, [y.buffer(), operand(e, x, op), operand(e, wt, op), bias ? bias.buffer(op) : wt.buffer()], u, [gridX, Math.ceil(Cout / (c.wgM * c.tm)), Math.ceil(tilesN / gridX)], op, cost);
+  const cost = {
+    flops: 2 * N * Cout * g.OH * g.OW * Cin * g.kh * g.kw,
+    bytes: elem * (x.size + wt.size) + (4 * y.size * g.OH * g.OW) / (outH * outW),
+    shape: `${fmtShape(x.shape)}*${fmtShape(wt.shape)}`,
+  };
+  e.runtime.dispatch(
+    k,
+    [y.buffer(), operand(e, x, op), operand(e, wt, op), bias ? bias.buffer(op) : wt.buffer()],
+    u,
+    [gridX, Math.ceil(Cout / (c.wgM * c.tm)), Math.ceil(tilesN / gridX)],
+    op,
+    cost,
+  );
 }
 
 /** tiled_weight_grad.wgsl into dw, split over the pixels into partials summed in order (see the kernel). */
-export function launchWeightGradTiled(e: Engine, dw: Tensor, x: Tensor, dy: Tensor, g: ConvGeometry, op: string, c: TileConfig): void {
+export function launchWeightGradTiled(
+  e: Engine,
+  dw: Tensor,
+  x: Tensor,
+  dy: Tensor,
+  g: ConvGeometry,
+  op: string,
+  c: TileConfig,
+): void {
   const rt = e.runtime;
   const [N, Cin, H, W] = x.shape;
   const [, Cout, OH, OW] = dy.shape;
@@ -82,22 +143,65 @@ export function launchWeightGradTiled(e: Engine, dw: Tensor, x: Tensor, dy: Tens
   // and at most 64 MiB of partials.
   const maxChunksByMemory = Math.max(1, Math.floor((64 * 2 ** 20) / (Cout * taps * 4)));
   const maxDim = rt.report.limits.maxComputeWorkgroupsPerDimension ?? 65535;
-  let chunks = Math.max(1, Math.min(Math.ceil(pixels / 256), maxChunksByMemory, maxDim, Math.round(rt.policy.threads.conv / (c.wgM * c.wgN) / tiles)));
+  let chunks = Math.max(
+    1,
+    Math.min(
+      Math.ceil(pixels / 256),
+      maxChunksByMemory,
+      maxDim,
+      Math.round(rt.policy.threads.conv / (c.wgM * c.wgN) / tiles),
+    ),
+  );
   const perChunk = Math.ceil(Math.ceil(pixels / chunks) / c.tk) * c.tk;
   chunks = Math.ceil(pixels / perChunk);
-  const part: PooledBuffer = chunks === 1 ? dw.buffer() : rt.alloc(chunks * Cout * taps * 4, 'scratch', `${op}.partials`);
+  const part: PooledBuffer =
+    chunks === 1 ? dw.buffer() : rt.alloc(chunks * Cout * taps * 4, 'scratch', `${op}.partials`);
   const u = CONV_WEIGHT_GRAD.pack({
-    N, Cin, H, W, Cout, OH, OW, taps,
-    kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw,
-    rows_per_chunk: 0, pixels_per_chunk: perChunk,
+    N,
+    Cin,
+    H,
+    W,
+    Cout,
+    OH,
+    OW,
+    taps,
+    kh: g.kh,
+    kw: g.kw,
+    sh: g.sh,
+    sw: g.sw,
+    ph: g.pt,
+    pw: g.pl,
+    dh: g.dh,
+    dw: g.dw,
+    rows_per_chunk: 0,
+    pixels_per_chunk: perChunk,
   });
   const elem = rt.policy.precision === 'f16' ? 2 : 4;
-  const cost = { flops: 2 * pixels * Cout * taps, bytes: elem * (x.size + dy.size) + 4 * chunks * Cout * taps, shape: `${fmtShape(x.shape)}*${fmtShape(dy.shape)}` };
+  const cost = {
+    flops: 2 * pixels * Cout * taps,
+    bytes: elem * (x.size + dy.size) + 4 * chunks * Cout * taps,
+    shape: `${fmtShape(x.shape)}*${fmtShape(dy.shape)}`,
+  };
   const k = rt.kernels.get('conv/tiled_weight_grad', tileDefines(e, c), op);
-  rt.dispatch(k, [part, operand(e, x, op), operand(e, dy, op)], u, [Math.ceil(taps / (c.wgN * c.tn)), Math.ceil(Cout / (c.wgM * c.tm)), chunks], op, cost);
+  rt.dispatch(
+    k,
+    [part, operand(e, x, op), operand(e, dy, op)],
+    u,
+    [Math.ceil(taps / (c.wgN * c.tn)), Math.ceil(Cout / (c.wgM * c.tm)), chunks],
+    op,
+    cost,
+  );
   if (chunks > 1) {
     const cols = Cout * taps;
-    launchReduce(rt, 'sum', part, { numOut: cols, redSize: chunks, outShape: [cols], outStrides: [1], redShape: [chunks], redStrides: [cols] }, dw.buffer(), 1, op);
+    launchReduce(
+      rt,
+      'sum',
+      part,
+      { numOut: cols, redSize: chunks, outShape: [cols], outStrides: [1], redShape: [chunks], redStrides: [cols] },
+      dw.buffer(),
+      1,
+      op,
+    );
     rt.release(part);
   }
 }

@@ -16,7 +16,14 @@ import { chooseTile, output } from './util.ts';
  * dW[co, (ci, ki, kj)] = Σ dy[n, co, oy, ox] · x[n, ci, oy·sh − pt + ki·dh, ox·sw − pl + kj·dw],
  * as a tensor [Cout, Cin, kh, kw] (Cout = dy's channels, Cin = x's channels).
  */
-export function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeometry, op: string, forced?: TileConfig): Tensor {
+export function launchWeightGrad(
+  e: Engine,
+  x: Tensor,
+  dy: Tensor,
+  g: ConvGeometry,
+  op: string,
+  forced?: TileConfig,
+): Tensor {
   const [N, Cin, H, W] = x.shape;
   const [, Cout, OH, OW] = dy.shape;
   const taps = Cin * g.kh * g.kw;
@@ -29,7 +36,15 @@ export function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeomet
   }
   const rt = e.runtime;
   if (useTiles(e)) {
-    const c = chooseTile(e, 'conv2d.dW', shapeKey(x, dy, g, OH, OW), Cout, [x.shape, dy.shape], ([xs, dys], t) => launchWeightGrad(e, xs, dys, g, op, t), forced);
+    const c = chooseTile(
+      e,
+      'conv2d.dW',
+      shapeKey(x, dy, g, OH, OW),
+      Cout,
+      [x.shape, dy.shape],
+      ([xs, dys], t) => launchWeightGrad(e, xs, dys, g, op, t),
+      forced,
+    );
     launchWeightGradTiled(e, dw, x, dy, g, op, c);
     return dw;
   }
@@ -37,7 +52,11 @@ export function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeomet
   const co = sg ? coTile(e, Cout) : 8; // output channels per thread
   // Subgroup kernel: one kernel row per thread (ROW) for kernels 4 wide, and 3 wide (3 of the 4 tap
   // slots used, but a 3×3 row's 4 pixels read 6 columns instead of 12 scalar loads).
-  const rowMode = sg && e.runtime.policy.conv.xRuns && sgForwardFits(g.kw, g.sw, g.pl, g.dw) && (g.kw === 4 || (g.kw === 3 && e.runtime.policy.conv.wgRows3));
+  const rowMode =
+    sg &&
+    e.runtime.policy.conv.xRuns &&
+    sgForwardFits(g.kw, g.sw, g.pl, g.dw) &&
+    (g.kw === 4 || (g.kw === 3 && e.runtime.policy.conv.wgRows3));
   const tapGroups = rowMode ? Cin * g.kh : Math.ceil(taps / 4);
   const threadsPerChunk = tapGroups * Math.ceil(Cout / co);
   const target = rt.policy.threads.conv;
@@ -46,30 +65,82 @@ export function launchWeightGrad(e: Engine, x: Tensor, dy: Tensor, g: ConvGeomet
   let chunks = Math.max(1, Math.min(rows, maxChunksByMemory, maxDim, Math.round(target / threadsPerChunk)));
   const rowsPerChunk = Math.ceil(rows / chunks);
   chunks = Math.ceil(rows / rowsPerChunk);
-  const part: PooledBuffer = chunks === 1 ? dw.buffer() : rt.alloc(chunks * Cout * taps * 4, 'scratch', `${op}.partials`);
+  const part: PooledBuffer =
+    chunks === 1 ? dw.buffer() : rt.alloc(chunks * Cout * taps * 4, 'scratch', `${op}.partials`);
   const u = CONV_WEIGHT_GRAD.pack({
-    N, Cin, H, W, Cout, OH, OW, taps,
-    kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw,
-    rows_per_chunk: rowsPerChunk, pixels_per_chunk: 0,
+    N,
+    Cin,
+    H,
+    W,
+    Cout,
+    OH,
+    OW,
+    taps,
+    kh: g.kh,
+    kw: g.kw,
+    sh: g.sh,
+    sw: g.sw,
+    ph: g.pt,
+    pw: g.pl,
+    dh: g.dh,
+    dw: g.dw,
+    rows_per_chunk: rowsPerChunk,
+    pixels_per_chunk: 0,
   });
-  const cost = { flops: 2 * N * OH * OW * Cout * taps, bytes: 4 * (x.size + dy.size + chunks * Cout * taps), shape: `${fmtShape(x.shape)}*${fmtShape(dy.shape)}` };
+  const cost = {
+    flops: 2 * N * OH * OW * Cout * taps,
+    bytes: 4 * (x.size + dy.size + chunks * Cout * taps),
+    shape: `${fmtShape(x.shape)}*${fmtShape(dy.shape)}`,
+  };
   if (sg) {
     // Channel group = workgroup y, so a subgroup shares its dy values; dy bound twice (f32 and vec4).
     const wgSize = Math.min(64, Math.max(8, 2 ** Math.ceil(Math.log2(tapGroups))));
     const xMode = W % 4 === 0 ? 2 : 1;
-    const defs = { DY_VEC4: OW % 4 === 0 ? 'true' : 'false', WG: wgSize, CO16: co === 16 ? 'true' : 'false', ROW: rowMode ? 'true' : 'false', KW: rowMode ? g.kw : 4, SW: rowMode ? g.sw : 1, PW: rowMode ? g.pl : 0, DW: rowMode ? g.dw : 1, X_MODE: xMode };
+    const defs = {
+      DY_VEC4: OW % 4 === 0 ? 'true' : 'false',
+      WG: wgSize,
+      CO16: co === 16 ? 'true' : 'false',
+      ROW: rowMode ? 'true' : 'false',
+      KW: rowMode ? g.kw : 4,
+      SW: rowMode ? g.sw : 1,
+      PW: rowMode ? g.pl : 0,
+      DW: rowMode ? g.dw : 1,
+      X_MODE: xMode,
+    };
     const k = rt.kernels.get('conv/weight_grad_sg', defs, op);
     const dyb = dy.buffer(op);
     const xb = x.buffer(op);
-    rt.dispatch(k, [part, xb, dyb, dyb, xb], u, [Math.ceil(tapGroups / wgSize), Math.ceil(Cout / co), chunks], op, cost);
+    rt.dispatch(
+      k,
+      [part, xb, dyb, dyb, xb],
+      u,
+      [Math.ceil(tapGroups / wgSize), Math.ceil(Cout / co), chunks],
+      op,
+      cost,
+    );
   } else {
     const k = rt.kernels.get('conv/weight_grad', {}, op);
-    rt.dispatch(k, [part, x.buffer(op), dy.buffer(op)], u, [Math.ceil((Math.ceil(taps / 4) * Math.ceil(Cout / 8)) / 64), 1, chunks], op, cost);
+    rt.dispatch(
+      k,
+      [part, x.buffer(op), dy.buffer(op)],
+      u,
+      [Math.ceil((Math.ceil(taps / 4) * Math.ceil(Cout / 8)) / 64), 1, chunks],
+      op,
+      cost,
+    );
   }
   if (chunks > 1) {
     // Σ over chunks, in order: a column reduction of the [chunks, Cout·taps] partials.
     const cols = Cout * taps;
-    launchReduce(rt, 'sum', part, { numOut: cols, redSize: chunks, outShape: [cols], outStrides: [1], redShape: [chunks], redStrides: [cols] }, dw.buffer(), 1, op);
+    launchReduce(
+      rt,
+      'sum',
+      part,
+      { numOut: cols, redSize: chunks, outShape: [cols], outStrides: [1], redShape: [chunks], redStrides: [cols] },
+      dw.buffer(),
+      1,
+      op,
+    );
     rt.release(part);
   }
   return dw;

@@ -25,7 +25,14 @@ export interface TapAxis {
  * each weight in several convolutions (forward passes, dX) between two updates. Owned by the cache:
  * do not dispose it.
  */
-export function transposedWeight(e: Engine, w: Tensor, coAxis: 0 | 1, rows?: TapAxis, cols?: TapAxis, tile = 8): { wt: Tensor; coutPad: number } {
+export function transposedWeight(
+  e: Engine,
+  w: Tensor,
+  coAxis: 0 | 1,
+  rows?: TapAxis,
+  cols?: TapAxis,
+  tile = 8,
+): { wt: Tensor; coutPad: number } {
   const [a, b, kh, kw] = w.shape;
   const r = rows ?? { k0: 0, n: kh, step: 1, flip: false };
   const c = cols ?? { k0: 0, n: kw, step: 1, flip: false };
@@ -38,7 +45,16 @@ export function transposedWeight(e: Engine, w: Tensor, coAxis: 0 | 1, rows?: Tap
 }
 
 /** One weight_layout.wgsl pass: w in the kernels' layout as a new [cin·r.n·c.n, coutPad] tensor. */
-function layoutWeight(e: Engine, w: Tensor, coAxis: 0 | 1, r: TapAxis, c: TapAxis, cout: number, cin: number, coutPad: number): Tensor {
+function layoutWeight(
+  e: Engine,
+  w: Tensor,
+  coAxis: 0 | 1,
+  r: TapAxis,
+  c: TapAxis,
+  cout: number,
+  cin: number,
+  coutPad: number,
+): Tensor {
   const [, b, kh, kw] = w.shape;
   const wt = e.empty([cin * r.n * c.n, coutPad], { category: 'scratch' });
   // One pass (weight_layout.wgsl): wt[(ci·r.n + i)·c.n + j, co] = w's tap (row r.k0 ± i·r.step, column
@@ -62,6 +78,13 @@ function layoutWeight(e: Engine, w: Tensor, coAxis: 0 | 1, r: TapAxis, c: TapAxi
     c0: c.flip ? c.k0 + (c.n - 1) * c.step : c.k0,
     cstep: c.flip ? -c.step : c.step,
   });
-  e.runtime.dispatch(e.runtime.kernels.get('conv/weight_layout', {}, 'conv.weight'), [wt.buffer(), w.buffer('conv')], u, grid.workgroups, 'conv.weight', { bytes: 4 * (w.size + wt.size), shape: fmtShape(w.shape) });
+  e.runtime.dispatch(
+    e.runtime.kernels.get('conv/weight_layout', {}, 'conv.weight'),
+    [wt.buffer(), w.buffer('conv')],
+    u,
+    grid.workgroups,
+    'conv.weight',
+    { bytes: 4 * (w.size + wt.size), shape: fmtShape(w.shape) },
+  );
   return wt;
 }

@@ -63,7 +63,8 @@ function pair(op: string, name: string, v: Pair | undefined, dflt: number, min: 
 
 function padding4(op: string, v: Conv2dOptions['padding']): [number, number, number, number] {
   if (Array.isArray(v) && v.length === 4) {
-    if (!v.every((n) => Number.isInteger(n) && n >= 0)) throw new RangeError(`${op}: padding must be non-negative integers, got ${JSON.stringify(v)}`);
+    if (!v.every((n) => Number.isInteger(n) && n >= 0))
+      throw new RangeError(`${op}: padding must be non-negative integers, got ${JSON.stringify(v)}`);
     return [v[0], v[1], v[2], v[3]];
   }
   const [ph, pw] = pair(op, 'padding', v as Pair | undefined, 0, 0);
@@ -85,7 +86,9 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
   if (bias === null || bias === undefined) return;
   assertTensor(bias, op, 'bias');
   if (bias.rank !== 1 || bias.shape[0] !== channels) {
-    throw new ShapeError(`${op}: bias ${fmtShape(bias.shape)} does not match weight ${fmtShape(w.shape)} (expected [${channels}])`);
+    throw new ShapeError(
+      `${op}: bias ${fmtShape(bias.shape)} does not match weight ${fmtShape(w.shape)} (expected [${channels}])`,
+    );
   }
 }
 
@@ -94,13 +97,35 @@ function activationGrad(e: Engine, g: Tensor, y: Tensor, act: number, slope: num
   if (act === 0) return g;
   const out = output(e, g.shape, `${op}.activation`);
   const expr = act === 1 ? 'select(0.0, g, y > 0.0)' : 'select(g * p0, g, y > 0.0)';
-  launchMap(e.runtime, `${op}.activation`, expr, ['g', 'y'], [dense(g, op), dense(y, op)], dense(out, op), g.shape, slope);
+  launchMap(
+    e.runtime,
+    `${op}.activation`,
+    expr,
+    ['g', 'y'],
+    [dense(g, op), dense(y, op)],
+    dense(out, op),
+    g.shape,
+    slope,
+  );
   return out;
 }
 
-function outSize(op: string, x: Tensor, w: Tensor, size: number, k: number, s: number, p0: number, p1: number, d: number): number {
+function outSize(
+  op: string,
+  x: Tensor,
+  w: Tensor,
+  size: number,
+  k: number,
+  s: number,
+  p0: number,
+  p1: number,
+  d: number,
+): number {
   const o = Math.floor((size + p0 + p1 - d * (k - 1) - 1) / s) + 1;
-  if (o < 1) throw new ShapeError(`${op}: input ${fmtShape(x.shape)} is too small for kernel ${fmtShape(w.shape)} with this stride/padding/dilation (output size ${o})`);
+  if (o < 1)
+    throw new ShapeError(
+      `${op}: input ${fmtShape(x.shape)} is too small for kernel ${fmtShape(w.shape)} with this stride/padding/dilation (output size ${o})`,
+    );
   return o;
 }
 
@@ -109,7 +134,14 @@ function outSize(op: string, x: Tensor, w: Tensor, size: number, k: number, s: n
  * the weight's axis `cinAxis` (0: conv2d's [Cout, Cin, kh, kw] read as Cin at 1; 1: the transposed
  * [Cin, Cout, kh, kw]), bias, stride and dilation.
  */
-function checkConv(op: string, x: Tensor, w: Tensor, bias: Tensor | null, cinAxis: 0 | 1, opts: { stride?: Pair; dilation?: Pair }) {
+function checkConv(
+  op: string,
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  cinAxis: 0 | 1,
+  opts: { stride?: Pair; dilation?: Pair },
+) {
   assertTensor(x, op, 'input');
   assertTensor(w, op, 'weight');
   check4d(op, 'input', x);
@@ -118,7 +150,10 @@ function checkConv(op: string, x: Tensor, w: Tensor, bias: Tensor | null, cinAxi
   const Cin = x.shape[1];
   const [a, b, kh, kw] = w.shape;
   const [wCin, Cout] = cinAxis === 0 ? [b, a] : [a, b];
-  if (wCin !== Cin) throw new ShapeError(`${op}: input ${fmtShape(x.shape)} has ${Cin} channels but weight ${fmtShape(w.shape)} expects ${wCin}`);
+  if (wCin !== Cin)
+    throw new ShapeError(
+      `${op}: input ${fmtShape(x.shape)} has ${Cin} channels but weight ${fmtShape(w.shape)} expects ${wCin}`,
+    );
   checkBias(op, bias, Cout, w);
   const [sh, sw] = pair(op, 'stride', opts.stride, 1, 1);
   const [dh, dw] = pair(op, 'dilation', opts.dilation, 1, 1);
@@ -126,7 +161,14 @@ function checkConv(op: string, x: Tensor, w: Tensor, bias: Tensor | null, cinAxi
 }
 
 /** Record a convolution's backward: dX and dW from `grads`, dbias = Σ over N, H, W of its dBiasFrom. */
-function recordConv(y: Tensor, op: string, x: Tensor, w: Tensor, bias: Tensor | null, grads: (gy: Tensor, needs: boolean[]) => { dx: Tensor | null; dw: Tensor | null; dBiasFrom: Tensor }): Tensor {
+function recordConv(
+  y: Tensor,
+  op: string,
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  grads: (gy: Tensor, needs: boolean[]) => { dx: Tensor | null; dw: Tensor | null; dBiasFrom: Tensor },
+): Tensor {
   return record(y, op, bias ? [x, w, bias] : [x, w], (gy, needs) => {
     const { dx, dw, dBiasFrom } = grads(gy, needs);
     return bias ? [dx, dw, needs[2] ? sum(dBiasFrom, [0, 2, 3]) : null] : [dx, dw];
@@ -143,7 +185,8 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: C
   const act = actCode(op, opts.activation);
   const slope = opts.slope ?? 0.01;
   // backward reads the sign of the saved output, which matches the input's only for slope >= 0
-  if (!(slope >= 0) || !Number.isFinite(slope)) throw new RangeError(`${op}: slope must be a finite number >= 0, got ${slope}`);
+  if (!(slope >= 0) || !Number.isFinite(slope))
+    throw new RangeError(`${op}: slope must be a finite number >= 0, got ${slope}`);
   const g: ConvGeometry = { kh, kw, sh, sw, pt, pb, pl, pr, dh, dw };
   const OH = outSize(op, x, w, H, kh, sh, pt, pb, dh);
   const OW = outSize(op, x, w, W, kw, sw, pl, pr, dw);
@@ -156,16 +199,25 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: C
   });
 }
 
-export function convTranspose2d(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: ConvTranspose2dOptions = {}): Tensor {
+export function convTranspose2d(
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null = null,
+  opts: ConvTranspose2dOptions = {},
+): Tensor {
   const op = 'convTranspose2d';
   const { e, kh, kw, sh, sw, dh, dw } = checkConv(op, x, w, bias, 1, opts);
   const [, , IH, IW] = x.shape;
   const [ph, pw] = pair(op, 'padding', opts.padding, 0, 0);
   const [oph, opw] = pair(op, 'outputPadding', opts.outputPadding, 0, 0);
-  if (oph >= Math.max(sh, dh) || opw >= Math.max(sw, dw)) throw new RangeError(`${op}: outputPadding must be smaller than stride or dilation (PyTorch's rule)`);
+  if (oph >= Math.max(sh, dh) || opw >= Math.max(sw, dw))
+    throw new RangeError(`${op}: outputPadding must be smaller than stride or dilation (PyTorch's rule)`);
   const OH = (IH - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1;
   const OW = (IW - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1;
-  if (OH < 1 || OW < 1) throw new ShapeError(`${op}: input ${fmtShape(x.shape)} with weight ${fmtShape(w.shape)} gives an empty output (${OH}x${OW})`);
+  if (OH < 1 || OW < 1)
+    throw new ShapeError(
+      `${op}: input ${fmtShape(x.shape)} with weight ${fmtShape(w.shape)} gives an empty output (${OH}x${OW})`,
+    );
   // The equivalent conv2d (whose input gradient this is) has padding ph on top and ph − oph at the bottom.
   const g: ConvGeometry = { kh, kw, sh, sw, pt: ph, pb: ph - oph, pl: pw, pr: pw - opw, dh, dw };
   const y = launchTranspose(e, x, w, bias, g, OH, OW, op);
@@ -175,4 +227,3 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias: Tensor | null = null
     return { dx, dw: dwt, dBiasFrom: gy };
   });
 }
-

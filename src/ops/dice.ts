@@ -16,10 +16,14 @@ export function diceLoss(p: Tensor, y: Tensor): Tensor {
   assertTensor(y, 'diceLoss', 'target');
   const e = sameEngine('diceLoss', p, y);
   if (!sameShape(p.shape, y.shape)) {
-    throw new ShapeError(`diceLoss: prediction ${fmtShape(p.shape)} and target ${fmtShape(y.shape)} must have the same shape`);
+    throw new ShapeError(
+      `diceLoss: prediction ${fmtShape(p.shape)} and target ${fmtShape(y.shape)} must have the same shape`,
+    );
   }
   if (p.rank < 2) {
-    throw new ShapeError(`diceLoss: prediction ${fmtShape(p.shape)} and target ${fmtShape(y.shape)} must be [N, C, ...] (rank >= 2)`);
+    throw new ShapeError(
+      `diceLoss: prediction ${fmtShape(p.shape)} and target ${fmtShape(y.shape)} must be [N, C, ...] (rank >= 2)`,
+    );
   }
   const axes = Array.from({ length: p.rank - 2 }, (_, i) => i + 2);
   const reduce = (t: Tensor) => (axes.length ? sum(t, axes) : t);

@@ -36,7 +36,15 @@ export function binary(name: BinaryName, a: Tensor, b: Tensor): Tensor {
   const def = OPS[name];
   const shape = broadcastShapes(name, a.shape, b.shape);
   const y = output(e, shape, name);
-  launchMap(e.runtime, name, def.forward, ['a', 'b'], [broadcastView(a, shape, name), broadcastView(b, shape, name)], dense(y, name), shape);
+  launchMap(
+    e.runtime,
+    name,
+    def.forward,
+    ['a', 'b'],
+    [broadcastView(a, shape, name), broadcastView(b, shape, name)],
+    dense(y, name),
+    shape,
+  );
   if (!def.grad) return y;
   const grads = def.grad;
   return record(y, name, [a, b], (g, needs) => {

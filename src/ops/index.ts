@@ -10,4 +10,13 @@ export type { Conv2dOptions, ConvTranspose2dOptions, Activation } from './conv.t
 export { DICE_EPS } from './dice.ts';
 export { planBatchNorm, type BatchNorm2dOptions } from './batchnorm.ts';
 export { planInterpolate, type InterpolateOptions, type InterpolateMode } from './interpolate.ts';
-export { OPS, jsExpression, usedNames, type OpName, type UnaryName, type BinaryName, type UnaryOp, type BinaryOp } from './optable.ts';
+export {
+  OPS,
+  jsExpression,
+  usedNames,
+  type OpName,
+  type UnaryName,
+  type BinaryName,
+  type UnaryOp,
+  type BinaryOp,
+} from './optable.ts';

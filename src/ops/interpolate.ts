@@ -60,7 +60,13 @@ function pair(v: number | readonly number[], what: string): [number, number] {
   throw new TypeError(`${OP}: ${what} must be a number or a pair [h, w], got ${fmtValue(v)}`);
 }
 
-function axisPlan(mode: InterpolateMode, alignCorners: boolean, inSize: number, outSize: number, scaleFactor: number | undefined): ResizeAxis {
+function axisPlan(
+  mode: InterpolateMode,
+  alignCorners: boolean,
+  inSize: number,
+  outSize: number,
+  scaleFactor: number | undefined,
+): ResizeAxis {
   const f32 = Math.fround;
   let scale: number;
   if (mode === 'bilinear' && alignCorners) {
@@ -97,24 +103,37 @@ function axisPlan(mode: InterpolateMode, alignCorners: boolean, inSize: number, 
 
 /** Validate the arguments of interpolate() and work out the output shape and per-axis maps. */
 export function planInterpolate(shape: Shape, opts: InterpolateOptions): ResizePlan {
-  if (typeof opts !== 'object' || opts === null) throw new TypeError(`${OP}: expected an options object { size | scaleFactor, mode, alignCorners? }, got ${fmtValue(opts)}`);
-  if (shape.length !== 4) throw new ShapeError(`${OP}: expected a 4-D NCHW input, got shape ${fmtShape(shape)} (rank ${shape.length})`);
+  if (typeof opts !== 'object' || opts === null)
+    throw new TypeError(
+      `${OP}: expected an options object { size | scaleFactor, mode, alignCorners? }, got ${fmtValue(opts)}`,
+    );
+  if (shape.length !== 4)
+    throw new ShapeError(`${OP}: expected a 4-D NCHW input, got shape ${fmtShape(shape)} (rank ${shape.length})`);
   const { size, scaleFactor, mode, alignCorners } = opts;
   if (typeof mode !== 'string' || !MODES.includes(mode)) {
     throw new TypeError(`${OP}: unknown mode ${fmtValue(mode)} (expected 'bilinear' or 'nearest')`);
   }
   if (alignCorners !== undefined) {
     if (mode !== 'bilinear') {
-      throw new TypeError(`${OP}: alignCorners can only be set with mode 'bilinear' (got mode '${mode}' with alignCorners ${String(alignCorners)}); leave it undefined for 'nearest'`);
+      throw new TypeError(
+        `${OP}: alignCorners can only be set with mode 'bilinear' (got mode '${mode}' with alignCorners ${String(alignCorners)}); leave it undefined for 'nearest'`,
+      );
     }
-    if (typeof alignCorners !== 'boolean') throw new TypeError(`${OP}: alignCorners must be a boolean, got ${fmtValue(alignCorners)}`);
+    if (typeof alignCorners !== 'boolean')
+      throw new TypeError(`${OP}: alignCorners must be a boolean, got ${fmtValue(alignCorners)}`);
   }
   if (size !== undefined && scaleFactor !== undefined) {
-    throw new TypeError(`${OP}: give only one of size and scaleFactor (got size ${fmtValue(size)} and scaleFactor ${fmtValue(scaleFactor)})`);
+    throw new TypeError(
+      `${OP}: give only one of size and scaleFactor (got size ${fmtValue(size)} and scaleFactor ${fmtValue(scaleFactor)})`,
+    );
   }
-  if (size === undefined && scaleFactor === undefined) throw new TypeError(`${OP}: give either size or scaleFactor (got neither) for input ${fmtShape(shape)}`);
+  if (size === undefined && scaleFactor === undefined)
+    throw new TypeError(`${OP}: give either size or scaleFactor (got neither) for input ${fmtShape(shape)}`);
   const [n, c, inH, inW] = shape;
-  if (inH <= 0 || inW <= 0) throw new ShapeError(`${OP}: input ${fmtShape(shape)} has an empty spatial axis; input and output sizes must be positive`);
+  if (inH <= 0 || inW <= 0)
+    throw new ShapeError(
+      `${OP}: input ${fmtShape(shape)} has an empty spatial axis; input and output sizes must be positive`,
+    );
 
   let out: [number, number];
   let factors: [number, number] | [undefined, undefined] = [undefined, undefined];
@@ -131,7 +150,9 @@ export function planInterpolate(shape: Shape, opts: InterpolateOptions): ResizeP
     factors = f;
     out = [Math.floor(inH * f[0]), Math.floor(inW * f[1])];
     if (out[0] <= 0 || out[1] <= 0) {
-      throw new ShapeError(`${OP}: scaleFactor ${fmtValue(scaleFactor)} gives output size ${fmtValue(out)} for input ${fmtShape(shape)}; output sizes must be positive`);
+      throw new ShapeError(
+        `${OP}: scaleFactor ${fmtValue(scaleFactor)} gives output size ${fmtValue(out)} for input ${fmtShape(shape)}; output sizes must be positive`,
+      );
     }
   }
   const align = alignCorners ?? false;
@@ -188,7 +209,17 @@ function params(p: ResizePlan, planes: number, planeBase: number): Uint32Array {
  * input's for the backward). Threads per workgroup: 8 along x (one SIMD row of lavapipe, one 32-byte
  * segment on a GPU), and 8 rows × 4 planes, or 32 rows when there are fewer than 4 planes.
  */
-function launch(rt: Runtime, kernel: string, p: ResizePlan, planes: number, height: number, width: number, dst: PooledBuffer, src: PooledBuffer, op: string): void {
+function launch(
+  rt: Runtime,
+  kernel: string,
+  p: ResizePlan,
+  planes: number,
+  height: number,
+  width: number,
+  dst: PooledBuffer,
+  src: PooledBuffer,
+  op: string,
+): void {
   if (planes === 0) return;
   const [wx, wy, wz] = planes >= 4 ? [8, 8, 4] : [8, 32, 1];
   const k = rt.kernels.get(`resize/${kernel}`, { WG_X: wx, WG_Y: wy, WG_Z: wz }, `${op}.${kernel}`);
@@ -208,7 +239,12 @@ function launch(rt: Runtime, kernel: string, p: ResizePlan, planes: number, heig
  * the f32 scale is exactly 0.5, so bilinear_x2.wgsl / bilinear_backward_x2.wgsl apply.
  */
 function isBilinearX2(e: Engine, p: ResizePlan): boolean {
-  return e.runtime.policy.resize.x2 && p.mode === 'bilinear' && !p.alignCorners && [p.h, p.w].every((a) => a.outSize === 2 * a.inSize && a.scale === 0.5);
+  return (
+    e.runtime.policy.resize.x2 &&
+    p.mode === 'bilinear' &&
+    !p.alignCorners &&
+    [p.h, p.w].every((a) => a.outSize === 2 * a.inSize && a.scale === 0.5)
+  );
 }
 
 function resizeBackward(g: Tensor, p: ResizePlan, inShape: Shape): Tensor {
@@ -234,9 +270,29 @@ export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
   const y = output(e, p.outShape, OP);
   if (isBilinearX2(e, p)) {
     // four outputs per thread: the grid is the input's
-    launch(e.runtime, 'bilinear_x2', p, p.outShape[0] * p.outShape[1], p.h.inSize, p.w.inSize, y.buffer(OP), x.buffer(OP), OP);
+    launch(
+      e.runtime,
+      'bilinear_x2',
+      p,
+      p.outShape[0] * p.outShape[1],
+      p.h.inSize,
+      p.w.inSize,
+      y.buffer(OP),
+      x.buffer(OP),
+      OP,
+    );
   } else {
-    launch(e.runtime, p.mode, p, p.outShape[0] * p.outShape[1], p.h.outSize, p.w.outSize, y.buffer(OP), x.buffer(OP), OP);
+    launch(
+      e.runtime,
+      p.mode,
+      p,
+      p.outShape[0] * p.outShape[1],
+      p.h.outSize,
+      p.w.outSize,
+      y.buffer(OP),
+      x.buffer(OP),
+      OP,
+    );
   }
   return record(y, 'interpolate', [x], (g) => [resizeBackward(g, p, x.shape)]);
 }

@@ -20,7 +20,8 @@ export type Reduction = 'mean' | 'sum' | 'none';
 function checkPair(op: string, a: Tensor, b: Tensor): void {
   assertTensor(a, op, 'input');
   assertTensor(b, op, 'target');
-  if (!sameShape(a.shape, b.shape)) throw new ShapeError(`${op}: input ${fmtShape(a.shape)} and target ${fmtShape(b.shape)} must have the same shape`);
+  if (!sameShape(a.shape, b.shape))
+    throw new ShapeError(`${op}: input ${fmtShape(a.shape)} and target ${fmtShape(b.shape)} must have the same shape`);
 }
 
 // scale · Σ|a − b| as a scalar (shape []), differentiable in a and b: l1Loss's 'sum' (scale 1) and
@@ -35,7 +36,18 @@ export function absDiffSum(a: Tensor, b: Tensor, scale: number): Tensor {
       const d = output(e, a.shape, op);
       launchMap(e.runtime, op, 'abs(a - b)', ['a', 'b'], [dense(a, op), dense(b, op)], dense(d, op), a.shape);
       const y = output(e, [], op);
-      launchReduce(e.runtime, 'sum', d.buffer(op), planReduce(a.shape, a.shape.map((_, i) => i)), y.buffer(op), scale, op);
+      launchReduce(
+        e.runtime,
+        'sum',
+        d.buffer(op),
+        planReduce(
+          a.shape,
+          a.shape.map((_, i) => i),
+        ),
+        y.buffer(op),
+        scale,
+        op,
+      );
       return y;
     }),
   );
@@ -46,7 +58,16 @@ export function absDiffSum(a: Tensor, b: Tensor, scale: number): Tensor {
       if (!needs[k]) return null;
       const grad = output(e, a.shape, `${op}.backward`);
       const expr = k === 0 ? 'sign(a - b) * (g * p0)' : '-(sign(a - b) * (g * p0))';
-      launchMap(e.runtime, `${op}.backward`, expr, ['a', 'b', 'g'], [dense(a, op), dense(b, op), gView], dense(grad, op), a.shape, scale);
+      launchMap(
+        e.runtime,
+        `${op}.backward`,
+        expr,
+        ['a', 'b', 'g'],
+        [dense(a, op), dense(b, op), gView],
+        dense(grad, op),
+        a.shape,
+        scale,
+      );
       return grad;
     });
   });
@@ -55,7 +76,8 @@ export function absDiffSum(a: Tensor, b: Tensor, scale: number): Tensor {
 // Mean (or sum, or elementwise) absolute difference, as torch.nn.functional.l1_loss.
 export function l1Loss(a: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
   checkPair('l1Loss', a, target);
-  if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') throw new TypeError(`l1Loss: reduction must be 'mean', 'sum' or 'none', got '${String(reduction)}'`);
+  if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none')
+    throw new TypeError(`l1Loss: reduction must be 'mean', 'sum' or 'none', got '${String(reduction)}'`);
   if (reduction === 'none') return a.engine.tidy(() => unary('abs', sub(a, target)));
   return absDiffSum(a, target, reduction === 'sum' ? 1 : a.size ? 1 / a.size : NaN);
 }

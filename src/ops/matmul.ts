@@ -49,11 +49,13 @@ export function subgroupTilesRun(e: Engine): boolean {
   return e.runtime.policy.subgroupTiles;
 }
 
-
 export function matmul(a: Tensor, b: Tensor): Tensor {
   assertTensor(a, 'matmul', 'first input');
   assertTensor(b, 'matmul', 'second input');
-  if (a.rank === 0 || b.rank === 0) throw new ShapeError(`matmul: both inputs need at least one axis, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  if (a.rank === 0 || b.rank === 0)
+    throw new ShapeError(
+      `matmul: both inputs need at least one axis, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`,
+    );
   // torch.matmul: a 1-D left operand is a row vector, a 1-D right operand a column vector.
   if (a.rank === 1 || b.rank === 1) {
     const a2 = a.rank === 1 ? reshape(a, [1, a.shape[0]]) : a;
@@ -67,12 +69,17 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const e = sameEngine('matmul', a, b);
   const [M, K] = a.shape.slice(-2);
   const [K2, N] = b.shape.slice(-2);
-  if (K !== K2) throw new ShapeError(`matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} do not match (inner sizes ${K} and ${K2})`);
+  if (K !== K2)
+    throw new ShapeError(
+      `matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} do not match (inner sizes ${K} and ${K2})`,
+    );
   let batch: number[];
   try {
     batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
   } catch {
-    throw new ShapeError(`matmul: batch axes of ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be broadcast together`);
+    throw new ShapeError(
+      `matmul: batch axes of ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be broadcast together`,
+    );
   }
   const c = output(e, [...batch, M, N], 'matmul');
   launchMatmul(e, a, b, c, batch, M, N, K);
@@ -92,7 +99,17 @@ function batchStrides(shape: number[], batch: number[], matrixSize: number): num
   return batch.map((_, i) => (i < off || own[i - off] === 1 ? 0 : st[i - off]));
 }
 
-function launchMatmul(e: Engine, a: Tensor, b: Tensor, c: Tensor, batch: number[], M: number, N: number, K: number, forced?: TileConfig): void {
+function launchMatmul(
+  e: Engine,
+  a: Tensor,
+  b: Tensor,
+  c: Tensor,
+  batch: number[],
+  M: number,
+  N: number,
+  K: number,
+  forced?: TileConfig,
+): void {
   const rt = e.runtime;
   const numBatch = sizeOf(batch);
   if (c.size === 0) return;
@@ -125,7 +142,8 @@ function launchMatmul(e: Engine, a: Tensor, b: Tensor, c: Tensor, batch: number[
     batch.length ? batchStrides(aT.shape, batch, M * Kp) : [0],
     batch.length ? batchStrides(bT.shape, batch, Kp * Np) : [0],
   ]);
-  if (merged.shape.length > 4) throw new ShapeError(`matmul: more than 4 independent batch axes (${fmtShape(batch)}); reshape them first`);
+  if (merged.shape.length > 4)
+    throw new ShapeError(`matmul: more than 4 independent batch axes (${fmtShape(batch)}); reshape them first`);
   const four = (v: readonly number[], fill: number) => [...v, ...new Array<number>(4 - v.length).fill(fill)];
   const u = MATMUL_PARAMS.pack({
     M,
@@ -137,7 +155,11 @@ function launchMatmul(e: Engine, a: Tensor, b: Tensor, c: Tensor, batch: number[
     b_batch_strides: four(merged.strides[2], 0),
   });
   const buffers = [cT.buffer(), aT.buffer('matmul'), bT.buffer('matmul')];
-  const cost = { flops: 2 * numBatch * M * N * K, bytes: 4 * (a.size + b.size + c.size), shape: `${fmtShape(a.shape)}@${fmtShape(b.shape)}` };
+  const cost = {
+    flops: 2 * numBatch * M * N * K,
+    bytes: 4 * (a.size + b.size + c.size),
+    shape: `${fmtShape(a.shape)}@${fmtShape(b.shape)}`,
+  };
   if (kind === 'subgroup_wide' || (kind === 'subgroup' && Np >= WIDE_MIN_N)) {
     const k = rt.kernels.get('matmul/subgroup_wide', {}, 'matmul');
     rt.dispatch(k, buffers, u, [Math.ceil(Np / 256), Math.ceil(M / 64), numBatch], 'matmul', cost);
@@ -151,17 +173,43 @@ function launchMatmul(e: Engine, a: Tensor, b: Tensor, c: Tensor, batch: number[
     // workgroup tiles: the tile shape per (batch, M, N, K) from the tuner; its bench reruns this
     // matmul on random [batch, M, K] · [batch, K, N] operands
     const key = `${numBatch}x${M}x${N}x${K}`;
-    const t = chooseTile(e, 'matmul', key, M, [[numBatch, M, K], [numBatch, K, N]], ([as, bs], tile) => {
-      const cs = e.empty([numBatch, M, N], { category: 'scratch' }, 'matmul');
-      launchMatmul(e, as, bs, cs, [numBatch], M, N, K, tile);
-      return cs;
-    }, forced);
+    const t = chooseTile(
+      e,
+      'matmul',
+      key,
+      M,
+      [
+        [numBatch, M, K],
+        [numBatch, K, N],
+      ],
+      ([as, bs], tile) => {
+        const cs = e.empty([numBatch, M, N], { category: 'scratch' }, 'matmul');
+        launchMatmul(e, as, bs, cs, [numBatch], M, N, K, tile);
+        return cs;
+      },
+      forced,
+    );
     const k = rt.kernels.get('matmul/workgroup_tile', tileTemplate(t), 'matmul');
-    rt.dispatch(k, buffers, u, [Math.ceil(N / (t.wgN * t.tn)), Math.ceil(M / (t.wgM * t.tm)), numBatch], 'matmul', cost);
+    rt.dispatch(
+      k,
+      buffers,
+      u,
+      [Math.ceil(N / (t.wgN * t.tn)), Math.ceil(M / (t.wgM * t.tm)), numBatch],
+      'matmul',
+      cost,
+    );
   }
   if (cT !== c) {
     // crop the padded columns: C[..., :, :N] = Cpad[..., :, :N]
-    launchMap(rt, 'matmul.crop', 'a', ['a'], [{ buffer: cT.buffer(), offset: 0, strides: contiguousStrides(cT.shape) }], { buffer: c.buffer(), offset: 0, strides: contiguousStrides(c.shape) }, c.shape);
+    launchMap(
+      rt,
+      'matmul.crop',
+      'a',
+      ['a'],
+      [{ buffer: cT.buffer(), offset: 0, strides: contiguousStrides(cT.shape) }],
+      { buffer: c.buffer(), offset: 0, strides: contiguousStrides(c.shape) },
+      c.shape,
+    );
   }
   for (const t of scratch) t.dispose(); // reusable by later commands only
 }
@@ -171,6 +219,14 @@ function padAxis(e: Engine, x: Tensor, axis: number, size: number): Tensor {
   const shape = [...x.shape];
   shape[axis] = size;
   const y = e.zeros(shape, { category: 'scratch' });
-  launchMap(e.runtime, 'matmul.pad', 'a', ['a'], [{ buffer: x.buffer(), offset: 0, strides: contiguousStrides(x.shape) }], { buffer: y.buffer(), offset: 0, strides: contiguousStrides(shape) }, x.shape);
+  launchMap(
+    e.runtime,
+    'matmul.pad',
+    'a',
+    ['a'],
+    [{ buffer: x.buffer(), offset: 0, strides: contiguousStrides(x.shape) }],
+    { buffer: y.buffer(), offset: 0, strides: contiguousStrides(shape) },
+    x.shape,
+  );
   return y;
 }

@@ -13,7 +13,9 @@ type MethodOf<F> = F extends (self: never, ...rest: infer R) => infer T ? (...re
 export type TableMethods = { [K in keyof Table as Table[K] extends Method<unknown> ? K : never]: MethodOf<Table[K]> };
 
 // Every method row takes the tensor first; one that does not names itself in a type error here.
-type NotTakingATensorFirst = { [K in keyof TableMethods]: Table[K] extends (self: Tensor, ...rest: never[]) => Tensor ? never : K }[keyof TableMethods];
+type NotTakingATensorFirst = {
+  [K in keyof TableMethods]: Table[K] extends (self: Tensor, ...rest: never[]) => Tensor ? never : K;
+}[keyof TableMethods];
 const everyMethodRowTakesATensorFirst: [NotTakingATensorFirst] extends [never] ? true : NotTakingATensorFirst = true;
 void everyMethodRowTakesATensorFirst;
 

@@ -2,7 +2,15 @@
 // kernel with strided views: a permutation of strides, an offset, a window of the output).
 import { record } from '../autograd/graph.ts';
 import { launchMap } from '../runtime/map.ts';
-import { checkShape, contiguousStrides, fmtShape, normalizeAxis, ShapeError, sizeOf, type Shape } from '../tensor/shape.ts';
+import {
+  checkShape,
+  contiguousStrides,
+  fmtShape,
+  normalizeAxis,
+  ShapeError,
+  sizeOf,
+  type Shape,
+} from '../tensor/shape.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { assertTensor, dense, output, sameEngine } from './util.ts';
 
@@ -15,11 +23,15 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   if (free === 1) {
     const known = sizeOf(s.filter((d) => d !== -1));
     const i = s.indexOf(-1);
-    if (known === 0 || x.size % known !== 0) throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
+    if (known === 0 || x.size % known !== 0)
+      throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
     s[i] = x.size / known;
   }
   checkShape('reshape', s);
-  if (sizeOf(s) !== x.size) throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)} (${sizeOf(s)} elements)`);
+  if (sizeOf(s) !== x.size)
+    throw new ShapeError(
+      `reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)} (${sizeOf(s)} elements)`,
+    );
   const y = new Tensor(x.engine, x.storage('reshape').retain(), s, false);
   return record(y, 'reshape', [x], (g) => [reshape(g, x.shape)]);
 }
@@ -28,13 +40,22 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   assertTensor(x, 'permute');
   const e = sameEngine('permute', x);
-  if (dims.length !== x.rank) throw new ShapeError(`permute: ${dims.length} dims given for a tensor of rank ${x.rank} ${fmtShape(x.shape)}`);
+  if (dims.length !== x.rank)
+    throw new ShapeError(`permute: ${dims.length} dims given for a tensor of rank ${x.rank} ${fmtShape(x.shape)}`);
   const d = dims.map((a) => normalizeAxis('permute', a, x.rank));
   if (new Set(d).size !== d.length) throw new ShapeError(`permute: dims [${dims.join(', ')}] are not a permutation`);
   const shape = d.map((a) => x.shape[a]);
   const xs = contiguousStrides(x.shape);
   const y = output(e, shape, 'permute');
-  launchMap(e.runtime, 'permute', 'a', ['a'], [{ buffer: x.buffer('permute'), offset: 0, strides: d.map((a) => xs[a]) }], dense(y, 'permute'), shape);
+  launchMap(
+    e.runtime,
+    'permute',
+    'a',
+    ['a'],
+    [{ buffer: x.buffer('permute'), offset: 0, strides: d.map((a) => xs[a]) }],
+    dense(y, 'permute'),
+    shape,
+  );
   const inverse = new Array<number>(d.length);
   d.forEach((a, i) => (inverse[a] = i));
   return record(y, 'permute', [x], (g) => [permute(g, inverse)]);
@@ -57,24 +78,42 @@ export function slice(x: Tensor, axis: number, start: number, end?: number): Ten
   const ax = normalizeAxis('slice', axis, x.rank);
   const n = x.shape[ax];
   const clampIdx = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
-  if (!Number.isInteger(start) || (end !== undefined && !Number.isInteger(end))) throw new TypeError(`slice: start and end must be integers`);
+  if (!Number.isInteger(start) || (end !== undefined && !Number.isInteger(end)))
+    throw new TypeError(`slice: start and end must be integers`);
   const s = clampIdx(start);
   const t = Math.max(s, clampIdx(end ?? n));
   const shape = [...x.shape];
   shape[ax] = t - s;
   const xs = contiguousStrides(x.shape);
   const y = output(e, shape, 'slice');
-  launchMap(e.runtime, 'slice', 'a', ['a'], [{ buffer: x.buffer('slice'), offset: s * xs[ax], strides: xs }], dense(y, 'slice'), shape);
+  launchMap(
+    e.runtime,
+    'slice',
+    'a',
+    ['a'],
+    [{ buffer: x.buffer('slice'), offset: s * xs[ax], strides: xs }],
+    dense(y, 'slice'),
+    shape,
+  );
   return record(y, 'slice', [x], (g) => {
     const dx = x.engine.zeros(x.shape);
-    launchMap(e.runtime, 'slice.backward', 'a', ['a'], [dense(g, 'slice')], { buffer: dx.buffer(), offset: s * xs[ax], strides: xs }, shape);
+    launchMap(
+      e.runtime,
+      'slice.backward',
+      'a',
+      ['a'],
+      [dense(g, 'slice')],
+      { buffer: dx.buffer(), offset: s * xs[ax], strides: xs },
+      shape,
+    );
     return [dx];
   });
 }
 
 // Join tensors along `axis`; every other axis must match. Each input is written into its window.
 export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
-  if (!Array.isArray(tensors) || tensors.length === 0) throw new TypeError('cat: expected a non-empty array of tensors');
+  if (!Array.isArray(tensors) || tensors.length === 0)
+    throw new TypeError('cat: expected a non-empty array of tensors');
   tensors.forEach((t, i) => assertTensor(t, 'cat', `tensors[${i}]`));
   const e = sameEngine('cat', ...tensors);
   const first = tensors[0];
@@ -92,8 +131,18 @@ export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
   let at = 0;
   for (const t of tensors) {
     starts.push(at);
-    launchMap(e.runtime, 'cat', 'a', ['a'], [dense(t, 'cat')], { buffer: y.buffer(), offset: at * ys[ax], strides: ys }, t.shape);
+    launchMap(
+      e.runtime,
+      'cat',
+      'a',
+      ['a'],
+      [dense(t, 'cat')],
+      { buffer: y.buffer(), offset: at * ys[ax], strides: ys },
+      t.shape,
+    );
     at += t.shape[ax];
   }
-  return record(y, 'cat', [...tensors], (g, needs) => tensors.map((t, i) => (needs[i] ? slice(g, ax, starts[i], starts[i] + t.shape[ax]) : null)));
+  return record(y, 'cat', [...tensors], (g, needs) =>
+    tensors.map((t, i) => (needs[i] ? slice(g, ax, starts[i], starts[i] + t.shape[ax]) : null)),
+  );
 }

@@ -92,7 +92,9 @@ export function jsExpression(expr: string): (v: Record<string, number>) => numbe
   let f = compiled.get(expr);
   if (!f) {
     const names = Object.keys(JS_HELPERS);
-    const body = new Function(...names, 'v', `const {a, b, y, g, p0, p1} = v; return (${expr});`) as (...args: unknown[]) => number;
+    const body = new Function(...names, 'v', `const {a, b, y, g, p0, p1} = v; return (${expr});`) as (
+      ...args: unknown[]
+    ) => number;
     const helpers = Object.values(JS_HELPERS);
     f = (v) => Number(body(...helpers, v));
     compiled.set(expr, f);

@@ -17,7 +17,15 @@ import { launchMap } from '../runtime/map.ts';
 import type { PooledBuffer } from '../runtime/pool.ts';
 import { coalesce } from '../runtime/strides.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import { broadcastStrides, contiguousStrides, fmtShape, normalizeAxes, ShapeError, sizeOf, type Shape } from '../tensor/shape.ts';
+import {
+  broadcastStrides,
+  contiguousStrides,
+  fmtShape,
+  normalizeAxes,
+  ShapeError,
+  sizeOf,
+  type Shape,
+} from '../tensor/shape.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { assertTensor, dense, output, sameEngine } from './util.ts';
 
@@ -42,8 +50,14 @@ function mergeAxes(shape: number[], strides: number[]): { shape: number[]; strid
 export function planReduce(shape: Shape, axes: number[]): ReducePlan {
   const strides = contiguousStrides(shape);
   const red = new Set(axes);
-  const kept = mergeAxes(shape.map((d, i) => (red.has(i) ? 1 : d)), strides);
-  const reduced = mergeAxes(shape.map((d, i) => (red.has(i) ? d : 1)), strides);
+  const kept = mergeAxes(
+    shape.map((d, i) => (red.has(i) ? 1 : d)),
+    strides,
+  );
+  const reduced = mergeAxes(
+    shape.map((d, i) => (red.has(i) ? d : 1)),
+    strides,
+  );
   return {
     numOut: sizeOf(shape.filter((_, i) => !red.has(i))),
     redSize: sizeOf(shape.filter((_, i) => red.has(i))),
@@ -110,7 +124,15 @@ function params(p: ReducePlan, chunk: number, numChunks: number, gridX: number, 
  * reduce the partials again. The 'tree' / 'split' preference per adapter: CPU adapters avoid
  * barriers (split), GPUs use the tree for the middle regime.
  */
-export function launchReduce(rt: Runtime, kind: ReduceKind, src: PooledBuffer, plan: ReducePlan, dst: PooledBuffer, scale: number, op: string): void {
+export function launchReduce(
+  rt: Runtime,
+  kind: ReduceKind,
+  src: PooledBuffer,
+  plan: ReducePlan,
+  dst: PooledBuffer,
+  scale: number,
+  op: string,
+): void {
   if (plan.numOut === 0) return;
   const defines = COMBINE[kind];
   const inner = plan.redShape[plan.redShape.length - 1];
@@ -141,18 +163,33 @@ export function launchReduce(rt: Runtime, kind: ReduceKind, src: PooledBuffer, p
   // axes of at most 512 keep the error of one sequential sum as small as a further split would.
   const keptContiguous = plan.outStrides[plan.outStrides.length - 1] === 1;
   const small = software && plan.numOut * plan.redSize <= SERIAL_MAX_SOFTWARE && plan.redSize <= 512;
-  if (plan.redSize <= 32 || small || (plan.numOut >= 4096 && plan.redSize <= 4096) || (keptContiguous && plan.numOut >= 256 && plan.redSize <= 2048)) {
+  if (
+    plan.redSize <= 32 ||
+    small ||
+    (plan.numOut >= 4096 && plan.redSize <= 4096) ||
+    (keptContiguous && plan.numOut >= 256 && plan.redSize <= 2048)
+  ) {
     const g = grid1d(plan.numOut);
-    rt.dispatch(serial, [dst, src], params(plan, 0, 1, g.gridX, scale), g.workgroups, op, { bytes: 4 * plan.numOut * plan.redSize, shape: `${plan.numOut}x${plan.redSize}` });
+    rt.dispatch(serial, [dst, src], params(plan, 0, 1, g.gridX, scale), g.workgroups, op, {
+      bytes: 4 * plan.numOut * plan.redSize,
+      shape: `${plan.numOut}x${plan.redSize}`,
+    });
     return;
   }
   // Contiguous runs that start on vec4 boundaries can be read as vec4s.
-  const vec4Rows = plan.redShape.length === 1 && innerContiguous && (plan.numOut === 1 || (plan.outStrides.every((s) => s % 4 === 0) && plan.outShape.length <= 8));
-  const useTree = !(software && vec4Rows) && (plan.numOut >= 256 || (!software && plan.numOut * plan.redSize < SPLIT_MIN));
+  const vec4Rows =
+    plan.redShape.length === 1 &&
+    innerContiguous &&
+    (plan.numOut === 1 || (plan.outStrides.every((s) => s % 4 === 0) && plan.outShape.length <= 8));
+  const useTree =
+    !(software && vec4Rows) && (plan.numOut >= 256 || (!software && plan.numOut * plan.redSize < SPLIT_MIN));
   if (useTree) {
     const g = grid1d(plan.numOut, 1);
     const tree = rt.kernels.get('reduce/tree', defines, `${op}.tree`);
-    rt.dispatch(tree, [dst, src], params(plan, plan.redSize, 1, g.gridX, scale), g.workgroups, op, { bytes: 4 * plan.numOut * plan.redSize, shape: `${plan.numOut}x${plan.redSize}` });
+    rt.dispatch(tree, [dst, src], params(plan, plan.redSize, 1, g.gridX, scale), g.workgroups, op, {
+      bytes: 4 * plan.numOut * plan.redSize,
+      shape: `${plan.numOut}x${plan.redSize}`,
+    });
     return;
   }
   // Split: each output's axis into `chunks` interleaved partials (neighbouring threads read
@@ -168,20 +205,39 @@ export function launchReduce(rt: Runtime, kind: ReduceKind, src: PooledBuffer, p
   const keptInnermost = plan.outStrides[plan.outStrides.length - 1] === 1 && plan.numOut > 1;
   if (keptInnermost) {
     // Column sums ([R, C] over R): thread w takes output w % numOut, so neighbours read neighbours.
-    rt.dispatch(serial, [partials, src], params(plan, 1, chunks, g1.gridX, 1), g1.workgroups, op, { bytes: 4 * plan.numOut * plan.redSize, shape: `${plan.numOut}x${plan.redSize}` });
-    const stage2: ReducePlan = { numOut: plan.numOut, redSize: chunks, outShape: [plan.numOut], outStrides: [1], redShape: [chunks], redStrides: [plan.numOut] };
+    rt.dispatch(serial, [partials, src], params(plan, 1, chunks, g1.gridX, 1), g1.workgroups, op, {
+      bytes: 4 * plan.numOut * plan.redSize,
+      shape: `${plan.numOut}x${plan.redSize}`,
+    });
+    const stage2: ReducePlan = {
+      numOut: plan.numOut,
+      redSize: chunks,
+      outShape: [plan.numOut],
+      outStrides: [1],
+      redShape: [chunks],
+      redStrides: [plan.numOut],
+    };
     launchReduce(rt, kind, partials, stage2, dst, scale, op);
     rt.release(partials);
     return;
   }
   if (seq) {
     const k = rt.kernels.get('reduce/split_seq', { ...defines, COMBINE4: defines.COMBINE }, `${op}.splitseq`);
-    rt.dispatch(k, [partials, src, src], params(plan, 0, chunks, g1.gridX, 1), g1.workgroups, op, { bytes: 4 * plan.numOut * plan.redSize, shape: `${plan.numOut}x${plan.redSize}` });
+    rt.dispatch(k, [partials, src, src], params(plan, 0, chunks, g1.gridX, 1), g1.workgroups, op, {
+      bytes: 4 * plan.numOut * plan.redSize,
+      shape: `${plan.numOut}x${plan.redSize}`,
+    });
   } else if (vec4Rows) {
     const k = rt.kernels.get('reduce/split_vec4', { ...defines, COMBINE4: defines.COMBINE }, `${op}.split4`);
-    rt.dispatch(k, [partials, src, src], params(plan, 0, chunks, g1.gridX, 1), g1.workgroups, op, { bytes: 4 * plan.numOut * plan.redSize, shape: `${plan.numOut}x${plan.redSize}` });
+    rt.dispatch(k, [partials, src, src], params(plan, 0, chunks, g1.gridX, 1), g1.workgroups, op, {
+      bytes: 4 * plan.numOut * plan.redSize,
+      shape: `${plan.numOut}x${plan.redSize}`,
+    });
   } else {
-    rt.dispatch(serial, [partials, src], params(plan, 0, chunks, g1.gridX, 1), g1.workgroups, op, { bytes: 4 * plan.numOut * plan.redSize, shape: `${plan.numOut}x${plan.redSize}` });
+    rt.dispatch(serial, [partials, src], params(plan, 0, chunks, g1.gridX, 1), g1.workgroups, op, {
+      bytes: 4 * plan.numOut * plan.redSize,
+      shape: `${plan.numOut}x${plan.redSize}`,
+    });
   }
   launchReduce(rt, kind, partials, contiguousRows(plan.numOut, chunks), dst, scale, op);
   rt.release(partials); // reused only by commands recorded after both stages
@@ -197,12 +253,20 @@ function reducedShape(shape: Shape, axes: number[], keepdim: boolean): number[] 
   return keepdim ? shape.map((d, i) => (red.has(i) ? 1 : d)) : shape.filter((_, i) => !red.has(i));
 }
 
-function reduce(kind: ReduceKind, op: string, x: Tensor, axes: number | readonly number[] | undefined, keepdim: boolean, mean: boolean): { y: Tensor; axes: number[] } {
+function reduce(
+  kind: ReduceKind,
+  op: string,
+  x: Tensor,
+  axes: number | readonly number[] | undefined,
+  keepdim: boolean,
+  mean: boolean,
+): { y: Tensor; axes: number[] } {
   assertTensor(x, op);
   const e = sameEngine(op, x);
   const ax = normalizeAxes(op, axes, x.rank);
   const plan = planReduce(x.shape, ax);
-  if (kind === 'max' && plan.redSize === 0) throw new ShapeError(`${op}: cannot take the max over an empty axis of ${fmtShape(x.shape)}`);
+  if (kind === 'max' && plan.redSize === 0)
+    throw new ShapeError(`${op}: cannot take the max over an empty axis of ${fmtShape(x.shape)}`);
   const y = output(e, reducedShape(x.shape, ax, keepdim), op);
   const scale = mean ? (plan.redSize ? 1 / plan.redSize : NaN) : 1;
   launchReduce(e.runtime, kind, x.buffer(op), plan, y.buffer(op), scale, op);
@@ -229,15 +293,31 @@ export function max(x: Tensor, axes?: number | readonly number[], keepdim = fals
     const e = x.engine;
     const yk = keepShape(y, x.shape, ax);
     const mask = output(e, x.shape, 'max.backward');
-    launchMap(e.runtime, 'max.backward', 'select(0.0, 1.0, a == b)', ['a', 'b'], [dense(x, 'max'), { buffer: yk.buffer(), offset: 0, strides: broadcastStrides(yk.shape, x.shape) }], dense(mask, 'max'), x.shape);
+    launchMap(
+      e.runtime,
+      'max.backward',
+      'select(0.0, 1.0, a == b)',
+      ['a', 'b'],
+      [dense(x, 'max'), { buffer: yk.buffer(), offset: 0, strides: broadcastStrides(yk.shape, x.shape) }],
+      dense(mask, 'max'),
+      x.shape,
+    );
     const count = sum(mask, ax, true);
     const gk = keepShape(g, x.shape, ax);
     const dx = output(e, x.shape, 'max.backward');
-    launchMap(e.runtime, 'max.backward', 'm * g / c', ['m', 'g', 'c'], [
-      dense(mask, 'max'),
-      { buffer: gk.buffer(), offset: 0, strides: broadcastStrides(gk.shape, x.shape) },
-      { buffer: count.buffer(), offset: 0, strides: broadcastStrides(count.shape, x.shape) },
-    ], dense(dx, 'max'), x.shape);
+    launchMap(
+      e.runtime,
+      'max.backward',
+      'm * g / c',
+      ['m', 'g', 'c'],
+      [
+        dense(mask, 'max'),
+        { buffer: gk.buffer(), offset: 0, strides: broadcastStrides(gk.shape, x.shape) },
+        { buffer: count.buffer(), offset: 0, strides: broadcastStrides(count.shape, x.shape) },
+      ],
+      dense(dx, 'max'),
+      x.shape,
+    );
     return [dx];
   });
 }
@@ -255,15 +335,26 @@ export function expand(x: Tensor, shape: Shape, scale = 1): Tensor {
   const e = sameEngine('expand', x);
   const target = [...shape];
   const strides = (() => {
-    if (x.rank > target.length) throw new ShapeError(`expand: cannot expand ${fmtShape(x.shape)} to ${fmtShape(target)}`);
+    if (x.rank > target.length)
+      throw new ShapeError(`expand: cannot expand ${fmtShape(x.shape)} to ${fmtShape(target)}`);
     const off = target.length - x.rank;
     x.shape.forEach((d, i) => {
-      if (d !== 1 && d !== target[i + off]) throw new ShapeError(`expand: cannot expand ${fmtShape(x.shape)} to ${fmtShape(target)}`);
+      if (d !== 1 && d !== target[i + off])
+        throw new ShapeError(`expand: cannot expand ${fmtShape(x.shape)} to ${fmtShape(target)}`);
     });
     return broadcastStrides(x.shape, target);
   })();
   const y = output(e, target, 'expand');
-  launchMap(e.runtime, 'expand', scale === 1 ? 'a' : 'a * p0', ['a'], [{ buffer: x.buffer('expand'), offset: 0, strides }], dense(y, 'expand'), target, scale);
+  launchMap(
+    e.runtime,
+    'expand',
+    scale === 1 ? 'a' : 'a * p0',
+    ['a'],
+    [{ buffer: x.buffer('expand'), offset: 0, strides }],
+    dense(y, 'expand'),
+    target,
+    scale,
+  );
   return record(y, 'expand', [x], (g) => [scale === 1 ? sumTo(g, x.shape) : sumTo(g, x.shape, scale)]);
 }
 

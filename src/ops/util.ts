@@ -21,7 +21,8 @@ export function output(engine: Engine, shape: Shape, op: string): Tensor {
 }
 
 export function assertTensor(x: unknown, op: string, what = 'input'): asserts x is Tensor {
-  if (!(x instanceof Tensor)) throw new TypeError(`${op}: ${what} must be a Tensor, got ${x === null ? 'null' : typeof x}`);
+  if (!(x instanceof Tensor))
+    throw new TypeError(`${op}: ${what} must be a Tensor, got ${x === null ? 'null' : typeof x}`);
 }
 
 export function sameEngine(op: string, ...ts: Tensor[]): Engine {
@@ -32,7 +33,8 @@ export function sameEngine(op: string, ...ts: Tensor[]): Engine {
 }
 
 export function assertFinite(op: string, name: string, v: number): void {
-  if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`${op}: ${name} must be a number, got ${String(v)}`);
+  if (typeof v !== 'number' || Number.isNaN(v))
+    throw new TypeError(`${op}: ${name} must be a number, got ${String(v)}`);
 }
 
 /**
@@ -41,7 +43,15 @@ export function assertFinite(op: string, name: string, v: number): void {
  * else the policy's default for `rows` output rows (and the shape is queued for timing: `launch`
  * reruns the same computation on random inputs of `shapes` with a given tile).
  */
-export function chooseTile(e: Engine, family: string, key: string, rows: number, shapes: readonly (readonly number[])[], launch: (inputs: Tensor[], c: TileConfig) => Tensor, forced: TileConfig | undefined): TileConfig {
+export function chooseTile(
+  e: Engine,
+  family: string,
+  key: string,
+  rows: number,
+  shapes: readonly (readonly number[])[],
+  launch: (inputs: Tensor[], c: TileConfig) => Tensor,
+  forced: TileConfig | undefined,
+): TileConfig {
   if (forced) return forced;
   const p = e.runtime.policy;
   if (p.tiles.length === 1) return p.tiles[0];

@@ -52,7 +52,8 @@ export class Adam extends Optimizer<AdamHyper> {
 
   protected validate(h: AdamHyper): void {
     checkHyper('Adam', 'lr', h.lr, 0);
-    if (!Array.isArray(h.betas) || h.betas.length !== 2) throw new TypeError(`Adam: betas must be a pair [beta1, beta2], got ${String(h.betas)}`);
+    if (!Array.isArray(h.betas) || h.betas.length !== 2)
+      throw new TypeError(`Adam: betas must be a pair [beta1, beta2], got ${String(h.betas)}`);
     checkHyper('Adam', 'betas[0]', h.betas[0], 0, 1, true);
     checkHyper('Adam', 'betas[1]', h.betas[1], 0, 1, true);
     checkHyper('Adam', 'eps', h.eps, 0);
@@ -78,6 +79,13 @@ export class Adam extends Optimizer<AdamHyper> {
       log_beta1: logBeta(betas[0]),
       log_beta2: logBeta(betas[1]),
     });
-    rt.dispatch(kernel, [u.param, u.grad, u.skip, u.chunks, u.slots[0], u.slots[1], u.steps], params, u.workgroups, 'Adam.step', { bytes: 28 * u.elements });
+    rt.dispatch(
+      kernel,
+      [u.param, u.grad, u.skip, u.chunks, u.slots[0], u.slots[1], u.steps],
+      params,
+      u.workgroups,
+      'Adam.step',
+      { bytes: 28 * u.elements },
+    );
   }
 }

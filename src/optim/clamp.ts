@@ -22,6 +22,12 @@ export function clampParameters(params: readonly Tensor[], lo: number, hi: numbe
     const rt = p.engine.runtime;
     const grid = grid1d(p.size);
     const kernel = rt.kernels.get('optim/clamp', {}, op);
-    rt.dispatch(kernel, [buffers[k]], CLAMP_PARAMS.pack({ count: p.size, grid_x: grid.gridX, lo, hi }), grid.workgroups, op);
+    rt.dispatch(
+      kernel,
+      [buffers[k]],
+      CLAMP_PARAMS.pack({ count: p.size, grid_x: grid.gridX, lo, hi }),
+      grid.workgroups,
+      op,
+    );
   });
 }

@@ -46,7 +46,20 @@ export function chunkTableWords(runs: readonly (readonly [number, number, number
 }
 
 /** The FlatHeader words of a dispatch over `count` chunks, and its workgroup grid. */
-export function flatHeader(count: number, clamp: readonly [number, number] | null, maxWorkgroups: number): { header: FlatHeaderValues; workgroups: [number, number] } {
+export function flatHeader(
+  count: number,
+  clamp: readonly [number, number] | null,
+  maxWorkgroups: number,
+): { header: FlatHeaderValues; workgroups: [number, number] } {
   const grid = grid1d(count, 1, maxWorkgroups);
-  return { header: { chunk_count: count, groups_x: grid.gridX, clamp_on: clamp ? 1 : 0, clamp_lo: clamp?.[0] ?? 0, clamp_hi: clamp?.[1] ?? 0 }, workgroups: grid.workgroups };
+  return {
+    header: {
+      chunk_count: count,
+      groups_x: grid.gridX,
+      clamp_on: clamp ? 1 : 0,
+      clamp_lo: clamp?.[0] ?? 0,
+      clamp_hi: clamp?.[1] ?? 0,
+    },
+    workgroups: grid.workgroups,
+  };
 }

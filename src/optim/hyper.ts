@@ -7,7 +7,8 @@ export interface BaseHyper {
 }
 
 export function checkHyper(op: string, name: string, v: unknown, lo: number, hi = Infinity, hiOpen = false): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${op}: ${name} must be a finite number, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new TypeError(`${op}: ${name} must be a finite number, got ${String(v)}`);
   if (v < lo || v > hi || (hiOpen && v === hi)) {
     const range = hi === Infinity ? `>= ${lo}` : `in [${lo}, ${hi}${hiOpen ? ')' : ']'}`;
     throw new RangeError(`${op}: ${name} must be ${range}, got ${v}`);

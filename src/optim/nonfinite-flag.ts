@@ -19,7 +19,10 @@ export type NonFiniteSlot = number | null;
  * Word 0 is 0 or 1.0 (raised), word 1 is 0xffffffff minus the smallest offending slot.
  */
 export async function readNonFiniteFlag(flag: Tensor): Promise<NonFiniteSlot> {
-  if (flag.size !== 2) throw new TypeError(`readNonFiniteFlag: expected the 2-element flag tensor returned by step({ skipNonFinite: true }), got ${fmtShape(flag.shape)}`);
+  if (flag.size !== 2)
+    throw new TypeError(
+      `readNonFiniteFlag: expected the 2-element flag tensor returned by step({ skipNonFinite: true }), got ${fmtShape(flag.shape)}`,
+    );
   const values = await flag.toArray();
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
   return bits[0] === 0 ? null : 0xffffffff - bits[1];

@@ -110,7 +110,9 @@ export abstract class Optimizer<H extends BaseHyper> {
     this.flatParams = this.keep(this.engine.zeros([Math.max(total, 1)], { category: 'optimizer' }));
     this.steps = this.keep(this.engine.zeros([params.length], { category: 'optimizer' }));
     this.neverSkip = this.keep(this.engine.zeros([1], { category: 'optimizer' }));
-    this.slots = this.slotNames(this.hyper).map(() => this.keep(this.engine.zeros([Math.max(total, 1)], { category: 'optimizer' })));
+    this.slots = this.slotNames(this.hyper).map(() =>
+      this.keep(this.engine.zeros([Math.max(total, 1)], { category: 'optimizer' })),
+    );
   }
 
   /** Throw a clear error for invalid hyperparameters. */
@@ -162,7 +164,10 @@ export abstract class Optimizer<H extends BaseHyper> {
     let hit = this.tables.get(key);
     if (hit) return hit;
     const u32 = chunkTableWords(runs);
-    hit = { table: this.keep(this.engine.tensor(new Float32Array(u32.buffer), [u32.length], { category: 'optimizer' })), count: u32.length / 4 };
+    hit = {
+      table: this.keep(this.engine.tensor(new Float32Array(u32.buffer), [u32.length], { category: 'optimizer' })),
+      count: u32.length / 4,
+    };
     if (this.tables.size >= 8) {
       const [oldKey, old] = this.tables.entries().next().value as [string, { table: Tensor }];
       old.table.dispose();
@@ -196,7 +201,8 @@ export abstract class Optimizer<H extends BaseHyper> {
     let clamp: readonly [number, number] | null = null;
     if (opts.clamp !== undefined) {
       const c = opts.clamp;
-      if (!Array.isArray(c) || c.length !== 2 || c.some((v) => typeof v !== 'number' || Number.isNaN(v))) throw new TypeError(`${op}: clamp must be a pair of numbers [lo, hi], got ${String(c)}`);
+      if (!Array.isArray(c) || c.length !== 2 || c.some((v) => typeof v !== 'number' || Number.isNaN(v)))
+        throw new TypeError(`${op}: clamp must be a pair of numbers [lo, hi], got ${String(c)}`);
       if (c[0] > c[1]) throw new RangeError(`${op}: clamp's lo (${c[0]}) is greater than its hi (${c[1]})`);
       clamp = [c[0], c[1]];
     }
@@ -205,7 +211,10 @@ export abstract class Optimizer<H extends BaseHyper> {
     this.params.forEach((p, k) => {
       const g = p.grad;
       if (g === null) return;
-      if (!sameShape(g.shape, p.shape)) throw new Error(`${op}: parameter ${k} has shape ${fmtShape(p.shape)} but its gradient has shape ${fmtShape(g.shape)}`);
+      if (!sameShape(g.shape, p.shape))
+        throw new Error(
+          `${op}: parameter ${k} has shape ${fmtShape(p.shape)} but its gradient has shape ${fmtShape(g.shape)}`,
+        );
       if (g.engine !== this.engine) throw new Error(`${op}: the gradient of parameter ${k} belongs to another engine`);
       work.push({ k, p: p.buffer(op), g: g.buffer(op), size: p.size });
     });
@@ -233,7 +242,14 @@ export abstract class Optimizer<H extends BaseHyper> {
       const { table, count } = this.chunkTable(runs);
       const { header, workgroups } = flatHeader(count, null, this.workgroupLimit);
       const kernel = rt.kernels.get('optim/nonfinite_check', {}, `${this.name}.check_finite`);
-      rt.dispatch(kernel, [grads, skip, table.buffer(op)], NONFINITE_PARAMS.pack({ flat: header }), workgroups, `${this.name}.check_finite`, { bytes: 4 * (at - this.total + work.reduce((n, w) => n + w.size, 0)) });
+      rt.dispatch(
+        kernel,
+        [grads, skip, table.buffer(op)],
+        NONFINITE_PARAMS.pack({ flat: header }),
+        workgroups,
+        `${this.name}.check_finite`,
+        { bytes: 4 * (at - this.total + work.reduce((n, w) => n + w.size, 0)) },
+      );
     }
     if (work.length === 0) {
       flatGrads.dispose();
@@ -255,7 +271,17 @@ export abstract class Optimizer<H extends BaseHyper> {
     const { table, count } = this.chunkTable(work.map(({ k, size }) => [k, this.offsets[k], size]));
     const { header, workgroups } = flatHeader(count, clamp, this.workgroupLimit);
     const elements = work.reduce((s, w) => s + w.size, 0);
-    this.update({ param, grad: grads, skip, chunks: table.buffer(op), slots: this.slots.map((s) => s.buffer(op)), steps, header, workgroups, elements });
+    this.update({
+      param,
+      grad: grads,
+      skip,
+      chunks: table.buffer(op),
+      slots: this.slots.map((s) => s.buffer(op)),
+      steps,
+      header,
+      workgroups,
+      elements,
+    });
     for (const { k, p, size } of work) {
       rt.copy(param, 4 * this.offsets[k], p, 0, 4 * size);
       this.synced[k] = p.writes;

@@ -55,7 +55,16 @@ export class RMSprop extends Optimizer<RMSpropHyper> {
     const rt = this.engine.runtime;
     const { lr, alpha, eps, weightDecay } = this.hyper;
     const kernel = rt.kernels.get('optim/rmsprop', {}, 'RMSprop.step');
-    const params = RMSPROP_PARAMS.pack({ flat: u.header, lr, alpha, one_minus_alpha: 1 - alpha, eps, weight_decay: weightDecay });
-    rt.dispatch(kernel, [u.param, u.grad, u.skip, u.chunks, u.slots[0]], params, u.workgroups, 'RMSprop.step', { bytes: 20 * u.elements });
+    const params = RMSPROP_PARAMS.pack({
+      flat: u.header,
+      lr,
+      alpha,
+      one_minus_alpha: 1 - alpha,
+      eps,
+      weight_decay: weightDecay,
+    });
+    rt.dispatch(kernel, [u.param, u.grad, u.skip, u.chunks, u.slots[0]], params, u.workgroups, 'RMSprop.step', {
+      bytes: 20 * u.elements,
+    });
   }
 }

@@ -8,7 +8,12 @@ import { checkHyper } from './hyper.ts';
 import { Optimizer } from './optimizer.ts';
 
 /** optim/sgd.wgsl's uniforms. */
-const SGD_PARAMS = defineUniforms('SgdParams', { flat: { struct: FLAT_HEADER }, lr: 'f32', momentum: 'f32', weight_decay: 'f32' });
+const SGD_PARAMS = defineUniforms('SgdParams', {
+  flat: { struct: FLAT_HEADER },
+  lr: 'f32',
+  momentum: 'f32',
+  weight_decay: 'f32',
+});
 
 export interface SGDOptions {
   lr: number;
@@ -24,7 +29,8 @@ export interface SGDHyper {
 
 export class SGD extends Optimizer<SGDHyper> {
   constructor(params: readonly Tensor[], opts: SGDOptions) {
-    if (opts === null || typeof opts !== 'object' || opts.lr === undefined) throw new TypeError('SGD: options must give lr, e.g. new SGD(params, { lr: 0.01 })');
+    if (opts === null || typeof opts !== 'object' || opts.lr === undefined)
+      throw new TypeError('SGD: options must give lr, e.g. new SGD(params, { lr: 0.01 })');
     super('SGD', 'sgd', params, { lr: opts.lr, momentum: opts.momentum ?? 0, weightDecay: opts.weightDecay ?? 0 });
   }
 
@@ -50,10 +56,14 @@ export class SGD extends Optimizer<SGDHyper> {
     const params = SGD_PARAMS.pack({ flat: u.header, lr, momentum, weight_decay: weightDecay });
     if (momentum !== 0) {
       const kernel = rt.kernels.get('optim/sgd', { MOMENTUM_ENTRY: 'main', PLAIN_ENTRY: 'sgd_plain' }, 'SGD.step');
-      rt.dispatch(kernel, [u.param, u.grad, u.skip, u.chunks, u.slots[0], u.steps], params, u.workgroups, 'SGD.step', { bytes: 20 * u.elements });
+      rt.dispatch(kernel, [u.param, u.grad, u.skip, u.chunks, u.slots[0], u.steps], params, u.workgroups, 'SGD.step', {
+        bytes: 20 * u.elements,
+      });
     } else {
       const kernel = rt.kernels.get('optim/sgd', { MOMENTUM_ENTRY: 'sgd_momentum', PLAIN_ENTRY: 'main' }, 'SGD.step');
-      rt.dispatch(kernel, [u.param, u.grad, u.skip, u.chunks], params, u.workgroups, 'SGD.step', { bytes: 12 * u.elements });
+      rt.dispatch(kernel, [u.param, u.grad, u.skip, u.chunks], params, u.workgroups, 'SGD.step', {
+        bytes: 12 * u.elements,
+      });
     }
   }
 }

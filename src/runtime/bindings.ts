@@ -36,7 +36,11 @@ export class Bindings {
       return u;
     }
     const size = Math.max(16, Math.ceil(words.byteLength / 16) * 16);
-    const buffer = this.device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, mappedAtCreation: true });
+    const buffer = this.device.createBuffer({
+      size,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      mappedAtCreation: true,
+    });
     new Uint32Array(buffer.getMappedRange()).set(words);
     buffer.unmap();
     this.stats.uniformWrites++;

@@ -45,7 +45,10 @@ export class DeviceErrors {
   /** Throw if the device is gone or closed; called before recording any work. */
   assertUsable(op: string, closed: boolean): void {
     if (closed) throw new GpuError(`${op}: the engine is closed`);
-    if (this.lostMessage) throw new GpuError(`${op}: the GPU device was lost (${this.lostMessage}). Create a new engine; saved checkpoints are unaffected.`);
+    if (this.lostMessage)
+      throw new GpuError(
+        `${op}: the GPU device was lost (${this.lostMessage}). Create a new engine; saved checkpoints are unaffected.`,
+      );
   }
 
   /**
@@ -71,7 +74,10 @@ export class DeviceErrors {
   /** Pop the batch's out-of-memory and validation scopes: the error's message (out of memory marked), or null. */
   private async popScopes(ops: string[]): Promise<string | null> {
     // a lost device may reject the pops: check() then reports the loss itself
-    const [oom, validation] = await Promise.all([this.device.popErrorScope().catch(() => null), this.device.popErrorScope().catch(() => null)]);
+    const [oom, validation] = await Promise.all([
+      this.device.popErrorScope().catch(() => null),
+      this.device.popErrorScope().catch(() => null),
+    ]);
     const context = `\n(while running ops: ${ops.join(', ')})`;
     if (oom) return `${OOM_MARK}${oom.message}${context}`;
     if (!validation) return null;

@@ -46,7 +46,8 @@ export interface CompiledKernel {
 /** The storage bindings a kernel may write: `@binding(n) var<storage, read_write>` → n − 1. */
 export function writableBindings(code: string): number[] {
   const out: number[] = [];
-  for (const m of code.matchAll(/@binding\(\s*(\d+)\s*\)\s*var\s*<\s*storage\s*,\s*read_write\s*>/g)) out.push(Number(m[1]) - 1);
+  for (const m of code.matchAll(/@binding\(\s*(\d+)\s*\)\s*var\s*<\s*storage\s*,\s*read_write\s*>/g))
+    out.push(Number(m[1]) - 1);
   return out;
 }
 
@@ -86,7 +87,11 @@ export class KernelCache {
     // surface later as an unrelated op's error (or as an uncaptured one when no batch is open).
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code, label: name });
-    const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: name });
+    const pipeline = this.device.createComputePipeline({
+      layout: 'auto',
+      compute: { module, entryPoint: 'main' },
+      label: name,
+    });
     const layout = pipeline.getBindGroupLayout(0);
     const scope = this.device.popErrorScope().catch(() => null);
     this.checks.push(
@@ -95,7 +100,10 @@ export class KernelCache {
         const errors = info.messages.filter((m) => m.type === 'error');
         if (errors.length) this.firstError = new KernelCompileError(formatCompileErrors(name, path, code, errors));
         // compiled, but the pipeline was refused (a limit of this adapter, the layout, the entry point)
-        else if (error) this.firstError = new KernelCompileError(`kernel '${name}' (shaders/${path}.wgsl): the pipeline could not be created on this adapter:\n${error.message}`);
+        else if (error)
+          this.firstError = new KernelCompileError(
+            `kernel '${name}' (shaders/${path}.wgsl): the pipeline could not be created on this adapter:\n${error.message}`,
+          );
       }),
     );
     k = { name, id: this.nextId++, pipeline, layout, code, writable: writableBindings(code) };
@@ -118,7 +126,12 @@ export class KernelCache {
   }
 }
 
-export function formatCompileErrors(name: string, path: string, code: string, messages: readonly GPUCompilationMessage[]): string {
+export function formatCompileErrors(
+  name: string,
+  path: string,
+  code: string,
+  messages: readonly GPUCompilationMessage[],
+): string {
   const lines = code.split('\n');
   const parts = messages.map((m) => {
     const n = m.lineNum;

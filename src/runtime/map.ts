@@ -23,7 +23,7 @@ export const MAP_PARAMS = defineUniforms('MapParams', {
   count: { type: 'u32', doc: 'number of output elements' },
   rank: { type: 'u32', doc: 'logical rank, <= 8' },
   grid_x: { type: 'u32', doc: 'threads along x (workgroups_x * 256)' },
-  p0: { type: 'f32', doc: "scalar parameters of the op (slope, exponent, clamp bounds, ...)" },
+  p0: { type: 'f32', doc: 'scalar parameters of the op (slope, exponent, clamp bounds, ...)' },
   p1: 'f32',
   offsets: { type: 'vec4u', doc: 'element offsets of out, in0, in1, in2' },
   shape: { type: { vec4u: 2 }, doc: 'logical shape, innermost last (INDEXING 1: innermost first)' },
@@ -60,7 +60,8 @@ export function launchMap(
   if (count === 0) return;
   if (inputs.length > 3) throw new Error(`${op}: map kernel takes at most 3 inputs`);
   const c = coalesce(shape, [out.strides, ...inputs.map((v) => v.strides)]);
-  if (c.shape.length > MAX_RANK) throw new Error(`${op}: rank ${c.shape.length} after merging axes exceeds ${MAX_RANK}`);
+  if (c.shape.length > MAX_RANK)
+    throw new Error(`${op}: rank ${c.shape.length} after merging axes exceeds ${MAX_RANK}`);
   const dense = contiguousStrides(c.shape);
   const strided = !c.strides.every((st) => st.every((s, i) => s === dense[i]));
   const expression = expr.replace(/\bp([01])\b/g, 'P.p$1');
@@ -68,28 +69,60 @@ export function launchMap(
   const all = [out, ...inputs];
   if (!strided && count % 4 === 0 && all.every((v) => v.offset % 4 === 0)) {
     // Dense and aligned: four elements per thread.
-    const bindings = names.map((n, i) => `@group(0) @binding(${i + 2}) var<storage, read> ${n}_buf: array<vec4f>;`).join('\n');
+    const bindings = names
+      .map((n, i) => `@group(0) @binding(${i + 2}) var<storage, read> ${n}_buf: array<vec4f>;`)
+      .join('\n');
     const loads = names.map((n, i) => `  let ${n}4 = ${n}_buf[i + P.offsets4.${OFFSET_FIELDS[i]}];`).join('\n');
     const call = (c: string) => `apply(${names.map((n) => `${n}4.${c}`).join(', ')})`;
     const kernel = rt.kernels.get(
       'elementwise/map_vec4',
-      { BINDINGS: bindings, LOADS: loads, ARGS: args, EXPR: expression, CALL_X: call('x'), CALL_Y: call('y'), CALL_Z: call('z'), CALL_W: call('w') },
+      {
+        BINDINGS: bindings,
+        LOADS: loads,
+        ARGS: args,
+        EXPR: expression,
+        CALL_X: call('x'),
+        CALL_Y: call('y'),
+        CALL_Z: call('z'),
+        CALL_W: call('w'),
+      },
       op,
     );
     const g = grid1d(Math.min(count / 4, rt.policy.threads.map));
     const threads = g.workgroups[0] * g.workgroups[1] * 256;
-    const u = MAP_VEC4_PARAMS.pack({ count4: count / 4, grid_x: g.gridX, stride: threads, p0, p1, offsets4: all.map((v) => v.offset / 4) });
-    rt.dispatch(kernel, [out.buffer, ...inputs.map((v) => v.buffer)], u, g.workgroups, op, { bytes: 4 * count * (inputs.length + 1), shape: `[${shape.join(',')}]` });
+    const u = MAP_VEC4_PARAMS.pack({
+      count4: count / 4,
+      grid_x: g.gridX,
+      stride: threads,
+      p0,
+      p1,
+      offsets4: all.map((v) => v.offset / 4),
+    });
+    rt.dispatch(kernel, [out.buffer, ...inputs.map((v) => v.buffer)], u, g.workgroups, op, {
+      bytes: 4 * count * (inputs.length + 1),
+      shape: `[${shape.join(',')}]`,
+    });
     return;
   }
-  const bindings = names.map((n, i) => `@group(0) @binding(${i + 2}) var<storage, read> ${n}_buf: array<f32>;`).join('\n');
+  const bindings = names
+    .map((n, i) => `@group(0) @binding(${i + 2}) var<storage, read> ${n}_buf: array<f32>;`)
+    .join('\n');
   const call = names.map((n, i) => `${n}_buf[o.${OFFSET_FIELDS[i]}]`).join(', ');
   const rank = c.shape.length;
   const maxDim = rt.report.limits.maxComputeWorkgroupsPerDimension ?? 65535;
   // A 3-D grid when the merged rank is at most 3 and every axis fits the grid's limits.
-  const grid3 = strided && rank <= 3 && Math.ceil(c.shape[rank - 1] / 256) <= maxDim && (c.shape[rank - 2] ?? 1) <= maxDim && (c.shape[rank - 3] ?? 1) <= maxDim;
+  const grid3 =
+    strided &&
+    rank <= 3 &&
+    Math.ceil(c.shape[rank - 1] / 256) <= maxDim &&
+    (c.shape[rank - 2] ?? 1) <= maxDim &&
+    (c.shape[rank - 3] ?? 1) <= maxDim;
   const indexing = !strided ? 0 : grid3 ? 1 : 2;
-  const kernel = rt.kernels.get('elementwise/map', { BINDINGS: bindings, ARGS: args, CALL: call, EXPR: expression, INDEXING: indexing }, op);
+  const kernel = rt.kernels.get(
+    'elementwise/map',
+    { BINDINGS: bindings, ARGS: args, CALL: call, EXPR: expression, INDEXING: indexing },
+    op,
+  );
   const g = grid1d(count);
   // INDEXING 1 lists axes innermost first (x, y, z); the others outermost first.
   const order = (v: number[]) => (indexing === 1 ? [...v].reverse() : v);
@@ -105,6 +138,11 @@ export function launchMap(
     strides: [0, 1, 2, 3].flatMap((k) => padded(c.strides[k] ? order(c.strides[k]) : [], 0)),
   });
   const workgroups: [number, number, number] =
-    indexing === 1 ? [Math.ceil(c.shape[rank - 1] / 256), c.shape[rank - 2] ?? 1, c.shape[rank - 3] ?? 1] : [g.workgroups[0], g.workgroups[1], 1];
-  rt.dispatch(kernel, [out.buffer, ...inputs.map((v) => v.buffer)], u, workgroups, op, { bytes: 4 * count * (inputs.length + 1), shape: `[${shape.join(',')}]` });
+    indexing === 1
+      ? [Math.ceil(c.shape[rank - 1] / 256), c.shape[rank - 2] ?? 1, c.shape[rank - 3] ?? 1]
+      : [g.workgroups[0], g.workgroups[1], 1];
+  rt.dispatch(kernel, [out.buffer, ...inputs.map((v) => v.buffer)], u, workgroups, op, {
+    bytes: 4 * count * (inputs.length + 1),
+    shape: `[${shape.join(',')}]`,
+  });
 }

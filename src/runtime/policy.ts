@@ -70,7 +70,11 @@ export function precisionProblem(report: AdapterReport, precision: Precision): s
 }
 
 /** The policy for an adapter and a plan ('auto': software adapters get 'software', others 'hardware'). */
-export function makePolicy(report: AdapterReport, plan: PlanName | 'auto' = 'auto', precision: Precision = 'f32'): KernelPolicy {
+export function makePolicy(
+  report: AdapterReport,
+  plan: PlanName | 'auto' = 'auto',
+  precision: Precision = 'f32',
+): KernelPolicy {
   const p: PlanName = plan === 'auto' ? defaultPlan(report) : plan;
   const subgroupTiles = canRunSubgroupTiles(report);
   const sg = p === 'software' && subgroupTiles && precision === 'f32';
@@ -78,9 +82,16 @@ export function makePolicy(report: AdapterReport, plan: PlanName | 'auto' = 'aut
     plan: p,
     precision,
     subgroupTiles,
-    conv: { family: sg ? 'subgroup' : p === 'hardware' || precision === 'f16' ? 'tiled' : 'portable', co16: true, co4: true, xRuns: true, wgRows3: true },
+    conv: {
+      family: sg ? 'subgroup' : p === 'hardware' || precision === 'f16' ? 'tiled' : 'portable',
+      co16: true,
+      co4: true,
+      xRuns: true,
+      wgRows3: true,
+    },
     tiles: tileCandidates(report.limits),
-    matmul: envValue<MatmulKernel>('DAWNGRAD_MATMUL') ?? (sg ? 'subgroup' : p === 'software' ? 'register' : 'workgroup'),
+    matmul:
+      envValue<MatmulKernel>('DAWNGRAD_MATMUL') ?? (sg ? 'subgroup' : p === 'software' ? 'register' : 'workgroup'),
     resize: { x2: true },
     threads: p === 'software' ? { map: 8192, conv: 8192 } : { map: 1 << 22, conv: 1 << 18 },
   };
@@ -109,7 +120,11 @@ export const TILE_SHAPES: readonly TileConfig[] = [
 export function tileFits(c: TileConfig, limits: Record<string, number>): boolean {
   const wg = c.wgM * c.wgN;
   const bytes = 4 * c.bufs * c.tk * (c.wgM * c.tm + c.wgN * c.tn);
-  return wg <= (limits.maxComputeInvocationsPerWorkgroup ?? 256) && wg <= (limits.maxComputeWorkgroupSizeX ?? 256) && bytes <= (limits.maxComputeWorkgroupStorageSize ?? 16384);
+  return (
+    wg <= (limits.maxComputeInvocationsPerWorkgroup ?? 256) &&
+    wg <= (limits.maxComputeWorkgroupSizeX ?? 256) &&
+    bytes <= (limits.maxComputeWorkgroupStorageSize ?? 16384)
+  );
 }
 
 export function tileCandidates(limits: Record<string, number>): TileConfig[] {
@@ -130,11 +145,18 @@ export function defaultTile(p: KernelPolicy, rows: number): TileConfig {
 export function describePolicy(p: KernelPolicy): Record<string, { variant: string; config?: Record<string, unknown> }> {
   const sg = p.conv.family === 'subgroup';
   if (p.conv.family === 'tiled') {
-    const tiles = { precision: p.precision, tiles: p.tiles.map(tileShort), untuned: 'the smallest tile covering the output channels (8, 16, 32), else 64x64' };
+    const tiles = {
+      precision: p.precision,
+      tiles: p.tiles.map(tileShort),
+      untuned: 'the smallest tile covering the output channels (8, 16, 32), else 64x64',
+    };
     return {
       'conv2d.forward': { variant: 'conv/tiled_forward', config: tiles },
       'conv2d.dX': { variant: 'conv/tiled_forward (stride-1 phases; conv/transpose for dilated ones)', config: tiles },
-      'conv2d.dW': { variant: 'conv/tiled_weight_grad (split over pixels)', config: { ...tiles, threads: p.threads.conv } },
+      'conv2d.dW': {
+        variant: 'conv/tiled_weight_grad (split over pixels)',
+        config: { ...tiles, threads: p.threads.conv },
+      },
       ...describeRest(p),
     };
   }
@@ -142,14 +164,25 @@ export function describePolicy(p: KernelPolicy): Record<string, { variant: strin
   return {
     'conv2d.forward': { variant: sg ? 'conv/forward_sg' : 'conv/forward', config: convCfg },
     'conv2d.dX': { variant: sg ? 'conv/forward_sg (stride-1 phases)' : 'conv/transpose', config: convCfg },
-    'conv2d.dW': { variant: sg ? 'conv/weight_grad_sg' : 'conv/weight_grad', config: { ...(sg ? { co16: p.conv.co16, rows3: p.conv.wgRows3 } : {}), threads: p.threads.conv } },
+    'conv2d.dW': {
+      variant: sg ? 'conv/weight_grad_sg' : 'conv/weight_grad',
+      config: { ...(sg ? { co16: p.conv.co16, rows3: p.conv.wgRows3 } : {}), threads: p.threads.conv },
+    },
     ...describeRest(p),
   };
 }
 
 function describeRest(p: KernelPolicy): Record<string, { variant: string; config?: Record<string, unknown> }> {
   return {
-    matmul: p.matmul === 'workgroup' ? { variant: 'matmul/workgroup_tile', config: { tiles: p.tiles.map(tileShort), untuned: 'the smallest tile covering M (8, 16, 32), else 64x64' } } : { variant: `matmul/${p.matmul === 'subgroup' ? 'subgroup_tile (subgroup_wide when N > 128)' : p.matmul === 'register' ? 'register_tile' : p.matmul}` },
+    matmul:
+      p.matmul === 'workgroup'
+        ? {
+            variant: 'matmul/workgroup_tile',
+            config: { tiles: p.tiles.map(tileShort), untuned: 'the smallest tile covering M (8, 16, 32), else 64x64' },
+          }
+        : {
+            variant: `matmul/${p.matmul === 'subgroup' ? 'subgroup_tile (subgroup_wide when N > 128)' : p.matmul === 'register' ? 'register_tile' : p.matmul}`,
+          },
     reduce: { variant: p.plan === 'software' ? 'split over chunks, serial tails' : 'workgroup trees' },
     batchnorm: { variant: 'norm/bn_*', config: { lanes: p.plan === 'software' ? 'few (CPU)' : 'many (GPU)' } },
     resize: { variant: p.resize.x2 ? 'resize/bilinear_x2 for exact ×2, else resize/bilinear' : 'resize/bilinear' },

@@ -108,7 +108,13 @@ export class BufferPool {
   private liveBytes = 0;
   private highWater = 0;
   private created = 0;
-  private byCategory: Record<MemoryCategory, number> = { parameters: 0, optimizer: 0, activations: 0, gradients: 0, scratch: 0 };
+  private byCategory: Record<MemoryCategory, number> = {
+    parameters: 0,
+    optimizer: 0,
+    activations: 0,
+    gradients: 0,
+    scratch: 0,
+  };
 
   constructor(
     private device: GPUDevice,

@@ -42,7 +42,11 @@ export class Profiler {
     readonly capacity = 2048,
   ) {
     this.querySet = device.createQuerySet({ type: 'timestamp', count: 2 * capacity, label: 'profiler' });
-    this.resolveBuffer = device.createBuffer({ size: 16 * capacity, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, label: 'profiler.resolve' });
+    this.resolveBuffer = device.createBuffer({
+      size: 16 * capacity,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+      label: 'profiler.resolve',
+    });
   }
 
   get full(): boolean {
@@ -53,7 +57,9 @@ export class Profiler {
   beginPass(encoder: GPUCommandEncoder, op: string, kernel: string, cost: DispatchCost = {}): GPUComputePassEncoder {
     const i = this.entries.length;
     this.entries.push({ op, kernel, cost });
-    return encoder.beginComputePass({ timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+    return encoder.beginComputePass({
+      timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+    });
   }
 
   /** Before finishing an encoder: resolve this batch's timestamps into a readable buffer. */
@@ -62,7 +68,11 @@ export class Profiler {
     if (n === 0) return null;
     const entries = this.entries;
     this.entries = [];
-    const staging = this.device.createBuffer({ size: 16 * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'profiler.read' });
+    const staging = this.device.createBuffer({
+      size: 16 * n,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      label: 'profiler.read',
+    });
     encoder.resolveQuerySet(this.querySet, 0, 2 * n, this.resolveBuffer, 0);
     encoder.copyBufferToBuffer(this.resolveBuffer, 0, staging, 0, 16 * n);
     // After the submit: map and record (awaited at the next sync point).
@@ -75,7 +85,15 @@ export class Profiler {
           entries.forEach((e, i) => {
             const start = Number(t[2 * i]);
             const end = Number(t[2 * i + 1]);
-            this.records.push({ op: e.op, kernel: e.kernel, shape: e.cost.shape ?? '', startNs: start, ns: Math.max(0, end - start), flops: e.cost.flops ?? 0, bytes: e.cost.bytes ?? 0 });
+            this.records.push({
+              op: e.op,
+              kernel: e.kernel,
+              shape: e.cost.shape ?? '',
+              startNs: start,
+              ns: Math.max(0, end - start),
+              flops: e.cost.flops ?? 0,
+              bytes: e.cost.bytes ?? 0,
+            });
           });
         }),
       );
@@ -118,7 +136,22 @@ export function summarizeRecords(records: KernelRecord[]): KernelSummary[] {
     total += r.ns;
     const key = `${r.op}|${r.kernel}|${r.shape}`;
     let s = map.get(key);
-    if (!s) map.set(key, (s = { kernel: r.kernel, op: r.op, shape: r.shape, calls: 0, ms: 0, share: 0, gflops: 0, gbps: 0, flops: 0, bytes: 0 }));
+    if (!s)
+      map.set(
+        key,
+        (s = {
+          kernel: r.kernel,
+          op: r.op,
+          shape: r.shape,
+          calls: 0,
+          ms: 0,
+          share: 0,
+          gflops: 0,
+          gbps: 0,
+          flops: 0,
+          bytes: 0,
+        }),
+      );
     s.calls++;
     s.ms += r.ns / 1e6;
     s.flops += r.flops;
@@ -157,15 +190,33 @@ export function chromeTrace(records: KernelRecord[]): { traceEvents: object[] } 
 /** The per-kernel table: the `limit` largest rows of summarizeRecords() and a total line. */
 export function profileTable(rows: KernelSummary[], totalMs: number, limit = 25): string {
   const head = ['kernel', 'op', 'shapes', 'calls', 'ms', 'share', 'GFLOP/s', 'GB/s'];
-  const body = rows.slice(0, limit).map((r) => [r.kernel, r.op, r.shape.slice(0, 44), String(r.calls), r.ms.toFixed(2), `${(r.share * 100).toFixed(1)}%`, r.gflops ? r.gflops.toFixed(2) : '', r.gbps ? r.gbps.toFixed(2) : '']);
+  const body = rows
+    .slice(0, limit)
+    .map((r) => [
+      r.kernel,
+      r.op,
+      r.shape.slice(0, 44),
+      String(r.calls),
+      r.ms.toFixed(2),
+      `${(r.share * 100).toFixed(1)}%`,
+      r.gflops ? r.gflops.toFixed(2) : '',
+      r.gbps ? r.gbps.toFixed(2) : '',
+    ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (r: string[]) => r.map((v, i) => (i < 3 ? v.padEnd(w[i]) : v.padStart(w[i]))).join('  ');
-  return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line), `total GPU time ${totalMs.toFixed(1)} ms in ${rows.reduce((a, r) => a + r.calls, 0)} dispatches`].join('\n');
+  return [
+    line(head),
+    w.map((n) => '-'.repeat(n)).join('  '),
+    ...body.map(line),
+    `total GPU time ${totalMs.toFixed(1)} ms in ${rows.reduce((a, r) => a + r.calls, 0)} dispatches`,
+  ].join('\n');
 }
 
 /** DAWNGRAD_PROFILE=1's report at the end of a run: the table (20 rows) on stderr, the Chrome trace in `file`. */
 export function writeProfileReport(records: KernelRecord[], file: string): void {
   const total = records.reduce((a, r) => a + r.ns, 0) / 1e6;
-  process.stderr.write(`\ndawngrad profile:\n${profileTable(summarizeRecords(records), total, 20)}\nChrome trace: ${file}\n`);
+  process.stderr.write(
+    `\ndawngrad profile:\n${profileTable(summarizeRecords(records), total, 20)}\nChrome trace: ${file}\n`,
+  );
   writeFileSync(file, JSON.stringify(chromeTrace(records)));
 }

@@ -21,7 +21,9 @@ export class Readback {
     const size = sizeClass(bytes);
     const padded = Math.ceil(bytes / 4) * 4;
     const list = this.staging.get(size);
-    const staging = list?.pop() ?? this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
+    const staging =
+      list?.pop() ??
+      this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
     this.stream.copy(src, byteOffset, staging, 0, padded);
     this.stream.submit();
     this.stream.beginWait(`r${bytes}:`);

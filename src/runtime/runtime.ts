@@ -62,11 +62,20 @@ export class Runtime implements TuneClock {
   ) {
     // Every buffer is bound whole, so a buffer may not exceed the largest storage binding.
     const memoryLimit = memoryLimitOf(opts);
-    this.pool = new BufferPool(device, Math.min(report.limits.maxBufferSize ?? 2 ** 28, report.limits.maxStorageBufferBindingSize ?? 2 ** 27), 2 ** 31, memoryLimit);
+    this.pool = new BufferPool(
+      device,
+      Math.min(report.limits.maxBufferSize ?? 2 ** 28, report.limits.maxStorageBufferBindingSize ?? 2 ** 27),
+      2 ** 31,
+      memoryLimit,
+    );
     this.kernels = new KernelCache(device);
     const problem = precisionProblem(report, opts.precision ?? 'f32');
     if (problem) throw new GpuError(problem);
-    this.policy = makePolicy(report, opts.plan ?? envValue<PlanName | 'auto'>('DAWNGRAD_PLAN') ?? 'auto', opts.precision ?? 'f32');
+    this.policy = makePolicy(
+      report,
+      opts.plan ?? envValue<PlanName | 'auto'>('DAWNGRAD_PLAN') ?? 'auto',
+      opts.precision ?? 'f32',
+    );
     this.tuner = new Tuner(report, opts.tune, opts.tuneCache);
     this.errors = new DeviceErrors(device, () => this.closed);
     this.stream = new CommandStream(device, this.pool, this.errors, this.stats, opts.maxQueuedDispatches ?? 4096);
@@ -131,7 +140,14 @@ export class Runtime implements TuneClock {
    * Record one dispatch. Binding 0 is the uniform block (if `params` is given), bindings 1.. are the
    * storage buffers in order.
    */
-  dispatch(kernel: CompiledKernel, buffers: PooledBuffer[], params: Uint32Array | null, workgroups: [number, number?, number?], op = kernel.name, cost?: DispatchCost): void {
+  dispatch(
+    kernel: CompiledKernel,
+    buffers: PooledBuffer[],
+    params: Uint32Array | null,
+    workgroups: [number, number?, number?],
+    op = kernel.name,
+    cost?: DispatchCost,
+  ): void {
     this.assertUsable(op);
     const [x, y = 1, z = 1] = workgroups;
     if (x === 0 || y === 0 || z === 0) return;

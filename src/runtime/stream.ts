@@ -73,7 +73,12 @@ export class CommandStream {
     const size = Math.ceil(data.byteLength / 4) * 4;
     if (size === 0) return;
     pb.writes++;
-    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true, label: 'write.staging' });
+    const staging = this.device.createBuffer({
+      size,
+      usage: GPUBufferUsage.COPY_SRC,
+      mappedAtCreation: true,
+      label: 'write.staging',
+    });
     new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     staging.unmap();
     this.endPass();
@@ -85,7 +90,16 @@ export class CommandStream {
    * Record one dispatch (the caller checked that the device is usable). Binding 0 is the uniform
    * block (if `params` is given), bindings 1.. are the storage buffers in order.
    */
-  dispatch(kernel: CompiledKernel, buffers: PooledBuffer[], params: Uint32Array | null, x: number, y: number, z: number, op: string, cost?: DispatchCost): void {
+  dispatch(
+    kernel: CompiledKernel,
+    buffers: PooledBuffer[],
+    params: Uint32Array | null,
+    x: number,
+    y: number,
+    z: number,
+    op: string,
+    cost?: DispatchCost,
+  ): void {
     const pass = this.openPass(); // first: the encoder's error scope also covers bind group creation
     const u = params ? this.bindings.uniform(params) : null;
     const bg = this.bindings.bindGroup(kernel, buffers, u, op);

@@ -18,7 +18,10 @@ export function contiguousStrides(shape: readonly number[]): number[] {
  * over NCHW becomes [N, C, H*W] and a plain copy becomes rank 1. Returns the reduced shape and strides
  * (shape [1] with stride 1 per view when no axis is left).
  */
-export function coalesce(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+export function coalesce(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } {
   const keep = shape.map((d, i) => i).filter((i) => shape[i] !== 1);
   let outShape = keep.map((i) => shape[i]);
   let outStrides = strides.map((st) => keep.map((i) => st[i]));

@@ -73,11 +73,16 @@ export function tileShort(c: TileConfig): string {
 
 /** The adapter's identity for the cache: what changes when the hardware or driver does. */
 export function adapterKey(r: AdapterReport): string {
-  return createHash('sha256').update(JSON.stringify([r.vendor, r.architecture, r.device, r.description, r.backend])).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify([r.vendor, r.architecture, r.device, r.description, r.backend]))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 export function defaultTuneFile(r: AdapterReport, env: Record<string, string | undefined> = process.env): string {
-  return envValue<string>('DAWNGRAD_TUNE_CACHE', env) ?? path.join(userCacheDir(env), 'tuning', `${adapterKey(r)}.json`);
+  return (
+    envValue<string>('DAWNGRAD_TUNE_CACHE', env) ?? path.join(userCacheDir(env), 'tuning', `${adapterKey(r)}.json`)
+  );
 }
 
 export class Tuner {
@@ -129,7 +134,10 @@ export class Tuner {
    * Time every queued shape's candidates and keep the fastest (saved to the cache file). Re-entrant
    * calls (a flush inside tuning) return at once.
    */
-  async tunePending(clock: TuneClock, progress?: (done: number, total: number, r: TuneResult) => void): Promise<TuneResult[]> {
+  async tunePending(
+    clock: TuneClock,
+    progress?: (done: number, total: number, r: TuneResult) => void,
+  ): Promise<TuneResult[]> {
     if (this.busy || this.pending.size === 0 || this.mode === 'off') return [];
     this.busy = true;
     const results: TuneResult[] = [];
@@ -170,7 +178,9 @@ export class Tuner {
       }
     } catch (e) {
       this.choices.clear();
-      this.warn(`the tuning cache ${this.file} is unusable (${(e as Error).message}): ignored, kernels are re-timed and the file rewritten`);
+      this.warn(
+        `the tuning cache ${this.file} is unusable (${(e as Error).message}): ignored, kernels are re-timed and the file rewritten`,
+      );
     }
   }
 
@@ -178,11 +188,18 @@ export class Tuner {
     try {
       mkdirSync(path.dirname(this.file), { recursive: true });
       const tmp = `${this.file}.${process.pid}.tmp`;
-      const body = { version: FILE_VERSION, adapter: adapterKey(this.report), description: this.report.description, choices: Object.fromEntries(this.choices) };
+      const body = {
+        version: FILE_VERSION,
+        adapter: adapterKey(this.report),
+        description: this.report.description,
+        choices: Object.fromEntries(this.choices),
+      };
       writeFileSync(tmp, `${JSON.stringify(body, null, 1)}\n`);
       renameSync(tmp, this.file);
     } catch (e) {
-      this.warn(`could not write the tuning cache ${this.file} (${(e as Error).message}): choices are kept for this run only`);
+      this.warn(
+        `could not write the tuning cache ${this.file} (${(e as Error).message}): choices are kept for this run only`,
+      );
     }
   }
 
@@ -196,7 +213,12 @@ export class Tuner {
 export function isTileConfig(v: unknown): v is TileConfig {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
-  return ['wgM', 'wgN', 'tm', 'tn', 'tk'].every((k) => Number.isInteger(o[k]) && (o[k] as number) >= 1 && (o[k] as number) <= 1024) && (o.bufs === 1 || o.bufs === 2);
+  return (
+    ['wgM', 'wgN', 'tm', 'tn', 'tk'].every(
+      (k) => Number.isInteger(o[k]) && (o[k] as number) >= 1 && (o[k] as number) <= 1024,
+    ) &&
+    (o.bufs === 1 || o.bufs === 2)
+  );
 }
 
 const REPS = 5;
@@ -216,7 +238,9 @@ async function timeCandidates(key: string, bench: TuneBench, clock: TuneClock): 
         if (gpu && gpu.length >= REPS) {
           // several dispatches per run: group them per rep
           const per = gpu.length / REPS;
-          const reps = Array.from({ length: REPS }, (_, i) => gpu.slice(i * per, (i + 1) * per).reduce((a, b) => a + b, 0));
+          const reps = Array.from({ length: REPS }, (_, i) =>
+            gpu.slice(i * per, (i + 1) * per).reduce((a, b) => a + b, 0),
+          );
           ms = median(reps);
         } else {
           const walls: number[] = [];

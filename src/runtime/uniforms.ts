@@ -62,7 +62,11 @@ export class UniformLayout<S extends Spec> {
   /** The WGSL struct, one field a line with its meaning. */
   wgsl(): string {
     const wtype = (t: FieldType) =>
-      typeof t !== 'object' ? t : 'struct' in t ? t.struct.name : `array<vec4u, ${typeof t.vec4u === 'number' ? t.vec4u : `{{${t.vec4u}}}`}>`;
+      typeof t !== 'object'
+        ? t
+        : 'struct' in t
+          ? t.struct.name
+          : `array<vec4u, ${typeof t.vec4u === 'number' ? t.vec4u : `{{${t.vec4u}}}`}>`;
     const lines = this.fields.map((f) => {
       // a struct member's successor must start 16-byte aligned in the uniform address space: say its size
       const size = typeof f.type === 'object' && 'struct' in f.type ? `@size(${4 * f.type.struct.words}) ` : '';
@@ -85,7 +89,8 @@ export class UniformLayout<S extends Spec> {
     const f32 = new Float32Array(out.buffer);
     const i32 = new Int32Array(out.buffer);
     const given = values as Record<string, number | readonly number[] | Record<string, unknown> | undefined>;
-    for (const k of Object.keys(given)) if (!this.fields.some((f) => f.name === k)) throw new Error(`uniforms ${this.name}: no field '${k}'`);
+    for (const k of Object.keys(given))
+      if (!this.fields.some((f) => f.name === k)) throw new Error(`uniforms ${this.name}: no field '${k}'`);
     for (const f of this.fields) {
       const v = given[f.name];
       if (v === undefined) throw new Error(`uniforms ${this.name}: field '${f.name}' was not given`);
@@ -93,11 +98,13 @@ export class UniformLayout<S extends Spec> {
       if (f.type === 'u32') out[at] = (v as number) >>> 0;
       else if (f.type === 'i32') i32[at] = v as number;
       else if (f.type === 'f32') f32[at] = v as number;
-      else if (typeof f.type === 'object' && 'struct' in f.type) f.type.struct.packInto(out, at, v as Record<string, unknown>);
+      else if (typeof f.type === 'object' && 'struct' in f.type)
+        f.type.struct.packInto(out, at, v as Record<string, unknown>);
       else {
         const a = v as readonly number[];
         const room = f.type === 'vec4u' ? 4 : typeof f.type.vec4u === 'number' ? 4 * f.type.vec4u : words - at;
-        if (a.length > room) throw new Error(`uniforms ${this.name}: field '${f.name}' holds at most ${room} values, got ${a.length}`);
+        if (a.length > room)
+          throw new Error(`uniforms ${this.name}: field '${f.name}' holds at most ${room} values, got ${a.length}`);
         for (let i = 0; i < a.length; i++) out[at + i] = a[i] >>> 0;
       }
     }
@@ -106,7 +113,9 @@ export class UniformLayout<S extends Spec> {
   /** Words for a block whose last field is an array of `n` vec4u sized by a template value. */
   sizeFor(n: number): number {
     const last = this.fields[this.fields.length - 1];
-    return typeof last.type === 'object' && 'vec4u' in last.type && typeof last.type.vec4u !== 'number' ? last.offset + 4 * n : this.words;
+    return typeof last.type === 'object' && 'vec4u' in last.type && typeof last.type.vec4u !== 'number'
+      ? last.offset + 4 * n
+      : this.words;
   }
 }
 

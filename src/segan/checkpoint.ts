@@ -43,15 +43,31 @@ function checksum(entries: [string, Entry][]): string {
 }
 
 /** Read every model tensor and optimizer buffer (a sync point) and write the checkpoint atomically. */
-export async function saveCheckpoint(path: string, model: SeganModel, trainer: SeganTrainer | null, config: TrainConfig, progress: Progress, run?: Record<string, unknown>): Promise<void> {
+export async function saveCheckpoint(
+  path: string,
+  model: SeganModel,
+  trainer: SeganTrainer | null,
+  config: TrainConfig,
+  progress: Progress,
+  run?: Record<string, unknown>,
+): Promise<void> {
   const entries: [string, Entry][] = [];
-  for (const [name, t] of model.stateDict()) entries.push([name, { dtype: 'F32', shape: [...t.shape], data: await t.toArray() }]);
-  const meta: Record<string, string> = { format: CHECKPOINT_FORMAT, config: JSON.stringify(config), progress: JSON.stringify(progress) };
+  for (const [name, t] of model.stateDict())
+    entries.push([name, { dtype: 'F32', shape: [...t.shape], data: await t.toArray() }]);
+  const meta: Record<string, string> = {
+    format: CHECKPOINT_FORMAT,
+    config: JSON.stringify(config),
+    progress: JSON.stringify(progress),
+  };
   if (run) meta.run = JSON.stringify(run);
   if (trainer) {
-    for (const [prefix, opt] of [['optS', trainer.optS], ['optC', trainer.optC]] as const) {
+    for (const [prefix, opt] of [
+      ['optS', trainer.optS],
+      ['optC', trainer.optC],
+    ] as const) {
       const st = await opt.state();
-      for (const [k, v] of Object.entries(st.buffers)) entries.push([`${prefix}.${k}`, { dtype: 'F32', shape: [v.length], data: v }]);
+      for (const [k, v] of Object.entries(st.buffers))
+        entries.push([`${prefix}.${k}`, { dtype: 'F32', shape: [v.length], data: v }]);
       meta[prefix] = JSON.stringify({ kind: st.kind, hyper: st.hyper, step: st.step, shapes: st.shapes });
     }
   }
@@ -84,16 +100,25 @@ export function checkpointFromBytes(bytes: Uint8Array, path: string, opts: { ver
   try {
     decoded = decodeSafetensors(bytes);
   } catch (e) {
-    throw new CheckpointError(`checkpoint ${path} is not a valid safetensors file (${(e as Error).message}); it may be truncated or corrupted — use an earlier checkpoint`);
+    throw new CheckpointError(
+      `checkpoint ${path} is not a valid safetensors file (${(e as Error).message}); it may be truncated or corrupted — use an earlier checkpoint`,
+    );
   }
   const meta = decoded.metadata ?? {};
-  if (meta.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`checkpoint ${path} has format '${meta.format ?? 'none'}', expected '${CHECKPOINT_FORMAT}' (is it a SegAN checkpoint written by dawngrad?)`);
+  if (meta.format !== CHECKPOINT_FORMAT)
+    throw new CheckpointError(
+      `checkpoint ${path} has format '${meta.format ?? 'none'}', expected '${CHECKPOINT_FORMAT}' (is it a SegAN checkpoint written by dawngrad?)`,
+    );
   const entries: [string, Entry][] = [];
   for (const [name, t] of Object.entries(decoded.tensors)) {
-    if (t.dtype !== 'F32') throw new CheckpointError(`checkpoint ${path}: tensor '${name}' has dtype ${t.dtype}, expected F32`);
+    if (t.dtype !== 'F32')
+      throw new CheckpointError(`checkpoint ${path}: tensor '${name}' has dtype ${t.dtype}, expected F32`);
     entries.push([name, { dtype: 'F32', shape: t.shape, data: t.data as Float32Array }]);
   }
-  if (opts.verify && meta.sha256 !== checksum(entries)) throw new CheckpointError(`checkpoint ${path} is corrupted: its SHA-256 does not match the one recorded when it was written — use an earlier checkpoint`);
+  if (opts.verify && meta.sha256 !== checksum(entries))
+    throw new CheckpointError(
+      `checkpoint ${path} is corrupted: its SHA-256 does not match the one recorded when it was written — use an earlier checkpoint`,
+    );
   let config: TrainConfig;
   let progress: Progress;
   let run: Record<string, unknown> | null;
@@ -113,7 +138,8 @@ export function checkpointFromBytes(bytes: Uint8Array, path: string, opts: { ver
     for (const [name, e] of entries) if (name.startsWith(`${prefix}.`)) buffers[name.slice(prefix.length + 1)] = e.data;
     opt[prefix] = { ...head, buffers } as OptimizerState<object>;
   }
-  for (const [name, e] of entries) if (!name.startsWith('optS.') && !name.startsWith('optC.')) tensors.set(name, { shape: e.shape, data: e.data });
+  for (const [name, e] of entries)
+    if (!name.startsWith('optS.') && !name.startsWith('optC.')) tensors.set(name, { shape: e.shape, data: e.data });
   return { config, progress, tensors, optimizers: opt.optS && opt.optC ? { S: opt.optS, C: opt.optC } : null, run };
 }
 

@@ -36,7 +36,10 @@ export function configModalities(c: Pick<TrainConfig, 'modalities'>): Modality[]
 
 export type PresetName = 'paper' | 'code' | 'cpu';
 
-export const PRESETS: Record<PresetName, Pick<TrainConfig, 'optimizer' | 'lr' | 'betas' | 'clamp' | 'lambdaDice' | 'lrHalveEvery'>> = {
+export const PRESETS: Record<
+  PresetName,
+  Pick<TrainConfig, 'optimizer' | 'lr' | 'betas' | 'clamp' | 'lambdaDice' | 'lrHalveEvery'>
+> = {
   // arXiv 1706.01805 §2.3-2.4: RMSprop, lr 2e-5, critic clamped to ±0.01, multi-scale L1 only.
   paper: { optimizer: 'rmsprop', lr: 2e-5, betas: [0.9, 0.999], clamp: 0.01, lambdaDice: 0, lrHalveEvery: 0 },
   // github.com/YuanXue1993/SegAN train.py: Adam lr 2e-4, betas (0.5, 0.999), clamp ±0.05, + soft Dice
@@ -62,7 +65,9 @@ export const PRESET_OPTIONS: Record<PresetName, Record<string, number | boolean>
 export const DEFAULT_PRESET: PresetName = 'code';
 
 /** makeConfig's values of the fields a preset leaves alone (`segan train`'s option defaults read them). */
-export const CONFIG_DEFAULTS: Readonly<Pick<TrainConfig, 'scaleWeights' | 'batch' | 'epochs' | 'size' | 'volumeCrop' | 'seed'>> = {
+export const CONFIG_DEFAULTS: Readonly<
+  Pick<TrainConfig, 'scaleWeights' | 'batch' | 'epochs' | 'size' | 'volumeCrop' | 'seed'>
+> = {
   scaleWeights: [1, 1, 1, 1],
   batch: 8,
   epochs: 10,

@@ -34,7 +34,15 @@ function surface(mask: Uint8Array, shape: Vec3, box: Box): Uint8Array {
           const nz = gz + dz;
           return nx >= 0 && nx < X && ny >= 0 && ny < Y && nz >= 0 && nz < Z && mask[nx + X * (ny + Y * nz)] !== 0;
         };
-        if (!(inside(1, 0, 0) && inside(-1, 0, 0) && inside(0, 1, 0) && inside(0, -1, 0) && inside(0, 0, 1) && inside(0, 0, -1))) out[x + bx * (y + by * z)] = 1;
+        if (!(
+          inside(1, 0, 0) &&
+          inside(-1, 0, 0) &&
+          inside(0, 1, 0) &&
+          inside(0, -1, 0) &&
+          inside(0, 0, 1) &&
+          inside(0, 0, -1)
+        ))
+          out[x + bx * (y + by * z)] = 1;
       }
   return out;
 }
@@ -68,7 +76,16 @@ function boundingBox(masks: Uint8Array[], shape: Vec3): Box | null {
  * One axis of the squared distance transform, in place: f[i] ← min_j f[j] + (w·(i − j))² along lines
  * of n elements spaced `stride` apart (Felzenszwalb & Huttenlocher, 2012).
  */
-function edt1d(f: Float64Array, start: number, n: number, stride: number, w: number, v: Int32Array, zs: Float64Array, tmp: Float64Array): void {
+function edt1d(
+  f: Float64Array,
+  start: number,
+  n: number,
+  stride: number,
+  w: number,
+  v: Int32Array,
+  zs: Float64Array,
+  tmp: Float64Array,
+): void {
   for (let i = 0; i < n; i++) tmp[i] = f[start + i * stride];
   const w2 = w * w;
   let k = -1;
@@ -130,7 +147,8 @@ function directed(from: Uint8Array, toSquared: Float64Array): number[] {
 /** hd95 in mm between masks a and b (0/1 per voxel, x fastest) of a volume `shape` with voxel `spacing`. */
 export function hd95(a: Uint8Array, b: Uint8Array, shape: Vec3, spacing: Vec3): number {
   const n = shape[0] * shape[1] * shape[2];
-  if (a.length !== n || b.length !== n) throw new RangeError(`hd95: masks of ${a.length} and ${b.length} voxels for a ${shape.join('×')} volume`);
+  if (a.length !== n || b.length !== n)
+    throw new RangeError(`hd95: masks of ${a.length} and ${b.length} voxels for a ${shape.join('×')} volume`);
   const emptyA = !a.some((v) => v !== 0);
   const emptyB = !b.some((v) => v !== 0);
   if (emptyA && emptyB) return 0;
@@ -138,6 +156,9 @@ export function hd95(a: Uint8Array, b: Uint8Array, shape: Vec3, spacing: Vec3): 
   const box = boundingBox([a, b], shape)!;
   const sa = surface(a, shape, box);
   const sb = surface(b, shape, box);
-  const d = [...directed(sa, squaredDistances(sb, box.size, spacing)), ...directed(sb, squaredDistances(sa, box.size, spacing))];
+  const d = [
+    ...directed(sa, squaredDistances(sb, box.size, spacing)),
+    ...directed(sb, squaredDistances(sa, box.size, spacing)),
+  ];
   return percentile(d, 95);
 }

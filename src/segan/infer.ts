@@ -29,14 +29,25 @@ export function flipPlanes(src: Float32Array, planes: number, size: number, lr: 
 }
 
 /** Test-time augmentation: the mirrorings whose predictions are averaged (identity first). */
-const TTA_FLIPS: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
+const TTA_FLIPS: [boolean, boolean][] = [
+  [false, false],
+  [true, false],
+  [false, true],
+  [true, true],
+];
 
 /**
  * Class probabilities [Z, K, S, S] and BRATS labels [Z, S, S] for every slice of a case. With `tta`
  * each batch also runs mirrored left-right, up-down and both, and the four probability maps, mirrored
  * back, are averaged.
  */
-export async function predictSlices(engine: Engine, S: Segmentor, cs: Pick<CaseSlices, 'image' | 'shape'>, batch: number, opts: { tta?: boolean } = {}): Promise<{ prob: Float32Array; labels: Uint8Array }> {
+export async function predictSlices(
+  engine: Engine,
+  S: Segmentor,
+  cs: Pick<CaseSlices, 'image' | 'shape'>,
+  batch: number,
+  opts: { tta?: boolean } = {},
+): Promise<{ prob: Float32Array; labels: Uint8Array }> {
   checkBatch('predictSlices', batch);
   const { Z, M, K, S: size } = cs.shape;
   const plane = size * size;
@@ -77,7 +88,14 @@ export async function predictSlices(engine: Engine, S: Segmentor, cs: Pick<CaseS
  * 95 % Hausdorff distance in mm when the volume's grid is given (shape [X, Y, Z], x fastest, and voxel
  * spacing in mm).
  */
-export function scoreCase(caseId: string, predicted: Uint8Array, truth: Uint8Array, classes: number, label3Enhancing = false, grid?: { shape: Vec3; spacing: Vec3 }): CaseScores {
+export function scoreCase(
+  caseId: string,
+  predicted: Uint8Array,
+  truth: Uint8Array,
+  classes: number,
+  label3Enhancing = false,
+  grid?: { shape: Vec3; spacing: Vec3 },
+): CaseScores {
   const regions = classes === 1 ? (['whole'] as const) : REGIONS;
   const out: CaseScores = { case: caseId, regions: {} };
   for (const r of regions) {
@@ -96,9 +114,14 @@ export function scoreCase(caseId: string, predicted: Uint8Array, truth: Uint8Arr
  *    spurious enhancing voxels in a case without enhancement cost the whole region.
  * Returns how many voxels each rule changed.
  */
-export function postprocessLabels(labels: Uint8Array, shape: readonly [number, number, number], rules: { minComponent: number; minEnhancing: number }): { component: number; enhancing: number } {
+export function postprocessLabels(
+  labels: Uint8Array,
+  shape: readonly [number, number, number],
+  rules: { minComponent: number; minEnhancing: number },
+): { component: number; enhancing: number } {
   const [X, Y, Z] = shape;
-  if (labels.length !== X * Y * Z) throw new RangeError(`postprocessLabels: ${labels.length} labels for a ${shape.join('×')} grid`);
+  if (labels.length !== X * Y * Z)
+    throw new RangeError(`postprocessLabels: ${labels.length} labels for a ${shape.join('×')} grid`);
   let component = 0;
   if (rules.minComponent > 1) {
     const seen = new Uint8Array(labels.length);
@@ -149,7 +172,9 @@ export function postprocessLabels(labels: Uint8Array, shape: readonly [number, n
  * largest in-plane size (canonical orientation) rounded up to a multiple of 16 (the segmentor halves
  * it four times), and the most slices. Cases smaller than that are zero-padded around their centre.
  */
-export async function wholeExtent(cases: readonly BratsCase[]): Promise<{ cropShape: [number, number, number]; cropSize: number }> {
+export async function wholeExtent(
+  cases: readonly BratsCase[],
+): Promise<{ cropShape: [number, number, number]; cropSize: number }> {
   const shapes: Shape3[] = [];
   for (const c of cases) {
     const file = Object.values(c.files)[0];
@@ -183,12 +208,21 @@ export interface CaseInference {
  * writes them: every slice of the dataset's extent, mirrored predictions averaged when asked, put back
  * into the case's grid, post-processed when asked.
  */
-export async function predictCase(engine: Engine, S: Segmentor, ds: Dataset, caseId: string, batch: number, how: CaseInference): Promise<{ labels: Uint8Array; shape: [number, number, number]; changed: { component: number; enhancing: number } }> {
+export async function predictCase(
+  engine: Engine,
+  S: Segmentor,
+  ds: Dataset,
+  caseId: string,
+  batch: number,
+  how: CaseInference,
+): Promise<{ labels: Uint8Array; shape: [number, number, number]; changed: { component: number; enhancing: number } }> {
   const cs = ds.caseSlices(caseId);
   const { labels } = await predictSlices(engine, S, cs, batch, { tta: how.tta });
   const grid = ds.putBack(caseId, labels);
   const header = await ds.referenceHeader(caseId);
-  const changed = how.postprocess ? postprocessLabels(grid, header.shape, how.postprocess) : { component: 0, enhancing: 0 };
+  const changed = how.postprocess
+    ? postprocessLabels(grid, header.shape, how.postprocess)
+    : { component: 0, enhancing: 0 };
   return { labels: grid, shape: header.shape, changed };
 }
 
@@ -197,13 +231,22 @@ export async function predictCase(engine: Engine, S: Segmentor, ds: Dataset, cas
  * src/web/app.ts): the same preprocessing (preprocessCase at the whole extent), the same slices, the
  * same way back into the case's grid and the same post-processing, so it gives `segan predict`'s labels.
  */
-export async function predictLoadedCase(engine: Engine, S: Segmentor, c: LoadedCase, classes: number, batch: number, how: CaseInference): Promise<{ labels: Uint8Array; shape: [number, number, number]; changed: { component: number; enhancing: number } }> {
+export async function predictLoadedCase(
+  engine: Engine,
+  S: Segmentor,
+  c: LoadedCase,
+  classes: number,
+  batch: number,
+  how: CaseInference,
+): Promise<{ labels: Uint8Array; shape: [number, number, number]; changed: { component: number; enhancing: number } }> {
   const { cropShape, cropSize } = extentHolding([c.shape]);
   const p = preprocessCase(c, { cropShape });
   const shape = { Z: cropShape[2], M: c.images.length, K: classes === 1 ? 1 : 3, S: cropSize };
   const { labels } = await predictSlices(engine, S, { image: p.image, shape }, batch, { tta: how.tta });
   const grid = fromCanonical(uncropVolume(labels, p.canonicalShape, p.cropOffset, p.cropShape), c.transform);
   const fileShape = [...c.reference.shape] as [number, number, number];
-  const changed = how.postprocess ? postprocessLabels(grid, fileShape, how.postprocess) : { component: 0, enhancing: 0 };
+  const changed = how.postprocess
+    ? postprocessLabels(grid, fileShape, how.postprocess)
+    : { component: 0, enhancing: 0 };
   return { labels: grid, shape: fileShape, changed };
 }

@@ -94,23 +94,40 @@ export function summarize(cases: CaseScores[]): Summary[] {
 
 export function scoresTable(cases: CaseScores[]): string {
   const regions = REGIONS.filter((r) => cases.some((c) => c.regions[r]));
-  const metrics = METRICS.filter((m) => m !== 'hd95' || cases.some((c) => regions.some((r) => c.regions[r]?.hd95 !== undefined)));
+  const metrics = METRICS.filter(
+    (m) => m !== 'hd95' || cases.some((c) => regions.some((r) => c.regions[r]?.hd95 !== undefined)),
+  );
   const label: Record<Metric, string> = { dice: 'Dice', precision: 'prec', sensitivity: 'sens', hd95: 'HD95' };
   const fmt = (m: Metric, v: number) => (m === 'hd95' ? v.toFixed(1) : v.toFixed(3));
   const head = ['case', ...regions.flatMap((r) => metrics.map((m) => `${r} ${label[m]}`))];
-  const rows = cases.map((c) => [c.case, ...regions.flatMap((r) => metrics.map((m) => {
-    const v = c.regions[r]?.[m];
-    return v === undefined ? '-' : fmt(m, v);
-  }))]);
+  const rows = cases.map((c) => [
+    c.case,
+    ...regions.flatMap((r) =>
+      metrics.map((m) => {
+        const v = c.regions[r]?.[m];
+        return v === undefined ? '-' : fmt(m, v);
+      }),
+    ),
+  ]);
   const sums = summarize(cases);
-  rows.push(['mean ± sd', ...regions.flatMap((r) => metrics.map((m) => {
-    const s = sums.find((x) => x.region === r && x.metric === m);
-    return s ? `${fmt(m, s.mean)}±${fmt(m, s.sd)}` : '-';
-  }))]);
-  rows.push(['median', ...regions.flatMap((r) => metrics.map((m) => {
-    const s = sums.find((x) => x.region === r && x.metric === m);
-    return s ? fmt(m, s.median) : '-';
-  }))]);
+  rows.push([
+    'mean ± sd',
+    ...regions.flatMap((r) =>
+      metrics.map((m) => {
+        const s = sums.find((x) => x.region === r && x.metric === m);
+        return s ? `${fmt(m, s.mean)}±${fmt(m, s.sd)}` : '-';
+      }),
+    ),
+  ]);
+  rows.push([
+    'median',
+    ...regions.flatMap((r) =>
+      metrics.map((m) => {
+        const s = sums.find((x) => x.region === r && x.metric === m);
+        return s ? fmt(m, s.median) : '-';
+      }),
+    ),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
@@ -119,9 +136,10 @@ export function scoresTable(cases: CaseScores[]): string {
 /** One row per (case, region): dice, precision, sensitivity, hd95 (empty when unknown). */
 export function scoresCsv(cases: CaseScores[]): string {
   const lines = ['case,region,dice,precision,sensitivity,hd95'];
-  for (const c of cases) for (const r of REGIONS) {
-    const s = c.regions[r];
-    if (s) lines.push(`${c.case},${r},${s.dice},${s.precision},${s.sensitivity},${s.hd95 ?? ''}`);
-  }
+  for (const c of cases)
+    for (const r of REGIONS) {
+      const s = c.regions[r];
+      if (s) lines.push(`${c.case},${r},${s.dice},${s.precision},${s.sensitivity},${s.hd95 ?? ''}`);
+    }
   return lines.join('\n') + '\n';
 }

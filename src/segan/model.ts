@@ -37,18 +37,28 @@ export class Segmentor extends Module {
   readonly encBn: (BatchNorm2d | null)[];
   readonly dec: Conv2d[];
   readonly decBn: BatchNorm2d[];
-  constructor(engine: Engine, readonly config: ModelConfig) {
+  constructor(
+    engine: Engine,
+    readonly config: ModelConfig,
+  ) {
     super(engine);
     const { inChannels, classes, width, skip, seed } = config;
     const e = [64, 128, 256, 512].map((c) => ch(c, width));
     let s = seed;
-    this.enc = e.map((c, i) => this.child(`enc${i + 1}`, new Conv2d(engine, i === 0 ? inChannels : e[i - 1], c, 4, { stride: 2, padding: 1, bias: i === 0, seed: s++ })));
+    this.enc = e.map((c, i) =>
+      this.child(
+        `enc${i + 1}`,
+        new Conv2d(engine, i === 0 ? inChannels : e[i - 1], c, 4, { stride: 2, padding: 1, bias: i === 0, seed: s++ }),
+      ),
+    );
     this.encBn = e.map((c, i) => (i === 0 ? null : this.child(`enc${i + 1}_bn`, new BatchNorm2d(engine, c, s++))));
     // decoder: inputs e4 (512) → 256 (+ skip e3) → 128 (+ skip e2) → 64 (+ skip e1) → K
     const outs = [e[2], e[1], e[0]];
     const ins = [e[3], ...outs.map((c) => (skip === 'concat' ? 2 * c : c))];
     this.dec = [
-      ...outs.map((c, i) => this.child(`dec${i + 1}`, new Conv2d(engine, ins[i], c, 3, { padding: 1, bias: false, seed: s++ }))),
+      ...outs.map((c, i) =>
+        this.child(`dec${i + 1}`, new Conv2d(engine, ins[i], c, 3, { padding: 1, bias: false, seed: s++ })),
+      ),
       this.child('dec4', new Conv2d(engine, ins[3], classes, 3, { padding: 1, bias: true, seed: s++ })),
     ];
     this.decBn = outs.map((c, i) => this.child(`dec${i + 1}_bn`, new BatchNorm2d(engine, c, s++)));
@@ -78,12 +88,21 @@ export class Segmentor extends Module {
 export class Critic extends Module {
   readonly convs: Conv2d[];
   readonly bns: (BatchNorm2d | null)[];
-  constructor(engine: Engine, readonly config: ModelConfig, seedOffset = 1000) {
+  constructor(
+    engine: Engine,
+    readonly config: ModelConfig,
+    seedOffset = 1000,
+  ) {
     super(engine);
     const { inChannels, width } = config;
     const c = [64, 128, 256].map((v) => ch(v, width));
     let s = config.seed + seedOffset;
-    this.convs = c.map((o, i) => this.child(`conv${i + 1}`, new Conv2d(engine, i === 0 ? inChannels : c[i - 1], o, 4, { stride: 2, padding: 1, bias: i === 0, seed: s++ })));
+    this.convs = c.map((o, i) =>
+      this.child(
+        `conv${i + 1}`,
+        new Conv2d(engine, i === 0 ? inChannels : c[i - 1], o, 4, { stride: 2, padding: 1, bias: i === 0, seed: s++ }),
+      ),
+    );
     this.bns = c.map((o, i) => (i === 0 ? null : this.child(`conv${i + 1}_bn`, new BatchNorm2d(engine, o, s++))));
   }
 
@@ -93,7 +112,9 @@ export class Critic extends Module {
     let h = masked;
     this.convs.forEach((conv, i) => {
       const bn = this.bns[i];
-      h = bn ? bn.forward(conv.forward(h), 'leakyRelu', this.config.slope) : conv.forward(h, 'leakyRelu', this.config.slope);
+      h = bn
+        ? bn.forward(conv.forward(h), 'leakyRelu', this.config.slope)
+        : conv.forward(h, 'leakyRelu', this.config.slope);
       out.push(h);
     });
     return out;
@@ -104,9 +125,15 @@ export class Critic extends Module {
 export class SeganModel {
   readonly S: Segmentor;
   readonly critics: Critic[];
-  constructor(readonly engine: Engine, readonly config: TrainConfig) {
+  constructor(
+    readonly engine: Engine,
+    readonly config: TrainConfig,
+  ) {
     this.S = new Segmentor(engine, config.model);
-    this.critics = Array.from({ length: config.model.classes }, (_, k) => new Critic(engine, config.model, 1000 + 100 * k));
+    this.critics = Array.from(
+      { length: config.model.classes },
+      (_, k) => new Critic(engine, config.model, 1000 + 100 * k),
+    );
   }
 
   criticParameters(): Tensor[] {

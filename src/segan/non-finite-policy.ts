@@ -31,9 +31,11 @@ export class NonFiniteStepPolicy {
 
   constructor(onNan: OnNan | undefined, maxConsecutiveSkips: number | undefined) {
     this.onNan = onNan ?? RUN_DEFAULTS.onNan;
-    if (this.onNan !== 'stop' && this.onNan !== 'skip') throw new Error(`onNan must be 'stop' or 'skip', got '${String(this.onNan)}'`);
+    if (this.onNan !== 'stop' && this.onNan !== 'skip')
+      throw new Error(`onNan must be 'stop' or 'skip', got '${String(this.onNan)}'`);
     this.maxSkips = maxConsecutiveSkips ?? RUN_DEFAULTS.maxConsecutiveSkips;
-    if (!Number.isInteger(this.maxSkips) || this.maxSkips < 1) throw new Error(`maxConsecutiveSkips must be a positive integer, got ${this.maxSkips}`);
+    if (!Number.isInteger(this.maxSkips) || this.maxSkips < 1)
+      throw new Error(`maxConsecutiveSkips must be a positive integer, got ${this.maxSkips}`);
   }
 
   /**
@@ -52,27 +54,41 @@ export class NonFiniteStepPolicy {
     const { critic, segmentor } = loss;
     const skipped = found.filter((f): f is SkippedStep => f !== null);
     // an unguarded trainer cannot skip, but a non-finite loss is still caught here
-    for (const [which, v] of [['critic', critic], ['segmentor', segmentor]] as const) {
+    for (const [which, v] of [
+      ['critic', critic],
+      ['segmentor', segmentor],
+    ] as const) {
       if (!Number.isFinite(v) && !skipped.some((f) => f.which === which)) skipped.push({ which, culprit: 'loss' });
     }
     if (!skipped.length) {
       this.inARow = 0;
       return false;
     }
-    const what = skipped.map((f) => (f.culprit === 'loss' ? `${f.which} loss (${f.which === 'critic' ? critic : segmentor})` : `${f.which} ${f.culprit}`));
+    const what = skipped.map((f) =>
+      f.culprit === 'loss'
+        ? `${f.which} loss (${f.which === 'critic' ? critic : segmentor})`
+        : `${f.which} ${f.culprit}`,
+    );
     const where = `at step ${at.step} (epoch ${at.epoch})`;
     const advice = `The last good checkpoint is ${lastCheckpoint ?? '(none yet)'}; resume from it with a lower learning rate (--resume … --lr …)${this.onNan === 'stop' ? ', or use --on-nan skip to skip such batches' : ''}.`;
     if (this.onNan === 'stop' || !guarded) {
       const first = skipped[0];
       const value = first.which === 'critic' ? critic : segmentor;
-      const head = first.culprit === 'loss' ? `the ${first.which} loss became ${value}` : `the ${first.which} ${first.culprit} became non-finite (NaN or infinity; the loss was ${value})`;
-      throw new NonFiniteLossError(`${head} ${where}${skipped.length > 1 ? ` (also: ${what.slice(1).join(', ')})` : ''}; the update was not applied and training stopped. ${advice}`);
+      const head =
+        first.culprit === 'loss'
+          ? `the ${first.which} loss became ${value}`
+          : `the ${first.which} ${first.culprit} became non-finite (NaN or infinity; the loss was ${value})`;
+      throw new NonFiniteLossError(
+        `${head} ${where}${skipped.length > 1 ? ` (also: ${what.slice(1).join(', ')})` : ''}; the update was not applied and training stopped. ${advice}`,
+      );
     }
     this.skipped++;
     this.inARow++;
     onSkip({ type: 'skip', epoch: at.epoch, step: at.step, what });
     if (this.inARow >= this.maxSkips) {
-      throw new NonFiniteLossError(`${this.inARow} steps in a row were skipped for non-finite values (the last ${where}: ${what.join(', ')}); training stopped. ${advice}`);
+      throw new NonFiniteLossError(
+        `${this.inARow} steps in a row were skipped for non-finite values (the last ${where}: ${what.join(', ')}); training stopped. ${advice}`,
+      );
     }
     return true;
   }

@@ -26,7 +26,11 @@ export class OutputError extends Error {
 
 /** A Node file-system error whose code means the output cannot be written. */
 export function isOutputError(err: unknown): err is NodeJS.ErrnoException {
-  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && (err as NodeJS.ErrnoException).code! in OUTPUT_ERRORS;
+  return (
+    err instanceof Error &&
+    typeof (err as NodeJS.ErrnoException).code === 'string' &&
+    (err as NodeJS.ErrnoException).code! in OUTPUT_ERRORS
+  );
 }
 
 /** Run a write to `path`; a failure without a path (write(2) errors have none) gets this one. */
@@ -64,14 +68,20 @@ export function ensureWritableDir(dir: string, what: string): void {
   } catch (e) {
     throw new OutputError(`${what} ${dir} cannot be used: ${(e as Error).message}`);
   }
-  if (!isDir) throw new OutputError(`${what} ${dir} cannot be created: ${probe} is a file, not a folder. Choose another folder (--runs / --run).`);
+  if (!isDir)
+    throw new OutputError(
+      `${what} ${dir} cannot be created: ${probe} is a file, not a folder. Choose another folder (--runs / --run).`,
+    );
   try {
     accessSync(probe, constants.W_OK | constants.X_OK);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = OUTPUT_ERRORS[err.code ?? ''] ?? err.message;
-    const where = probe === resolve(dir) ? `${dir} is not writable` : `${dir} cannot be created: ${probe} is not writable`;
-    throw new OutputError(`${what} ${where} (${why}, ${err.code}). Choose another folder (--runs / --run) or fix its permissions.`);
+    const where =
+      probe === resolve(dir) ? `${dir} is not writable` : `${dir} cannot be created: ${probe} is not writable`;
+    throw new OutputError(
+      `${what} ${where} (${why}, ${err.code}). Choose another folder (--runs / --run) or fix its permissions.`,
+    );
   }
 }
 
@@ -98,7 +108,9 @@ export function ensureFreeSpace(dir: string, bytes: number, what: string, free: 
   }
   const need = bytes + 16 * 2 ** 20;
   if (avail < need) {
-    throw new OutputError(`not enough free space for ${what} in ${dir}: ${fmtBytes(avail, 'MiB')} free, about ${fmtBytes(need, 'MiB')} needed. Free some space or choose another folder (--runs).`);
+    throw new OutputError(
+      `not enough free space for ${what} in ${dir}: ${fmtBytes(avail, 'MiB')} free, about ${fmtBytes(need, 'MiB')} needed. Free some space or choose another folder (--runs).`,
+    );
   }
 }
 
@@ -106,7 +118,8 @@ export function ensureFreeSpace(dir: string, bytes: number, what: string, free: 
 export function checkpointBytes(model: SeganModel, config: TrainConfig): number {
   let floats = 0;
   for (const t of model.stateDict().values()) floats += t.size;
-  const params = model.S.parameters().reduce((a, t) => a + t.size, 0) + model.criticParameters().reduce((a, t) => a + t.size, 0);
+  const params =
+    model.S.parameters().reduce((a, t) => a + t.size, 0) + model.criticParameters().reduce((a, t) => a + t.size, 0);
   floats += params * (config.optimizer === 'adam' ? 2 : 1);
   return floats * 4 + 2 ** 20; // + header and metadata
 }

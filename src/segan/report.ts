@@ -25,7 +25,10 @@ export interface ReportVolume {
 }
 
 /** The box [lo, hi] (inclusive, per axis) holding every non-zero voxel of any of the volumes. */
-function box(vols: ArrayLike<number>[], shape: [number, number, number]): { lo: number[]; size: [number, number, number] } {
+function box(
+  vols: ArrayLike<number>[],
+  shape: [number, number, number],
+): { lo: number[]; size: [number, number, number] } {
   const [X, Y] = shape;
   const lo = [Infinity, Infinity, Infinity];
   const hi = [-1, -1, -1];
@@ -42,7 +45,12 @@ function box(vols: ArrayLike<number>[], shape: [number, number, number]): { lo: 
   return { lo, size: [hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1] };
 }
 
-function cropBytes(v: Uint8Array, shape: [number, number, number], lo: number[], size: [number, number, number]): Uint8Array {
+function cropBytes(
+  v: Uint8Array,
+  shape: [number, number, number],
+  lo: number[],
+  size: [number, number, number],
+): Uint8Array {
   const [X, Y] = shape;
   const [sx, sy, sz] = size;
   const out = new Uint8Array(sx * sy * sz);
@@ -56,20 +64,34 @@ function cropBytes(v: Uint8Array, shape: [number, number, number], lo: number[],
 
 const b64gz = (a: Uint8Array) => gzipSync(a, { level: 9 }).toString('base64');
 
-
 /** The scores table (per case and region: Dice, HD95, precision, sensitivity; then mean and median). */
 function scoresTableHtml(cases: CaseScores[]): string {
   const regions = REGIONS.filter((r) => cases.some((c) => c.regions[r]));
   const head = `<tr><th rowspan="2">case</th>${regions.map((r) => `<th colspan="4">${r}</th>`).join('')}</tr><tr>${regions.map(() => '<th>Dice</th><th>HD95 mm</th><th>prec</th><th>sens</th>').join('')}</tr>`;
-  const cell = (v: number | undefined, mm = false) => `<td>${v === undefined ? '–' : mm ? v.toFixed(1) : v.toFixed(3)}</td>`;
-  const rows = cases.map((c) => `<tr><td class="case">${escapeHtml(c.case)}</td>${regions.map((r) => { const s = c.regions[r]; return cell(s?.dice) + cell(s?.hd95, true) + cell(s?.precision) + cell(s?.sensitivity); }).join('')}</tr>`);
+  const cell = (v: number | undefined, mm = false) =>
+    `<td>${v === undefined ? '–' : mm ? v.toFixed(1) : v.toFixed(3)}</td>`;
+  const rows = cases.map(
+    (c) =>
+      `<tr><td class="case">${escapeHtml(c.case)}</td>${regions
+        .map((r) => {
+          const s = c.regions[r];
+          return cell(s?.dice) + cell(s?.hd95, true) + cell(s?.precision) + cell(s?.sensitivity);
+        })
+        .join('')}</tr>`,
+  );
   const sums = summarize(cases);
-  const stat = (label: string, key: 'mean' | 'median') => `<tr class="sum"><td>${label}</td>${regions.map((r) => (['dice', 'hd95', 'precision', 'sensitivity'] as const).map((m) => cell(sums.find((s) => s.region === r && s.metric === m)?.[key], m === 'hd95')).join('')).join('')}</tr>`;
+  const stat = (label: string, key: 'mean' | 'median') =>
+    `<tr class="sum"><td>${label}</td>${regions.map((r) => (['dice', 'hd95', 'precision', 'sensitivity'] as const).map((m) => cell(sums.find((s) => s.region === r && s.metric === m)?.[key], m === 'hd95')).join('')).join('')}</tr>`;
   return `<table id="scores"><thead>${head}</thead><tbody>${rows.join('')}${stat('mean', 'mean')}${stat('median', 'median')}</tbody></table>`;
 }
 
 /** The whole page. */
-export function reportHtml(o: { title: string; checkpoint: string; cases: CaseScores[]; viewer: ReportVolume | null }): string {
+export function reportHtml(o: {
+  title: string;
+  checkpoint: string;
+  cases: CaseScores[];
+  viewer: ReportVolume | null;
+}): string {
   const v = o.viewer;
   let payload: unknown = null;
   if (v) {
@@ -97,9 +119,13 @@ ${VIEWER_CSS}
 <h1>${escapeHtml(o.title)}</h1>
 <p>checkpoint <code>${escapeHtml(o.checkpoint)}</code>; ${o.cases.length} case${o.cases.length === 1 ? '' : 's'}, scored in 3-D in each case's own grid (HD95 in mm; BraTS conventions for empty regions).</p>
 ${scoresTableHtml(o.cases)}
-${v ? `<h2>Case ${escapeHtml(v.caseId)}</h2>
+${
+  v
+    ? `<h2>Case ${escapeHtml(v.caseId)}</h2>
 ${viewerControlsHtml(v.truth !== null)}
-<p id="status"></p>` : ''}
+<p id="status"></p>`
+    : ''
+}
 <script>${VIEWER_SCRIPT}</script>
 <script type="application/json" id="scores-json">${scriptJson({ checkpoint: o.checkpoint, cases: o.cases, summary: summarize(o.cases) })}</script>
 <script type="application/json" id="volume-json">${scriptJson(payload)}</script>

@@ -35,7 +35,8 @@ export async function writeSyntheticCases(outDir: string, opts: SynthOptions): P
       ['flair', p.images.flair, 'int16'],
       ['seg', p.seg, 'uint8'],
     ];
-    for (const [suffix, data, datatype] of files) await writeNifti(join(dir, `${id}_${suffix}.nii.gz`), data, { like, datatype });
+    for (const [suffix, data, datatype] of files)
+      await writeNifti(join(dir, `${id}_${suffix}.nii.gz`), data, { like, datatype });
     ids.push(id);
     opts.onCase?.(id, i);
   }

@@ -22,7 +22,15 @@ import { loadCheckpoint, restore, saveCheckpoint, type Progress } from './checkp
 import { validateVolumes, writeOverlays } from './validate.ts';
 import { SeganModel } from './model.ts';
 import { SeganTrainer, type StepLosses } from './trainer.ts';
-import { checkpointBytes, describeOutputError, ensureFreeSpace, ensureWritableDir, isOutputError, OutputError, writingTo } from './output.ts';
+import {
+  checkpointBytes,
+  describeOutputError,
+  ensureFreeSpace,
+  ensureWritableDir,
+  isOutputError,
+  OutputError,
+  writingTo,
+} from './output.ts';
 import { NonFiniteStepPolicy, type OnNan, type SkipRecord } from './non-finite-policy.ts';
 import { TrainingLog, type EpochMetrics, type StepMetrics } from './training-log.ts';
 import { TimeBudget } from './time-budget.ts';
@@ -114,7 +122,8 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
   } catch (e) {
     throw new DataError((e as Error).message, { cause: e });
   }
-  if (ds.M !== config.model.inChannels) throw new Error(`the data has ${ds.M} modalities but the model expects ${config.model.inChannels}`);
+  if (ds.M !== config.model.inChannels)
+    throw new Error(`the data has ${ds.M} modalities but the model expects ${config.model.inChannels}`);
   const model = new SeganModel(engine, config);
   const trainer = new SeganTrainer(model, config);
   const ckptBytes = checkpointBytes(model, config);
@@ -132,9 +141,27 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
   mkdirSync(join(runDir, 'checkpoints'), { recursive: true });
   mkdirSync(join(runDir, 'overlays'), { recursive: true });
   const resumes = Array.isArray(earlier?.resumes) ? (earlier.resumes as unknown[]) : [];
-  if (ckpt) resumes.push({ from: opts.resume, step: progress.globalStep, at: new Date().toISOString(), overrides: opts.resumeOverrides ?? {} });
+  if (ckpt)
+    resumes.push({
+      from: opts.resume,
+      step: progress.globalStep,
+      at: new Date().toISOString(),
+      overrides: opts.resumeOverrides ?? {},
+    });
   writingTo(configFile, () =>
-    writeFileSync(configFile, JSON.stringify({ ...config, data: { dir: opts.dataDir, train: ds.trainCases, val: ds.valCases }, run: opts.runPlan ?? {}, ...(resumes.length ? { resumes } : {}) }, null, 2) + '\n'),
+    writeFileSync(
+      configFile,
+      JSON.stringify(
+        {
+          ...config,
+          data: { dir: opts.dataDir, train: ds.trainCases, val: ds.valCases },
+          run: opts.runPlan ?? {},
+          ...(resumes.length ? { resumes } : {}),
+        },
+        null,
+        2,
+      ) + '\n',
+    ),
   );
   if (opts.splits) {
     const splitsFile = join(runDir, 'splits.json');
@@ -151,7 +178,10 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
   const checkpointEvery = opts.checkpointEvery ?? RUN_DEFAULTS.checkpointEvery;
   const B = config.batch;
   const stepsPerEpoch = Math.floor(ds.numSlices('train') / B);
-  if (stepsPerEpoch === 0) throw new Error(`only ${ds.numSlices('train')} training slices for batch ${B}: use a smaller --batch or more cases`);
+  if (stepsPerEpoch === 0)
+    throw new Error(
+      `only ${ds.numSlices('train')} training slices for batch ${B}: use a smaller --batch or more cases`,
+    );
   let lastCheckpoint: string | null = opts.resume ?? null;
   let stepsThisRun = 0;
   let pending: { step: number; epoch: number; losses: StepLosses }[] = [];
@@ -183,8 +213,15 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     for (const p of batch) {
       let critic: number, segmentor: number, dice: number, skipped: boolean;
       try {
-        [critic, segmentor, dice] = await Promise.all([p.losses.critic.item(), p.losses.segmentor.item(), p.losses.dice.item()]);
-        const found = await Promise.all([trainer.explainFlag('critic', p.losses.criticFlag), trainer.explainFlag('segmentor', p.losses.segmentorFlag)]);
+        [critic, segmentor, dice] = await Promise.all([
+          p.losses.critic.item(),
+          p.losses.segmentor.item(),
+          p.losses.dice.item(),
+        ]);
+        const found = await Promise.all([
+          trainer.explainFlag('critic', p.losses.criticFlag),
+          trainer.explainFlag('segmentor', p.losses.segmentorFlag),
+        ]);
         for (const t of Object.values(p.losses)) t?.dispose();
         skipped = policy.judge(p, { critic, segmentor }, found, trainer.guard, lastCheckpoint, (r) => {
           log.skip(r);
@@ -195,7 +232,18 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
         throw err;
       }
       if (skipped) continue;
-      const m: StepMetrics = { type: 'step', epoch: p.epoch, step: p.step, critic, segmentor, dice, lr: trainer.lrAt(p.epoch), stepsPerSec, elapsedSec: log.elapsedSec(now), stepsTotal: config.epochs * stepsPerEpoch };
+      const m: StepMetrics = {
+        type: 'step',
+        epoch: p.epoch,
+        step: p.step,
+        critic,
+        segmentor,
+        dice,
+        lr: trainer.lrAt(p.epoch),
+        stepsPerSec,
+        elapsedSec: log.elapsedSec(now),
+        stepsTotal: config.epochs * stepsPerEpoch,
+      };
       log.step(m);
       if (p === batch[batch.length - 1]) opts.onLog?.(m);
     }
@@ -209,9 +257,25 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     if (best) {
       bestScore = score;
       ensureFreeSpace(runDir, ckptBytes, `the best checkpoint (step ${progress.globalStep})`);
-      await saveCheckpoint(join(runDir, 'checkpoints', 'best.safetensors'), model, trainer, config, progress, opts.runPlan);
+      await saveCheckpoint(
+        join(runDir, 'checkpoints', 'best.safetensors'),
+        model,
+        trainer,
+        config,
+        progress,
+        opts.runPlan,
+      );
     }
-    const m: EpochMetrics = { type: 'val', epoch, step: progress.globalStep, dice: v.dice, hd95: v.hd95, cases: v.cases, best, elapsedSec: log.elapsedSec() };
+    const m: EpochMetrics = {
+      type: 'val',
+      epoch,
+      step: progress.globalStep,
+      dice: v.dice,
+      hd95: v.hd95,
+      cases: v.cases,
+      best,
+      elapsedSec: log.elapsedSec(),
+    };
     log.validation(m);
     opts.onEpoch?.(m);
     if (overlays) await writeOverlays(engine, model, ds, runDir, epoch, B, v.labels);
@@ -226,7 +290,14 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     outer: for (let epoch = progress.epoch; epoch < config.epochs; epoch++) {
       trainer.setEpoch(epoch);
       let index = 0;
-      for (const batch of ds.batches('train', B, { seed: config.seed, epoch, crop: 'random', flip: opts.flip ?? false, augment: opts.augment, dropLast: true })) {
+      for (const batch of ds.batches('train', B, {
+        seed: config.seed,
+        epoch,
+        crop: 'random',
+        flip: opts.flip ?? false,
+        augment: opts.augment,
+        dropLast: true,
+      })) {
         if (index++ < progress.stepInEpoch) continue; // resuming mid-epoch: same order, skip what was done
         if (!budget.stepFits()) {
           stopped = 'time';
@@ -249,7 +320,11 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
           await flushMetrics();
           await budget.timedSave(save);
         }
-        if (opts.valEvery !== undefined && progress.globalStep % opts.valEvery === 0 && progress.stepInEpoch < stepsPerEpoch) {
+        if (
+          opts.valEvery !== undefined &&
+          progress.globalStep % opts.valEvery === 0 &&
+          progress.stepInEpoch < stepsPerEpoch
+        ) {
           await flushMetrics();
           if (!budget.validationFits()) {
             stopped = 'time';
@@ -287,7 +362,14 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     for (const p of pending) for (const t of Object.values(p.losses)) t?.dispose();
     if (!engine.runtime.isClosed) model.dispose();
   }
-  return { progress, lastCheckpoint, val: lastVal, stopped, skippedSteps: policy.skipped, dataset: { trainCases: ds.trainCases, valCases: ds.valCases, K: ds.K, M: ds.M, S: ds.S } };
+  return {
+    progress,
+    lastCheckpoint,
+    val: lastVal,
+    stopped,
+    skippedSteps: policy.skipped,
+    dataset: { trainCases: ds.trainCases, valCases: ds.valCases, K: ds.K, M: ds.M, S: ds.S },
+  };
 }
 
 /**
@@ -296,8 +378,14 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
  */
 function withResumeHint(err: unknown, step: number, lastCheckpoint: string | null): unknown {
   if (!(err instanceof Error)) return err;
-  const resume = lastCheckpoint ? `the last complete checkpoint is ${lastCheckpoint}; resume with --resume ${lastCheckpoint}` : 'no checkpoint was written yet';
-  if (isOutputError(err)) return new OutputError(`${describeOutputError(err)}. Training stopped at step ${step}; ${resume} once that is fixed.`, { cause: err });
+  const resume = lastCheckpoint
+    ? `the last complete checkpoint is ${lastCheckpoint}; resume with --resume ${lastCheckpoint}`
+    : 'no checkpoint was written yet';
+  if (isOutputError(err))
+    return new OutputError(
+      `${describeOutputError(err)}. Training stopped at step ${step}; ${resume} once that is fixed.`,
+      { cause: err },
+    );
   if (err instanceof OutputError) {
     err.message += ` Training stopped at step ${step}; ${resume} once that is fixed.`;
     return err;

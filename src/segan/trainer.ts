@@ -53,14 +53,24 @@ export class SeganTrainer {
   readonly guard: boolean;
   private namesS: string[];
   private namesC: string[];
-  constructor(readonly model: SeganModel, readonly config: TrainConfig, opts: TrainerOptions = {}) {
+  constructor(
+    readonly model: SeganModel,
+    readonly config: TrainConfig,
+    opts: TrainerOptions = {},
+  ) {
     this.guard = opts.guard ?? true;
     const named = model.S.namedParameters('S.');
     const namedC = model.critics.flatMap((c, k) => c.namedParameters(`C${k}.`));
     this.namesS = named.map(([n]) => n);
     this.namesC = namedC.map(([n]) => n);
-    this.optS = makeOptimizer(named.map(([, t]) => t), config);
-    this.optC = makeOptimizer(namedC.map(([, t]) => t), config);
+    this.optS = makeOptimizer(
+      named.map(([, t]) => t),
+      config,
+    );
+    this.optC = makeOptimizer(
+      namedC.map(([, t]) => t),
+      config,
+    );
   }
 
   /**
@@ -108,7 +118,9 @@ export class SeganTrainer {
       // (none in SegAN) is clamped on its own. A skipped step clamps nothing (it changes nothing).
       const c = this.config.clamp;
       const idle = this.model.criticParameters().filter((t) => t.grad === null);
-      const flag = this.optC.step(this.guard ? { skipNonFinite: true, check: [loss], clamp: [-c, c] } : { clamp: [-c, c] });
+      const flag = this.optC.step(
+        this.guard ? { skipNonFinite: true, check: [loss], clamp: [-c, c] } : { clamp: [-c, c] },
+      );
       this.optC.zeroGrad();
       if (idle.length) clampParameters(idle, -c, c);
       return [loss.detach(), flag];

@@ -59,7 +59,8 @@ export class TrainingLog {
   dropAfter(step: number): void {
     const lines = this.earlierLines();
     const kept = lines.filter((l) => !((readJsonLine(l)?.step ?? 0) > step));
-    if (kept.length < lines.length) writingTo(this.file, () => writeFileSync(this.file, kept.map((l) => l + '\n').join('')));
+    if (kept.length < lines.length)
+      writingTo(this.file, () => writeFileSync(this.file, kept.map((l) => l + '\n').join('')));
   }
 
   /** The best validation (mean Dice over regions) among the lines already in metrics.jsonl; −∞ if none. */
@@ -67,7 +68,8 @@ export class TrainingLog {
     let best = -Infinity;
     for (const l of this.earlierLines()) {
       const j = readJsonLine(l) as { type?: string; dice?: number[] } | null;
-      if (j?.type === 'val' && Array.isArray(j.dice) && j.dice.length) best = Math.max(best, j.dice.reduce((a, b) => a + b, 0) / j.dice.length);
+      if (j?.type === 'val' && Array.isArray(j.dice) && j.dice.length)
+        best = Math.max(best, j.dice.reduce((a, b) => a + b, 0) / j.dice.length);
     }
     return best;
   }
@@ -120,10 +122,14 @@ export function writePlot(runDir: string, history: StepMetrics[], val: EpochMetr
     { name: 'critic loss', points: history.map((m) => [m.step, m.critic] as [number, number]) },
     { name: 'segmentor loss', points: history.map((m) => [m.step, m.segmentor] as [number, number]) },
     { name: 'train Dice (whole)', points: history.map((m) => [m.step, m.dice] as [number, number]) },
-    ...(val.length ? [{ name: 'validation Dice (whole)', points: val.map((m) => [m.step, m.dice[0]] as [number, number]) }] : []),
+    ...(val.length
+      ? [{ name: 'validation Dice (whole)', points: val.map((m) => [m.step, m.dice[0]] as [number, number]) }]
+      : []),
   ];
   const file = join(runDir, 'loss-curve.svg');
-  writingTo(file, () => writeFileSync(file, lineChartSvg(series, { title: 'SegAN training', xLabel: 'step', yLabel: 'loss / Dice' })));
+  writingTo(file, () =>
+    writeFileSync(file, lineChartSvg(series, { title: 'SegAN training', xLabel: 'step', yLabel: 'loss / Dice' })),
+  );
 }
 
 function readJsonLine(line: string): { step?: number } | null {

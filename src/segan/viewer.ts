@@ -13,12 +13,14 @@ export function toBytes(data: ArrayLike<number>): Uint8Array {
   const hi = nz.length ? nz[Math.ceil(0.995 * (nz.length - 1))] : 1;
   const out = new Uint8Array(data.length);
   const scale = hi > lo ? 255 / (hi - lo) : 0;
-  for (let i = 0; i < data.length; i++) out[i] = data[i] === 0 ? 0 : Math.max(1, Math.min(255, Math.round((data[i] - lo) * scale)));
+  for (let i = 0; i < data.length; i++)
+    out[i] = data[i] === 0 ? 0 : Math.max(1, Math.min(255, Math.round((data[i] - lo) * scale)));
   return out;
 }
 
 /** Text safe inside HTML (element content and quoted attributes). */
-export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 /** JSON safe inside <script>: no "</script" can close the element early. */
 export const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 

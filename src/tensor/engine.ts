@@ -138,7 +138,16 @@ export class Engine {
     if (t.size === 0) return t;
     const g = grid1d(Math.ceil(t.size / 2));
     const k = this.runtime.kernels.get('random/threefry', {}, op);
-    const u = RANDOM_PARAMS.pack({ count: t.size, grid_x: g.gridX, seed_lo: lo, seed_hi: hi, counter_offset: 0, dist, a, b });
+    const u = RANDOM_PARAMS.pack({
+      count: t.size,
+      grid_x: g.gridX,
+      seed_lo: lo,
+      seed_hi: hi,
+      counter_offset: 0,
+      dist,
+      a,
+      b,
+    });
     this.runtime.dispatch(k, [t.buffer(op)], u, g.workgroups);
     return t;
   }
@@ -173,7 +182,9 @@ export class Engine {
     }
     if (result instanceof Promise) {
       for (const t of scope) if (!t.kept) t.dispose();
-      throw new Error('tidy: the function returned a Promise; tidy() is synchronous (record work inside, await outside)');
+      throw new Error(
+        'tidy: the function returned a Promise; tidy() is synchronous (record work inside, await outside)',
+      );
     }
     const keep = new Set<Tensor>();
     collectTensors(result, keep);
@@ -221,7 +232,10 @@ export class Engine {
     if (this.runtime.profiler && !this.runtime.isClosed && envValue('DAWNGRAD_PROFILE') === '1') {
       // DAWNGRAD_PROFILE=1 on any run: the kernel table on stderr and a Chrome trace on disk at the end.
       await this.runtime.flush().catch(() => undefined);
-      writeProfileReport(this.runtime.profiler.take(), envValue('DAWNGRAD_PROFILE_OUT') ?? `dawngrad-profile-${process.pid}.json`);
+      writeProfileReport(
+        this.runtime.profiler.take(),
+        envValue('DAWNGRAD_PROFILE_OUT') ?? `dawngrad-profile-${process.pid}.json`,
+      );
     }
     await this.runtime.close();
     this.gpuRef = null;
@@ -249,7 +263,8 @@ function collectTensors(v: unknown, into: Set<Tensor>, depth = 0): void {
     return;
   }
   if (Array.isArray(v)) for (const x of v) collectTensors(x, into, depth + 1);
-  else if (Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) collectTensors(x, into, depth + 1);
+  else if (Object.getPrototypeOf(v) === Object.prototype)
+    for (const x of Object.values(v)) collectTensors(x, into, depth + 1);
 }
 
 export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
@@ -257,7 +272,8 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   const bad = checkEnvironment().errors;
   if (bad.length) throw new EnvError(bad.join('; '));
   memoryLimitOf(opts);
-  if (opts.precision !== undefined && opts.precision !== 'f32' && opts.precision !== 'f16') throw new RangeError(`precision must be 'f32' or 'f16', got '${String(opts.precision)}'`);
+  if (opts.precision !== undefined && opts.precision !== 'f32' && opts.precision !== 'f16')
+    throw new RangeError(`precision must be 'f32' or 'f16', got '${String(opts.precision)}'`);
   const { gpu, device, report } = await openDevice(opts);
   let runtime: Runtime;
   try {

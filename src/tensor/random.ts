@@ -22,8 +22,9 @@ export function threefry2x32(k0: number, k1: number, c0: number, c1: number): [n
 }
 
 export function seedKey(seed: number): [number, number] {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative safe integer, got ${seed}`);
-  return [seed % 2 ** 32 >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new RangeError(`seed must be a non-negative safe integer, got ${seed}`);
+  return [(seed % 2 ** 32) >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
 }
 
 /** Uniform floats in [low, high), as the GPU computes them (float32 rounding at each step). */

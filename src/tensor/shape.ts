@@ -22,7 +22,8 @@ export function sizeOf(shape: Shape): number {
 export function checkShape(op: string, shape: Shape): number[] {
   if (!Array.isArray(shape)) throw new ShapeError(`${op}: shape must be an array of sizes, got ${String(shape)}`);
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`${op}: invalid shape ${fmtShape(shape)}: sizes must be non-negative integers`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new ShapeError(`${op}: invalid shape ${fmtShape(shape)}: sizes must be non-negative integers`);
   }
   return [...shape];
 }
@@ -35,7 +36,9 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
     const da = a[a.length - rank + i] ?? 1;
     const db = b[b.length - rank + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
-      throw new ShapeError(`${op}: shapes ${fmtShape(a)} and ${fmtShape(b)} cannot be broadcast together (axis ${i - rank}: ${da} vs ${db})`);
+      throw new ShapeError(
+        `${op}: shapes ${fmtShape(a)} and ${fmtShape(b)} cannot be broadcast together (axis ${i - rank}: ${da} vs ${db})`,
+      );
     }
     out[i] = da === 1 ? db : da;
   }

@@ -108,7 +108,10 @@ export class Tensor {
 
   /** The tensor's storage; using a disposed tensor is an error that names the op. */
   storage(op = 'op'): Storage {
-    if (!this.storageRef) throw new Error(`${op}: tensor #${this.id} ${fmtShape(this.shape)} was disposed (by dispose() or the end of a tidy() scope)`);
+    if (!this.storageRef)
+      throw new Error(
+        `${op}: tensor #${this.id} ${fmtShape(this.shape)} was disposed (by dispose() or the end of a tidy() scope)`,
+      );
     return this.storageRef;
   }
 
@@ -158,7 +161,8 @@ export class Tensor {
 
   /** The single value of a one-element tensor. */
   async item(): Promise<number> {
-    if (this.size !== 1) throw new Error(`item: tensor has ${this.size} elements ${fmtShape(this.shape)}; item() needs exactly one`);
+    if (this.size !== 1)
+      throw new Error(`item: tensor has ${this.size} elements ${fmtShape(this.shape)}; item() needs exactly one`);
     return (await this.toArray())[0];
   }
 

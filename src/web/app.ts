@@ -37,7 +37,9 @@ interface Automation {
 }
 
 // The page's DOM, as far as this script uses it (the project compiles without the DOM library).
-declare const document: { getElementById(id: string): { textContent: string | null; classList: { add(c: string): void } } | null };
+declare const document: {
+  getElementById(id: string): { textContent: string | null; classList: { add(c: string): void } } | null;
+};
 declare const navigator: { gpu?: unknown };
 
 const state: Automation = { status: 'loading', labels: null, dice: null };
@@ -57,12 +59,24 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
 
 async function main(): Promise<void> {
   const page = JSON.parse($('dawngrad-case').textContent!) as PageCase;
-  if (!navigator.gpu) throw new Error('this browser offers no WebGPU (navigator.gpu is missing): use Chrome or Edge 113+, or start Chromium with --enable-unsafe-webgpu');
+  if (!navigator.gpu)
+    throw new Error(
+      'this browser offers no WebGPU (navigator.gpu is missing): use Chrome or Edge 113+, or start Chromium with --enable-unsafe-webgpu',
+    );
   say('loading: fetching the MRI volumes and the checkpoint');
   const urls = [...page.modalities.map((m) => page.files[m]!), ...(page.seg ? [page.seg] : [])];
   const [ckptBytes, ...fileBytes] = await Promise.all([fetchBytes(page.checkpoint), ...urls.map(fetchBytes)]);
   urls.forEach((u, i) => provideFile(u, fileBytes[i]));
-  const bc: BratsCase = { id: page.id, dir: '', group: '', layout: page.layout, files: page.files, seg: page.seg, other: [], problems: [] } as BratsCase;
+  const bc: BratsCase = {
+    id: page.id,
+    dir: '',
+    group: '',
+    layout: page.layout,
+    files: page.files,
+    seg: page.seg,
+    other: [],
+    problems: [],
+  } as BratsCase;
   const loaded = await loadCase(bc, { modalities: page.modalities });
   const ckpt = checkpointFromBytes(ckptBytes, page.checkpoint, { verify: false }); // the server verified the file
   say('loading: opening WebGPU');
@@ -72,24 +86,38 @@ async function main(): Promise<void> {
   } catch (e) {
     throw new Error(`WebGPU could not start: ${(e as Error).message}`);
   }
-  state.adapter = [engine.adapter.vendor, engine.adapter.architecture, engine.adapter.description].filter(Boolean).join(' ');
+  state.adapter = [engine.adapter.vendor, engine.adapter.architecture, engine.adapter.description]
+    .filter(Boolean)
+    .join(' ');
   $('adapter').textContent = state.adapter || 'unnamed adapter';
   const model = new SeganModel(engine, ckpt.config);
   restore(ckpt, model, null);
   say(`running: segmenting ${loaded.shape[2]} slices on the GPU`);
   const t0 = performance.now();
-  const pred = await predictLoadedCase(engine, model.S, loaded, ckpt.config.model.classes, ckpt.config.batch, page.inference);
+  const pred = await predictLoadedCase(
+    engine,
+    model.S,
+    loaded,
+    ckpt.config.model.classes,
+    ckpt.config.batch,
+    page.inference,
+  );
   state.seconds = (performance.now() - t0) / 1000;
   const truth = loaded.seg ? fromCanonical(loaded.seg, loaded.transform) : null;
   if (truth) {
     const s = scoreCase(page.id, pred.labels, truth, ckpt.config.model.classes, page.layout === 'brats2023');
     state.dice = Object.fromEntries(REGIONS.filter((r) => s.regions[r]).map((r) => [r, s.regions[r]!.dice]));
-    $('dice').textContent = Object.entries(state.dice).map(([r, d]) => `${r} ${d.toFixed(3)}`).join(' · ');
+    $('dice').textContent = Object.entries(state.dice)
+      .map(([r, d]) => `${r} ${d.toFixed(3)}`)
+      .join(' · ');
   } else $('dice').textContent = 'no segmentation in this case: no Dice';
   $('time').textContent = `${state.seconds.toFixed(1)} s`;
   model.dispose();
   await engine.close();
-  const modalities = loaded.images.map((img, m) => ({ name: page.modalities[m], data: toBytes(fromCanonical(img, loaded.transform)) }));
+  const modalities = loaded.images.map((img, m) => ({
+    name: page.modalities[m],
+    data: toBytes(fromCanonical(img, loaded.transform)),
+  }));
   const viewer = (globalThis as unknown as { dawngradViewer: (d: unknown) => Promise<void> }).dawngradViewer;
   await viewer({ shape: pred.shape, spacing: loaded.reference.voxelSize, modalities, truth, prediction: pred.labels });
   state.labels = pred.labels;

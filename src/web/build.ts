@@ -35,14 +35,17 @@ export function shaderTable(dir = SHADERS, prefix = ''): Record<string, string> 
   return out;
 }
 
-const STUB = (name: string, value: string) => `(() => { throw new Error('${name}.' + ${value} + ' is not available in the browser'); })`;
+const STUB = (name: string, value: string) =>
+  `(() => { throw new Error('${name}.' + ${value} + ' is not available in the browser'); })`;
 
 /** A module standing in for a Node built-in: every named import resolves, and throws when called. */
 function builtinStub(spec: string, names: string[]): string {
   const special: Record<string, string> = spec === 'node:os' ? { endianness: "() => 'LE'" } : {};
   const lines = names.map((n) => `export const ${n} = ${special[n] ?? STUB(spec, JSON.stringify(n))};`);
   const all = [...new Set([...names, ...Object.keys(special)])];
-  lines.push(`export default { ${all.map((n) => `${n}: ${special[n] ?? STUB(spec, JSON.stringify(n))}`).join(', ')} };`);
+  lines.push(
+    `export default { ${all.map((n) => `${n}: ${special[n] ?? STUB(spec, JSON.stringify(n))}`).join(', ')} };`,
+  );
   return lines.join('\n');
 }
 
@@ -55,7 +58,10 @@ function builtinUses(files: string[]): Map<string, Set<string>> {
       const set = uses.get(m[3]) ?? new Set<string>();
       uses.set(m[3], set);
       for (const n of (m[2] ?? '').split(',')) {
-        const name = n.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0];
+        const name = n
+          .trim()
+          .replace(/^type\s+/, '')
+          .split(/\s+as\s+/)[0];
         if (name && !n.trim().startsWith('type ')) set.add(name);
       }
       if (m[1]) for (const p of text.matchAll(new RegExp(`\\b${m[1]}\\.(\\w+)`, 'g'))) set.add(p[1]);
@@ -65,7 +71,9 @@ function builtinUses(files: string[]): Map<string, Set<string>> {
 }
 
 function srcFiles(dir = SRC): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? srcFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? srcFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 function browserPlugin(): Plugin {
@@ -90,7 +98,10 @@ export function readShaderFile(path) {
         loader: 'js',
       }));
       b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'node-stub' }));
-      b.onLoad({ filter: /.*/, namespace: 'node-stub' }, (args) => ({ contents: builtinStub(args.path, [...(uses.get(args.path) ?? [])]), loader: 'js' }));
+      b.onLoad({ filter: /.*/, namespace: 'node-stub' }, (args) => ({
+        contents: builtinStub(args.path, [...(uses.get(args.path) ?? [])]),
+        loader: 'js',
+      }));
     },
   };
 }

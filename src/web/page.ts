@@ -4,7 +4,6 @@
 import { escapeHtml, scriptJson, VIEWER_CSS, VIEWER_SCRIPT, viewerControlsHtml } from '../segan/viewer.ts';
 import type { PageCase } from './app.ts';
 
-
 /** A small icon (so that the browser's favicon request does not fail). */
 export const FAVICON_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="#333"/><circle cx="9" cy="7" r="3" fill="#ffd92f"/></svg>';
@@ -25,7 +24,10 @@ ${body}
 }
 
 export function indexPage(o: { checkpoint: string; cases: { id: string; hasSeg: boolean }[] }): string {
-  const items = o.cases.map((c) => `<li><a href="/?case=${encodeURIComponent(c.id)}">${escapeHtml(c.id)}</a>${c.hasSeg ? '' : ' (no segmentation)'}</li>`);
+  const items = o.cases.map(
+    (c) =>
+      `<li><a href="/?case=${encodeURIComponent(c.id)}">${escapeHtml(c.id)}</a>${c.hasSeg ? '' : ' (no segmentation)'}</li>`,
+  );
   return shell(
     'dawngrad: SegAN in the browser',
     `<h1>SegAN in the browser</h1>

@@ -38,7 +38,8 @@ export class ServeError extends Error {
 }
 
 /** The URL path of a file under the data folder. */
-const dataUrl = (root: string, file: string) => '/data/' + relative(root, file).split(sep).map(encodeURIComponent).join('/');
+const dataUrl = (root: string, file: string) =>
+  '/data/' + relative(root, file).split(sep).map(encodeURIComponent).join('/');
 
 /** Everything is checked (cases, checkpoint, the build, the port) before the server answers anything. */
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
@@ -49,7 +50,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const ckpt = loadCheckpoint(o.checkpoint); // one clear error for a missing or corrupt file, before serving
   const modalities = configModalities(ckpt.config);
   const cases = (await findCases(root)).filter((c) => modalities.every((m) => c.files[m]));
-  if (cases.length === 0) throw new ServeError(`--data ${o.dataDir}: no BraTS case with ${modalities.join(', ')} volumes (the checkpoint's modalities; one folder per case, e.g. <case>/<case>_t1ce.nii.gz)`);
+  if (cases.length === 0)
+    throw new ServeError(
+      `--data ${o.dataDir}: no BraTS case with ${modalities.join(', ')} volumes (the checkpoint's modalities; one folder per case, e.g. <case>/<case>_t1ce.nii.gz)`,
+    );
   const checkpointBytes = readFileSync(o.checkpoint);
   const app = await buildBrowserApp({ minify: true });
 
@@ -64,10 +68,16 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   });
 
   const send = (res: ServerResponse, status: number, type: string, body: string | Uint8Array) => {
-    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    res.writeHead(status, {
+      'content-type': type,
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
     res.end(res.req.method === 'HEAD' ? undefined : body);
   };
-  const text = (res: ServerResponse, status: number, msg: string) => send(res, status, 'text/plain; charset=utf-8', `${msg}\n`);
+  const text = (res: ServerResponse, status: number, msg: string) =>
+    send(res, status, 'text/plain; charset=utf-8', `${msg}\n`);
 
   async function dataFile(res: ServerResponse, rawPath: string): Promise<void> {
     let rel: string;
@@ -77,7 +87,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       return text(res, 400, 'bad URL encoding');
     }
     const file = resolve(root, rel);
-    if (rel.includes('\0') || (file !== root && !file.startsWith(root + sep))) return text(res, 403, 'outside the data folder');
+    if (rel.includes('\0') || (file !== root && !file.startsWith(root + sep)))
+      return text(res, 403, 'outside the data folder');
     let real: string;
     try {
       real = await fsp.realpath(file);
@@ -87,9 +98,15 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     if (!real.startsWith(rootReal + sep)) return text(res, 403, 'outside the data folder');
     const st = await fsp.stat(real);
     if (!st.isFile()) return text(res, 404, 'not a file');
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': st.size, 'cache-control': 'no-store' });
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': st.size,
+      'cache-control': 'no-store',
+    });
     if (res.req.method === 'HEAD') return void res.end();
-    createReadStream(real).on('error', () => res.destroy()).pipe(res);
+    createReadStream(real)
+      .on('error', () => res.destroy())
+      .pipe(res);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -102,7 +119,13 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     switch (path) {
       case '/': {
         const id = query.get('case');
-        if (id === null) return send(res, 200, 'text/html; charset=utf-8', indexPage({ checkpoint: o.checkpoint, cases: cases.map((c) => ({ id: c.id, hasSeg: c.seg !== null })) }));
+        if (id === null)
+          return send(
+            res,
+            200,
+            'text/html; charset=utf-8',
+            indexPage({ checkpoint: o.checkpoint, cases: cases.map((c) => ({ id: c.id, hasSeg: c.seg !== null })) }),
+          );
         const c = cases.find((x) => x.id === id);
         if (!c) return text(res, 404, `no case ${id} in ${o.dataDir}`);
         return send(res, 200, 'text/html; charset=utf-8', casePage(pageCase(c), o.checkpoint));
@@ -147,9 +170,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   return {
     url: `http://${host}:${port}/`,
     cases,
-    close: () => new Promise<void>((ok) => {
-      server.closeAllConnections();
-      server.close(() => ok());
-    }),
+    close: () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
   };
 }

@@ -49,7 +49,12 @@ function snapshot(): string {
 
 /** Values that a valid run of the command needs besides the option under test. */
 function requiredArgs(spec: CommandSpec, except: string): string[] {
-  const valid: Record<string, string> = { data, checkpoint: ckpt, case: caseDir, out: spec.name === 'predict' ? path.join(tmp, 'o.nii.gz') : path.join(tmp, 'out') };
+  const valid: Record<string, string> = {
+    data,
+    checkpoint: ckpt,
+    case: caseDir,
+    out: spec.name === 'predict' ? path.join(tmp, 'o.nii.gz') : path.join(tmp, 'out'),
+  };
   return spec.options.filter((o) => o.required && o.name !== except).flatMap((o) => [`--${o.name}`, valid[o.name]]);
 }
 
@@ -72,7 +77,13 @@ function badValues(o: OptionSpec): string[] {
       return v;
     }
     case 'enum':
-      return ['', 'nope', o.values![0].toUpperCase() === o.values![0] ? 'zzz' : o.values![0].toUpperCase(), `${o.values![0]} `, '2.0'];
+      return [
+        '',
+        'nope',
+        o.values![0].toUpperCase() === o.values![0] ? 'zzz' : o.values![0].toUpperCase(),
+        `${o.values![0]} `,
+        '2.0',
+      ];
     case 'shape':
       return ['', '10x10', 'axbxc', '0x0x0', '-1x2x3', '1.5x2x3', '99999999x99999999x99999999', '10x10x10x10', 'x'];
     case 'list':
@@ -128,7 +139,8 @@ describe('every option of every command, with bad values', () => {
           const r = await segan(argv);
           expectRefused(r, spec.name, o.name, argv.join(' '));
           // the message says what is allowed (or, for paths, what is wrong with this one)
-          if (!o.path || o.type !== 'string') expect(r.err, argv.join(' ')).toContain(bad === '' ? "(got '')" : `(got ${bad})`);
+          if (!o.path || o.type !== 'string')
+            expect(r.err, argv.join(' ')).toContain(bad === '' ? "(got '')" : `(got ${bad})`);
           slowest = Math.max(slowest, r.ms);
           cases++;
         }
@@ -138,20 +150,35 @@ describe('every option of every command, with bad values', () => {
           cases++;
         } else {
           // the option given without its value, at the end and before another option
-          expectRefused(await segan([spec.name, ...requiredArgs(spec, o.name), `--${o.name}`]), spec.name, o.name, `--${o.name} (no value)`);
+          expectRefused(
+            await segan([spec.name, ...requiredArgs(spec, o.name), `--${o.name}`]),
+            spec.name,
+            o.name,
+            `--${o.name} (no value)`,
+          );
           expectRefused(await segan([spec.name, `--${o.name}`, '--help']), spec.name, o.name, `--${o.name} --help`);
           cases += 2;
         }
       }
       for (const o of spec.options.filter((x) => x.required)) {
-        expectRefused(await segan([spec.name, ...requiredArgs(spec, o.name)]), spec.name, o.name, `without --${o.name}`);
+        expectRefused(
+          await segan([spec.name, ...requiredArgs(spec, o.name)]),
+          spec.name,
+          o.name,
+          `without --${o.name}`,
+        );
       }
       expectRefused(await segan([spec.name, '--no-such-option', '1']), spec.name, 'no-such-option', 'unknown option');
       expectRefused(await segan([spec.name, 'stray']), spec.name, null, 'stray word');
       if (spec.options.length) {
         const o = spec.options.find((x) => x.type === 'flag') ?? spec.options[0];
         const v = o.type === 'flag' ? [] : [o.name === 'data' || o.name === 'case' ? data : '1'];
-        expectRefused(await segan([spec.name, ...requiredArgs(spec, o.name), `--${o.name}`, ...v, `--${o.name}`, ...v]), spec.name, o.name, 'given twice');
+        expectRefused(
+          await segan([spec.name, ...requiredArgs(spec, o.name), `--${o.name}`, ...v, `--${o.name}`, ...v]),
+          spec.name,
+          o.name,
+          'given twice',
+        );
       }
       expect(snapshot()).toBe(before);
       expect(slowest, `slowest check ${slowest.toFixed(0)} ms`).toBeLessThan(1000);
@@ -160,7 +187,9 @@ describe('every option of every command, with bad values', () => {
   }
 
   it('a typo is answered with the option it resembles; help lists every option with its range and default', async () => {
-    expect((await segan(['train', '--widht', '2'])).err).toBe("segan train: unknown option --widht (did you mean --width?); see 'segan help train'\n");
+    expect((await segan(['train', '--widht', '2'])).err).toBe(
+      "segan train: unknown option --widht (did you mean --width?); see 'segan help train'\n",
+    );
     expect((await segan(['trian'])).err).toMatch(/^segan: unknown command 'trian' \(did you mean 'train'\?\)/);
     expect((await segan(['help', 'nope'])).code).toBe(2);
     for (const spec of COMMANDS) {
@@ -169,7 +198,8 @@ describe('every option of every command, with bad values', () => {
       for (const o of spec.options) {
         expect(r.out).toContain(`--${o.name}`);
         if (o.type !== 'flag') expect(r.out).toContain(allowed(o));
-        if (o.default !== undefined && o.type !== 'flag') expect(r.out).toContain(`default ${Array.isArray(o.default) ? o.default.join('x') : o.default}`);
+        if (o.default !== undefined && o.type !== 'flag')
+          expect(r.out).toContain(`default ${Array.isArray(o.default) ? o.default.join('x') : o.default}`);
       }
       if (spec.name !== 'help') expect((await segan([spec.name, '--help'])).out).toBe(r.out);
     }
@@ -178,30 +208,85 @@ describe('every option of every command, with bad values', () => {
     for (const v of ENV_VARS) expect(overview).toContain(v.name);
   });
 
-  it('the issue\'s examples, word for word', async () => {
+  it("the issue's examples, word for word", async () => {
     const t = (argv: string[]) => segan(argv).then((r) => r.err.trim());
-    expect(await t(['train', '--data', data, '--width', '-1'])).toBe('segan train: --width must be a number from 0.015625 to 8 (got -1)');
-    expect(await t(['train', '--data', data, '--width', '0'])).toBe('segan train: --width must be a number from 0.015625 to 8 (got 0)');
-    expect(await t(['train', '--data', data, '--epochs', '-3'])).toBe('segan train: --epochs must be an integer from 1 to 100000 (got -3)');
-    expect(await t(['train', '--data', data, '--lr', '0'])).toBe('segan train: --lr must be a number > 0 and ≤ 1 (got 0)');
-    expect(await t(['train', '--data', data, '--max-steps', '0'])).toMatch(/^segan train: --max-steps must be an integer from 1 to/);
-    expect(await t(['train', '--data', data, '--checkpoint-every', '0'])).toMatch(/^segan train: --checkpoint-every must be an integer from 1/);
-    expect(await t(['synth', '--out', path.join(tmp, 's'), '--cases', '0'])).toBe('segan synth: --cases must be an integer from 1 to 1000 (got 0)');
-    expect(await t(['eval', '--data', data, '--checkpoint', ckpt, '--batch', '0'])).toBe('segan eval: --batch must be an integer from 1 to 1024 (got 0)');
-    expect(await t(['train', '--data', data, '--clamp', '-0.1'])).toBe('segan train: --clamp must be a number > 0 and ≤ 100 (got -0.1)');
-    expect(await t(['train', '--data', data, '--classes', '2'])).toBe('segan train: --classes must be one of 1, 3 (got 2)');
-    expect(await t(['train', '--data', data, '--skip', 'nope'])).toBe('segan train: --skip must be one of add, concat (got nope)');
-    expect(await t(['train', '--data', data, '--crop', '10x10x10'])).toBe('segan train: --crop 10x10x10 must be at least --size 160 in-plane (W and H ≥ 160)');
-    expect(await t(['train', '--data', data, '--val-cases', 'NoSuchCase'])).toBe(`segan train: --val-cases names a case not in ${data}: NoSuchCase (found: Case_1, Case_2)`);
-    expect(await t(['train', '--data', data, '--val-cases', 'Case_1,Case_2'])).toMatch(/--val-cases names every case .* leave at least one for training/);
-    expect(await t(['train', '--data', data, '--run', '../x'])).toMatch(/^segan train: --run must be a single folder name/);
-    expect(await t(['eval', '--data', data, '--checkpoint', ckpt, '--cases', 'Case_9'])).toMatch(/^segan eval: --cases names a case not in/);
+    expect(await t(['train', '--data', data, '--width', '-1'])).toBe(
+      'segan train: --width must be a number from 0.015625 to 8 (got -1)',
+    );
+    expect(await t(['train', '--data', data, '--width', '0'])).toBe(
+      'segan train: --width must be a number from 0.015625 to 8 (got 0)',
+    );
+    expect(await t(['train', '--data', data, '--epochs', '-3'])).toBe(
+      'segan train: --epochs must be an integer from 1 to 100000 (got -3)',
+    );
+    expect(await t(['train', '--data', data, '--lr', '0'])).toBe(
+      'segan train: --lr must be a number > 0 and ≤ 1 (got 0)',
+    );
+    expect(await t(['train', '--data', data, '--max-steps', '0'])).toMatch(
+      /^segan train: --max-steps must be an integer from 1 to/,
+    );
+    expect(await t(['train', '--data', data, '--checkpoint-every', '0'])).toMatch(
+      /^segan train: --checkpoint-every must be an integer from 1/,
+    );
+    expect(await t(['synth', '--out', path.join(tmp, 's'), '--cases', '0'])).toBe(
+      'segan synth: --cases must be an integer from 1 to 1000 (got 0)',
+    );
+    expect(await t(['eval', '--data', data, '--checkpoint', ckpt, '--batch', '0'])).toBe(
+      'segan eval: --batch must be an integer from 1 to 1024 (got 0)',
+    );
+    expect(await t(['train', '--data', data, '--clamp', '-0.1'])).toBe(
+      'segan train: --clamp must be a number > 0 and ≤ 100 (got -0.1)',
+    );
+    expect(await t(['train', '--data', data, '--classes', '2'])).toBe(
+      'segan train: --classes must be one of 1, 3 (got 2)',
+    );
+    expect(await t(['train', '--data', data, '--skip', 'nope'])).toBe(
+      'segan train: --skip must be one of add, concat (got nope)',
+    );
+    expect(await t(['train', '--data', data, '--crop', '10x10x10'])).toBe(
+      'segan train: --crop 10x10x10 must be at least --size 160 in-plane (W and H ≥ 160)',
+    );
+    expect(await t(['train', '--data', data, '--val-cases', 'NoSuchCase'])).toBe(
+      `segan train: --val-cases names a case not in ${data}: NoSuchCase (found: Case_1, Case_2)`,
+    );
+    expect(await t(['train', '--data', data, '--val-cases', 'Case_1,Case_2'])).toMatch(
+      /--val-cases names every case .* leave at least one for training/,
+    );
+    expect(await t(['train', '--data', data, '--run', '../x'])).toMatch(
+      /^segan train: --run must be a single folder name/,
+    );
+    expect(await t(['eval', '--data', data, '--checkpoint', ckpt, '--cases', 'Case_9'])).toMatch(
+      /^segan eval: --cases names a case not in/,
+    );
   });
 
   it('tiny settings stay valid (parsed, not run)', async () => {
-    const { values } = await parseCommandLine(['train', '--data', data, '--width', '0.0625', '--size', '32', '--crop', '40x40x16', '--batch', '2', '--max-steps', '2']);
-    expect([values.width, values.size, values.crop, values.batch, values['max-steps'], values.epochs]).toEqual([0.0625, 32, [40, 40, 16], 2, 2, 10]);
-    expect((await parseCommandLine(['synth', '--out', path.join(tmp, 's'), '--shape', '48x48x24'])).values.shape).toEqual([48, 48, 24]);
+    const { values } = await parseCommandLine([
+      'train',
+      '--data',
+      data,
+      '--width',
+      '0.0625',
+      '--size',
+      '32',
+      '--crop',
+      '40x40x16',
+      '--batch',
+      '2',
+      '--max-steps',
+      '2',
+    ]);
+    expect([values.width, values.size, values.crop, values.batch, values['max-steps'], values.epochs]).toEqual([
+      0.0625,
+      32,
+      [40, 40, 16],
+      2,
+      2,
+      10,
+    ]);
+    expect(
+      (await parseCommandLine(['synth', '--out', path.join(tmp, 's'), '--shape', '48x48x24'])).values.shape,
+    ).toEqual([48, 48, 24]);
     expect((await parseCommandLine(['train', '--data', data, '--width=-1'].slice(0, 3))).values.data).toBe(data);
   });
 });
@@ -224,15 +309,22 @@ describe('environment variables', () => {
       try {
         const r = await segan(['info']);
         expect(r.code, `${k}=${v}`).toBe(2);
-        expect(r.err).toBe(`segan info: ${k} must be ${ENV_VARS.find((x) => x.name === k)!.accepts} (got '${v}'); fix or unset it\n`);
+        expect(r.err).toBe(
+          `segan info: ${k} must be ${ENV_VARS.find((x) => x.name === k)!.accepts} (got '${v}'); fix or unset it\n`,
+        );
       } finally {
         if (old === undefined) delete process.env[k];
         else process.env[k] = old;
       }
     }
     expect(snapshot()).toBe(before);
-    expect(checkEnvironment({ DAWNGRAD_BAKEND: 'vulkan' }).warnings[0]).toMatch(/^DAWNGRAD_BAKEND is not a dawngrad setting and is ignored/);
-    expect(checkEnvironment({ DAWNGRAD_FUZZ_SEED: '1', DAWNGRAD_MEMORY_LIMIT: '6GiB' })).toEqual({ errors: [], warnings: [] });
+    expect(checkEnvironment({ DAWNGRAD_BAKEND: 'vulkan' }).warnings[0]).toMatch(
+      /^DAWNGRAD_BAKEND is not a dawngrad setting and is ignored/,
+    );
+    expect(checkEnvironment({ DAWNGRAD_FUZZ_SEED: '1', DAWNGRAD_MEMORY_LIMIT: '6GiB' })).toEqual({
+      errors: [],
+      warnings: [],
+    });
   });
 });
 
@@ -243,11 +335,29 @@ describe('fuzz: random argument vectors', () => {
     fc.constantFrom(data, caseDir, ckpt, aFile, path.join(tmp, 'nowhere'), '../up', ''),
     fc.integer({ min: -5, max: 5000 }).map(String),
     fc.double({ noNaN: false }).map(String),
-    fc.tuple(fc.integer({ min: -2, max: 300 }), fc.integer({ min: -2, max: 300 }), fc.integer({ min: -2, max: 300 })).map((t) => t.join('x')),
-    fc.constantFrom('add', 'concat', 'code', 'paper', 'stop', 'skip', '1', '3', 'Case_1', 'Case_1,Case_2', 'info', 'clear', 'x.nii.gz'),
+    fc
+      .tuple(fc.integer({ min: -2, max: 300 }), fc.integer({ min: -2, max: 300 }), fc.integer({ min: -2, max: 300 }))
+      .map((t) => t.join('x')),
+    fc.constantFrom(
+      'add',
+      'concat',
+      'code',
+      'paper',
+      'stop',
+      'skip',
+      '1',
+      '3',
+      'Case_1',
+      'Case_1,Case_2',
+      'info',
+      'clear',
+      'x.nii.gz',
+    ),
     fc.string({ maxLength: 12 }),
   );
-  const argv = fc.tuple(fc.constantFrom(...runnable.map((c) => c.name)), fc.array(token, { maxLength: 10 })).map(([c, rest]) => [c, ...rest]);
+  const argv = fc
+    .tuple(fc.constantFrom(...runnable.map((c) => c.name)), fc.array(token, { maxLength: 10 }))
+    .map(([c, rest]) => [c, ...rest]);
 
   it('400 vectors (seed 20261207): either accepted with every value in range, or refused with one line and exit 2; no files', async () => {
     const before = snapshot();
@@ -279,7 +389,9 @@ describe('fuzz: random argument vectors', () => {
           if (o.type === 'flag') expect(v).toBe(true);
           else {
             const text = Array.isArray(v) ? v.join(o.type === 'shape' ? 'x' : ',') : String(v);
-            await expect(parseCommand({ ...spec, options: [o], check: undefined }, [`--${name}`, text])).resolves.toBeTruthy();
+            await expect(
+              parseCommand({ ...spec, options: [o], check: undefined }, [`--${name}`, text]),
+            ).resolves.toBeTruthy();
           }
         }
       }),

@@ -25,11 +25,34 @@ beforeAll(async () => {
 
 /** The CLI in a child process, awaited (a long spawnSync starves vitest's worker RPC). */
 function segan(args: string[], env: Record<string, string> = {}) {
-  return run(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], { cwd: tmp, timeout: 180_000, env: { ...process.env, XDG_CACHE_HOME: xdg, ...env } });
+  return run(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], {
+    cwd: tmp,
+    timeout: 180_000,
+    env: { ...process.env, XDG_CACHE_HOME: xdg, ...env },
+  });
 }
 
 // 3 training cases × 16 slices / batch 4 = 12 steps per epoch
-const tiny = ['--data', data, '--runs', runs, '--width', '0.0625', '--size', '32', '--crop', '40x40x16', '--classes', '1', '--batch', '4', '--val-cases', 'Synth_004', '--log-every', '1'];
+const tiny = [
+  '--data',
+  data,
+  '--runs',
+  runs,
+  '--width',
+  '0.0625',
+  '--size',
+  '32',
+  '--crop',
+  '40x40x16',
+  '--classes',
+  '1',
+  '--batch',
+  '4',
+  '--val-cases',
+  'Synth_004',
+  '--log-every',
+  '1',
+];
 
 /** Files under a folder with their sizes and modification times. */
 function tree(dir: string): string {
@@ -52,7 +75,9 @@ describe('run folders', () => {
     const before = tree(run);
     const again = await segan(['train', ...tiny, '--run', 'a', '--max-steps', '1']);
     expect(again.status).toBe(2);
-    expect(again.stderr).toBe(`segan train: run folder ${run} already exists; continue it with --resume ${run}/checkpoints/latest.safetensors, choose another --run, or add --overwrite to replace it\n`);
+    expect(again.stderr).toBe(
+      `segan train: run folder ${run} already exists; continue it with --resume ${run}/checkpoints/latest.safetensors, choose another --run, or add --overwrite to replace it\n`,
+    );
     expect(tree(run)).toBe(before);
     // a failed command (a bad value) leaves it as it was too
     expect((await segan(['train', ...tiny, '--run', 'a', '--batch', '0'])).status).toBe(2);
@@ -65,7 +90,10 @@ describe('run folders', () => {
     expect(fs.readdirSync(tmp).sort()).toEqual(['data', 'runs', 'xdg-cache']);
     const over = await segan(['train', ...tiny, '--run', 'a', '--max-steps', '1', '--overwrite']);
     expect(over.status, over.stderr).toBe(0);
-    expect(fs.readdirSync(path.join(run, 'checkpoints')).sort()).toEqual(['latest.safetensors', 'step-0000001.safetensors']);
+    expect(fs.readdirSync(path.join(run, 'checkpoints')).sort()).toEqual([
+      'latest.safetensors',
+      'step-0000001.safetensors',
+    ]);
     expect(loadCheckpoint(path.join(run, 'checkpoints', 'latest.safetensors')).progress.globalStep).toBe(1);
   }, 180_000);
 
@@ -75,9 +103,14 @@ describe('run folders', () => {
     if (info.features.includes('shader-f16')) {
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/training SegAN \(code preset, float16 conv operands\)/);
-      const metrics = fs.readFileSync(path.join(runs, 'half', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const metrics = fs
+        .readFileSync(path.join(runs, 'half', 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(metrics.filter((m) => m.step !== undefined).length).toBeGreaterThan(0);
-      for (const m of metrics) for (const v of Object.values(m)) if (typeof v === 'number') expect(Number.isFinite(v)).toBe(true);
+      for (const m of metrics)
+        for (const v of Object.values(m)) if (typeof v === 'number') expect(Number.isFinite(v)).toBe(true);
     } else {
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/^segan train: --precision f16: precision 'f16' needs the adapter feature 'shader-f16'/);
@@ -85,9 +118,22 @@ describe('run folders', () => {
     }
   }, 180_000);
 
-  it('--resume continues the run\'s own plan; an explicit option overrides it, is printed and recorded', async () => {
+  it("--resume continues the run's own plan; an explicit option overrides it, is printed and recorded", async () => {
     const run = path.join(runs, 'plan');
-    const a = await segan(['train', ...tiny, '--run', 'plan', '--epochs', '2', '--max-steps', '3', '--checkpoint-every', '2', '--keep-checkpoints', '2']);
+    const a = await segan([
+      'train',
+      ...tiny,
+      '--run',
+      'plan',
+      '--epochs',
+      '2',
+      '--max-steps',
+      '3',
+      '--checkpoint-every',
+      '2',
+      '--keep-checkpoints',
+      '2',
+    ]);
     expect(a.status, a.stderr).toBe(0);
     const latest = path.join(run, 'checkpoints', 'latest.safetensors');
     // no --data, --epochs, --run: all from the run; it ends after its own 2 epochs (24 steps), not the default 10
@@ -99,7 +145,9 @@ describe('run folders', () => {
     // more epochs and another learning rate: printed and recorded; the model's shape cannot change
     const refused = await segan(['train', '--resume', latest, '--width', '0.5']);
     expect(refused.status).toBe(2);
-    expect(refused.stderr).toBe("segan train: --width 0.5 cannot change when resuming: the checkpoint's run has width 0.0625\n");
+    expect(refused.stderr).toBe(
+      "segan train: --width 0.5 cannot change when resuming: the checkpoint's run has width 0.0625\n",
+    );
     const c = await segan(['train', '--resume', latest, '--epochs', '3', '--lr', '0.0001', '--max-steps', '2']);
     expect(c.status, c.stderr).toBe(0);
     expect(c.stdout).toMatch(/changed on the command line: --epochs 3 \(was 2\), --lr 0\.0001 \(was 0\.0002\)/);
@@ -109,23 +157,50 @@ describe('run folders', () => {
     expect(cfg.resumes[1].overrides).toEqual({ epochs: 3, lr: 0.0001 });
     expect(cfg.run).toMatchObject({ data, valCases: ['Synth_004'], checkpointEvery: 2, keepCheckpoints: 2 });
     // retention: latest plus the last 2 step-N files (the plan's --keep-checkpoints 2)
-    expect(fs.readdirSync(path.join(run, 'checkpoints')).sort()).toEqual(['best.safetensors', 'latest.safetensors', 'step-0000024.safetensors', 'step-0000026.safetensors']);
+    expect(fs.readdirSync(path.join(run, 'checkpoints')).sort()).toEqual([
+      'best.safetensors',
+      'latest.safetensors',
+      'step-0000024.safetensors',
+      'step-0000026.safetensors',
+    ]);
     // metrics.jsonl holds each step once, even where a run was cut and resumed
-    const steps = fs.readFileSync(path.join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'step').map((m) => m.step);
+    const steps = fs
+      .readFileSync(path.join(run, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((m) => m.type === 'step')
+      .map((m) => m.step);
     expect(steps).toEqual([...new Set(steps)]);
     // resumed from an earlier checkpoint: the records of the steps trained again are not kept twice
     const dup = path.join(runs, 'dup');
-    expect((await segan(['train', ...tiny, '--run', 'dup', '--checkpoint-every', '4', '--max-steps', '6'])).status).toBe(0);
-    const again = await segan(['train', '--resume', path.join(dup, 'checkpoints', 'step-0000004.safetensors'), '--max-steps', '2']);
+    expect(
+      (await segan(['train', ...tiny, '--run', 'dup', '--checkpoint-every', '4', '--max-steps', '6'])).status,
+    ).toBe(0);
+    const again = await segan([
+      'train',
+      '--resume',
+      path.join(dup, 'checkpoints', 'step-0000004.safetensors'),
+      '--max-steps',
+      '2',
+    ]);
     expect(again.status, again.stderr).toBe(0);
-    const dupSteps = fs.readFileSync(path.join(dup, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'step').map((m) => m.step);
+    const dupSteps = fs
+      .readFileSync(path.join(dup, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((m) => m.type === 'step')
+      .map((m) => m.step);
     expect(dupSteps).toEqual([1, 2, 3, 4, 5, 6]);
     // a corrupt checkpoint is found later (exit 1), named with its option
     const bad = path.join(tmp, 'bad.safetensors');
     fs.writeFileSync(bad, 'garbage');
     const d = await segan(['train', '--resume', bad]);
     expect(d.status).toBe(1);
-    expect(d.stderr).toMatch(new RegExp(`^segan train: --resume ${bad}: the checkpoint is not a valid safetensors file .*\\n$`));
+    expect(d.stderr).toMatch(
+      new RegExp(`^segan train: --resume ${bad}: the checkpoint is not a valid safetensors file .*\\n$`),
+    );
   }, 300_000);
 });
 
@@ -135,9 +210,27 @@ describe('data stays untouched; the cache lives outside it', () => {
     const t = await segan(['train', ...tiny, '--run', 'ro', '--max-steps', '1']);
     expect(t.status, t.stderr).toBe(0);
     const ck = path.join(runs, 'ro', 'checkpoints', 'latest.safetensors');
-    const e = await segan(['eval', '--data', data, '--checkpoint', ck, '--cases', 'Synth_004', '--out', path.join(tmp, 'eval')]);
+    const e = await segan([
+      'eval',
+      '--data',
+      data,
+      '--checkpoint',
+      ck,
+      '--cases',
+      'Synth_004',
+      '--out',
+      path.join(tmp, 'eval'),
+    ]);
     expect(e.status, e.stderr).toBe(0);
-    const p = await segan(['predict', '--checkpoint', ck, '--case', path.join(data, 'Synth_004'), '--out', path.join(tmp, 'seg.nii.gz')]);
+    const p = await segan([
+      'predict',
+      '--checkpoint',
+      ck,
+      '--case',
+      path.join(data, 'Synth_004'),
+      '--out',
+      path.join(tmp, 'seg.nii.gz'),
+    ]);
     expect(p.status, p.stderr).toBe(0);
     expect(tree(data)).toBe(before);
     const cache = path.join(xdg, 'dawngrad');
@@ -156,21 +249,30 @@ describe('a dataset on a read-only file system', () => {
   // a real read-only mount (unshare -m + mount --bind -o ro) needs root; as another user the test above
   // (the data's files unchanged) is the check
   const root = process.getuid?.() === 0;
-  it.runIf(root)('train, eval and predict run on a read-only bind mount of --data (root: unshare -m, mount -o ro)', async () => {
-    const ck = path.join(runs, 'ro', 'checkpoints', 'latest.safetensors');
-    const bin = path.join(ROOT, 'bin/segan.mjs');
-    const q = (a: string[]) => a.map((x) => `'${x}'`).join(' ');
-    const script = [
-      `mount --bind -o ro '${data}' '${data}'`,
-      `touch '${data}/probe' 2>/dev/null && { echo 'the mount is writable'; exit 9; }`,
-      `'${process.execPath}' '${bin}' ${q(['train', ...tiny, '--run', 'ro-mount', '--max-steps', '1', '--cache', path.join(tmp, 'ro-cache')])} || exit 11`,
-      `'${process.execPath}' '${bin}' ${q(['eval', '--data', data, '--checkpoint', ck, '--cases', 'Synth_004', '--out', path.join(tmp, 'ro-eval')])} || exit 12`,
-      `'${process.execPath}' '${bin}' ${q(['predict', '--checkpoint', ck, '--case', path.join(data, 'Synth_003'), '--out', path.join(tmp, 'ro.nii.gz')])} || exit 13`,
-    ].join('\n');
-    const r = spawnSync('unshare', ['-m', 'sh', '-c', script], { cwd: tmp, encoding: 'utf8', timeout: 180_000, env: { ...process.env, XDG_CACHE_HOME: xdg } });
-    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(r.stdout).toMatch(/wrote .*ro\.nii\.gz/);
-  }, 180_000);
+  it.runIf(root)(
+    'train, eval and predict run on a read-only bind mount of --data (root: unshare -m, mount -o ro)',
+    async () => {
+      const ck = path.join(runs, 'ro', 'checkpoints', 'latest.safetensors');
+      const bin = path.join(ROOT, 'bin/segan.mjs');
+      const q = (a: string[]) => a.map((x) => `'${x}'`).join(' ');
+      const script = [
+        `mount --bind -o ro '${data}' '${data}'`,
+        `touch '${data}/probe' 2>/dev/null && { echo 'the mount is writable'; exit 9; }`,
+        `'${process.execPath}' '${bin}' ${q(['train', ...tiny, '--run', 'ro-mount', '--max-steps', '1', '--cache', path.join(tmp, 'ro-cache')])} || exit 11`,
+        `'${process.execPath}' '${bin}' ${q(['eval', '--data', data, '--checkpoint', ck, '--cases', 'Synth_004', '--out', path.join(tmp, 'ro-eval')])} || exit 12`,
+        `'${process.execPath}' '${bin}' ${q(['predict', '--checkpoint', ck, '--case', path.join(data, 'Synth_003'), '--out', path.join(tmp, 'ro.nii.gz')])} || exit 13`,
+      ].join('\n');
+      const r = spawnSync('unshare', ['-m', 'sh', '-c', script], {
+        cwd: tmp,
+        encoding: 'utf8',
+        timeout: 180_000,
+        env: { ...process.env, XDG_CACHE_HOME: xdg },
+      });
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(/wrote .*ro\.nii\.gz/);
+    },
+    180_000,
+  );
 });
 
 describe('once a crash, now a refusal', () => {
@@ -181,7 +283,9 @@ describe('once a crash, now a refusal', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toBe('segan eval: --batch must be an integer from 1 to 1024 (got 0)\n');
     const { predictSlices } = await import('../../src/segan/infer.ts');
-    await expect(predictSlices(null as never, null as never, null as never, 0)).rejects.toThrow(/predictSlices: batch must be an integer ≥ 1, got 0/);
+    await expect(predictSlices(null as never, null as never, null as never, 0)).rejects.toThrow(
+      /predictSlices: batch must be an integer ≥ 1, got 0/,
+    );
   });
 });
 

@@ -44,19 +44,46 @@ describe('segan train --folds N --fold K', () => {
     await writeSyntheticCases(data, { cases: 5, seed: 9, shape: [48, 48, 24] });
   }, 60_000);
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-  const segan = (args: string[]) => run(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], { cwd: tmp, env: { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'xdg') }, timeout: 180_000 });
-  const tiny = ['--data', data, '--runs', runs, '--width', '0.0625', '--size', '32', '--crop', '40x40x16', '--classes', '1', '--batch', '4', '--max-steps', '1'];
+  const segan = (args: string[]) =>
+    run(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], {
+      cwd: tmp,
+      env: { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'xdg') },
+      timeout: 180_000,
+    });
+  const tiny = [
+    '--data',
+    data,
+    '--runs',
+    runs,
+    '--width',
+    '0.0625',
+    '--size',
+    '32',
+    '--crop',
+    '40x40x16',
+    '--classes',
+    '1',
+    '--batch',
+    '4',
+    '--max-steps',
+    '1',
+  ];
 
   it('writes splits.json (nnU-Net layout) and validates on fold K', async () => {
     const r = await segan(['train', ...tiny, '--run', 'f2', '--folds', '5', '--fold', '2']);
     expect(r.status, r.stderr).toBe(0);
-    const splits = JSON.parse(fs.readFileSync(path.join(runs, 'f2', 'splits.json'), 'utf8')) as { train: string[]; val: string[] }[];
+    const splits = JSON.parse(fs.readFileSync(path.join(runs, 'f2', 'splits.json'), 'utf8')) as {
+      train: string[];
+      val: string[];
+    }[];
     const ids = fs.readdirSync(data).sort();
     expect(splits).toEqual(foldSplits(ids, 5, 666 /* the default seed */));
     const config = JSON.parse(fs.readFileSync(path.join(runs, 'f2', 'config.json'), 'utf8'));
     expect(config.data.val).toEqual(splits[2].val);
     expect(config.run.folds).toEqual({ n: 5, k: 2 });
-    expect(r.stdout).toContain(`cross-validation fold 2 of 5 (cases split by seed 666): validating on ${splits[2].val.join(', ')}`);
+    expect(r.stdout).toContain(
+      `cross-validation fold 2 of 5 (cases split by seed 666): validating on ${splits[2].val.join(', ')}`,
+    );
   }, 180_000);
 
   it('--val-cases wins over the folds', async () => {
@@ -68,11 +95,30 @@ describe('segan train --folds N --fold K', () => {
   }, 180_000);
 
   it('augmentation flags go into the run plan; on resume one of them changes and the rest stay', async () => {
-    const r = await segan(['train', ...tiny, '--run', 'aug', '--tumour-crops', '0.5', '--rotate', '10', '--checkpoint-every', '1']);
+    const r = await segan([
+      'train',
+      ...tiny,
+      '--run',
+      'aug',
+      '--tumour-crops',
+      '0.5',
+      '--rotate',
+      '10',
+      '--checkpoint-every',
+      '1',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const cfg = JSON.parse(fs.readFileSync(path.join(runs, 'aug', 'config.json'), 'utf8'));
     expect(cfg.run.augment).toEqual({ tumourCrops: 0.5, rotate: 10, scale: 0, intensity: 0 });
-    const again = await segan(['train', '--resume', path.join(runs, 'aug', 'checkpoints', 'latest.safetensors'), '--scale', '0.1', '--max-steps', '1']);
+    const again = await segan([
+      'train',
+      '--resume',
+      path.join(runs, 'aug', 'checkpoints', 'latest.safetensors'),
+      '--scale',
+      '0.1',
+      '--max-steps',
+      '1',
+    ]);
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toContain('changed on the command line: --scale 0.1 (was 0)');
     const after = JSON.parse(fs.readFileSync(path.join(runs, 'aug', 'config.json'), 'utf8'));
@@ -81,7 +127,16 @@ describe('segan train --folds N --fold K', () => {
 
   it('--max-minutes: the whole command ends within its budget, with a checkpoint, metrics and exit 0', async () => {
     const t0 = Date.now();
-    const r = await segan(['train', ...tiny.filter((a, i) => a !== '--max-steps' && tiny[i - 1] !== '--max-steps'), '--run', 'budget', '--epochs', '1000', '--max-minutes', '0.3']);
+    const r = await segan([
+      'train',
+      ...tiny.filter((a, i) => a !== '--max-steps' && tiny[i - 1] !== '--max-steps'),
+      '--run',
+      'budget',
+      '--epochs',
+      '1000',
+      '--max-minutes',
+      '0.3',
+    ]);
     const wall = (Date.now() - t0) / 1000;
     console.log(`--max-minutes 0.3: the command took ${wall.toFixed(1)} s`);
     expect(r.status, r.stderr).toBe(0);
@@ -99,12 +154,16 @@ describe('segan train --folds N --fold K', () => {
     [['--folds', '6', '--fold', '0'], `segan train: --folds 6 needs at least 6 cases; ${data} has 5`],
     [['--folds', '1', '--fold', '0'], 'segan train: --folds must be an integer from 2 to 100 (got 1)'],
     [['--max-minutes', '0'], 'segan train: --max-minutes must be a number > 0 and ≤ 1000000 (got 0)'],
-  ])('refuses %j in one line, before anything is written', async (args, message) => {
-    const r = await segan(['train', ...tiny, '--run', 'bad', ...args]);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toBe(`${message}\n`);
-    expect(fs.existsSync(path.join(runs, 'bad'))).toBe(false);
-  }, 60_000);
+  ])(
+    'refuses %j in one line, before anything is written',
+    async (args, message) => {
+      const r = await segan(['train', ...tiny, '--run', 'bad', ...args]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toBe(`${message}\n`);
+      expect(fs.existsSync(path.join(runs, 'bad'))).toBe(false);
+    },
+    60_000,
+  );
 });
 
 describe('segan train --preset cpu and --modalities', () => {
@@ -115,7 +174,12 @@ describe('segan train --preset cpu and --modalities', () => {
     await writeSyntheticCases(data, { cases: 3, seed: 4, shape: [40, 40, 16] });
   }, 60_000);
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-  const segan = (args: string[]) => run(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], { cwd: tmp, env: { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'xdg') }, timeout: 180_000 });
+  const segan = (args: string[]) =>
+    run(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], {
+      cwd: tmp,
+      env: { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'xdg') },
+      timeout: 180_000,
+    });
   const plan = async (args: string[]) => {
     const { parseCommandLine } = await import('../../src/cli/run.ts');
     const { planTraining } = await import('../../src/cli/train-plan.ts');
@@ -130,14 +194,24 @@ describe('segan train --preset cpu and --modalities', () => {
     expect([p.plan.flip, p.plan.augment.tumourCrops, p.plan.valEvery]).toEqual([true, 0.5, null]);
     expect([p.config.optimizer, p.config.lr, p.config.lambdaDice]).toEqual(['adam', 2e-4, 1]);
     const q = await plan(['--preset', 'cpu', '--width', '0.25', '--tumour-crops', '0', '--val-every', '50']);
-    expect([q.config.model.width, q.plan.augment.tumourCrops, q.plan.valEvery, q.plan.flip]).toEqual([0.25, 0, 50, true]);
+    expect([q.config.model.width, q.plan.augment.tumourCrops, q.plan.valEvery, q.plan.flip]).toEqual([
+      0.25,
+      0,
+      50,
+      true,
+    ]);
     const n = await plan(['--preset', 'cpu', '--no-flip']);
     expect([n.plan.flip, n.config.model.width]).toEqual([false, 0.125]);
     const c = await plan(['--preset', 'code']);
-    expect([c.config.model.width, c.plan.flip, c.plan.augment.tumourCrops, c.plan.valEvery]).toEqual([1, false, 0, null]);
+    expect([c.config.model.width, c.plan.flip, c.plan.augment.tumourCrops, c.plan.valEvery]).toEqual([
+      1,
+      false,
+      0,
+      null,
+    ]);
   });
 
-  it('--modalities sets the input channels in order (aliases allowed); the default is the paper\'s three', async () => {
+  it("--modalities sets the input channels in order (aliases allowed); the default is the paper's three", async () => {
     const p = await plan(['--modalities', 't1,t1ce,T2,t2f']);
     expect(p.config.modalities).toEqual(['t1', 't1c', 't2', 'flair']);
     expect(p.config.model.inChannels).toBe(4);
@@ -153,24 +227,68 @@ describe('segan train --preset cpu and --modalities', () => {
     [['--flip', '--no-flip'], /^segan train: --flip is given twice; give it once$/],
     [['--no-width'], /^segan train: unknown option --no-width/],
     [['--max-minutes', '-5'], /^segan train: --max-minutes /],
-  ])('refuses %j in one line, exit 2', async (args, want) => {
-    const r = await segan(['train', '--data', data, '--runs', runs, ...args]);
-    expect(r.status).toBe(2);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr.trim()).toMatch(want);
-    expect(fs.existsSync(runs)).toBe(false);
-  }, 60_000);
+  ])(
+    'refuses %j in one line, exit 2',
+    async (args, want) => {
+      const r = await segan(['train', '--data', data, '--runs', runs, ...args]);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr.trim()).toMatch(want);
+      expect(fs.existsSync(runs)).toBe(false);
+    },
+    60_000,
+  );
 
   it('a four-modality model trains, and eval and predict read the modalities from its checkpoint', async () => {
-    const r = await segan(['train', '--data', data, '--runs', runs, '--run', 'm4', '--modalities', 't1,t1c,t2,flair', '--width', '0.0625', '--size', '32', '--crop', '32x32x16', '--batch', '4', '--val-cases', 'Synth_003', '--max-steps', '2']);
+    const r = await segan([
+      'train',
+      '--data',
+      data,
+      '--runs',
+      runs,
+      '--run',
+      'm4',
+      '--modalities',
+      't1,t1c,t2,flair',
+      '--width',
+      '0.0625',
+      '--size',
+      '32',
+      '--crop',
+      '32x32x16',
+      '--batch',
+      '4',
+      '--val-cases',
+      'Synth_003',
+      '--max-steps',
+      '2',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const ckpt = path.join(runs, 'm4', 'checkpoints', 'latest.safetensors');
     const { loadCheckpoint } = await import('../../src/segan/checkpoint.ts');
     const c = loadCheckpoint(ckpt);
     expect([c.config.modalities, c.config.model.inChannels]).toEqual([['t1', 't1c', 't2', 'flair'], 4]);
-    const e = await segan(['eval', '--data', data, '--checkpoint', ckpt, '--cases', 'Synth_003', '--out', path.join(tmp, 'ev')]);
+    const e = await segan([
+      'eval',
+      '--data',
+      data,
+      '--checkpoint',
+      ckpt,
+      '--cases',
+      'Synth_003',
+      '--out',
+      path.join(tmp, 'ev'),
+    ]);
     expect(e.status, e.stderr).toBe(0);
-    const p = await segan(['predict', '--checkpoint', ckpt, '--case', path.join(data, 'Synth_002'), '--out', path.join(tmp, 'p.nii.gz')]);
+    const p = await segan([
+      'predict',
+      '--checkpoint',
+      ckpt,
+      '--case',
+      path.join(data, 'Synth_002'),
+      '--out',
+      path.join(tmp, 'p.nii.gz'),
+    ]);
     expect(p.status, p.stderr).toBe(0);
   }, 180_000);
 });

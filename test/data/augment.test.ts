@@ -14,8 +14,19 @@ import { tempDir } from './helpers.ts';
 const tmp = tempDir('augment');
 let ds: Dataset;
 beforeAll(async () => {
-  await writeSyntheticCases(path.join(tmp, 'data'), { cases: 3, seed: 11, shape: [64, 64, 24], phantom: { tumourSize: 'small' } });
-  ds = await openDataset(path.join(tmp, 'data'), { cacheDir: path.join(tmp, 'cache'), cropShape: [56, 56, 16], cropSize: 24, seed: 2, valCases: ['Synth_003'] });
+  await writeSyntheticCases(path.join(tmp, 'data'), {
+    cases: 3,
+    seed: 11,
+    shape: [64, 64, 24],
+    phantom: { tumourSize: 'small' },
+  });
+  ds = await openDataset(path.join(tmp, 'data'), {
+    cacheDir: path.join(tmp, 'cache'),
+    cropShape: [56, 56, 16],
+    cropSize: 24,
+    seed: 2,
+    valCases: ['Synth_003'],
+  });
 }, 60_000);
 afterAll(() => {
   ds?.close();
@@ -23,9 +34,17 @@ afterAll(() => {
 });
 
 const all = (augment?: Augment, epoch = 0): Batch[] => [...ds.batches('train', 8, { epoch, augment })];
-const bits = (bs: Batch[]) => bs.map((b) => [Buffer.from(b.image.buffer).toString('base64'), Buffer.from(b.label.buffer).toString('base64')].join()).join();
+const bits = (bs: Batch[]) =>
+  bs
+    .map((b) => [Buffer.from(b.image.buffer).toString('base64'), Buffer.from(b.label.buffer).toString('base64')].join())
+    .join();
 /** Per sample: whether its crop holds tumour (label plane 0). */
-const withTumour = (bs: Batch[]) => bs.flatMap((b) => Array.from({ length: b.count }, (_, i) => b.label.subarray(i * ds.K * 576, i * ds.K * 576 + 576).some((v) => v > 0)));
+const withTumour = (bs: Batch[]) =>
+  bs.flatMap((b) =>
+    Array.from({ length: b.count }, (_, i) =>
+      b.label.subarray(i * ds.K * 576, i * ds.K * 576 + 576).some((v) => v > 0),
+    ),
+  );
 
 describe('augmentations of training crops', () => {
   it('all off (the default, or zeros) gives bitwise the plain batches', () => {
@@ -36,11 +55,13 @@ describe('augmentations of training crops', () => {
     const plain = all();
     const centred = all({ tumourCrops: 1 });
     // slices with tumour anywhere (the crop-independent truth): from the uncropped cache via the label sums
-    const slicesWithTumour = centred.flatMap((b) => b.samples).map((s) => {
-      const cs = ds.caseSlices(s.caseId);
-      const plane = ds.S * ds.S;
-      return cs.raw.subarray(s.z * plane, (s.z + 1) * plane).some((v) => v > 0);
-    });
+    const slicesWithTumour = centred
+      .flatMap((b) => b.samples)
+      .map((s) => {
+        const cs = ds.caseSlices(s.caseId);
+        const plane = ds.S * ds.S;
+        return cs.raw.subarray(s.z * plane, (s.z + 1) * plane).some((v) => v > 0);
+      });
     const hits = withTumour(centred);
     let missed = 0;
     slicesWithTumour.forEach((has, i) => {
@@ -79,7 +100,10 @@ describe('augmentations of training crops', () => {
     const same = affineSampleMatrix(5 + (S - 1) / 2, 7 + (S - 1) / 2, S, 0, 1, false, false);
     for (let i = 0; i < 9; i++) expect(same[i]).toBeCloseTo(plain[i], 12);
     const turned = affineSampleMatrix(40, 30, S, 90, 1, false, false);
-    const at = (u: number, v: number) => [turned[0] * u + turned[3] * v + turned[6], turned[1] * u + turned[4] * v + turned[7]];
+    const at = (u: number, v: number) => [
+      turned[0] * u + turned[3] * v + turned[6],
+      turned[1] * u + turned[4] * v + turned[7],
+    ];
     const c = (S - 1) / 2;
     expect(at(c, c)[0]).toBeCloseTo(40, 12);
     expect(at(c, c)[1]).toBeCloseTo(30, 12);

@@ -219,7 +219,7 @@ const BAD: BadInput[] = [
       const f = vol(dir, id, 'seg');
       editNifti(f, (b) => {
         let n = 0;
-        for (let i = 352; i < b.length && n < 10; i++) if (b[i] === 2) (b[i] = 5), n++;
+        for (let i = 352; i < b.length && n < 10; i++) if (b[i] === 2) ((b[i] = 5), n++);
         if (n === 0) throw new Error('synthetic seg has no label 2');
       });
       return f;
@@ -249,7 +249,10 @@ const BAD: BadInput[] = [
     name: 'non-NIfTI file (a PNG named _t1ce.nii.gz)',
     make: (dir, id) => {
       const f = vol(dir, id, 't1ce');
-      fs.writeFileSync(f, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(600, 7)]));
+      fs.writeFileSync(
+        f,
+        Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(600, 7)]),
+      );
       return f;
     },
     read: /not a NIfTI file: the header size field is .* expected 348 \(NIfTI-1\) or 540 \(NIfTI-2\); first bytes "\\x89PNG/,
@@ -398,7 +401,12 @@ describe('bad input: nothing is written when the data is bad', () => {
     const { saveCheckpoint } = await import('../../src/segan/checkpoint.ts');
     const engine = await createEngine({ seed: 1 });
     try {
-      const config = makeConfig({ model: { inChannels: 3, classes: 3, width: 1 / 16, skip: 'add', slope: 0.2, seed: 3 }, size: 16, batch: 2, volumeCrop: [16, 16, 8] });
+      const config = makeConfig({
+        model: { inChannels: 3, classes: 3, width: 1 / 16, skip: 'add', slope: 0.2, seed: 3 },
+        size: 16,
+        batch: 2,
+        volumeCrop: [16, 16, 8],
+      });
       const model = new SeganModel(engine, config);
       checkpoint = path.join(tmp, 'tiny.safetensors');
       await saveCheckpoint(checkpoint, model, null, config, { epoch: 0, stepInEpoch: 0, globalStep: 0 });
@@ -445,7 +453,8 @@ describe('bad input: nothing is written when the data is bad', () => {
       expect(fs.existsSync(out)).toBe(false);
       expect(outDir).toEqual([]); // no temporary file left either
       expect(cached.filter((f) => f !== 'index.json')).toEqual([]); // no preprocessed slices of the bad case
-      if (cached.includes('index.json')) expect(fs.readFileSync(path.join(tmp, `cache-${k}`, 'index.json'), 'utf8')).not.toContain(id);
+      if (cached.includes('index.json'))
+        expect(fs.readFileSync(path.join(tmp, `cache-${k}`, 'index.json'), 'utf8')).not.toContain(id);
     });
   }
 
@@ -461,7 +470,25 @@ describe('bad input: nothing is written when the data is bad', () => {
     const k = BAD.findIndex((b) => b.name === 'missing modality file');
     const { root, dir, id } = built[k];
     const runs = path.join(tmp, 'runs-bad');
-    const r = await segan(['train', '--data', root, '--runs', runs, '--run', 'r', '--epochs', '1', '--width', '0.0625', '--size', '16', '--crop', '16x16x8', '--cache', path.join(tmp, 'cache-train')]);
+    const r = await segan([
+      'train',
+      '--data',
+      root,
+      '--runs',
+      runs,
+      '--run',
+      'r',
+      '--epochs',
+      '1',
+      '--width',
+      '0.0625',
+      '--size',
+      '16',
+      '--crop',
+      '16x16x8',
+      '--cache',
+      path.join(tmp, 'cache-train'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^segan train: --data ${root}: .*${dir}: case ${id} has no t2 volume\n$`));
     // the run folder is made only once the run has started

@@ -4,12 +4,26 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { findCases, loadCase, normaliseModality } from '../../src/data/brats.ts';
 import { regionLabels, regionMasks } from '../../src/data/regions.ts';
 import { readNiftiHeader } from '../../src/data/nifti.ts';
-import { affineFromRows, BRATS_DEV, HAS_BRATS, SKIP_NOTE, tempDir, writeSyntheticCase, firstDifference } from './helpers.ts';
+import {
+  affineFromRows,
+  BRATS_DEV,
+  HAS_BRATS,
+  SKIP_NOTE,
+  tempDir,
+  writeSyntheticCase,
+  firstDifference,
+} from './helpers.ts';
 
 const tmp = tempDir('brats');
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const IDS = ['Brats18_2013_11_1', 'Brats18_CBICA_ABM_1', 'Brats18_TCIA01_201_1', 'Brats18_TCIA02_135_1', 'Brats18_TCIA10_628_1'];
+const IDS = [
+  'Brats18_2013_11_1',
+  'Brats18_CBICA_ABM_1',
+  'Brats18_TCIA01_201_1',
+  'Brats18_TCIA02_135_1',
+  'Brats18_TCIA10_628_1',
+];
 
 describe(`BraTS 2018 dev cases ${HAS_BRATS ? '' : SKIP_NOTE}`, () => {
   it.skipIf(!HAS_BRATS)('finds the five cases with all four modalities and a segmentation', async () => {
@@ -38,7 +52,9 @@ describe(`BraTS 2018 dev cases ${HAS_BRATS ? '' : SKIP_NOTE}`, () => {
       const zeroSlope = id === 'Brats18_CBICA_ABM_1' || id === 'Brats18_TCIA10_628_1';
       expect(t1c.sclSlope).toBe(zeroSlope ? 0 : 1);
       expect(t1c.scaled).toBe(false);
-      lines.push(`  ${id.padEnd(22)} t1ce ${t1c.datatype} qform ${t1c.qformCode} sform ${t1c.sformCode} scl_slope ${t1c.sclSlope}  seg ${seg.datatype}`);
+      lines.push(
+        `  ${id.padEnd(22)} t1ce ${t1c.datatype} qform ${t1c.qformCode} sform ${t1c.sformCode} scl_slope ${t1c.sclSlope}  seg ${seg.datatype}`,
+      );
     }
     console.log(`BraTS headers:\n${lines.join('\n')}`);
   });
@@ -77,7 +93,9 @@ describe(`BraTS 2018 dev cases ${HAS_BRATS ? '' : SKIP_NOTE}`, () => {
       expect(ones(whole)).toBe(tumour);
       expect(ones(core)).toBe((counts.get(1) ?? 0) + (counts.get(4) ?? 0));
       expect(ones(enh)).toBe(counts.get(4) ?? 0);
-      lines.push(`  ${id.padEnd(22)} ${labels.map((l) => `${l}:${counts.get(l)}`).join('  ')}   whole ${ones(whole)} core ${ones(core)} enhancing ${ones(enh)}`);
+      lines.push(
+        `  ${id.padEnd(22)} ${labels.map((l) => `${l}:${counts.get(l)}`).join('  ')}   whole ${ones(whole)} core ${ones(core)} enhancing ${ones(enh)}`,
+      );
     }
     console.log(`BraTS label counts:\n${lines.join('\n')}`);
   });
@@ -90,7 +108,10 @@ describe('case discovery and regions (synthetic)', () => {
     await writeSyntheticCase(path.join(root, 'LGG'), 'Brats18_B_1', { shape: [6, 5, 4], withSeg: false });
     await writeSyntheticCase(root, 'BraTS-GLI-00001-000', { shape: [6, 5, 4], layout: 'brats2023' });
     await writeSyntheticCase(root, 'Brats18_C_1', { shape: [6, 5, 4], omit: ['t2'] });
-    fs.copyFileSync(path.join(root, 'Brats18_C_1', 'Brats18_C_1_t1.nii.gz'), path.join(root, 'Brats18_C_1', 'Brats18_C_1_T1.nii'));
+    fs.copyFileSync(
+      path.join(root, 'Brats18_C_1', 'Brats18_C_1_t1.nii.gz'),
+      path.join(root, 'Brats18_C_1', 'Brats18_C_1_T1.nii'),
+    );
     fs.writeFileSync(path.join(root, 'Brats18_C_1', 'notes.txt'), 'x');
     const cases = await findCases(root);
     expect(cases.map((c) => [c.id, c.group, c.layout])).toEqual([
@@ -120,7 +141,8 @@ describe('case discovery and regions (synthetic)', () => {
     await writeSyntheticCase(path.join(tmp, 'src'), 'P_2', { shape: [4, 4, 4], layout: 'brats2023' });
     fs.mkdirSync(flat);
     for (const id of ['P_1', 'P_2'])
-      for (const f of fs.readdirSync(path.join(tmp, 'src', id))) fs.copyFileSync(path.join(tmp, 'src', id, f), path.join(flat, f));
+      for (const f of fs.readdirSync(path.join(tmp, 'src', id)))
+        fs.copyFileSync(path.join(tmp, 'src', id, f), path.join(flat, f));
     const cases = await findCases(flat);
     expect(cases.map((c) => [c.id, c.layout, Object.keys(c.files).length, c.seg !== null, c.problems.length])).toEqual([
       ['P_1', 'brats2018', 4, true, 0],
@@ -130,13 +152,15 @@ describe('case discovery and regions (synthetic)', () => {
     fs.mkdirSync(linked);
     fs.symlinkSync(path.join(tmp, 'src', 'P_1'), path.join(linked, 'P_1'));
     expect((await findCases(linked)).map((c) => c.id)).toEqual(['P_1']);
-    expect((await loadCase((await findCases(linked))[0], { modalities: ['t1ce' as never] })).modalities).toEqual(['t1c']);
+    expect((await loadCase((await findCases(linked))[0], { modalities: ['t1ce' as never] })).modalities).toEqual([
+      't1c',
+    ]);
   });
 
   it('normalises modality names', () => {
-    expect(['t1', 'T1N', 't1ce', 't1c', 't1gd', 't2', 't2w', 'flair', 't2f', 'seg', 'dwi'].map(normaliseModality)).toEqual([
-      't1', 't1', 't1c', 't1c', 't1c', 't2', 't2', 'flair', 'flair', null, null,
-    ]);
+    expect(
+      ['t1', 'T1N', 't1ce', 't1c', 't1gd', 't2', 't2w', 'flair', 't2f', 'seg', 'dwi'].map(normaliseModality),
+    ).toEqual(['t1', 't1', 't1c', 't1c', 't1c', 't2', 't2', 'flair', 'flair', null, null]);
   });
 
   it('label 3 is enhancing (2023+) or non-enhancing core (2015) as configured', () => {

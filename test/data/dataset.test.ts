@@ -86,7 +86,10 @@ describe('dataset on synthetic cases', () => {
     expect(half.val).toHaveLength(3);
     const seeds = new Set([0, 1, 2, 3, 4, 5, 6, 7].map((s) => splitCases(cases, { seed: s }).val.join()));
     expect(seeds.size).toBeGreaterThan(1);
-    expect(splitCases(cases, { valCases: ['Syn_2'] })).toEqual({ train: ['Syn_0', 'Syn_1', 'Syn_3', 'Syn_4', 'Syn_5'], val: ['Syn_2'] });
+    expect(splitCases(cases, { valCases: ['Syn_2'] })).toEqual({
+      train: ['Syn_0', 'Syn_1', 'Syn_3', 'Syn_4', 'Syn_5'],
+      val: ['Syn_2'],
+    });
     expect(() => splitCases(cases, { valCases: ['nope'] })).toThrow(/unknown case id\(s\) nope/);
   });
 
@@ -125,7 +128,9 @@ describe('dataset on synthetic cases', () => {
     const samples = a.flatMap((x) => x.samples.map((s) => `${s.caseId}:${s.z}`));
     expect(new Set(samples).size).toBe(n); // every slice once per epoch
     expect(new Set(a.flatMap((x) => x.samples.map((s) => `${s.x0},${s.y0}`))).size).toBeGreaterThan(5); // random crops
-    expect(a.flatMap((x) => x.samples).some((s) => s.flipX) && a.flatMap((x) => x.samples).some((s) => !s.flipX)).toBe(true);
+    expect(a.flatMap((x) => x.samples).some((s) => s.flipX) && a.flatMap((x) => x.samples).some((s) => !s.flipX)).toBe(
+      true,
+    );
   });
 
   it('validation: centre crops, in order, all slices of the validation cases', () => {
@@ -134,7 +139,9 @@ describe('dataset on synthetic cases', () => {
     expect(samples).toHaveLength(ds.numSlices('val'));
     expect(samples.length).toBe(ds.valCases.length * 16);
     expect(samples.every((s) => s.x0 === 4 && s.y0 === 3 && !s.flipX && !s.flipY)).toBe(true);
-    expect(samples.map((s) => `${s.caseId}:${s.z}`)).toEqual(ds.valCases.flatMap((id) => Array.from({ length: 16 }, (_, z) => `${id}:${z}`)));
+    expect(samples.map((s) => `${s.caseId}:${s.z}`)).toEqual(
+      ds.valCases.flatMap((id) => Array.from({ length: 16 }, (_, z) => `${id}:${z}`)),
+    );
     expect(samples.every((s) => ds.valCases.includes(s.caseId))).toBe(true);
   });
 
@@ -260,12 +267,18 @@ describe('dataset on synthetic cases', () => {
   });
 
   it('reports unusable data clearly', async () => {
-    await expect(openDataset(path.join(tmp, 'nothing-here'), { cacheDir: path.join(tmp, 'c2') })).rejects.toThrow(/cannot read folder/);
+    await expect(openDataset(path.join(tmp, 'nothing-here'), { cacheDir: path.join(tmp, 'c2') })).rejects.toThrow(
+      /cannot read folder/,
+    );
     fs.mkdirSync(path.join(tmp, 'empty'));
-    await expect(openDataset(path.join(tmp, 'empty'), { cacheDir: path.join(tmp, 'c2') })).rejects.toThrow(/no BraTS cases found/);
+    await expect(openDataset(path.join(tmp, 'empty'), { cacheDir: path.join(tmp, 'c2') })).rejects.toThrow(
+      /no BraTS cases found/,
+    );
     const noSeg = path.join(tmp, 'noseg');
     await writeSyntheticCase(noSeg, 'N_1', { shape: [8, 8, 8], withSeg: false });
-    await expect(openDataset(noSeg, { cacheDir: path.join(tmp, 'c2'), cropShape: [8, 8, 8], cropSize: 8 })).rejects.toThrow(/N_1 has no segmentation/);
+    await expect(
+      openDataset(noSeg, { cacheDir: path.join(tmp, 'c2'), cropShape: [8, 8, 8], cropSize: 8 }),
+    ).rejects.toThrow(/N_1 has no segmentation/);
     await expect(openDataset(DATA, { ...OPTS(cacheDir), cropSize: 30 })).rejects.toThrow(/cropSize 30/);
   });
 });

@@ -16,9 +16,28 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createNiftiHeader, DATATYPES, MAX_VOXELS, NiftiError, niftiHeaderBytes, readNifti, writeNifti, type NiftiHeader, type NiftiVolume } from '../../src/data/nifti.ts';
+import {
+  createNiftiHeader,
+  DATATYPES,
+  MAX_VOXELS,
+  NiftiError,
+  niftiHeaderBytes,
+  readNifti,
+  writeNifti,
+  type NiftiHeader,
+  type NiftiVolume,
+} from '../../src/data/nifti.ts';
 import { mulberry32, randInt } from '../../src/data/rng.ts';
-import { affineFromRows, BRATS_DEV, HAS_BRATS, HAS_EDGE, nifti2Bytes, NIFTI_EDGE, SHARED_DATA, tempDir } from './helpers.ts';
+import {
+  affineFromRows,
+  BRATS_DEV,
+  HAS_BRATS,
+  HAS_EDGE,
+  nifti2Bytes,
+  NIFTI_EDGE,
+  SHARED_DATA,
+  tempDir,
+} from './helpers.ts';
 
 /**
  * Seed of the whole run; failures print the case number and mutation. DAWNGRAD_FUZZ_SEED and
@@ -84,10 +103,22 @@ function makeBase(name: string, plain: Buffer, weight: number, img?: Base['img']
     hdrLen = img ? plain.length : le ? plain.readFloatLE(108) : plain.readFloatBE(108);
   } else {
     const ndim = Number(le ? plain.readBigInt64LE(16) : plain.readBigInt64BE(16));
-    for (let i = 4; i <= ndim; i++) frames *= Number(le ? plain.readBigInt64LE(16 + 8 * i) : plain.readBigInt64BE(16 + 8 * i));
+    for (let i = 4; i <= ndim; i++)
+      frames *= Number(le ? plain.readBigInt64LE(16 + 8 * i) : plain.readBigInt64BE(16 + 8 * i));
     hdrLen = img ? plain.length : Number(le ? plain.readBigInt64LE(168) : plain.readBigInt64BE(168));
   }
-  return { name, plain, gz: gzip1(plain), version, le, hdrLen, gzTail: gzip1(plain.subarray(hdrLen)), frames, img, weight };
+  return {
+    name,
+    plain,
+    gz: gzip1(plain),
+    version,
+    le,
+    hdrLen,
+    gzTail: gzip1(plain.subarray(hdrLen)),
+    frames,
+    img,
+    weight,
+  };
 }
 
 const readMaybeGz = (f: string): Buffer => {
@@ -107,9 +138,19 @@ function crop(v: NiftiVolume, at: [number, number, number], size: [number, numbe
 }
 
 /** Header like `ref` but with another shape (so niftiHeaderBytes keeps every other field of the real file). */
-const reshaped = (ref: NiftiHeader, shape: [number, number, number]): NiftiHeader => ({ ...ref, shape, dims: [...shape], frames: 1 });
+const reshaped = (ref: NiftiHeader, shape: [number, number, number]): NiftiHeader => ({
+  ...ref,
+  shape,
+  dims: [...shape],
+  frames: 1,
+});
 
-async function writeAndRead(name: string, data: Float32Array, like: NiftiHeader, datatype: 'int16' | 'uint8' | 'float32' | 'float64'): Promise<Buffer> {
+async function writeAndRead(
+  name: string,
+  data: Float32Array,
+  like: NiftiHeader,
+  datatype: 'int16' | 'uint8' | 'float32' | 'float64',
+): Promise<Buffer> {
   const f = path.join(tmp, `base-${name}.nii`);
   await writeNifti(f, data, { like, datatype });
   return fs.readFileSync(f);
@@ -132,7 +173,9 @@ async function bratsBases(): Promise<Base[]> {
       c[2] += Math.floor(i / (X * Y));
       n++;
     }
-  const at = [0, 1, 2].map((k) => Math.max(0, Math.min(seg.shape[k] - size[k], Math.round(c[k] / Math.max(1, n) - size[k] / 2)))) as [number, number, number];
+  const at = [0, 1, 2].map((k) =>
+    Math.max(0, Math.min(seg.shape[k] - size[k], Math.round(c[k] / Math.max(1, n) - size[k] / 2))),
+  ) as [number, number, number];
   const t1 = await readNifti(path.join(dir, `${id}_t1.nii.gz`));
   const t1c = crop(t1, at, size);
   const segc = crop(seg, at, size);
@@ -165,19 +208,32 @@ function edgeBases(): Base[] {
     ['nifti-reader-js/avg152T1_LR_nifti.nii', 0.5], // BE uint8, scl_slope 0
   ];
   for (const [f, w] of single) out.push(makeBase(f, readMaybeGz(e(f)), w));
-  out.push(makeBase('nifti-reader-js/air.hdr.gz (pair)', readMaybeGz(e('nifti-reader-js/air.hdr.gz')), 1, { bytes: fs.readFileSync(e('nifti-reader-js/air.img.gz')), ext: '.img.gz' }));
-  out.push(makeBase('nifti-reader-js/air2.hdr.gz (pair, NIfTI-2)', readMaybeGz(e('nifti-reader-js/air2.hdr.gz')), 1, { bytes: fs.readFileSync(e('nifti-reader-js/air2.img.gz')), ext: '.img.gz' }));
+  out.push(
+    makeBase('nifti-reader-js/air.hdr.gz (pair)', readMaybeGz(e('nifti-reader-js/air.hdr.gz')), 1, {
+      bytes: fs.readFileSync(e('nifti-reader-js/air.img.gz')),
+      ext: '.img.gz',
+    }),
+  );
+  out.push(
+    makeBase('nifti-reader-js/air2.hdr.gz (pair, NIfTI-2)', readMaybeGz(e('nifti-reader-js/air2.hdr.gz')), 1, {
+      bytes: fs.readFileSync(e('nifti-reader-js/air2.img.gz')),
+      ext: '.img.gz',
+    }),
+  );
   return out;
 }
 
 /** Synthetic bases (always available): int16 and float64 NIfTI-1, a NIfTI-2 big-endian file, a plain .hdr/.img pair. */
 async function syntheticBases(): Promise<Base[]> {
   const shape: [number, number, number] = [20, 16, 12];
-  const like = createNiftiHeader(shape, affineFromRows([
-    [-1, 0, 0, 10],
-    [0, -1.5, 0, 20],
-    [0, 0, 2, -30],
-  ]));
+  const like = createNiftiHeader(
+    shape,
+    affineFromRows([
+      [-1, 0, 0, 10],
+      [0, -1.5, 0, 20],
+      [0, 0, 2, -30],
+    ]),
+  );
   const rand = mulberry32(7);
   const data = Float32Array.from({ length: 20 * 16 * 12 }, () => Math.round(rand() * 2000 - 300));
   const n1 = await writeAndRead('synth-int16', data, like, 'int16');
@@ -187,7 +243,16 @@ async function syntheticBases(): Promise<Base[]> {
   hdr.writeFloatLE(0, 108);
   return [
     makeBase('synthetic-int16', n1, 3),
-    makeBase('synthetic-float64', await writeAndRead('synth-f64', data.map((v) => v / 7), like, 'float64'), 2),
+    makeBase(
+      'synthetic-float64',
+      await writeAndRead(
+        'synth-f64',
+        data.map((v) => v / 7),
+        like,
+        'float64',
+      ),
+      2,
+    ),
     makeBase('synthetic-nifti2-be', nifti2Bytes(shape, data, false, { srow: like.srow, voxelSize: like.voxelSize }), 2),
     makeBase('synthetic-pair', hdr, 1, { bytes: Buffer.from(n1.subarray(352)), ext: '.img' }),
   ];
@@ -210,7 +275,13 @@ const toInt = (v: number | bigint, bits: number): number | bigint => {
   return bits === 64 ? x : Number(x);
 };
 
-function writeNum(b: Buffer, off: number, kind: 'i16' | 'i32' | 'i64' | 'f32' | 'f64', v: number | bigint, le: boolean): void {
+function writeNum(
+  b: Buffer,
+  off: number,
+  kind: 'i16' | 'i32' | 'i64' | 'f32' | 'f64',
+  v: number | bigint,
+  le: boolean,
+): void {
   if (off + { i16: 2, i32: 4, i64: 8, f32: 4, f64: 8 }[kind] > b.length) return;
   switch (kind) {
     case 'i16':
@@ -218,7 +289,9 @@ function writeNum(b: Buffer, off: number, kind: 'i16' | 'i32' | 'i64' | 'f32' | 
     case 'i32':
       return void (le ? b.writeInt32LE(toInt(v, 32) as number, off) : b.writeInt32BE(toInt(v, 32) as number, off));
     case 'i64':
-      return void (le ? b.writeBigInt64LE(toInt(v, 64) as bigint, off) : b.writeBigInt64BE(toInt(v, 64) as bigint, off));
+      return void (le
+        ? b.writeBigInt64LE(toInt(v, 64) as bigint, off)
+        : b.writeBigInt64BE(toInt(v, 64) as bigint, off));
     case 'f32':
       return void (le ? b.writeFloatLE(Number(v), off) : b.writeFloatBE(Number(v), off));
     case 'f64':
@@ -227,7 +300,24 @@ function writeNum(b: Buffer, off: number, kind: 'i16' | 'i32' | 'i64' | 'f32' | 
 }
 
 const HOSTILE_FLOATS = [NaN, Infinity, -Infinity, 0, -0, 1e38, -3.4e38, 1e-45, -1, 1e-30];
-const DATATYPE_CODES = [...Object.values(DATATYPES).map((d) => d.code), 0, 1, 32, 128, 1024, 1280, 1536, 1792, 2048, 2304, -1, 3, 16 | 2, 32767, -32768];
+const DATATYPE_CODES = [
+  ...Object.values(DATATYPES).map((d) => d.code),
+  0,
+  1,
+  32,
+  128,
+  1024,
+  1280,
+  1536,
+  1792,
+  2048,
+  2304,
+  -1,
+  3,
+  16 | 2,
+  32767,
+  -32768,
+];
 
 function fields(base: Base): Field[] {
   const v1 = base.version === 1;
@@ -240,7 +330,18 @@ function fields(base: Base): Field[] {
     {
       name: 'sizeof_hdr',
       set: (b, le, r) => {
-        const v = pick(r, [0, -1, 347, 349, 539, 541, v1 ? 540 : 348, 0x5c010000, 0x1c020000, ints(r) * 65536 + ints(r)]);
+        const v = pick(r, [
+          0,
+          -1,
+          347,
+          349,
+          539,
+          541,
+          v1 ? 540 : 348,
+          0x5c010000,
+          0x1c020000,
+          ints(r) * 65536 + ints(r),
+        ]);
         writeNum(b, 0, 'i32', v, le);
         return `sizeof_hdr=${v}`;
       },
@@ -249,8 +350,24 @@ function fields(base: Base): Field[] {
       name: 'magic',
       set: (b, _le, r) => {
         const m = v1
-          ? pick(r, ['n+1\0', 'ni1\0', 'n+2\0', '\0\0\0\0', 'N+1\0', 'n+1 ', '\xff\xff\xff\xff', String.fromCharCode(...Array.from({ length: 4 }, () => randInt(r, 256)))])
-          : pick(r, ['n+2\0\r\n\x1a\n', 'ni2\0\r\n\x1a\n', 'n+2\0\n\x1a\n\0', 'n+1\0\0\0\0\0', '\0\0\0\0\0\0\0\0', String.fromCharCode(...Array.from({ length: 8 }, () => randInt(r, 256)))]);
+          ? pick(r, [
+              'n+1\0',
+              'ni1\0',
+              'n+2\0',
+              '\0\0\0\0',
+              'N+1\0',
+              'n+1 ',
+              '\xff\xff\xff\xff',
+              String.fromCharCode(...Array.from({ length: 4 }, () => randInt(r, 256))),
+            ])
+          : pick(r, [
+              'n+2\0\r\n\x1a\n',
+              'ni2\0\r\n\x1a\n',
+              'n+2\0\n\x1a\n\0',
+              'n+1\0\0\0\0\0',
+              '\0\0\0\0\0\0\0\0',
+              String.fromCharCode(...Array.from({ length: 8 }, () => randInt(r, 256))),
+            ]);
         b.write(m, v1 ? 344 : 4, 'latin1');
         return `magic=${JSON.stringify(m)}`;
       },
@@ -259,8 +376,33 @@ function fields(base: Base): Field[] {
       name: 'dim',
       set: (b, le, r) => {
         const k = randInt(r, 8);
-        const cur = Number(v1 ? (le ? b.readInt16LE(dimOff(k)) : b.readInt16BE(dimOff(k))) : le ? b.readBigInt64LE(dimOff(k)) : b.readBigInt64BE(dimOff(k)));
-        const vals: Array<number | bigint> = [0, -1, -32768, 32767, 1, 2, 3, 4, 5, 7, 8, 9, cur * 2, cur + 1, cur - 1, ints(r)];
+        const cur = Number(
+          v1
+            ? le
+              ? b.readInt16LE(dimOff(k))
+              : b.readInt16BE(dimOff(k))
+            : le
+              ? b.readBigInt64LE(dimOff(k))
+              : b.readBigInt64BE(dimOff(k)),
+        );
+        const vals: Array<number | bigint> = [
+          0,
+          -1,
+          -32768,
+          32767,
+          1,
+          2,
+          3,
+          4,
+          5,
+          7,
+          8,
+          9,
+          cur * 2,
+          cur + 1,
+          cur - 1,
+          ints(r),
+        ];
         if (!v1) vals.push(2n ** 31n, 2n ** 53n + 1n, 2n ** 62n, -(2n ** 63n), 2n ** 63n - 1n, 46341n, 65536n);
         const v = pick(r, vals);
         writeNum(b, dimOff(k), dimKind, v, le);
@@ -302,8 +444,23 @@ function fields(base: Base): Field[] {
       name: 'vox_offset',
       set: (b, le, r) => {
         const h = base.hdrLen;
-        const common = [-1, 0, h - 1, h + 1, h + 4, h + 3.5, len, len + 1, len * 2, 16 * 2 ** 20, 16 * 2 ** 20 + 4, 1e12];
-        const v = v1 ? pick(r, [...common, NaN, Infinity, -Infinity, 347, 348, 351, 3.4e38, -3.4e38]) : pick(r, [...common.filter(Number.isInteger), 539, 540, 2 ** 53 + 2, -(2 ** 62), 2 ** 62]);
+        const common = [
+          -1,
+          0,
+          h - 1,
+          h + 1,
+          h + 4,
+          h + 3.5,
+          len,
+          len + 1,
+          len * 2,
+          16 * 2 ** 20,
+          16 * 2 ** 20 + 4,
+          1e12,
+        ];
+        const v = v1
+          ? pick(r, [...common, NaN, Infinity, -Infinity, 347, 348, 351, 3.4e38, -3.4e38])
+          : pick(r, [...common.filter(Number.isInteger), 539, 540, 2 ** 53 + 2, -(2 ** 62), 2 ** 62]);
         writeNum(b, v1 ? 108 : 168, v1 ? 'f32' : 'i64', v1 ? v : BigInt(v), le);
         return `vox_offset=${v}`;
       },
@@ -334,7 +491,10 @@ function fields(base: Base): Field[] {
         writeNum(b, v1 ? 252 : 344, v1 ? 'i16' : 'i32', q, le);
         writeNum(b, v1 ? 254 : 348, v1 ? 'i16' : 'i32', s, le);
         const v = pick(r, HOSTILE_FLOATS);
-        const at = r() < 0.5 ? (v1 ? 280 : 400) + randInt(r, 12) * (v1 ? 4 : 8) : (v1 ? 256 : 352) + randInt(r, 6) * (v1 ? 4 : 8);
+        const at =
+          r() < 0.5
+            ? (v1 ? 280 : 400) + randInt(r, 12) * (v1 ? 4 : 8)
+            : (v1 ? 256 : 352) + randInt(r, 6) * (v1 ? 4 : 8);
         writeNum(b, at, fl, v, le);
         return `qform_code=${q} sform_code=${s} @${at}=${v}`;
       },
@@ -377,7 +537,16 @@ function flipBytes(b: Buffer, r: Rand, lo: number, hi: number, count: number): s
   return at;
 }
 
-const KINDS = ['header-flip', 'data-flip', 'truncate-nii', 'truncate-gz', 'gz-flip', 'field', 'fields', 'trailing'] as const;
+const KINDS = [
+  'header-flip',
+  'data-flip',
+  'truncate-nii',
+  'truncate-gz',
+  'gz-flip',
+  'field',
+  'fields',
+  'trailing',
+] as const;
 const KIND_WEIGHTS = [15, 10, 13, 12, 10, 27, 8, 5];
 
 function pickWeighted<T>(r: Rand, items: readonly T[], weights: readonly number[]): T {
@@ -389,7 +558,11 @@ function pickWeighted<T>(r: Rand, items: readonly T[], weights: readonly number[
 
 /** Builds mutated case i of `bases`, writes it under dir and describes it. */
 function makeCase(i: number, bases: Base[], r: Rand, dir: string): Case {
-  const base = pickWeighted(r, bases, bases.map((b) => b.weight));
+  const base = pickWeighted(
+    r,
+    bases,
+    bases.map((b) => b.weight),
+  );
   const kind = pickWeighted(r, KINDS, KIND_WEIGHTS);
   const le = r() < 0.9 ? base.le : !base.le; // now and then a field written in the wrong byte order
   const plainHdr = (): Buffer => Buffer.from(base.plain.subarray(0, Math.min(base.hdrLen, base.plain.length)));
@@ -400,7 +573,9 @@ function makeCase(i: number, bases: Base[], r: Rand, dir: string): Case {
   switch (kind) {
     case 'header-flip':
       header = plainHdr();
-      what = flipBytes(header, r, 0, Math.min(header.length, base.version === 1 ? 352 : 544), 1 + randInt(r, 4)).join(',');
+      what = flipBytes(header, r, 0, Math.min(header.length, base.version === 1 ? 352 : 544), 1 + randInt(r, 4)).join(
+        ',',
+      );
       break;
     case 'field':
     case 'fields': {
@@ -422,7 +597,10 @@ function makeCase(i: number, bases: Base[], r: Rand, dir: string): Case {
       break;
     case 'truncate-nii': {
       const src = base.plain;
-      const n = r() < 0.4 ? randInt(r, Math.min(src.length, base.hdrLen + 8) + 1) : base.hdrLen + randInt(r, Math.max(1, src.length - base.hdrLen));
+      const n =
+        r() < 0.4
+          ? randInt(r, Math.min(src.length, base.hdrLen + 8) + 1)
+          : base.hdrLen + randInt(r, Math.max(1, src.length - base.hdrLen));
       if (base.img && r() < 0.5) {
         // truncate the image file of the pair instead
         const raw = base.img.ext === '.img.gz' ? zlib.gunzipSync(base.img.bytes) : base.img.bytes;
@@ -444,7 +622,8 @@ function makeCase(i: number, bases: Base[], r: Rand, dir: string): Case {
       const src = base.img ? base.img.bytes : base.gz;
       gzBytes = Buffer.from(src);
       const where = r();
-      const [lo, hi] = where < 0.3 ? [0, 10] : where < 0.4 ? [gzBytes.length - 8, gzBytes.length] : [10, gzBytes.length - 8];
+      const [lo, hi] =
+        where < 0.3 ? [0, 10] : where < 0.4 ? [gzBytes.length - 8, gzBytes.length] : [10, gzBytes.length - 8];
       what = `${base.img ? 'img ' : ''}gz ${flipBytes(gzBytes, r, lo, hi, 1 + randInt(r, 3)).join(',')}`;
       break;
     }
@@ -486,7 +665,12 @@ function makeCase(i: number, bases: Base[], r: Rand, dir: string): Case {
     } else if (header) {
       // header-only mutation: plain, or gzip as two members (mutated header + the untouched rest)
       file = `${stem}${outGz ? '.nii.gz' : '.nii'}`;
-      fs.writeFileSync(file, outGz ? Buffer.concat([gzip1(header), base.gzTail]) : Buffer.concat([header, base.plain.subarray(header.length)]));
+      fs.writeFileSync(
+        file,
+        outGz
+          ? Buffer.concat([gzip1(header), base.gzTail])
+          : Buffer.concat([header, base.plain.subarray(header.length)]),
+      );
       available = base.plain.length;
     } else {
       file = `${stem}${outGz ? '.nii.gz' : '.nii'}`;
@@ -498,7 +682,16 @@ function makeCase(i: number, bases: Base[], r: Rand, dir: string): Case {
   const opts: { frame?: number } = {};
   const fr = r();
   if (base.frames > 1 ? fr < 0.7 : fr < 0.08) opts.frame = base.frames > 1 ? randInt(r, base.frames) : randInt(r, 2);
-  return { name: `#${i} ${base.name} ${kind} ${what}${opts.frame !== undefined ? ` {frame: ${opts.frame}}` : ''}`, file, names, opts, available, pair: !!base.img, kind, base: base.name };
+  return {
+    name: `#${i} ${base.name} ${kind} ${what}${opts.frame !== undefined ? ` {frame: ${opts.frame}}` : ''}`,
+    file,
+    names,
+    opts,
+    available,
+    pair: !!base.img,
+    kind,
+    base: base.name,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -511,7 +704,13 @@ function withTimeout(p: Promise<NiftiVolume>, ms: number): Promise<Outcome> {
   const t = new Promise<Outcome>((resolve) => {
     timer = setTimeout(() => resolve({ timeout: true }), ms);
   });
-  return Promise.race([p.then((v): Outcome => ({ ok: true, v }), (e): Outcome => ({ ok: false, e })), t]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p.then(
+      (v): Outcome => ({ ok: true, v }),
+      (e): Outcome => ({ ok: false, e }),
+    ),
+    t,
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** What is wrong with a loaded volume (empty when it is consistent). */
@@ -525,7 +724,8 @@ function checkLoaded(c: Case, v: NiftiVolume): string[] {
   if (!v.dims.every((d) => Number.isSafeInteger(d) && d >= 1)) bad.push(`dims ${v.dims}`);
   if (![0, 1, 2].every((k) => v.shape[k] === (v.dims[k] ?? 1))) bad.push(`shape ${v.shape} vs dims ${v.dims}`);
   const frames = v.dims.slice(3).reduce((a, b) => a * b, 1);
-  if (v.frames !== frames || !(v.frame >= 0 && v.frame < frames)) bad.push(`frame ${v.frame} of ${v.frames} (dims ${v.dims})`);
+  if (v.frames !== frames || !(v.frame >= 0 && v.frame < frames))
+    bad.push(`frame ${v.frame} of ${v.frames} (dims ${v.dims})`);
   if (frames > 1 && c.opts.frame === undefined) bad.push('a multi-volume file loaded without { frame }');
   const bpv = DATATYPES[v.datatype]?.bytes;
   if (!bpv) bad.push(`datatype ${v.datatype}`);
@@ -566,7 +766,19 @@ interface RunResult {
 async function fuzz(label: string, bases: Base[], count: number, seed: number): Promise<RunResult> {
   const dir = fs.mkdtempSync(path.join(tmp, `${label}-`));
   const r = mulberry32(seed);
-  const res: RunResult = { loaded: 0, rejected: 0, failures: [], maxCallMs: 0, slowest: '', peakRss: 0, peakArrayBuffers: 0, totalMs: 0, byKind: {}, byBase: {}, reasons: new Map() };
+  const res: RunResult = {
+    loaded: 0,
+    rejected: 0,
+    failures: [],
+    maxCallMs: 0,
+    slowest: '',
+    peakRss: 0,
+    peakArrayBuffers: 0,
+    totalMs: 0,
+    byKind: {},
+    byBase: {},
+    reasons: new Map(),
+  };
   const sample = () => {
     const m = process.memoryUsage();
     res.peakRss = Math.max(res.peakRss, m.rss);
@@ -605,11 +817,18 @@ async function fuzz(label: string, bases: Base[], count: number, seed: number): 
         kindCount[1]++;
         baseCount[1]++;
         const e = out.e as Error;
-        if (!(e instanceof NiftiError)) res.failures.push(`${c.name}: threw ${e?.constructor?.name ?? typeof e} instead of NiftiError: ${e?.stack ?? e}`);
+        if (!(e instanceof NiftiError))
+          res.failures.push(
+            `${c.name}: threw ${e?.constructor?.name ?? typeof e} instead of NiftiError: ${e?.stack ?? e}`,
+          );
         else {
           const named = c.names.find((n) => e.message.startsWith(`${n}: `) && e.file === n);
-          if (!named) res.failures.push(`${c.name}: NiftiError does not start with the file's path (${c.names.join(' or ')}): ${e.message}`);
-          else if (e.message.length <= named.length + 4) res.failures.push(`${c.name}: NiftiError says nothing: ${e.message}`);
+          if (!named)
+            res.failures.push(
+              `${c.name}: NiftiError does not start with the file's path (${c.names.join(' or ')}): ${e.message}`,
+            );
+          else if (e.message.length <= named.length + 4)
+            res.failures.push(`${c.name}: NiftiError says nothing: ${e.message}`);
           else {
             const why = reason(e.message.slice(named.length + 2));
             res.reasons.set(why, (res.reasons.get(why) ?? 0) + 1);
@@ -668,7 +887,14 @@ describe('readNifti fuzzing', () => {
     // 2^28 uint8 voxels declared (MAX_VOXELS: a 1 GiB Float32Array), 400 kB of incompressible data present:
     // large enough that the up-front "maximal deflate could not hold it" check lets it through.
     const r = mulberry32(SEED);
-    const like = createNiftiHeader([1024, 1024, 256], affineFromRows([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]));
+    const like = createNiftiHeader(
+      [1024, 1024, 256],
+      affineFromRows([
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+        [0, 0, 1, 0],
+      ]),
+    );
     const hdr = Buffer.from(niftiHeaderBytes(like, 'uint8'));
     const body = Buffer.from(Array.from({ length: 400_000 }, () => randInt(r, 256)));
     const f = path.join(tmp, 'declared-max.nii.gz');
@@ -678,7 +904,9 @@ describe('readNifti fuzzing', () => {
     const out = await withTimeout(readNifti(f), CALL_LIMIT_MS);
     const ms = performance.now() - s;
     const grew = process.memoryUsage.rss() - rss0;
-    console.log(`declared 1024×1024×256 uint8 over 400 kB of gzip data: ${'timeout' in out ? 'timeout' : out.ok ? 'loaded' : (out.e as Error).message.slice(f.length + 2)} in ${ms.toFixed(0)} ms, RSS +${(grew / 2 ** 20).toFixed(1)} MiB`);
+    console.log(
+      `declared 1024×1024×256 uint8 over 400 kB of gzip data: ${'timeout' in out ? 'timeout' : out.ok ? 'loaded' : (out.e as Error).message.slice(f.length + 2)} in ${ms.toFixed(0)} ms, RSS +${(grew / 2 ** 20).toFixed(1)} MiB`,
+    );
     expect('timeout' in out).toBe(false);
     expect('ok' in out && !out.ok && out.e instanceof NiftiError).toBe(true);
     const msg = (out as { e: Error }).e.message;

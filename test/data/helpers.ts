@@ -19,7 +19,9 @@ export const SKIP_NOTE = `(skipped: shared data not found at ${SHARED_DATA})`;
 // In CI the real data must be there: a missing folder fails every file that uses it, with this message,
 // instead of passing with its real-file tests skipped. Elsewhere they skip and say so.
 if ((!HAS_BRATS || !HAS_EDGE) && process.env.CI === 'true')
-  throw new Error(`the shared real data is missing: ${!HAS_BRATS ? BRATS_DEV : NIFTI_EDGE} (CI=true: tests on real files must run; put ../shared/data beside the checkout)`);
+  throw new Error(
+    `the shared real data is missing: ${!HAS_BRATS ? BRATS_DEV : NIFTI_EDGE} (CI=true: tests on real files must run; put ../shared/data beside the checkout)`,
+  );
 if (!HAS_BRATS || !HAS_EDGE) console.warn(`data tests: ${SHARED_DATA} is missing; tests on real files are skipped`);
 
 export function tempDir(tag: string): string {
@@ -29,7 +31,25 @@ export function tempDir(tag: string): string {
 /** A gl-matrix affine from row-major rows. */
 export function affineFromRows(rows: number[][]): Float64Array {
   const m = new Float64Array(16);
-  mat4.set(m, rows[0][0], rows[1][0], rows[2][0], 0, rows[0][1], rows[1][1], rows[2][1], 0, rows[0][2], rows[1][2], rows[2][2], 0, rows[0][3], rows[1][3], rows[2][3], 1);
+  mat4.set(
+    m,
+    rows[0][0],
+    rows[1][0],
+    rows[2][0],
+    0,
+    rows[0][1],
+    rows[1][1],
+    rows[2][1],
+    0,
+    rows[0][2],
+    rows[1][2],
+    rows[2][2],
+    0,
+    rows[0][3],
+    rows[1][3],
+    rows[2][3],
+    1,
+  );
   return m;
 }
 
@@ -53,15 +73,21 @@ export interface SynthCaseOptions {
  * ball of tumour (oedema shell, enhancing ring, necrotic centre) off-centre, so some slices are
  * tumour-free. Returns the case folder and the canonical-free truth (file-grid seg).
  */
-export async function writeSyntheticCase(root: string, id: string, o: SynthCaseOptions): Promise<{ dir: string; seg: Uint8Array }> {
+export async function writeSyntheticCase(
+  root: string,
+  id: string,
+  o: SynthCaseOptions,
+): Promise<{ dir: string; seg: Uint8Array }> {
   const [X, Y, Z] = o.shape;
   const dir = path.join(root, id);
   fs.mkdirSync(dir, { recursive: true });
-  const affine = o.affine ?? affineFromRows([
-    [-1, 0, 0, 0],
-    [0, -1, 0, 0],
-    [0, 0, 1, 0],
-  ]);
+  const affine =
+    o.affine ??
+    affineFromRows([
+      [-1, 0, 0, 0],
+      [0, -1, 0, 0],
+      [0, 0, 1, 0],
+    ]);
   const like = createNiftiHeader([X, Y, Z], affine);
   const rand = mulberry32(o.seed ?? 1);
   const n = X * Y * Z;
@@ -82,7 +108,9 @@ export async function writeSyntheticCase(root: string, id: string, o: SynthCaseO
       }
   const sep = o.layout === 'brats2023' ? '-' : '_';
   const names: Record<string, string> =
-    o.layout === 'brats2023' ? { t1: 't1n', t1c: 't1c', t2: 't2w', flair: 't2f' } : { t1: 't1', t1c: 't1ce', t2: 't2', flair: 'flair' };
+    o.layout === 'brats2023'
+      ? { t1: 't1n', t1c: 't1c', t2: 't2w', flair: 't2f' }
+      : { t1: 't1', t1c: 't1ce', t2: 't2', flair: 'flair' };
   const dt = o.datatype ?? 'int16';
   for (const [m, suffix] of Object.entries(names)) {
     if (o.omit?.includes(m)) continue;
@@ -91,7 +119,8 @@ export async function writeSyntheticCase(root: string, id: string, o: SynthCaseO
     for (let i = 0; i < n; i++) if (brain[i]) v[i] = Math.round(gain * (1 + rand()) + 200 * seg[i]);
     await writeNifti(path.join(dir, `${id}${sep}${suffix}.nii.gz`), v, { like, datatype: dt, level: 1 });
   }
-  if (o.withSeg ?? true) await writeNifti(path.join(dir, `${id}${sep}seg.nii.gz`), seg, { like, datatype: 'uint8', level: 1 });
+  if (o.withSeg ?? true)
+    await writeNifti(path.join(dir, `${id}${sep}seg.nii.gz`), seg, { like, datatype: 'uint8', level: 1 });
   return { dir, seg };
 }
 

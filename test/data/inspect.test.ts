@@ -24,14 +24,24 @@ describe('segan inspect', () => {
     await writeSyntheticCase(root, 'Missing_1', { shape, omit: ['flair'] });
     const mm = await writeSyntheticCase(root, 'Mismatch_1', { shape });
     await writeSyntheticCase(path.join(tmp, 'other'), 'Mismatch_1', { shape: [8, 7, 5] });
-    fs.copyFileSync(path.join(tmp, 'other', 'Mismatch_1', 'Mismatch_1_t2.nii.gz'), path.join(mm.dir, 'Mismatch_1_t2.nii.gz'));
+    fs.copyFileSync(
+      path.join(tmp, 'other', 'Mismatch_1', 'Mismatch_1_t2.nii.gz'),
+      path.join(mm.dir, 'Mismatch_1_t2.nii.gz'),
+    );
     const l3 = await writeSyntheticCase(root, 'Label3_1', { shape, enhancingLabel: 3 });
     void l3;
     const un = await writeSyntheticCase(root, 'Broken_1', { shape });
     fs.writeFileSync(path.join(un.dir, 'Broken_1_t1.nii.gz'), Buffer.from('definitely not a volume'));
     // a seg with a fractional value
     const fr = await writeSyntheticCase(root, 'Frac_1', { shape, withSeg: false });
-    const like = createNiftiHeader(shape, affineFromRows([[-1, 0, 0, 0], [0, -1, 0, 0], [0, 0, 1, 0]]));
+    const like = createNiftiHeader(
+      shape,
+      affineFromRows([
+        [-1, 0, 0, 0],
+        [0, -1, 0, 0],
+        [0, 0, 1, 0],
+      ]),
+    );
     await writeNifti(path.join(fr.dir, 'Frac_1_seg.nii.gz'), new Float32Array(8 * 7 * 6).fill(0.5), { like });
 
     const { code, out } = await run(['--data', root]);

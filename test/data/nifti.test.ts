@@ -55,7 +55,9 @@ function sum(a: Float32Array): number {
 
 describe(`nifti-edge files ${HAS_EDGE ? '' : SKIP_NOTE}`, () => {
   it.skipIf(!HAS_EDGE)('every file either reads or fails with a clear error naming the file', async () => {
-    const files = ['nibabel', 'nifti-reader-js'].flatMap((d) => fs.readdirSync(path.join(NIFTI_EDGE, d)).map((f) => `${d}/${f}`)).sort();
+    const files = ['nibabel', 'nifti-reader-js']
+      .flatMap((d) => fs.readdirSync(path.join(NIFTI_EDGE, d)).map((f) => `${d}/${f}`))
+      .sort();
     expect(files.sort()).toEqual(Object.keys(EDGE).sort()); // the list below covers the whole folder
     const table: string[] = [];
     for (const f of files) {
@@ -63,7 +65,9 @@ describe(`nifti-edge files ${HAS_EDGE ? '' : SKIP_NOTE}`, () => {
       const want = EDGE[f];
       try {
         const v = await readNifti(p);
-        table.push(`  ok    ${f.padEnd(42)} NIfTI-${v.version} ${v.littleEndian ? 'LE' : 'BE'} ${v.datatype.padEnd(7)} ${v.shape.join('×').padEnd(11)} ${orientationCode(v.affine)} (${v.affineSource})`);
+        table.push(
+          `  ok    ${f.padEnd(42)} NIfTI-${v.version} ${v.littleEndian ? 'LE' : 'BE'} ${v.datatype.padEnd(7)} ${v.shape.join('×').padEnd(11)} ${orientationCode(v.affine)} (${v.affineSource})`,
+        );
         expect(want, `${f} read but should fail`).toBe('ok');
         expect(v.data.length).toBe(v.shape[0] * v.shape[1] * v.shape[2]);
       } catch (e) {
@@ -158,7 +162,9 @@ describe('writeNifti → readNifti', () => {
   for (const dt of ['uint8', 'int8', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'float64'] as NiftiDatatype[]) {
     it(`round-trips ${dt} with the reference geometry`, async () => {
       const signed = dt.startsWith('int') || dt.startsWith('float');
-      const data = synthetic(shape, (i) => (dt.startsWith('float') ? (i - 40) * 0.25 : signed ? (i % 100) - 50 : i % 200));
+      const data = synthetic(shape, (i) =>
+        dt.startsWith('float') ? (i - 40) * 0.25 : signed ? (i % 100) - 50 : i % 200,
+      );
       const f = path.join(tmp, `rt-${dt}.nii.gz`);
       await writeNifti(f, data, { like, datatype: dt });
       const v = await readNifti(f);
@@ -171,43 +177,66 @@ describe('writeNifti → readNifti', () => {
     });
   }
 
-  it.skipIf(!HAS_EDGE)('keeps a big-endian reference header’s geometry and fields, writes little-endian NIfTI-1', async () => {
-    const ref = await readNifti(path.join(NIFTI_EDGE, 'nibabel/anatomical.nii'));
-    const f = path.join(tmp, 'anat-copy.nii.gz');
-    await writeNifti(f, ref.data, { like: ref, datatype: 'int16' });
-    const v = await readNifti(f);
-    expect(v.littleEndian).toBe(true);
-    expect(v.version).toBe(1);
-    expect(firstDifference(v.data, ref.data)).toBe(-1);
-    expect(firstDifference(v.affine, ref.affine)).toBe(-1);
-    expect([v.qformCode, v.sformCode]).toEqual([ref.qformCode, ref.sformCode]);
-    expect(v.quatern).toEqual(ref.quatern);
-    expect(v.pixdim).toEqual(ref.pixdim);
-    expect(v.xyztUnits).toBe(ref.xyztUnits);
-    // plain .nii, reference NIfTI-2 (fresh header path)
-    const ref2 = await readNifti(path.join(NIFTI_EDGE, 'nifti-reader-js/air2.hdr.gz'));
-    const f2 = path.join(tmp, 'air-copy.nii');
-    const labels = new Uint8Array(ref2.data.length).map((_, i) => i % 5);
-    await writeNifti(f2, labels, { like: ref2 });
-    const v2 = await readNifti(f2);
-    expect(v2.datatype).toBe('uint8');
-    expect(v2.compressed).toBe(false);
-    expect(Array.from(v2.data.subarray(0, 12))).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1]);
-    affineRows(v2.affine).flat().forEach((x, i) => expect(x).toBeCloseTo(affineRows(ref2.affine).flat()[i], 4));
-    expect(fs.readdirSync(tmp).filter((n) => n.endsWith('.tmp'))).toEqual([]);
-  });
+  it.skipIf(!HAS_EDGE)(
+    'keeps a big-endian reference header’s geometry and fields, writes little-endian NIfTI-1',
+    async () => {
+      const ref = await readNifti(path.join(NIFTI_EDGE, 'nibabel/anatomical.nii'));
+      const f = path.join(tmp, 'anat-copy.nii.gz');
+      await writeNifti(f, ref.data, { like: ref, datatype: 'int16' });
+      const v = await readNifti(f);
+      expect(v.littleEndian).toBe(true);
+      expect(v.version).toBe(1);
+      expect(firstDifference(v.data, ref.data)).toBe(-1);
+      expect(firstDifference(v.affine, ref.affine)).toBe(-1);
+      expect([v.qformCode, v.sformCode]).toEqual([ref.qformCode, ref.sformCode]);
+      expect(v.quatern).toEqual(ref.quatern);
+      expect(v.pixdim).toEqual(ref.pixdim);
+      expect(v.xyztUnits).toBe(ref.xyztUnits);
+      // plain .nii, reference NIfTI-2 (fresh header path)
+      const ref2 = await readNifti(path.join(NIFTI_EDGE, 'nifti-reader-js/air2.hdr.gz'));
+      const f2 = path.join(tmp, 'air-copy.nii');
+      const labels = new Uint8Array(ref2.data.length).map((_, i) => i % 5);
+      await writeNifti(f2, labels, { like: ref2 });
+      const v2 = await readNifti(f2);
+      expect(v2.datatype).toBe('uint8');
+      expect(v2.compressed).toBe(false);
+      expect(Array.from(v2.data.subarray(0, 12))).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1]);
+      affineRows(v2.affine)
+        .flat()
+        .forEach((x, i) => expect(x).toBeCloseTo(affineRows(ref2.affine).flat()[i], 4));
+      expect(fs.readdirSync(tmp).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    },
+  );
 
   it('refuses data that does not fit the reference or the datatype', async () => {
-    await expect(writeNifti(path.join(tmp, 'x.nii.gz'), new Float32Array(3), { like })).rejects.toThrow(/has 3 voxels but the reference/);
-    await expect(writeNifti(path.join(tmp, 'x.nii.gz'), synthetic(shape, () => 300), { like, datatype: 'uint8' })).rejects.toThrow(/does not fit datatype uint8/);
-    await expect(writeNifti(path.join(tmp, 'x.mha'), synthetic(shape, () => 1), { like })).rejects.toThrow(/\.nii\.gz or \.nii/);
+    await expect(writeNifti(path.join(tmp, 'x.nii.gz'), new Float32Array(3), { like })).rejects.toThrow(
+      /has 3 voxels but the reference/,
+    );
+    await expect(
+      writeNifti(
+        path.join(tmp, 'x.nii.gz'),
+        synthetic(shape, () => 300),
+        { like, datatype: 'uint8' },
+      ),
+    ).rejects.toThrow(/does not fit datatype uint8/);
+    await expect(
+      writeNifti(
+        path.join(tmp, 'x.mha'),
+        synthetic(shape, () => 1),
+        { like },
+      ),
+    ).rejects.toThrow(/\.nii\.gz or \.nii/);
     expect(fs.existsSync(path.join(tmp, 'x.nii.gz'))).toBe(false);
   });
 
   it('chooses sform when sform_code > 0, else qform, else the pixdim diagonal', async () => {
     const f = path.join(tmp, 'xform.nii');
     const ref = createNiftiHeader(shape, affine);
-    await writeNifti(f, synthetic(shape, (i) => i), { like: ref });
+    await writeNifti(
+      f,
+      synthetic(shape, (i) => i),
+      { like: ref },
+    );
     const b = fs.readFileSync(f);
     // qform: identity rotation with qfac -1, offsets (1, 2, 3); pixdim (2, 3, 1.5)
     b.writeInt16LE(1, 252);
@@ -256,7 +285,12 @@ describe('NIfTI-2 little- and big-endian', () => {
       expect(v.littleEndian).toBe(le);
       expect(v.affineSource).toBe('sform');
       expect(affineRows(v.affine).slice(0, 3).flat()).toEqual(srow);
-      expect(firstDifference(v.data, Array.from(data, (x) => x * 2 - 1))).toBe(-1);
+      expect(
+        firstDifference(
+          v.data,
+          Array.from(data, (x) => x * 2 - 1),
+        ),
+      ).toBe(-1);
       out.push(v.data);
     }
   });
@@ -267,11 +301,14 @@ describe('NIfTI-2 little- and big-endian', () => {
 
 describe('corrupt input', () => {
   const shape: [number, number, number] = [16, 16, 8];
-  const like = createNiftiHeader(shape, affineFromRows([
-    [1, 0, 0, 0],
-    [0, 1, 0, 0],
-    [0, 0, 1, 0],
-  ]));
+  const like = createNiftiHeader(
+    shape,
+    affineFromRows([
+      [1, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 1, 0],
+    ]),
+  );
   let plain: Buffer;
   const file = (name: string, bytes: Uint8Array): string => {
     const f = path.join(tmp, name);
@@ -286,31 +323,135 @@ describe('corrupt input', () => {
 
   it('prepares a valid file', async () => {
     const f = path.join(tmp, 'valid.nii');
-    await writeNifti(f, synthetic(shape, (i) => i % 1000), { like, datatype: 'int16' });
+    await writeNifti(
+      f,
+      synthetic(shape, (i) => i % 1000),
+      { like, datatype: 'int16' },
+    );
     plain = fs.readFileSync(f);
     expect(plain.length).toBe(352 + 16 * 16 * 8 * 2);
   });
 
   const cases: Array<[string, () => string, RegExp]> = [
-    ['truncated gzip', () => file('trunc.nii.gz', zlib.gzipSync(plain).subarray(0, 300)), /gzip data is truncated|truncated/],
-    ['gzip with corrupt deflate data', () => file('corrupt.nii.gz', (() => {
-      const g = Buffer.from(zlib.gzipSync(plain));
-      for (let i = 20; i < 60; i++) g[i] ^= 0x5a;
-      return g;
-    })()), /gzip data is corrupt|truncated|not a NIfTI|invalid|wrong/],
-    ['truncated plain file', () => file('trunc.nii', plain.subarray(0, 1000)), /truncated: the header declares 16×16×8 int16/],
-    ['dims larger than the data (gz)', () => file('dims.nii.gz', patched((b) => b.writeInt16LE(64, 42), true)), /truncated/],
-    ['absurd dims (over the voxel limit)', () => file('huge.nii.gz', patched((b) => [1, 2, 3].forEach((i) => b.writeInt16LE(32767, 40 + 2 * i)), true)), /exceeds the limit of 268435456 voxels/],
-    ['negative dim', () => file('neg.nii', patched((b) => b.writeInt16LE(-5, 44))), /invalid dim\[2\] = -5/],
-    ['dim[0] out of range', () => file('dim0.nii', patched((b) => b.writeInt16LE(9, 40))), /invalid dim\[0\] = 9/],
-    ['wrong magic', () => file('magic.nii', patched((b) => b.write('xx1\0', 344, 'latin1'))), /wrong NIfTI-1 magic/],
-    ['unsupported datatype', () => file('complex.nii', patched((b) => b.writeInt16LE(32, 70))), /unsupported datatype 32 \(complex64\)/],
-    ['unknown datatype code', () => file('dt.nii', patched((b) => b.writeInt16LE(12345, 70))), /unsupported datatype 12345 \(not a NIfTI datatype code\)/],
-    ['NaN vox_offset', () => file('nanoff.nii', patched((b) => b.writeFloatLE(NaN, 108))), /invalid vox_offset/],
-    ['vox_offset inside the header', () => file('smalloff.nii', patched((b) => b.writeFloatLE(100, 108))), /inside the 348-byte header/],
-    ['enormous vox_offset', () => file('bigoff.nii.gz', patched((b) => b.writeFloatLE(1e12, 108), true)), /header limit/],
+    [
+      'truncated gzip',
+      () => file('trunc.nii.gz', zlib.gzipSync(plain).subarray(0, 300)),
+      /gzip data is truncated|truncated/,
+    ],
+    [
+      'gzip with corrupt deflate data',
+      () =>
+        file(
+          'corrupt.nii.gz',
+          (() => {
+            const g = Buffer.from(zlib.gzipSync(plain));
+            for (let i = 20; i < 60; i++) g[i] ^= 0x5a;
+            return g;
+          })(),
+        ),
+      /gzip data is corrupt|truncated|not a NIfTI|invalid|wrong/,
+    ],
+    [
+      'truncated plain file',
+      () => file('trunc.nii', plain.subarray(0, 1000)),
+      /truncated: the header declares 16×16×8 int16/,
+    ],
+    [
+      'dims larger than the data (gz)',
+      () =>
+        file(
+          'dims.nii.gz',
+          patched((b) => b.writeInt16LE(64, 42), true),
+        ),
+      /truncated/,
+    ],
+    [
+      'absurd dims (over the voxel limit)',
+      () =>
+        file(
+          'huge.nii.gz',
+          patched((b) => [1, 2, 3].forEach((i) => b.writeInt16LE(32767, 40 + 2 * i)), true),
+        ),
+      /exceeds the limit of 268435456 voxels/,
+    ],
+    [
+      'negative dim',
+      () =>
+        file(
+          'neg.nii',
+          patched((b) => b.writeInt16LE(-5, 44)),
+        ),
+      /invalid dim\[2\] = -5/,
+    ],
+    [
+      'dim[0] out of range',
+      () =>
+        file(
+          'dim0.nii',
+          patched((b) => b.writeInt16LE(9, 40)),
+        ),
+      /invalid dim\[0\] = 9/,
+    ],
+    [
+      'wrong magic',
+      () =>
+        file(
+          'magic.nii',
+          patched((b) => b.write('xx1\0', 344, 'latin1')),
+        ),
+      /wrong NIfTI-1 magic/,
+    ],
+    [
+      'unsupported datatype',
+      () =>
+        file(
+          'complex.nii',
+          patched((b) => b.writeInt16LE(32, 70)),
+        ),
+      /unsupported datatype 32 \(complex64\)/,
+    ],
+    [
+      'unknown datatype code',
+      () =>
+        file(
+          'dt.nii',
+          patched((b) => b.writeInt16LE(12345, 70)),
+        ),
+      /unsupported datatype 12345 \(not a NIfTI datatype code\)/,
+    ],
+    [
+      'NaN vox_offset',
+      () =>
+        file(
+          'nanoff.nii',
+          patched((b) => b.writeFloatLE(NaN, 108)),
+        ),
+      /invalid vox_offset/,
+    ],
+    [
+      'vox_offset inside the header',
+      () =>
+        file(
+          'smalloff.nii',
+          patched((b) => b.writeFloatLE(100, 108)),
+        ),
+      /inside the 348-byte header/,
+    ],
+    [
+      'enormous vox_offset',
+      () =>
+        file(
+          'bigoff.nii.gz',
+          patched((b) => b.writeFloatLE(1e12, 108), true),
+        ),
+      /header limit/,
+    ],
     ['empty file', () => file('empty.nii', new Uint8Array(0)), /not a NIfTI file: only 0 bytes/],
-    ['gzip of random bytes', () => file('random.nii.gz', zlib.gzipSync(Buffer.from(Array.from({ length: 2000 }, (_, i) => (i * 7919) & 255)))), /not a NIfTI file/],
+    [
+      'gzip of random bytes',
+      () => file('random.nii.gz', zlib.gzipSync(Buffer.from(Array.from({ length: 2000 }, (_, i) => (i * 7919) & 255)))),
+      /not a NIfTI file/,
+    ],
     ['header cut short', () => file('short.nii', plain.subarray(0, 200)), /truncated NIfTI-1 header/],
     ['missing file', () => path.join(tmp, 'nope.nii.gz'), /cannot open \(ENOENT\)/],
     ['a folder', () => tmp, /not a regular file|cannot open/],

@@ -89,8 +89,12 @@ describe('orientation', () => {
       expect(firstDifference(back, data)).toBe(-1);
       // a label map in another type maps back too
       const labels = Uint8Array.from(data, (x) => x % 5);
-      expect(Array.from(fromCanonical(reorientToCanonical(labels, c.transform), c.transform))).toEqual(Array.from(labels));
-      expect(c.voxelSize).toEqual([0, 1, 2].map((a) => Math.hypot(c.affine[a * 4], c.affine[a * 4 + 1], c.affine[a * 4 + 2])));
+      expect(Array.from(fromCanonical(reorientToCanonical(labels, c.transform), c.transform))).toEqual(
+        Array.from(labels),
+      );
+      expect(c.voxelSize).toEqual(
+        [0, 1, 2].map((a) => Math.hypot(c.affine[a * 4], c.affine[a * 4 + 1], c.affine[a * 4 + 2])),
+      );
     }
     expect(seen.size).toBe(48);
   });

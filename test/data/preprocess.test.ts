@@ -1,7 +1,14 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCase } from '../../src/data/brats.ts';
-import { centerCropOffset, cropVolume, normaliseIntensity, percentiles, preprocessCase, uncropVolume } from '../../src/data/preprocess.ts';
+import {
+  centerCropOffset,
+  cropVolume,
+  normaliseIntensity,
+  percentiles,
+  preprocessCase,
+  uncropVolume,
+} from '../../src/data/preprocess.ts';
 import { mulberry32 } from '../../src/data/rng.ts';
 import { BRATS_DEV, HAS_BRATS, SKIP_NOTE } from './helpers.ts';
 
@@ -34,8 +41,20 @@ describe('preprocessing', () => {
     const data = Float32Array.from({ length: 1000 }, (_, i) => (i < 300 ? 0 : i < 310 ? -5 : i - 309));
     const { data: out, stats } = normaliseIntensity(data);
     expect(stats.brainVoxels).toBe(690);
-    expect(stats.lowValue).toBeCloseTo(refPercentile(data.filter((v) => v > 0), 2), 4);
-    expect(stats.highValue).toBeCloseTo(refPercentile(data.filter((v) => v > 0), 98), 4);
+    expect(stats.lowValue).toBeCloseTo(
+      refPercentile(
+        data.filter((v) => v > 0),
+        2,
+      ),
+      4,
+    );
+    expect(stats.highValue).toBeCloseTo(
+      refPercentile(
+        data.filter((v) => v > 0),
+        98,
+      ),
+      4,
+    );
     for (let i = 0; i < 310; i++) expect(out[i]).toBe(0);
     expect(Math.min(...out)).toBe(0);
     expect(Math.max(...out)).toBe(1);
@@ -66,49 +85,54 @@ describe('preprocessing', () => {
         }
   });
 
-  it.skipIf(!HAS_BRATS)(`a real case: [128, 3, 180, 180] in [0, 1], labels [128, 180, 180] ${HAS_BRATS ? '' : SKIP_NOTE}`, async () => {
-    const c = await loadCase(path.join(BRATS_DEV, 'Brats18_TCIA10_628_1'));
-    const p = preprocessCase(c);
-    expect(p.cropShape).toEqual([180, 180, 128]);
-    expect(p.cropOffset).toEqual([30, 30, 13]);
-    expect(p.image.length).toBe(128 * 3 * 180 * 180);
-    expect(p.label.length).toBe(128 * 180 * 180);
-    let min = Infinity;
-    let max = -Infinity;
-    for (let i = 0; i < p.image.length; i++) {
-      const v = p.image[i];
-      if (v < min) min = v;
-      if (v > max) max = v;
-    }
-    expect(min).toBe(0);
-    expect(max).toBe(1);
-    // background (0 in the source) stays 0; check slice z = 64 of t2 (m = 1) against the source
-    const z = 64;
-    const plane = 180 * 180;
-    const src = c.images[1];
-    let brain = 0;
-    for (let y = 0; y < 180; y++)
-      for (let x = 0; x < 180; x++) {
-        const s = src[x + 30 + 240 * (y + 30 + 240 * (z + 13))];
-        const v = p.image[(z * 3 + 1) * plane + y * 180 + x];
-        if (s <= 0) expect(v).toBe(0);
-        else brain++;
-        expect(p.label[z * plane + y * 180 + x]).toBe(c.seg![x + 30 + 240 * (y + 30 + 240 * (z + 13))]);
+  it.skipIf(!HAS_BRATS)(
+    `a real case: [128, 3, 180, 180] in [0, 1], labels [128, 180, 180] ${HAS_BRATS ? '' : SKIP_NOTE}`,
+    async () => {
+      const c = await loadCase(path.join(BRATS_DEV, 'Brats18_TCIA10_628_1'));
+      const p = preprocessCase(c);
+      expect(p.cropShape).toEqual([180, 180, 128]);
+      expect(p.cropOffset).toEqual([30, 30, 13]);
+      expect(p.image.length).toBe(128 * 3 * 180 * 180);
+      expect(p.label.length).toBe(128 * 180 * 180);
+      let min = Infinity;
+      let max = -Infinity;
+      for (let i = 0; i < p.image.length; i++) {
+        const v = p.image[i];
+        if (v < min) min = v;
+        if (v > max) max = v;
       }
-    expect(brain).toBeGreaterThan(5000);
-    for (const s of p.stats) {
-      expect(s.brainVoxels).toBeGreaterThan(1e6);
-      expect(s.highValue).toBeGreaterThan(s.lowValue);
-    }
-    // the whole tumour lies inside the crop
-    const count = (a: Uint8Array) => {
-      let k = 0;
-      for (let i = 0; i < a.length; i++) if (a[i] > 0) k++;
-      return k;
-    };
-    const tumourIn = count(p.label);
-    const tumourAll = count(c.seg!);
-    expect(tumourIn).toBe(tumourAll);
-    console.log(`preprocess ${c.id}: ${p.stats.map((s) => `${s.modality} p2=${s.lowValue} p98=${s.highValue} brain=${s.brainVoxels}`).join('; ')}`);
-  });
+      expect(min).toBe(0);
+      expect(max).toBe(1);
+      // background (0 in the source) stays 0; check slice z = 64 of t2 (m = 1) against the source
+      const z = 64;
+      const plane = 180 * 180;
+      const src = c.images[1];
+      let brain = 0;
+      for (let y = 0; y < 180; y++)
+        for (let x = 0; x < 180; x++) {
+          const s = src[x + 30 + 240 * (y + 30 + 240 * (z + 13))];
+          const v = p.image[(z * 3 + 1) * plane + y * 180 + x];
+          if (s <= 0) expect(v).toBe(0);
+          else brain++;
+          expect(p.label[z * plane + y * 180 + x]).toBe(c.seg![x + 30 + 240 * (y + 30 + 240 * (z + 13))]);
+        }
+      expect(brain).toBeGreaterThan(5000);
+      for (const s of p.stats) {
+        expect(s.brainVoxels).toBeGreaterThan(1e6);
+        expect(s.highValue).toBeGreaterThan(s.lowValue);
+      }
+      // the whole tumour lies inside the crop
+      const count = (a: Uint8Array) => {
+        let k = 0;
+        for (let i = 0; i < a.length; i++) if (a[i] > 0) k++;
+        return k;
+      };
+      const tumourIn = count(p.label);
+      const tumourAll = count(c.seg!);
+      expect(tumourIn).toBe(tumourAll);
+      console.log(
+        `preprocess ${c.id}: ${p.stats.map((s) => `${s.modality} p2=${s.lowValue} p98=${s.highValue} brain=${s.brainVoxels}`).join('; ')}`,
+      );
+    },
+  );
 });

@@ -212,7 +212,7 @@ describe('generatePhantomSlices', () => {
     expect(() => generatePhantomSlices(9, { size: 0 })).toThrow(/positive integers/);
   });
 
-  it('an override equal to the seed\'s own choice changes nothing', () => {
+  it("an override equal to the seed's own choice changes nothing", () => {
     const p = generatePhantomSlices(21, { size: 24, slices: 2 });
     const same = generatePhantomSlices(21, {
       size: 24,

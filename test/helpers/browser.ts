@@ -10,7 +10,9 @@ export const CHROMIUM = process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chrom
 
 export async function launchChromium(): Promise<{ browser: Browser; close(): Promise<void> }> {
   if (!fs.existsSync(CHROMIUM))
-    throw new Error(`no Chromium at ${CHROMIUM}: run 'sudo bash scripts/setup.sh --browser' (installs Debian's chromium) or set PUPPETEER_EXECUTABLE_PATH`);
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: run 'sudo bash scripts/setup.sh --browser' (installs Debian's chromium) or set PUPPETEER_EXECUTABLE_PATH`,
+    );
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'dawngrad-chromium-'));
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,

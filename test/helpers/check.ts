@@ -31,7 +31,13 @@ export interface OpCase {
   seed?: number;
 }
 
-export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number, what: string): void {
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  rtol: number,
+  atol: number,
+  what: string,
+): void {
   expect(actual.length, `${what}: length`).toBe(expected.length);
   let worst = -1;
   let worstExcess = 0;
@@ -47,7 +53,9 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     }
   }
   if (worst >= 0) {
-    throw new Error(`${what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (rtol ${rtol}, atol ${atol})`);
+    throw new Error(
+      `${what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (rtol ${rtol}, atol ${atol})`,
+    );
   }
 }
 
@@ -84,7 +92,9 @@ export async function checkOp(engine: Engine, c: OpCase): Promise<void> {
   const expected = c.ref(...xs);
   const rtol = c.rtol ?? 2e-5;
   const atol = c.atol ?? 1e-5;
-  const tensors = xs.map((x, i) => engine.tensor(Float32Array.from(x.data), x.shape, { requiresGrad: !c.noGrad && c.inputs[i].grad !== false }));
+  const tensors = xs.map((x, i) =>
+    engine.tensor(Float32Array.from(x.data), x.shape, { requiresGrad: !c.noGrad && c.inputs[i].grad !== false }),
+  );
   try {
     const y = engine.tidy(() => c.gpu(...tensors));
     expect(y.shape, `${c.name}: output shape`).toEqual(expected.shape);
@@ -107,7 +117,13 @@ export async function checkOp(engine: Engine, c: OpCase): Promise<void> {
       if (!grad) throw new Error(`${c.name}: input ${i} got no gradient`);
       expect(grad.shape, `${c.name}: gradient ${i} shape`).toEqual(xs[i].shape);
       const numeric = numericVjp(c.ref, xs, i, g);
-      assertClose(await grad.toArray(), numeric, c.gradRtol ?? 1e-3, c.gradAtol ?? 1e-4, `${c.name} gradient of input ${i}`);
+      assertClose(
+        await grad.toArray(),
+        numeric,
+        c.gradRtol ?? 1e-3,
+        c.gradAtol ?? 1e-4,
+        `${c.name} gradient of input ${i}`,
+      );
     }
   } finally {
     for (const t of tensors) {

@@ -7,7 +7,13 @@ export interface Geo {
   dilation: [number, number];
 }
 
-export function conv2dRef(x: Arr, w: Arr, b: Arr | null, g: Geo, act?: { kind: 'relu' | 'leakyRelu'; slope: number }): Arr {
+export function conv2dRef(
+  x: Arr,
+  w: Arr,
+  b: Arr | null,
+  g: Geo,
+  act?: { kind: 'relu' | 'leakyRelu'; slope: number },
+): Arr {
   const [N, Cin, H, W] = x.shape;
   const [Cout, , kh, kw] = w.shape;
   const [sh, sw] = g.stride;
@@ -38,7 +44,15 @@ export function conv2dRef(x: Arr, w: Arr, b: Arr | null, g: Geo, act?: { kind: '
   return { data: out, shape: [N, Cout, OH, OW] };
 }
 
-export function convTranspose2dRef(x: Arr, w: Arr, b: Arr | null, stride: [number, number], padding: [number, number], outputPadding: [number, number], dilation: [number, number]): Arr {
+export function convTranspose2dRef(
+  x: Arr,
+  w: Arr,
+  b: Arr | null,
+  stride: [number, number],
+  padding: [number, number],
+  outputPadding: [number, number],
+  dilation: [number, number],
+): Arr {
   const [N, Cin, IH, IW] = x.shape;
   const [, Cout, kh, kw] = w.shape;
   const [sh, sw] = stride;

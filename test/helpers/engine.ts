@@ -31,7 +31,11 @@ export function setPolicy(e: Engine, change: PlanName | ((p: KernelPolicy) => Ke
 }
 
 /** Run `fn` under a changed kernel policy (see setPolicy); the previous policy is restored afterwards. */
-export async function withPolicy<T>(e: Engine, change: PlanName | ((p: KernelPolicy) => KernelPolicy), fn: () => Promise<T>): Promise<T> {
+export async function withPolicy<T>(
+  e: Engine,
+  change: PlanName | ((p: KernelPolicy) => KernelPolicy),
+  fn: () => Promise<T>,
+): Promise<T> {
   const restore = setPolicy(e, change);
   try {
     return await fn();

@@ -7,7 +7,10 @@ export interface Arr {
   shape: number[];
 }
 
-export const arr = (data: ArrayLike<number>, shape: number[]): Arr => ({ data: Float64Array.from(data), shape: [...shape] });
+export const arr = (data: ArrayLike<number>, shape: number[]): Arr => ({
+  data: Float64Array.from(data),
+  shape: [...shape],
+});
 export const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 export function strides(shape: readonly number[]): number[] {
   const s = new Array(shape.length);

@@ -22,9 +22,37 @@ export async function trainTiny(name: string, steps = 6): Promise<Trained> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `dawngrad-${name}-`));
   const data = path.join(tmp, 'data');
   const env = { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'xdg') };
-  const segan = (args: string[], timeout = 180_000) => run(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], { cwd: tmp, env, timeout });
+  const segan = (args: string[], timeout = 180_000) =>
+    run(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], { cwd: tmp, env, timeout });
   await writeSyntheticCases(data, { cases: 3, seed: 5, shape: [44, 40, 20] });
-  const r = await segan(['train', '--data', data, '--runs', path.join(tmp, 'runs'), '--run', 'm', '--width', '0.0625', '--size', '32', '--crop', '40x40x16', '--batch', '4', '--val-cases', 'Synth_003', '--max-steps', String(steps)]);
+  const r = await segan([
+    'train',
+    '--data',
+    data,
+    '--runs',
+    path.join(tmp, 'runs'),
+    '--run',
+    'm',
+    '--width',
+    '0.0625',
+    '--size',
+    '32',
+    '--crop',
+    '40x40x16',
+    '--batch',
+    '4',
+    '--val-cases',
+    'Synth_003',
+    '--max-steps',
+    String(steps),
+  ]);
   if (r.status !== 0) throw new Error(`training the test model failed:\n${r.stderr}`);
-  return { tmp, data, checkpoint: path.join(tmp, 'runs', 'm', 'checkpoints', 'latest.safetensors'), env, segan, remove: () => fs.rmSync(tmp, { recursive: true, force: true }) };
+  return {
+    tmp,
+    data,
+    checkpoint: path.join(tmp, 'runs', 'm', 'checkpoints', 'latest.safetensors'),
+    env,
+    segan,
+    remove: () => fs.rmSync(tmp, { recursive: true, force: true }),
+  };
 }

@@ -67,7 +67,15 @@ describe('lineChartSvg', () => {
   it('copes with NaN, a single point, empty series and a log axis', () => {
     const svg = lineChartSvg(
       [
-        { name: 'gappy', points: [[0, 1], [1, NaN], [2, 3], [3, 4]] },
+        {
+          name: 'gappy',
+          points: [
+            [0, 1],
+            [1, NaN],
+            [2, 3],
+            [3, 4],
+          ],
+        },
         { name: 'single', points: [[5, 2]] },
         { name: 'empty', points: [] },
       ],
@@ -79,7 +87,21 @@ describe('lineChartSvg', () => {
     const none = lineChartSvg([], { title: 'nothing' });
     checkXml(none);
     expect(none).toContain('no data');
-    const log = lineChartSvg([{ name: 'loss', points: [[0, 10], [1, 1], [2, 0.01], [3, 0], [4, -1]] }], { logY: true });
+    const log = lineChartSvg(
+      [
+        {
+          name: 'loss',
+          points: [
+            [0, 10],
+            [1, 1],
+            [2, 0.01],
+            [3, 0],
+            [4, -1],
+          ],
+        },
+      ],
+      { logY: true },
+    );
     checkXml(log);
     expect(log).toContain('>0.01</text>');
     expect(log).toContain('>10</text>');
@@ -91,14 +113,27 @@ describe('lineChartSvg', () => {
 
 describe('barChartSvg', () => {
   const groups = [
-    { label: 'matmul 1024', values: [{ name: 'dawngrad', value: 1.2 }, { name: 'tfjs', value: 2.5 }] },
-    { label: 'conv', values: [{ name: 'tfjs', value: 0.9 }, { name: 'jax-js', value: 40 }] },
+    {
+      label: 'matmul 1024',
+      values: [
+        { name: 'dawngrad', value: 1.2 },
+        { name: 'tfjs', value: 2.5 },
+      ],
+    },
+    {
+      label: 'conv',
+      values: [
+        { name: 'tfjs', value: 0.9 },
+        { name: 'jax-js', value: 40 },
+      ],
+    },
   ];
 
   it('is well-formed with a legend of all value names and one rect per value', () => {
     const svg = barChartSvg(groups, { title: 'Kernels', yLabel: 'ms' });
     const elements = checkXml(svg);
-    for (const s of ['dawngrad', 'tfjs', 'jax-js', 'matmul 1024', 'conv', 'Kernels', 'ms']) expect(svg).toContain(`>${s}</text>`);
+    for (const s of ['dawngrad', 'tfjs', 'jax-js', 'matmul 1024', 'conv', 'Kernels', 'ms'])
+      expect(svg).toContain(`>${s}</text>`);
     // background + 4 bars + 3 legend boxes
     expect(elements.filter((e) => e === 'rect').length).toBe(1 + 4 + 3);
     // The same name keeps its colour across groups.
@@ -113,10 +148,21 @@ describe('barChartSvg', () => {
     expect(log).toContain('>100</text>');
     expect(log).toContain('>0.1</text>');
     expect(log).toContain('>40</text>');
-    const neg = barChartSvg([{ label: 'delta', values: [{ name: 'a', value: -3 }, { name: 'b', value: 2 }] }]);
+    const neg = barChartSvg([
+      {
+        label: 'delta',
+        values: [
+          { name: 'a', value: -3 },
+          { name: 'b', value: 2 },
+        ],
+      },
+    ]);
     checkXml(neg);
     expect(neg).toContain('>-3</text>'); // a tick below zero
-    const many = Array.from({ length: 12 }, (_, i) => ({ label: `a rather long group label ${i}`, values: [{ name: 'x', value: i + 1 }] }));
+    const many = Array.from({ length: 12 }, (_, i) => ({
+      label: `a rather long group label ${i}`,
+      values: [{ name: 'x', value: i + 1 }],
+    }));
     const rotated = barChartSvg(many);
     checkXml(rotated);
     expect(rotated).toContain('rotate(-35');

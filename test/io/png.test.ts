@@ -100,7 +100,13 @@ describe('overlay', () => {
     const img = overlayRgba(slice, truth, null, w, h, { scale: 1, regionColors: colors, outline: false, tint: 1 });
     expect(pixel(img, 5, 3).slice(0, 3)).toEqual([0, 255, 255]);
     expect(pixel(img, 7, 4).slice(0, 3)).toEqual([0, 0, 255]);
-    const flipped = overlayRgba(slice, truth, null, w, h, { scale: 1, regionColors: colors, outline: false, tint: 1, flipY: true });
+    const flipped = overlayRgba(slice, truth, null, w, h, {
+      scale: 1,
+      regionColors: colors,
+      outline: false,
+      tint: 1,
+      flipY: true,
+    });
     expect(pixel(flipped, 5, h - 1 - 3).slice(0, 3)).toEqual([0, 255, 255]);
   });
 

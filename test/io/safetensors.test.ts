@@ -96,7 +96,13 @@ describe('safetensors round trip', () => {
     expect(headerSize % 8).toBe(0);
     // Header order is data order.
     expect(entries.map((e) => e.name)).toEqual(['d', 'x', 'i', 'a', 'b']);
-    expect(entries.map((e) => [e.begin, e.end])).toEqual([[0, 8], [8, 12], [12, 16], [16, 17], [17, 20]]);
+    expect(entries.map((e) => [e.begin, e.end])).toEqual([
+      [0, 8],
+      [8, 12],
+      [12, 16],
+      [16, 17],
+      [17, 20],
+    ]);
     const size: Record<string, number> = { F64: 8, F32: 4, I32: 4, U8: 1 };
     for (const e of entries) expect((8 + headerSize + e.begin) % size[e.dtype]).toBe(0);
     expect(bytes.length).toBe(8 + headerSize + 20);
@@ -210,35 +216,68 @@ describe('safetensors rejects corrupt input with clear errors', () => {
 
   it('overlapping offsets, holes, trailing bytes, wrong sizes', () => {
     const f32 = (o: [number, number], n = 2) => `{"dtype":"F32","shape":[${n}],"data_offsets":[${o}]}`;
-    expectError(handMade(`{"a":${f32([0, 8])},"b":${f32([4, 12])}}`, new Array(12).fill(0)), /"a" \[0, 8\) and "b" \[4, 12\) overlap/);
+    expectError(
+      handMade(`{"a":${f32([0, 8])},"b":${f32([4, 12])}}`, new Array(12).fill(0)),
+      /"a" \[0, 8\) and "b" \[4, 12\) overlap/,
+    );
     expectError(handMade(`{"a":${f32([0, 8])},"b":${f32([0, 8])}}`, new Array(8).fill(0)), /overlap/);
     expectError(handMade(`{"a":${f32([4, 12])}}`, new Array(12).fill(0)), /4 unused bytes before tensor "a".*holes/);
-    expectError(handMade(`{"a":${f32([0, 8])}}`, new Array(10).fill(0)), /10 bytes but the tensors cover 8 \(2 trailing/);
-    expectError(handMade(`{"a":${f32([0, 8], 3)}}`, new Array(8).fill(0)), /shape \[3\] × F32 needs 12 bytes but data_offsets \[0, 8\] hold 8/);
+    expectError(
+      handMade(`{"a":${f32([0, 8])}}`, new Array(10).fill(0)),
+      /10 bytes but the tensors cover 8 \(2 trailing/,
+    );
+    expectError(
+      handMade(`{"a":${f32([0, 8], 3)}}`, new Array(8).fill(0)),
+      /shape \[3\] × F32 needs 12 bytes but data_offsets \[0, 8\] hold 8/,
+    );
     expectError(handMade(`{"a":${f32([8, 0])}}`, new Array(8).fill(0)), /end before they begin/);
-    expectError(handMade('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8.5]}}', new Array(8).fill(0)), /data_offsets/);
-    expectError(handMade('{"a":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}}', new Array(8).fill(0)), /data_offsets/);
+    expectError(
+      handMade('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8.5]}}', new Array(8).fill(0)),
+      /data_offsets/,
+    );
+    expectError(
+      handMade('{"a":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}}', new Array(8).fill(0)),
+      /data_offsets/,
+    );
   });
 
   it('absurd shapes fail fast without allocating', () => {
     const t0 = performance.now();
     expectError(
-      handMade('{"a":{"dtype":"F64","shape":[1000000000,1000000000,1000000000],"data_offsets":[0,8]}}', new Array(8).fill(0)),
+      handMade(
+        '{"a":{"dtype":"F64","shape":[1000000000,1000000000,1000000000],"data_offsets":[0,8]}}',
+        new Array(8).fill(0),
+      ),
       /needs more than \d+ bytes but data_offsets \[0, 8\] hold 8/,
     );
-    expectError(handMade('{"a":{"dtype":"F32","shape":[9007199254740993],"data_offsets":[0,8]}}', new Array(8).fill(0)), /shape/);
+    expectError(
+      handMade('{"a":{"dtype":"F32","shape":[9007199254740993],"data_offsets":[0,8]}}', new Array(8).fill(0)),
+      /shape/,
+    );
     expect(performance.now() - t0).toBeLessThan(100);
   });
 
   it('unknown or unsupported dtypes, bad JSON, bad structure', () => {
-    expectError(handMade('{"a":{"dtype":"F128","shape":[1],"data_offsets":[0,16]}}', new Array(16).fill(0)), /unknown dtype "F128"/);
-    expectError(handMade('{"a":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}}', [0]), /F8_E4M3 is not supported/);
+    expectError(
+      handMade('{"a":{"dtype":"F128","shape":[1],"data_offsets":[0,16]}}', new Array(16).fill(0)),
+      /unknown dtype "F128"/,
+    );
+    expectError(
+      handMade('{"a":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}}', [0]),
+      /F8_E4M3 is not supported/,
+    );
     expectError(handMade('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}', [0, 0, 0, 0]), /not valid JSON/);
     expectError(handMade('["a"]'), /must start with '\{'/);
     expectError(handMade('{"a":[1,2]}'), /"a": entry must be an object/);
     expectError(handMade('{"a":{"dtype":"F32","shape":[1]}}'), /data_offsets/);
-    expectError(handMade('{"a":{"dtype":"F32","shape":"1","data_offsets":[0,4]}}', [0, 0, 0, 0]), /"shape" must be an array/);
-    expectError(handMade('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"extra":1}}', [0, 0, 0, 0]), /unknown field "extra"/);
+    expectError(
+      handMade('{"a":{"dtype":"F32","shape":"1","data_offsets":[0,4]}}', [0, 0, 0, 0]),
+      /"shape" must be an array/,
+    );
+    expectError(
+      handMade('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"extra":1}}', [0, 0, 0, 0]),
+      /unknown field "extra"/,
+    );
     expectError(handMade('{"__metadata__":{"k":1}}'), /"__metadata__" value for "k" must be a string/);
     expectError(handMade('{"__metadata__":"x"}'), /"__metadata__" must be an object/);
     const badUtf8 = handMade('{"a":1}');
@@ -249,11 +288,15 @@ describe('safetensors rejects corrupt input with clear errors', () => {
 
   it('encoder rejects inconsistent tensors', () => {
     const bad = (t: unknown) => () => encodeSafetensors({ t: t as SafetensorsTensor });
-    expect(bad({ dtype: 'F32', shape: [2], data: new Float64Array(2) })).toThrow(/dtype F32 but its data is a Float64Array/);
+    expect(bad({ dtype: 'F32', shape: [2], data: new Float64Array(2) })).toThrow(
+      /dtype F32 but its data is a Float64Array/,
+    );
     expect(bad({ dtype: 'U8', shape: [2, 2], data: new Uint8Array(3) })).toThrow(/shape \[2, 2\] \(4 elements\) but 3/);
     expect(bad({ dtype: 'F16x', shape: [1], data: new Uint16Array(1) })).toThrow(/unsupported dtype/);
     expect(bad({ dtype: 'F32', shape: [-1], data: new Float32Array(0) })).toThrow(/invalid shape/);
-    expect(() => encodeSafetensors({ __metadata__: { dtype: 'U8', shape: [0], data: new Uint8Array(0) } })).toThrow(/__metadata__/);
+    expect(() => encodeSafetensors({ __metadata__: { dtype: 'U8', shape: [0], data: new Uint8Array(0) } })).toThrow(
+      /__metadata__/,
+    );
     expect(() => encodeSafetensors({}, { k: 3 as unknown as string })).toThrow(/metadata "k" is not a string/);
   });
 });
