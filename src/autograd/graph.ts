@@ -125,7 +125,8 @@ function runBackward(root: Tensor, grad?: Tensor): void {
         if (!gi || !input.requiresGrad) return;
         if (!sameShape(gi.shape, input.shape)) {
           throw new Error(
-            `backward of ${node.op}: gradient ${fmtShape(gi.shape)} does not match input ${fmtShape(input.shape)} (an op bug)`,
+            `backward of ${node.op}: gradient ${fmtShape(gi.shape)} ` +
+              `does not match input ${fmtShape(input.shape)} (an op bug)`,
           );
         }
         add(input, gi);

@@ -20,7 +20,9 @@ export function cacheCommand(v: Values): number {
   const bytes = files.reduce((a, f) => a + f.bytes, 0);
   const max = envValue<number>('DAWNGRAD_CACHE_MAX') ?? DEFAULT_CACHE_MAX;
   console.log(
-    `slice cache ${dir}\n  ${cases.length} preprocessed case files, ${fmtBytes(bytes)} (bound ${fmtBytes(max)}, DAWNGRAD_CACHE_MAX)\n  'segan cache clear' deletes them; they are rebuilt from the NIfTI files when needed`,
+    `slice cache ${dir}\n  ${cases.length} preprocessed case files, ${fmtBytes(bytes)} ` +
+      `(bound ${fmtBytes(max)}, DAWNGRAD_CACHE_MAX)\n  'segan cache ` +
+      `clear' deletes them; they are rebuilt from the NIfTI files when needed`,
   );
   return 0;
 }

@@ -6,7 +6,9 @@ export class CommandError extends Error {
   override name = 'CommandError';
 }
 
-/** A checkpoint error's message without the path the line names already ("checkpoint X: ..." → "the checkpoint ..."). */
+/**
+ * A checkpoint error's message without the path the line names already ("checkpoint X: ..." → "the checkpoint ...").
+ */
 export function withoutCheckpointPath(message: string): string {
   return message.replace(/^(cannot read )?checkpoint \S+?:? /, (_m, read) =>
     read ? 'cannot read it: ' : 'the checkpoint ',

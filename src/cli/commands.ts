@@ -90,7 +90,8 @@ async function requireCases(cmd: string, flag: string, dataDir: string, ids: str
     const list =
       found.length > 8 ? `${found.slice(0, 8).join(', ')}, … (${found.length} in all)` : found.join(', ') || 'none';
     throw new UsageError(
-      `segan ${cmd}: --${flag} names ${missing.length > 1 ? 'cases' : 'a case'} not in ${dataDir}: ${missing.join(', ')} (found: ${list})`,
+      `segan ${cmd}: --${flag} names ${missing.length > 1 ? 'cases' : 'a case'} ` +
+        `not in ${dataDir}: ${missing.join(', ')} (found: ${list})`,
     );
   }
   return found;
@@ -99,7 +100,8 @@ async function requireCases(cmd: string, flag: string, dataDir: string, ids: str
 export const TRAIN: CommandSpec = {
   name: 'train',
   summary:
-    'Train SegAN on BraTS-layout data (one folder per case). A run folder holds config.json, metrics.jsonl, the loss plot, overlays and checkpoints.',
+    'Train SegAN on BraTS-layout data (one folder per case). A run folder ' +
+    'holds config.json, metrics.jsonl, the loss plot, overlays and checkpoints.',
   details: `Resuming: --resume FILE continues that run's own plan (epochs, schedule, data, model) in its own
 folder; an option given with it overrides the plan, is printed and is recorded in config.json. Options
 that fix the model's shape (--preset, --width, --classes, --skip, --size) cannot change on resume.
@@ -119,7 +121,9 @@ Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints 
       meta: 'NAME',
       values: Object.keys(PRESETS),
       default: DEFAULT_PRESET,
-      help: "'code' (the authors' code's optimizer and loss), 'paper', or 'cpu' (code's, plus the CPU recipe: --width 0.125 --flip --tumour-crops 0.5 --epochs 200; options given win)",
+      help:
+        "'code' (the authors' code's optimizer and loss), 'paper', or 'cpu' (code's, plus the " +
+        'CPU recipe: --width 0.125 --flip --tumour-crops 0.5 --epochs 200; options given win)',
     },
     {
       name: 'epochs',
@@ -188,7 +192,9 @@ Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints 
       meta: 'N',
       min: 2,
       max: 100,
-      help: 'patient-level cross-validation: split the cases into N folds by seed (with --fold; splits.json in the run folder)',
+      help:
+        'patient-level cross-validation: split the cases into N ' +
+        'folds by seed (with --fold; splits.json in the run folder)',
     },
     {
       name: 'fold',
@@ -244,7 +250,9 @@ Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints 
       type: 'list',
       meta: 'LIST',
       defaultText: "t1c,t2,flair (the paper's)",
-      help: 'input modalities in channel order, from t1, t1c, t2, flair (aliases t1n, t1ce, t2w, t2f); e.g. t1,t1c,t2,flair',
+      help:
+        'input modalities in channel order, from t1, t1c, t2, ' +
+        'flair (aliases t1n, t1ce, t2w, t2f); e.g. t1,t1c,t2,flair',
     },
     {
       name: 'runs',
@@ -277,7 +285,9 @@ Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints 
       meta: 'M',
       above: 0,
       max: 1e6,
-      help: 'wall-clock budget of the whole command (data preparation, validation and the final save included): the run stops in time to save and exits 0',
+      help:
+        'wall-clock budget of the whole command (data preparation, validation ' +
+        'and the final save included): the run stops in time to save and exits 0',
     },
     {
       name: 'max-steps',
@@ -293,7 +303,9 @@ Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints 
       meta: 'N',
       min: 1,
       max: 1e9,
-      help: 'also validate every N steps (default: after each epoch only); each validation scores the validation cases in 3-D and keeps checkpoints/best.safetensors',
+      help:
+        'also validate every N steps (default: after each epoch only); each validation ' +
+        'scores the validation cases in 3-D and keeps checkpoints/best.safetensors',
     },
     {
       name: 'checkpoint-every',
@@ -362,7 +374,8 @@ Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints 
       const twice = ms.find((m, i) => ms.indexOf(m) !== i);
       if (twice)
         throw new UsageError(
-          `segan train: --modalities names ${twice} twice (${(v.modalities as string[]).join(',')}); give each modality once`,
+          `segan train: --modalities names ${twice} twice ` +
+            `(${(v.modalities as string[]).join(',')}); give each modality once`,
         );
     }
     const crop = v.crop as number[];
@@ -373,11 +386,13 @@ Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints 
       );
     if ((v.folds === undefined) !== (v.fold === undefined))
       throw new UsageError(
-        `segan train: --${v.folds === undefined ? 'fold' : 'folds'} needs --${v.folds === undefined ? 'folds N' : 'fold K'} too (cross-validation: fold K of N)`,
+        `segan train: --${v.folds === undefined ? 'fold' : 'folds'} needs ` +
+          `--${v.folds === undefined ? 'folds N' : 'fold K'} too (cross-validation: fold K of N)`,
       );
     if (v.folds !== undefined && (v.fold as number) >= (v.folds as number))
       throw new UsageError(
-        `segan train: --fold ${v.fold} must be below --folds ${v.folds} (folds are numbered 0 … ${(v.folds as number) - 1})`,
+        `segan train: --fold ${v.fold} must be below --folds ${v.folds} ` +
+          `(folds are numbered 0 … ${(v.folds as number) - 1})`,
       );
     if (v.folds !== undefined && v.data !== undefined && !v['val-cases']) {
       const found = (await findCases(String(v.data))).length;
@@ -400,7 +415,9 @@ const INFERENCE: OptionSpec[] = [
     meta: 'E',
     values: ['whole', 'crop'],
     default: 'whole',
-    help: "whole: every slice and the whole plane (padded to a multiple of 16); crop: the checkpoint's training crop (--crop) only",
+    help:
+      'whole: every slice and the whole plane (padded to a multiple ' +
+      "of 16); crop: the checkpoint's training crop (--crop) only",
   },
   {
     name: 'tta',
@@ -410,7 +427,9 @@ const INFERENCE: OptionSpec[] = [
   {
     name: 'postprocess',
     type: 'flag',
-    help: 'drop tumour components under --min-component voxels; relabel an enhancing tumour under --min-enhancing voxels as core',
+    help:
+      'drop tumour components under --min-component voxels; relabel ' +
+      'an enhancing tumour under --min-enhancing voxels as core',
   },
   {
     name: 'min-component',
@@ -447,7 +466,8 @@ function checkInference(cmd: string, v: Values): void {
 export const EVAL: CommandSpec = {
   name: 'eval',
   summary:
-    'Score a checkpoint in 3-D on cases with ground truth: Dice, precision, sensitivity and HD95 per region; a table, scores.csv and scores.json.',
+    'Score a checkpoint in 3-D on cases with ground truth: Dice, precision, ' +
+    'sensitivity and HD95 per region; a table, scores.csv and scores.json.',
   options: [
     opt.data(),
     opt.checkpoint(),
@@ -519,7 +539,8 @@ export const PREDICT: CommandSpec = {
 export const SERVE: CommandSpec = {
   name: 'serve',
   summary:
-    "Segment cases in a web browser on the user's own GPU: a local web server whose page runs this engine and the checkpoint with WebGPU (navigator.gpu).",
+    "Segment cases in a web browser on the user's own GPU: a local web server " +
+    'whose page runs this engine and the checkpoint with WebGPU (navigator.gpu).',
   details: `Open the printed address in a browser with WebGPU (Chrome or Edge 113+; Chromium with
 --enable-unsafe-webgpu). The page lists the cases; /?case=ID fetches that case's NIfTI files and the
 checkpoint, segments the case in the page and shows it with the ground truth and the Dice. The server
@@ -545,7 +566,8 @@ serves only the page, its script, the checkpoint and files under --data. Ctrl-C 
 export const INSPECT: CommandSpec = {
   name: 'inspect',
   summary:
-    "Check BraTS data before a long run: every volume's shape, datatype, voxel size, orientation, range and labels, then every problem. Exit 1 if there is any.",
+    "Check BraTS data before a long run: every volume's shape, datatype, voxel " +
+    'size, orientation, range and labels, then every problem. Exit 1 if there is any.',
   details:
     'Cases: <case>/<case>_{t1,t1ce,t2,flair,seg}.nii.gz (2018) or <case>/<case>-{t1n,t1c,t2w,t2f,seg}.nii.gz (2023).',
   options: [opt.data(), opt.json('the report as JSON on stdout')],
@@ -597,7 +619,8 @@ export const PROFILE: CommandSpec = {
 export const TUNE: CommandSpec = {
   name: 'tune',
   summary:
-    "Time the tiled kernels' tile shapes for every conv of a SegAN D+G step on this adapter and keep the fastest (saved per adapter and driver).",
+    "Time the tiled kernels' tile shapes for every conv of a SegAN D+G step " +
+    'on this adapter and keep the fastest (saved per adapter and driver).',
   options: [
     ...opt.step(),
     {
@@ -622,7 +645,8 @@ export const INFO: CommandSpec = {
 export const DEMO: CommandSpec = {
   name: 'demo',
   summary:
-    'SegAN end to end on synthetic data: phantoms → training → 3-D evaluation → a predicted label volume (about a minute on two CPU cores).',
+    'SegAN end to end on synthetic data: phantoms → training → 3-D ' +
+    'evaluation → a predicted label volume (about a minute on two CPU cores).',
   options: [
     {
       name: 'out',

@@ -15,7 +15,8 @@ export async function engineDemoCommand(flags: Values): Promise<number> {
       `dawngrad engine demo on ${a.description || a.device} (${a.backend}${a.isSoftware ? ', CPU adapter' : ''})`,
     );
     console.log(
-      `task: fit y = sin(3·x0)·cos(2·x1) with a ${2}→${hidden}→1 ReLU network, batch ${batch}, ${steps} SGD steps\n`,
+      `task: fit y = sin(3·x0)·cos(2·x1) with a ${2}→${hidden}→1 ReLU network, ` +
+        `batch ${batch}, ${steps} SGD steps\n`,
     );
     // data: inputs in [-1, 1]^2 and targets, computed once on the CPU
     const xs = new Float32Array(batch * 2);
@@ -73,11 +74,13 @@ export async function engineDemoCommand(flags: Values): Promise<number> {
     const st = e.runtime.stats;
     const m = e.memory();
     console.log(
-      `\n${ms.toFixed(2)} ms per step (forward + backward + SGD), ${((st.dispatches - before.dispatches) / steps).toFixed(1)} dispatches per step, ` +
+      `\n${ms.toFixed(2)} ms per step (forward + backward + ` +
+        `SGD), ${((st.dispatches - before.dispatches) / steps).toFixed(1)} dispatches per step, ` +
         `${st.submits - before.submits} submits in ${steps} steps`,
     );
     console.log(
-      `GPU memory: ${(m.liveBytes / 1024).toFixed(1)} KiB live, ${(m.highWaterBytes / 1024).toFixed(1)} KiB high-water, ${m.buffersCreated} buffers created in all`,
+      `GPU memory: ${(m.liveBytes / 1024).toFixed(1)} KiB live, ${(m.highWaterBytes / 1024).toFixed(1)} ` +
+        `KiB high-water, ${m.buffersCreated} buffers created in all`,
     );
     const last = await step().item();
     if (!(last < first)) {

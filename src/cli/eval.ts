@@ -94,7 +94,8 @@ export async function evalCommand(v: Values): Promise<number> {
       );
     });
     console.log(
-      `\nwrote ${join(out, 'scores.csv')}, scores.json and report.html (open it in a browser; the viewer shows ${shown})`,
+      `\nwrote ${join(out, 'scores.csv')}, scores.json and ` +
+        `report.html (open it in a browser; the viewer shows ${shown})`,
     );
   });
 }

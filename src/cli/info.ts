@@ -16,17 +16,30 @@ export async function infoCommand(flags: Values): Promise<number> {
       process.stdout.write(JSON.stringify({ ...a, plan: policy.plan, kernels, tuning }, null, 2) + '\n');
       return 0;
     }
+    const kind = a.isSoftware ? 'software (CPU) adapter' : 'hardware adapter';
+    const planNote =
+      policy.plan === defaultPlan(a)
+        ? ` (the default for a ${a.isSoftware ? 'software' : 'hardware'} adapter)`
+        : ' (DAWNGRAD_PLAN)';
+    const offNote = a.isSoftware
+      ? ' (the default on a software adapter; DAWNGRAD_TUNE=on times the tiled kernels)'
+      : ' (DAWNGRAD_TUNE)';
+    const tuningNote =
+      tuning.mode === 'off'
+        ? offNote
+        : `, ${tuning.recorded} shape${tuning.recorded === 1 ? '' : 's'} tuned in ${tuning.file} (segan tune)`;
     const lines = [
       `adapter      ${a.description || a.device || '(unnamed)'}`,
-      `vendor       ${a.vendor || '-'}   architecture ${a.architecture || '-'}   ${a.isSoftware ? 'software (CPU) adapter' : 'hardware adapter'}`,
+      `vendor       ${a.vendor || '-'}   architecture ${a.architecture || '-'}   ${kind}`,
       `backend      ${a.backend}`,
       `features     ${a.features.join(', ') || '(none)'}`,
-      `plan         ${policy.plan}${policy.plan === defaultPlan(a) ? ` (the default for a ${a.isSoftware ? 'software' : 'hardware'} adapter)` : ' (DAWNGRAD_PLAN)'}`,
-      `tuning       ${tuning.mode}${tuning.mode === 'off' ? (a.isSoftware ? ' (the default on a software adapter; DAWNGRAD_TUNE=on times the tiled kernels)' : ' (DAWNGRAD_TUNE)') : `, ${tuning.recorded} shape${tuning.recorded === 1 ? '' : 's'} tuned in ${tuning.file} (segan tune)`}`,
+      `plan         ${policy.plan}${planNote}`,
+      `tuning       ${tuning.mode}${tuningNote}`,
       'kernels',
       ...Object.entries(kernels).map(
         ([k, v]) =>
-          `  ${k.padEnd(16)} ${v.variant}${v.config && Object.keys(v.config).length ? `  ${JSON.stringify(v.config)}` : ''}`,
+          `  ${k.padEnd(16)} ${v.variant}` +
+          (v.config && Object.keys(v.config).length ? `  ${JSON.stringify(v.config)}` : ''),
       ),
       'limits',
       ...Object.entries(a.limits).map(

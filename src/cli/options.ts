@@ -286,7 +286,8 @@ export async function parseCommand(
     if (p.values && !p.values.includes(w)) {
       const near = suggest(w, p.values);
       throw new UsageError(
-        `segan ${cmd}: ${p.name} must be one of ${p.values.join(', ')} (got ${show(w)})${near ? `; did you mean ${near}?` : ''}`,
+        `segan ${cmd}: ${p.name} must be one of ${p.values.join(', ')} ` +
+          `(got ${show(w)})${near ? `; did you mean ${near}?` : ''}`,
       );
     }
     out._.push(w);

@@ -33,7 +33,8 @@ export async function profileCommand(f: Values): Promise<number> {
       for (const t of Object.values(s)) t?.dispose();
     };
     console.log(
-      `profiling one D+G step: batch ${B}, width ${width}, ${size}×${size}, K = ${K} on ${e.adapter.description || e.adapter.device}`,
+      `profiling one D+G step: batch ${B}, width ${width}, ${size}×${size}, ` +
+        `K = ${K} on ${e.adapter.description || e.adapter.device}`,
     );
     await step(); // warm-up: pipelines, pools
     const t0 = performance.now();
@@ -41,7 +42,8 @@ export async function profileCommand(f: Values): Promise<number> {
     const wallMs = performance.now() - t0;
     if (!e.runtime.enableProfiling()) {
       console.log(
-        `this adapter has no 'timestamp-query': per-kernel times are unavailable. Whole D+G step (CPU clock, incl. submit and wait): ${wallMs.toFixed(1)} ms`,
+        `this adapter has no 'timestamp-query': per-kernel times are unavailable. ` +
+          `Whole D+G step (CPU clock, incl. submit and wait): ${wallMs.toFixed(1)} ms`,
       );
       return 0;
     }

@@ -55,7 +55,8 @@ export function overview(): string {
   for (const e of ENV_VARS) lines.push(`  ${e.name.padEnd(ew)}  ${e.help}; ${e.accepts}`);
   lines.push(
     '',
-    'Exit status: 0 done, 1 failed while working (data, checkpoint, disk, GPU), 2 bad command line or environment, 130 interrupted.',
+    'Exit status: 0 done, 1 failed while working (data, checkpoint, disk, GPU), 2 bad command line or ' +
+      'environment, 130 interrupted.',
   );
   return lines.join('\n') + '\n';
 }
@@ -103,9 +104,11 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
         rest[0],
         COMMANDS.map((c) => c.name),
       );
-      io.err(
-        `segan help: ${rest.length > 1 ? `one command at a time (got ${rest.join(' ')})` : `unknown command '${rest[0]}'${near ? ` (did you mean '${near}'?)` : ''}`}; 'segan help' lists the commands\n`,
-      );
+      const why =
+        rest.length > 1
+          ? `one command at a time (got ${rest.join(' ')})`
+          : `unknown command '${rest[0]}'${near ? ` (did you mean '${near}'?)` : ''}`;
+      io.err(`segan help: ${why}; 'segan help' lists the commands\n`);
       return 2;
     }
     io.out(commandHelp(spec));

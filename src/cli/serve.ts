@@ -24,7 +24,8 @@ export async function serveCommand(v: Values): Promise<number> {
     throw e;
   }
   console.log(
-    `serving ${server.cases.length} case${server.cases.length === 1 ? '' : 's'} at ${server.url} (open it in a browser with WebGPU; Ctrl-C stops)`,
+    `serving ${server.cases.length} case${server.cases.length === 1 ? '' : 's'} ` +
+      `at ${server.url} (open it in a browser with WebGPU; Ctrl-C stops)`,
   );
   await new Promise<void>((done) => {
     const stop = () => done();

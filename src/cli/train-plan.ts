@@ -124,7 +124,10 @@ export function planTraining(given_: Values & { given: Set<string> }, now = new 
       ckpt = loadCheckpoint(resume);
     } catch (e) {
       throw new CommandError(
-        `segan train: --resume ${v.resume}: ${(e as Error).message.replace(/^cannot read checkpoint \S+: /, 'cannot read it: ').replace(/^checkpoint \S+ /, 'the checkpoint ')}`,
+        `segan train: ` +
+          `--resume ${v.resume}: ${(e as Error).message
+            .replace(/^cannot read checkpoint \S+: /, 'cannot read it: ')
+            .replace(/^checkpoint \S+ /, 'the checkpoint ')}`,
         { cause: e },
       );
     }
@@ -198,7 +201,8 @@ export function planTraining(given_: Values & { given: Set<string> }, now = new 
     const want = flag === 'classes' ? Number(v[flag]) : v[flag];
     if (want !== get(base))
       throw new UsageError(
-        `segan train: --${flag} ${show(v[flag])} cannot change when resuming: the checkpoint's run has ${flag} ${show(get(base))}`,
+        `segan train: --${flag} ${show(v[flag])} cannot change when ` +
+          `resuming: the checkpoint's run has ${flag} ${show(get(base))}`,
       );
   }
   const overrides: Partial<TrainConfig> = {};
@@ -256,13 +260,15 @@ export function planTraining(given_: Values & { given: Set<string> }, now = new 
   } else {
     if (!ckptRun)
       throw new UsageError(
-        `segan train: --resume ${v.resume} is not in a run folder (<run>/checkpoints/); say where this run goes with --run NAME`,
+        `segan train: --resume ${v.resume} is not in a run folder ` +
+          `(<run>/checkpoints/); say where this run goes with --run NAME`,
       );
     runDir = ckptRun;
   }
   if (runDir === ckptRun && v.overwrite)
     throw new UsageError(
-      `segan train: --overwrite would delete the run that --resume continues (${runDir}); drop --overwrite, or give another --run`,
+      `segan train: --overwrite would delete the run that --resume ` +
+        `continues (${runDir}); drop --overwrite, or give another --run`,
     );
   return { config, plan, runDir, resume, overrides, notes, replaceRunDir: replace, resumeCheckpoint: ckpt };
 }

@@ -35,7 +35,8 @@ export class TrainProgress {
         this.bar = new cliProgress.SingleBar(
           {
             format:
-              'epoch {epoch} |{bar}| step {value}/{total} | D {critic} | G {seg} | Dice {dice} | {speed} steps/s | ETA {etaText}',
+              'epoch {epoch} |{bar}| step {value}/{total} | D {critic} ' +
+              '| G {seg} | Dice {dice} | {speed} steps/s | ETA {etaText}',
             hideCursor: true,
           },
           cliProgress.Presets.shades_classic,
@@ -45,7 +46,8 @@ export class TrainProgress {
       this.bar.update(m.step, payload);
     } else {
       console.log(
-        `epoch ${payload.epoch} step ${m.step}/${m.stepsTotal}  D ${payload.critic}  G ${payload.seg}  Dice ${payload.dice}  ${payload.speed} steps/s  ETA ${payload.etaText}`,
+        `epoch ${payload.epoch} step ${m.step}/${m.stepsTotal}  D ${payload.critic}  ` +
+          `G ${payload.seg}  Dice ${payload.dice}  ${payload.speed} steps/s  ETA ${payload.etaText}`,
       );
     }
   }
@@ -62,7 +64,9 @@ export class TrainProgress {
 
   /** A skipped step (TrainOptions.onSkip). */
   skip(r: SkipRecord): void {
-    const line = `step ${r.step}: skipped (not finite: ${r.what.join(', ')}); parameters and optimizer state left as they were`;
+    const line =
+      `step ${r.step}: skipped (not finite: ${r.what.join(', ')}); ` +
+      `parameters and optimizer state left as they were`;
     if (this.bar) process.stderr.write(`\n${line}\n`);
     else console.log(line);
   }

@@ -55,11 +55,13 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
       if (p.notes.length) console.log(`  changed on the command line: ${p.notes.join(', ')}`);
     } else
       console.log(
-        `training SegAN (${config.preset} preset${precision === 'f16' ? ', float16 conv operands' : ''}) on ${on}; run folder ${runDir}`,
+        `training SegAN (${config.preset} ` +
+          `preset${precision === 'f16' ? ', float16 conv operands' : ''}) on ${on}; run folder ${runDir}`,
       );
     if (folds)
       console.log(
-        `cross-validation fold ${plan.folds!.k} of ${plan.folds!.n} (cases split by seed ${config.seed}): validating on ${folds.val.join(', ')}; all folds in splits.json`,
+        `cross-validation fold ${plan.folds!.k} of ${plan.folds!.n} (cases split by ` +
+          `seed ${config.seed}): validating on ${folds.val.join(', ')}; all folds in splits.json`,
       );
     if (plan.valCases && plan.folds)
       console.log('--val-cases decides the validation cases: --folds/--fold are ignored');
@@ -93,11 +95,16 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
     const how = {
       interrupted: 'interrupted',
       maxSteps: `stopped after --max-steps ${v['max-steps']}`,
-      time: `stopped within the --max-minutes ${v['max-minutes']} budget (${((Date.now() - startedAt) / 60000).toFixed(2)} min so far)`,
+      time:
+        `stopped within the --max-minutes ${v['max-minutes']} budget ` +
+        `(${((Date.now() - startedAt) / 60000).toFixed(2)} min so far)`,
       done: 'finished',
     }[result.stopped];
     console.log(
-      `\n${how} at epoch ${result.progress.epoch}, step ${result.progress.globalStep}${result.skippedSteps ? ` (${result.skippedSteps} steps skipped for non-finite values; see metrics.jsonl)` : ''}`,
+      `\n${how} at epoch ${result.progress.epoch}, ` +
+        `step ${result.progress.globalStep}${
+          result.skippedSteps ? ` (${result.skippedSteps} steps skipped for non-finite values; see metrics.jsonl)` : ''
+        }`,
     );
     const best = join(runDir, 'checkpoints', 'best.safetensors');
     const bestVal = existsSync(best)
@@ -108,7 +115,14 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
       : undefined;
     const bestAt = bestVal ? (JSON.parse(bestVal) as { step: number; dice: number[] }) : null;
     console.log(
-      `outputs in ${runDir}:\n  config.json, metrics.jsonl, loss-curve.svg, overlays/*.png\n  checkpoint ${result.lastCheckpoint}${bestAt ? `\n  best ${best} (step ${bestAt.step}, validation Dice ${bestAt.dice.map((d) => d.toFixed(3)).join(' / ')}); score it with segan eval --checkpoint ${best}` : ''}`,
+      `outputs in ${runDir}:\n  config.json, metrics.jsonl, loss-curve.svg, overlays/*.png\n  ` +
+        `checkpoint ${result.lastCheckpoint}${
+          bestAt
+            ? `\n  best ${best} (step ${bestAt.step}, validation ` +
+              `Dice ${bestAt.dice.map((d) => d.toFixed(3)).join(' / ')}); ` +
+              `score it with segan eval --checkpoint ${best}`
+            : ''
+        }`,
     );
     return result.stopped === 'interrupted' ? 130 : 0;
   } catch (e) {

@@ -36,7 +36,10 @@ export async function tuneCommand(f: Values, io: Io): Promise<number> {
     if (e.runtime.policy.conv.family !== 'tiled') {
       // (precision f16 always uses the tiled kernels)
       io.out(
-        `the ${e.runtime.policy.plan} plan on ${adapter} uses no tunable kernels (its conv kernels are conv/${e.runtime.policy.conv.family === 'subgroup' ? '*_sg' : 'forward, transpose, weight_grad'}); DAWNGRAD_PLAN=hardware tunes the GPU kernels on this adapter\n`,
+        `the ${e.runtime.policy.plan} plan on ${adapter} uses no tunable kernels (its conv ` +
+          `kernels are ` +
+          `conv/${e.runtime.policy.conv.family === 'subgroup' ? '*_sg' : 'forward, transpose, weight_grad'}); ` +
+          `DAWNGRAD_PLAN=hardware tunes the GPU kernels on this adapter\n`,
       );
       return 0;
     }
@@ -55,7 +58,9 @@ export async function tuneCommand(f: Values, io: Io): Promise<number> {
     const queued = tuner.pendingCount;
     if (!f.json)
       io.out(
-        `tuning ${queued} conv shape${queued === 1 ? '' : 's'} of a SegAN D+G step (batch ${B}, width ${width}, ${size}×${size}, K = ${K}${precision === 'f16' ? ', f16' : ''}) on ${adapter}; ${before} already in ${tuner.file}\n`,
+        `tuning ${queued} conv shape${queued === 1 ? '' : 's'} of a SegAN D+G step ` +
+          `(batch ${B}, width ${width}, ${size}×${size}, K = ${K}${precision === 'f16' ? ', f16' : ''}) ` +
+          `on ${adapter}; ${before} already in ${tuner.file}\n`,
       );
     let bar: cliProgress.SingleBar | null = null;
     if (!f.json && queued > 0) {
@@ -93,7 +98,8 @@ export async function tuneCommand(f: Values, io: Io): Promise<number> {
       const best = r.times.find((t) => t.config === r.choice)!;
       const worst = Math.max(...r.times.filter((t) => Number.isFinite(t.ms)).map((t) => t.ms));
       io.out(
-        `  ${family.padEnd(15)} ${shape.padEnd(58)} ${tileName(r.choice).padEnd(50)} ${best.ms.toFixed(3)} ms (slowest candidate ${worst.toFixed(3)} ms)\n`,
+        `  ${family.padEnd(15)} ${shape.padEnd(58)} ${tileName(r.choice).padEnd(50)} ${best.ms.toFixed(3)} ` +
+          `ms (slowest candidate ${worst.toFixed(3)} ms)\n`,
       );
     }
     io.out(`kept the fastest tile for ${results.length} shape${results.length === 1 ? '' : 's'} in ${tuner.file}\n`);

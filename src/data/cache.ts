@@ -141,7 +141,8 @@ export class SliceCache {
       const j = JSON.parse(text) as IndexFile;
       if (j.format !== CACHE_FORMAT || j.version !== CACHE_VERSION || typeof j.entries !== 'object' || !j.entries) {
         this.notes.push(
-          `${this.indexPath}: cache format ${j.format}/${j.version} is not ${CACHE_FORMAT}/${CACHE_VERSION}; rebuilding`,
+          `${this.indexPath}: cache format ${j.format}/${j.version} ` +
+            `is not ${CACHE_FORMAT}/${CACHE_VERSION}; rebuilding`,
         );
         return {};
       }
@@ -223,7 +224,8 @@ export class SliceCache {
     const reason = await this.invalidReason(old, sources);
     if (reason === null) {
       const stale = Date.now() - (Date.parse(old!.usedAt ?? old!.createdAt) || 0) > 3600_000;
-      if (stale) await this.writeIndex({ ...old!, usedAt: new Date().toISOString() }).catch(() => undefined); // a read-only cache still serves
+      // a read-only cache still serves
+      if (stale) await this.writeIndex({ ...old!, usedAt: new Date().toISOString() }).catch(() => undefined);
       return { entry: old!, built: false };
     }
 
@@ -284,7 +286,8 @@ export class SliceCache {
         fd = fs.openSync(path.join(this.dir, file), 'r');
       } catch (e) {
         throw new Error(
-          `${path.join(this.dir, file)}: cannot open cache file (${(e as NodeJS.ErrnoException).code}); reopen the dataset to rebuild it`,
+          `${path.join(this.dir, file)}: cannot open cache file ` +
+            `(${(e as NodeJS.ErrnoException).code}); reopen the dataset to rebuild it`,
         );
       }
       this.fds.set(file, fd);

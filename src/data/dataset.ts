@@ -232,7 +232,8 @@ export async function openDataset(dataDir: string, opts: DatasetOptions): Promis
     } else if (predicted.length === W * H * Z) full = predicted;
     else
       throw new Error(
-        `putBack(${caseId}): ${predicted.length} labels given; expected [${Z}, ${S}, ${S}] = ${Z * S * S} (or [${Z}, ${H}, ${W}])`,
+        `putBack(${caseId}): ${predicted.length} labels given; expected ` +
+          `[${Z}, ${S}, ${S}] = ${Z * S * S} (or [${Z}, ${H}, ${W}])`,
       );
     const canonical = uncropVolume(full, e.canonicalShape, e.cropOffset, e.cropShape);
     return fromCanonical(canonical, e.transform);

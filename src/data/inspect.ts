@@ -122,7 +122,8 @@ export async function inspectDataDir(
       else {
         if (v.shape.some((d, k) => d !== first!.shape[k]))
           rep.problems.push(
-            `shape mismatch: ${kind} (${path.basename(file)}) is ${v.shape.join('×')}, ${path.basename(first.path)} is ${first.shape.join('×')}`,
+            `shape mismatch: ${kind} (${path.basename(file)}) ` +
+              `is ${v.shape.join('×')}, ${path.basename(first.path)} is ${first.shape.join('×')}`,
           );
         else if (v.affine.some((a, k) => Math.abs(a - first!.affine[k]) > AFFINE_TOLERANCE * Math.max(1, Math.abs(a))))
           rep.problems.push(
@@ -144,7 +145,8 @@ export async function inspectDataDir(
             .filter((l) => !allowed.includes(l));
           if (odd.length)
             rep.problems.push(
-              `unexpected label(s) ${odd.join(', ')} in seg (${path.basename(file)}; expected ${allowed.join(', ')} for ${c.layout} data)`,
+              `unexpected label(s) ${odd.join(', ')} in seg (${path.basename(file)}; ` +
+                `expected ${allowed.join(', ')} for ${c.layout} data)`,
             );
         } catch (e) {
           rep.problems.push(`seg is not a label map: ${(e as Error).message}`);

@@ -53,7 +53,8 @@ function parseFixedHeader(file: string, head: Buffer): ParsedHeader {
   else
     throw new NiftiError(
       file,
-      `not a NIfTI file: the header size field is ${le} (little-endian) / ${be} (big-endian), expected 348 (NIfTI-1) or 540 (NIfTI-2); first bytes "${ascii(head.subarray(0, 8))}"`,
+      `not a NIfTI file: the header size field is ${le} (little-endian) / ${be} (big-endian), ` +
+        `expected 348 (NIfTI-1) or 540 (NIfTI-2); first bytes "${ascii(head.subarray(0, 8))}"`,
     );
   const size = version === 1 ? NIFTI1_SIZE : NIFTI2_SIZE;
   if (head.length < size)
@@ -77,7 +78,8 @@ function parseFixedHeader(file: string, head: Buffer): ParsedHeader {
     else
       throw new NiftiError(
         file,
-        `wrong NIfTI-2 magic "${s}" (expected "n+2\\x00\\x0d\\x0a\\x1a\\x0a"; a damaged one suggests a text-mode transfer)`,
+        `wrong NIfTI-2 magic "${s}" (expected "n+2\\x00\\x0d\\x0a\\x1a\\x0a"; ` +
+          `a damaged one suggests a text-mode transfer)`,
       );
   }
   // nifti-reader-js parses the fields; we hand it exactly the fixed header so it does not walk extensions.
@@ -203,7 +205,8 @@ function buildHeader(
     const name = UNSUPPORTED_DATATYPES[code];
     throw new NiftiError(
       f,
-      `unsupported datatype ${code}${name ? ` (${name})` : ' (not a NIfTI datatype code)'}; supported: ${Object.keys(DATATYPES).join(', ')}`,
+      `unsupported datatype ${code}${name ? ` (${name})` : ' (not a NIfTI datatype code)'}; ` +
+        `supported: ${Object.keys(DATATYPES).join(', ')}`,
     );
   }
   const bytes = DATATYPES[datatype].bytes;
@@ -350,7 +353,8 @@ export async function openNifti(file: string, maxVoxels: number): Promise<Opened
       if (more.length < header.voxOffset - head.length)
         throw new NiftiError(
           headerPath,
-          `file ends inside the header/extensions (vox_offset ${header.voxOffset}, only ${head.length + more.length} bytes${reader.compressed ? ' after decompression' : ''})`,
+          `file ends inside the header/extensions (vox_offset ${header.voxOffset}, ` +
+            `only ${head.length + more.length} bytes${reader.compressed ? ' after decompression' : ''})`,
         );
       header.rawHeader = new Uint8Array(Buffer.concat([head, more]));
       return { header, reader };

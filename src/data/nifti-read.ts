@@ -84,7 +84,8 @@ export async function readNifti(file: string, opts: ReadNiftiOptions = {}): Prom
     if (header.frames > 1 && opts.frame === undefined)
       throw new NiftiError(
         header.path,
-        `has ${header.frames} volumes (dims ${header.dims.join('×')}); a modality must be one 3-D volume (pass { frame } to read one of them)`,
+        `has ${header.frames} volumes (dims ${header.dims.join('×')}); a ` +
+          `modality must be one 3-D volume (pass { frame } to read one of them)`,
       );
     const frame = opts.frame ?? 0;
     if (!Number.isInteger(frame) || frame < 0 || frame >= header.frames)
@@ -98,7 +99,8 @@ export async function readNifti(file: string, opts: ReadNiftiOptions = {}): Prom
     if (needed > reader.maxBytes)
       throw new NiftiError(
         f,
-        `truncated: the header declares ${header.dims.join('×')} ${header.datatype} (${declared} bytes with the header) but the file has only ${reader.fileSize}${reader.compressed ? ' compressed' : ''} bytes`,
+        `truncated: the header declares ${header.dims.join('×')} ${header.datatype} (${declared} bytes with ` +
+          `the header) but the file has only ${reader.fileSize}${reader.compressed ? ' compressed' : ''} bytes`,
       );
     if (!reader.compressed && reader.fileSize > declared)
       header.warnings.push(`${reader.fileSize - declared} bytes after the image data (dims may be wrong)`);
@@ -136,6 +138,7 @@ export async function readNifti(file: string, opts: ReadNiftiOptions = {}): Prom
 function truncated(h: NiftiHeader, r: ByteReader, declared: number): NiftiError {
   return new NiftiError(
     h.imagePath,
-    `truncated: the header declares ${h.dims.join('×')} ${h.datatype} (${declared} bytes with the header) but the ${r.compressed ? 'decompressed data ends' : 'file ends'} after ${r.position} bytes`,
+    `truncated: the header declares ${h.dims.join('×')} ${h.datatype} (${declared} bytes with the ` +
+      `header) but the ${r.compressed ? 'decompressed data ends' : 'file ends'} after ${r.position} bytes`,
   );
 }

@@ -173,7 +173,10 @@ function copyAlongWalk(t: OrientationTransform, file: Voxels, canonical: Voxels,
     }
 }
 
-/** Reorders a volume from the file grid to the canonical grid (new array of the same type, or `data` itself when identity). */
+/**
+ * Reorders a volume from the file grid to the canonical grid (new array of the same type, or `data` itself when
+ * identity).
+ */
 export function reorientToCanonical<T extends Voxels>(data: T, t: OrientationTransform): T {
   checkLength(data.length, t.sourceShape, 'reorientToCanonical');
   if (t.identity) return data;

@@ -27,7 +27,10 @@ interface RenderSettings {
   quantize: boolean;
 }
 
-/** Rician magnitude noise |v + σ(n₁ + i·n₂)|: two normals from the table G, picked by the halves of one 32-bit draw. */
+/**
+ * Rician magnitude noise |v + σ(n₁ + i·n₂)|: two normals from the table G, picked by the halves of one 32-bit
+ * draw.
+ */
 function rician(v: number, sigma: number, G: Float64Array, draw: number): number {
   const a = v + sigma * G[draw & 0xffff];
   const b = sigma * G[(draw >>> 16) & 0xffff];

@@ -41,7 +41,9 @@ export type { Modality, Phantom, PhantomOptions, PhantomTumour, TissueName, Vec3
 function checkVec3(name: string, v: readonly number[], positive: boolean, integer: boolean): Vec3 {
   if (v.length !== 3 || v.some((x) => !Number.isFinite(x) || (positive && x <= 0) || (integer && !Number.isInteger(x))))
     throw new RangeError(
-      `phantom ${name} must be 3 ${integer ? 'positive integers' : positive ? 'positive numbers' : 'finite numbers'}, got [${v.join(', ')}]`,
+      `phantom ${name} must be ` +
+        `3 ${integer ? 'positive integers' : positive ? 'positive numbers' : 'finite numbers'}, ` +
+        `got [${v.join(', ')}]`,
     );
   return [v[0], v[1], v[2]];
 }

@@ -14,7 +14,8 @@ export { LIMIT_NAMES, OPTIONAL_FEATURES, type AdapterReport, type DeviceOptions,
  * plain `bookworm`, with its suites replaced.
  */
 export const BACKPORTS_BY_HAND = [
-  "perl -00 -ne 'print, exit if /^Suites:(.*\\s)?bookworm(\\s|$)/m && !/security/' /etc/apt/sources.list.d/debian.sources \\",
+  "perl -00 -ne 'print, exit if /^Suites:(.*\\s)?bookworm(\\s|$)/m " +
+    "&& !/security/' /etc/apt/sources.list.d/debian.sources \\",
   "  | sed 's/^Suites:.*/Suites: bookworm-backports/' | sudo tee /etc/apt/sources.list.d/backports.sources",
   'sudo apt-get update && sudo apt-get install -y -t bookworm-backports libvulkan1 mesa-vulkan-drivers',
 ];
@@ -129,7 +130,8 @@ export function missingDrivers(search: DriverSearch = {}): string[] {
     const absent = env[pinned]!.split(':').filter((f) => f && !existsSync(f));
     if (absent.length)
       missing.push(
-        `the Vulkan driver file${absent.length > 1 ? 's' : ''} that ${pinned} names: ${absent.join(', ')} (unset ${pinned} to use the installed drivers)`,
+        `the Vulkan driver file${absent.length > 1 ? 's' : ''} that ${pinned} ` +
+          `names: ${absent.join(', ')} (unset ${pinned} to use the installed drivers)`,
       );
     return missing;
   }
@@ -150,7 +152,8 @@ export function missingDrivers(search: DriverSearch = {}): string[] {
     mesaTooOld(search.dpkgStatus === undefined ? readDpkgStatus() : search.dpkgStatus)
   ) {
     missing.push(
-      'a recent enough lavapipe: Mesa 22.x is rejected by Dawn; install mesa-vulkan-drivers from bookworm-backports (Mesa 25)',
+      'a recent enough lavapipe: Mesa 22.x is rejected by Dawn; ' +
+        'install mesa-vulkan-drivers from bookworm-backports (Mesa 25)',
     );
   }
   return missing;

@@ -146,7 +146,8 @@ function logScale(lo: number, hi: number, p0: number, p1: number): Scale {
 
 function header(width: number, height: number): string[] {
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 ` +
+      `0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
     `<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`,
   ];
 }
@@ -171,16 +172,19 @@ function yAxis(out: string[], f: Frame, y: Scale, label: string | undefined): vo
       `<line x1="${n2(f.left - 5)}" y1="${py}" x2="${n2(f.left)}" y2="${py}" stroke="#333333" stroke-width="1"/>`,
     );
     out.push(
-      `<text x="${n2(f.left - 8)}" y="${py}" text-anchor="end" dominant-baseline="middle" fill="#333333">${escapeXml(formatTick(t))}</text>`,
+      `<text x="${n2(f.left - 8)}" y="${py}" text-anchor="end" ` +
+        `dominant-baseline="middle" fill="#333333">${escapeXml(formatTick(t))}</text>`,
     );
   }
   out.push(
-    `<line x1="${n2(f.left)}" y1="${n2(f.top)}" x2="${n2(f.left)}" y2="${n2(f.bottom)}" stroke="#333333" stroke-width="1"/>`,
+    `<line x1="${n2(f.left)}" y1="${n2(f.top)}" x2="${n2(f.left)}" ` +
+      `y2="${n2(f.bottom)}" stroke="#333333" stroke-width="1"/>`,
   );
   if (label) {
     const cy = n2((f.top + f.bottom) / 2);
     out.push(
-      `<text x="16" y="${cy}" text-anchor="middle" transform="rotate(-90 16 ${cy})" fill="#333333">${escapeXml(label)}</text>`,
+      `<text x="16" y="${cy}" text-anchor="middle" transform="rotate(-90 ` +
+        `16 ${cy})" fill="#333333">${escapeXml(label)}</text>`,
     );
   }
 }
@@ -188,7 +192,8 @@ function yAxis(out: string[], f: Frame, y: Scale, label: string | undefined): vo
 function titleText(out: string[], title: string | undefined, width: number): void {
   if (title)
     out.push(
-      `<text x="${n2(width / 2)}" y="22" text-anchor="middle" font-size="15" font-weight="bold" fill="#222222">${escapeXml(title)}</text>`,
+      `<text x="${n2(width / 2)}" y="22" text-anchor="middle" font-size="15" ` +
+        `font-weight="bold" fill="#222222">${escapeXml(title)}</text>`,
     );
 }
 
@@ -285,20 +290,24 @@ export function lineChartSvg(series: LineSeries[], options: LineChartOptions = {
     );
   }
   out.push(
-    `<line x1="${n2(f.left)}" y1="${n2(f.bottom)}" x2="${n2(f.right)}" y2="${n2(f.bottom)}" stroke="#333333" stroke-width="1"/>`,
+    `<line x1="${n2(f.left)}" y1="${n2(f.bottom)}" x2="${n2(f.right)}" ` +
+      `y2="${n2(f.bottom)}" stroke="#333333" stroke-width="1"/>`,
   );
   if (xLabel)
     out.push(
-      `<text x="${n2((f.left + f.right) / 2)}" y="${n2(height - 12)}" text-anchor="middle" fill="#333333">${escapeXml(xLabel)}</text>`,
+      `<text x="${n2((f.left + f.right) / 2)}" y="${n2(height - 12)}" ` +
+        `text-anchor="middle" fill="#333333">${escapeXml(xLabel)}</text>`,
     );
   if (empty)
     out.push(
-      `<text x="${n2((f.left + f.right) / 2)}" y="${n2((f.top + f.bottom) / 2)}" text-anchor="middle" fill="#999999">no data</text>`,
+      `<text x="${n2((f.left + f.right) / 2)}" y="${n2((f.top + f.bottom) / 2)}" ` +
+        `text-anchor="middle" fill="#999999">no data</text>`,
     );
 
   const markers = options.markers ?? series.every((s) => s.points.length <= 40);
   out.push(
-    `<defs><clipPath id="plot-area"><rect x="${n2(f.left)}" y="${n2(f.top)}" width="${n2(f.right - f.left)}" height="${n2(f.bottom - f.top)}"/></clipPath></defs>`,
+    `<defs><clipPath id="plot-area"><rect x="${n2(f.left)}" y="${n2(f.top)}" ` +
+      `width="${n2(f.right - f.left)}" height="${n2(f.bottom - f.top)}"/></clipPath></defs>`,
   );
   series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length];
@@ -319,7 +328,8 @@ export function lineChartSvg(series: LineSeries[], options: LineChartOptions = {
     out.push(`<g class="series" clip-path="url(#plot-area)"><title>${escapeXml(s.name)}</title>`);
     if (d)
       out.push(
-        `<path d="${d.trim()}" fill="none" stroke="${color}" stroke-width="2" stroke-linejoin="round" stroke-linecap="round"/>`,
+        `<path d="${d.trim()}" fill="none" stroke="${color}" ` +
+          `stroke-width="2" stroke-linejoin="round" stroke-linecap="round"/>`,
       );
     out.push(...dots);
     out.push('</g>');
@@ -377,11 +387,13 @@ export function barChartSvg(groups: BarGroup[], options: BarChartOptions = {}): 
   yAxis(out, f, y, yLabel);
   const base = log ? f.bottom : y.map(0);
   out.push(
-    `<line x1="${n2(f.left)}" y1="${n2(base)}" x2="${n2(f.right)}" y2="${n2(base)}" stroke="#333333" stroke-width="1"/>`,
+    `<line x1="${n2(f.left)}" y1="${n2(base)}" x2="${n2(f.right)}" ` +
+      `y2="${n2(base)}" stroke="#333333" stroke-width="1"/>`,
   );
   if (empty)
     out.push(
-      `<text x="${n2((f.left + f.right) / 2)}" y="${n2((f.top + f.bottom) / 2)}" text-anchor="middle" fill="#999999">no data</text>`,
+      `<text x="${n2((f.left + f.right) / 2)}" y="${n2((f.top + f.bottom) / 2)}" ` +
+        `text-anchor="middle" fill="#999999">no data</text>`,
     );
 
   const inner = groupW * 0.8;
@@ -398,11 +410,13 @@ export function barChartSvg(groups: BarGroup[], options: BarChartOptions = {}): 
       const h = Math.abs(base - vy);
       const bx = gx + k * barW;
       out.push(
-        `<rect x="${n2(bx + barW * 0.06)}" y="${n2(top)}" width="${n2(barW * 0.88)}" height="${n2(h)}" fill="${color}"><title>${escapeXml(`${v.name}: ${formatTick(v.value)}`)}</title></rect>`,
+        `<rect x="${n2(bx + barW * 0.06)}" y="${n2(top)}" width="${n2(barW * 0.88)}" height="${n2(h)}" ` +
+          `fill="${color}"><title>${escapeXml(`${v.name}: ${formatTick(v.value)}`)}</title></rect>`,
       );
       if (showValues)
         out.push(
-          `<text x="${n2(bx + barW / 2)}" y="${n2(top - 4)}" text-anchor="middle" font-size="10" fill="#333333">${escapeXml(formatTick(v.value))}</text>`,
+          `<text x="${n2(bx + barW / 2)}" y="${n2(top - 4)}" text-anchor="middle" ` +
+            `font-size="10" fill="#333333">${escapeXml(formatTick(v.value))}</text>`,
         );
     }
     out.push('</g>');
@@ -410,7 +424,8 @@ export function barChartSvg(groups: BarGroup[], options: BarChartOptions = {}): 
     const ly = n2(f.bottom + 16);
     out.push(
       rotate
-        ? `<text x="${lx}" y="${ly}" text-anchor="end" transform="rotate(-35 ${lx} ${ly})" fill="#333333">${escapeXml(g.label)}</text>`
+        ? `<text x="${lx}" y="${ly}" text-anchor="end" ` +
+            `transform="rotate(-35 ${lx} ${ly})" fill="#333333">${escapeXml(g.label)}</text>`
         : `<text x="${lx}" y="${ly}" text-anchor="middle" fill="#333333">${escapeXml(g.label)}</text>`,
     );
   });

@@ -139,11 +139,13 @@ export function encodeSafetensors(
     const numel = t.shape.reduce((a, b) => a * b, 1);
     if (!(t.data instanceof spec.ctor))
       throw new SafetensorsError(
-        `safetensors: tensor "${name}" has dtype ${t.dtype} but its data is a ${t.data?.constructor?.name ?? typeof t.data}, expected ${spec.ctor.name}`,
+        `safetensors: tensor "${name}" has dtype ${t.dtype} but its data is ` +
+          `a ${t.data?.constructor?.name ?? typeof t.data}, expected ${spec.ctor.name}`,
       );
     if (t.data.length !== numel)
       throw new SafetensorsError(
-        `safetensors: tensor "${name}" has shape [${t.shape.join(', ')}] (${numel} elements) but ${t.data.length} data elements`,
+        `safetensors: tensor "${name}" has shape [${t.shape.join(', ')}] (${numel} elements) ` +
+          `but ${t.data.length} data elements`,
       );
     return { name, dtype: t.dtype, shape: t.shape, data: t.data as SafetensorsArray, nbytes: numel * spec.size };
   });
@@ -163,7 +165,8 @@ export function encodeSafetensors(
   let offset = 0;
   for (const e of entries) {
     parts.push(
-      `${JSON.stringify(e.name)}:{"dtype":"${e.dtype}","shape":[${e.shape.join(',')}],"data_offsets":[${offset},${offset + e.nbytes}]}`,
+      `${JSON.stringify(e.name)}:{"dtype":"${e.dtype}","shape":[${e.shape.join(',')}],` +
+        `"data_offsets":[${offset},${offset + e.nbytes}]}`,
     );
     offset += e.nbytes;
   }
@@ -206,7 +209,8 @@ export function readSafetensorsHeader(bytes: Uint8Array): {
   const n = Number(n64);
   if (8 + n > bytes.length)
     fail(
-      `header length ${n} exceeds the file: ${bytes.length} bytes leave ${bytes.length - 8} for the header (truncated file?)`,
+      `header length ${n} exceeds the file: ${bytes.length} bytes leave ${bytes.length - 8} for the header ` +
+        `(truncated file?)`,
     );
   if (n < 2) fail(`header length ${n} is too small for a JSON object`);
   let text: string;
@@ -255,20 +259,24 @@ export function readSafetensorsHeader(bytes: Uint8Array): {
       fail(`tensor "${name}": "shape" must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || offsets.some((o) => !Number.isSafeInteger(o) || o < 0))
       fail(
-        `tensor "${name}": "data_offsets" must be [begin, end] with non-negative integers, got ${JSON.stringify(offsets)}`,
+        `tensor "${name}": "data_offsets" must be [begin, end] with non-negative integers, ` +
+          `got ${JSON.stringify(offsets)}`,
       );
     const [begin, end] = offsets as [number, number];
     if (end < begin) fail(`tensor "${name}": data_offsets [${begin}, ${end}] end before they begin`);
     if (end > dataLength)
       fail(
-        `tensor "${name}": data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes; truncated file?)`,
+        `tensor "${name}": data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes; ` +
+          `truncated file?)`,
       );
     // Byte count in doubles: absurd shapes give huge (or infinite) values, never an exception or allocation.
     const dims = shape as number[];
     const need = dims.includes(0) ? 0 : dims.reduce((a, d) => a * d, ARRAY_TYPES[dtype].size);
     if (need !== end - begin)
       fail(
-        `tensor "${name}": shape [${dims.join(', ')}] × ${dtype} needs ${Number.isSafeInteger(need) ? need : `more than ${Number.MAX_SAFE_INTEGER}`} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
+        `tensor "${name}": shape [${dims.join(', ')}] × ${dtype} ` +
+          `needs ${Number.isSafeInteger(need) ? need : `more than ${Number.MAX_SAFE_INTEGER}`} bytes but ` +
+          `data_offsets [${begin}, ${end}] hold ${end - begin}`,
       );
     entries.push({ name, dtype, shape: shape as number[], begin, end });
   }

@@ -86,7 +86,8 @@ export class Module {
       if (!v) throw new Error(`${what}: the checkpoint has no tensor '${name}' (shape ${fmtShape(t.shape)})`);
       if (!sameShape(v.shape, t.shape))
         throw new Error(
-          `${what}: tensor '${name}' has shape ${fmtShape(v.shape)} in the checkpoint but ${fmtShape(t.shape)} in the model`,
+          `${what}: tensor '${name}' has shape ${fmtShape(v.shape)} ` +
+            `in the checkpoint but ${fmtShape(t.shape)} in the model`,
         );
     }
     for (const [name, t] of own) this.engine.runtime.write(t.buffer('loadState'), values.get(name)!.data);

@@ -161,7 +161,8 @@ function checkPerChannel(op: string, name: string, t: Tensor | null, x: Tensor):
   const c = x.shape[1];
   if (t.rank !== 1 || t.shape[0] !== c) {
     throw new ShapeError(
-      `${op}: ${name} has shape ${fmtShape(t.shape)}, expected [${c}] (one value per channel of input ${fmtShape(x.shape)})`,
+      `${op}: ${name} has shape ${fmtShape(t.shape)}, expected ` +
+        `[${c}] (one value per channel of input ${fmtShape(x.shape)})`,
     );
   }
 }

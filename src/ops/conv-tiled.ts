@@ -56,7 +56,10 @@ export function operand(e: Engine, t: Tensor, op: string): PooledBuffer {
 
 /** A conv's shape as the tuner's key: inputs, geometry, output size. */
 export function shapeKey(x: Tensor, w: Tensor, g: ConvGeometry, OH: number, OW: number): string {
-  return `${x.shape.join('x')}*${w.shape.join('x')} s${g.sh},${g.sw} p${g.pt},${g.pb},${g.pl},${g.pr} d${g.dh},${g.dw} o${OH}x${OW}${x.engine.runtime.policy.precision === 'f16' ? ' f16' : ''}`;
+  return (
+    `${x.shape.join('x')}*${w.shape.join('x')} s${g.sh},${g.sw} p${g.pt},${g.pb},${g.pl},${g.pr} ` +
+    `d${g.dh},${g.dw} o${OH}x${OW}${x.engine.runtime.policy.precision === 'f16' ? ' f16' : ''}`
+  );
 }
 
 /** One tiled_forward.wgsl dispatch: x [N, Cin, H, W] ⊛ wt [Cin·kh·kw, coutPad] into (part of) y. */

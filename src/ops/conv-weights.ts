@@ -39,7 +39,8 @@ export function transposedWeight(
   const cout = coAxis === 0 ? a : b;
   const cin = coAxis === 0 ? b : a;
   const coutPad = Math.ceil(cout / tile) * tile;
-  const key = `weight_layout:${w.shape.join('x')}:${coAxis}:${r.k0},${r.n},${r.step},${+r.flip}:${c.k0},${c.n},${c.step},${+c.flip}:${tile}`;
+  const walk = (x: TapAxis) => `${x.k0},${x.n},${x.step},${+x.flip}`;
+  const key = `weight_layout:${w.shape.join('x')}:${coAxis}:${walk(r)}:${walk(c)}:${tile}`;
   const wt = w.storage('conv').derived(key, () => layoutWeight(e, w, coAxis, r, c, cout, cin, coutPad));
   return { wt, coutPad };
 }

@@ -124,7 +124,8 @@ function outSize(
   const o = Math.floor((size + p0 + p1 - d * (k - 1) - 1) / s) + 1;
   if (o < 1)
     throw new ShapeError(
-      `${op}: input ${fmtShape(x.shape)} is too small for kernel ${fmtShape(w.shape)} with this stride/padding/dilation (output size ${o})`,
+      `${op}: input ${fmtShape(x.shape)} is too small for kernel ${fmtShape(w.shape)} ` +
+        `with this stride/padding/dilation (output size ${o})`,
     );
   return o;
 }

@@ -94,7 +94,8 @@ function axisPlan(
     loOff = -inv;
     hiOff = inv;
   } else {
-    // src = scale·(o + 0.5) − 0.5 ∈ [i − 1, i + 1)  <=>  o ∈ [inv·(i − 0.5) − 0.5, inv·(i + 1.5) − 0.5)
+    // src = scale·(o + 0.5) − 0.5 ∈ [i − 1, i + 1)
+    //   <=>  o ∈ [inv·(i − 0.5) − 0.5, inv·(i + 1.5) − 0.5)
     loOff = -0.5 * inv - 0.5;
     hiOff = 1.5 * inv - 0.5;
   }
@@ -116,7 +117,8 @@ export function planInterpolate(shape: Shape, opts: InterpolateOptions): ResizeP
   if (alignCorners !== undefined) {
     if (mode !== 'bilinear') {
       throw new TypeError(
-        `${OP}: alignCorners can only be set with mode 'bilinear' (got mode '${mode}' with alignCorners ${String(alignCorners)}); leave it undefined for 'nearest'`,
+        `${OP}: alignCorners can only be set with mode 'bilinear' (got mode '${mode}' ` +
+          `with alignCorners ${String(alignCorners)}); leave it undefined for 'nearest'`,
       );
     }
     if (typeof alignCorners !== 'boolean')
@@ -124,7 +126,8 @@ export function planInterpolate(shape: Shape, opts: InterpolateOptions): ResizeP
   }
   if (size !== undefined && scaleFactor !== undefined) {
     throw new TypeError(
-      `${OP}: give only one of size and scaleFactor (got size ${fmtValue(size)} and scaleFactor ${fmtValue(scaleFactor)})`,
+      `${OP}: give only one of size and scaleFactor (got ` +
+        `size ${fmtValue(size)} and scaleFactor ${fmtValue(scaleFactor)})`,
     );
   }
   if (size === undefined && scaleFactor === undefined)
@@ -151,7 +154,8 @@ export function planInterpolate(shape: Shape, opts: InterpolateOptions): ResizeP
     out = [Math.floor(inH * f[0]), Math.floor(inW * f[1])];
     if (out[0] <= 0 || out[1] <= 0) {
       throw new ShapeError(
-        `${OP}: scaleFactor ${fmtValue(scaleFactor)} gives output size ${fmtValue(out)} for input ${fmtShape(shape)}; output sizes must be positive`,
+        `${OP}: scaleFactor ${fmtValue(scaleFactor)} gives output size ${fmtValue(out)} ` +
+          `for input ${fmtShape(shape)}; output sizes must be positive`,
       );
     }
   }

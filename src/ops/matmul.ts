@@ -33,7 +33,10 @@ const MATMUL_PARAMS = defineUniforms('MatmulParams', {
   b_batch_strides: 'vec4u',
 });
 
-/** 'subgroup' picks subgroup_wide.wgsl (64×256 tiles) above this many columns, subgroup_tile.wgsl (64×64) up to it. */
+/**
+ * 'subgroup' picks subgroup_wide.wgsl (64×256 tiles) above this many columns, subgroup_tile.wgsl (64×64) up to
+ * it.
+ */
 const WIDE_MIN_N = 129;
 
 /** The engine's matmul kernel family (its policy: the plan's choice, or DAWNGRAD_MATMUL). */

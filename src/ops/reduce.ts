@@ -68,7 +68,9 @@ export function planReduce(shape: Shape, axes: number[]): ReducePlan {
   };
 }
 
-/** The kernels' template values per kind: the combine step (scalars and, in the split kernels, vec4s) and its identity. */
+/**
+ * The kernels' template values per kind: the combine step (scalars and, in the split kernels, vec4s) and its identity.
+ */
 const COMBINE: Record<ReduceKind, { COMBINE: string; IDENTITY: string }> = {
   sum: { COMBINE: 'a + b', IDENTITY: '0x00000000u' }, // 0.0
   max: { COMBINE: 'max(a, b)', IDENTITY: '0xff800000u' }, // -inf
@@ -81,7 +83,10 @@ const SPLIT_MIN = 1 << 20;
 /** Up to this many elements in all (and axes up to 512), a CPU adapter reduces in one serial pass. */
 const SERIAL_MAX_SOFTWARE = 16384;
 
-/** The uniform block every reduction kernel reads (shaders/reduce/params.wgsl); a kernel ignores the fields it does not need. */
+/**
+ * The uniform block every reduction kernel reads (shaders/reduce/params.wgsl); a kernel ignores the fields it does not
+ * need.
+ */
 const REDUCE_PARAMS = defineUniforms('ReduceParams', {
   num_out: { type: 'u32', doc: 'outputs (kept positions)' },
   red_size: { type: 'u32', doc: "elements reduced into each output (or partial's run)" },

@@ -36,7 +36,9 @@ export interface FlatUpdate {
 /** Elements per chunk: one workgroup of the optimizer kernels. */
 const CHUNK = 256;
 
-/** The chunk table's words for these (tensor label, first flat element, size) runs: (label, start, end, 0) per chunk. */
+/**
+ * The chunk table's words for these (tensor label, first flat element, size) runs: (label, start, end, 0) per chunk.
+ */
 export function chunkTableWords(runs: readonly (readonly [number, number, number])[]): Uint32Array {
   const words: number[] = [];
   for (const [label, start, size] of runs) {

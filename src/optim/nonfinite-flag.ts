@@ -21,7 +21,8 @@ export type NonFiniteSlot = number | null;
 export async function readNonFiniteFlag(flag: Tensor): Promise<NonFiniteSlot> {
   if (flag.size !== 2)
     throw new TypeError(
-      `readNonFiniteFlag: expected the 2-element flag tensor returned by step({ skipNonFinite: true }), got ${fmtShape(flag.shape)}`,
+      `readNonFiniteFlag: expected the 2-element flag tensor returned ` +
+        `by step({ skipNonFinite: true }), got ${fmtShape(flag.shape)}`,
     );
   const values = await flag.toArray();
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);

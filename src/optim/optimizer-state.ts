@@ -50,7 +50,8 @@ export function unpackState<H>(
   o.shapes.forEach((shape, k) => {
     if (!sameShape(shape, state.shapes[k])) {
       throw new Error(
-        `${op}: parameter ${k} has shape ${fmtShape(shape)} but the state's parameter ${k} has shape ${fmtShape(state.shapes[k])}`,
+        `${op}: parameter ${k} has shape ${fmtShape(shape)} but the ` +
+          `state's parameter ${k} has shape ${fmtShape(state.shapes[k])}`,
       );
     }
   });
@@ -90,7 +91,8 @@ export function unpackState<H>(
   for (const key of Object.keys(buffers)) {
     if (!expected.has(key))
       throw new Error(
-        `${op}: unexpected buffer '${key}' in the state (this optimizer has ${n} parameters and buffers ${['step', ...names].join(', ')})`,
+        `${op}: unexpected buffer '${key}' in the state (this optimizer ` +
+          `has ${n} parameters and buffers ${['step', ...names].join(', ')})`,
       );
   }
   return { hyper, step: state.step, counts, flat };

@@ -102,7 +102,8 @@ export class KernelCache {
         // compiled, but the pipeline was refused (a limit of this adapter, the layout, the entry point)
         else if (error)
           this.firstError = new KernelCompileError(
-            `kernel '${name}' (shaders/${path}.wgsl): the pipeline could not be created on this adapter:\n${error.message}`,
+            `kernel '${name}' (shaders/${path}.wgsl): the pipeline ` +
+              `could not be created on this adapter:\n${error.message}`,
           );
       }),
     );

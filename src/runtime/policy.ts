@@ -64,7 +64,11 @@ export function canRunSubgroupTiles(report: AdapterReport): boolean {
 /** Why an adapter cannot run a precision (one line for the user), or null. */
 export function precisionProblem(report: AdapterReport, precision: Precision): string | null {
   if (precision === 'f16' && !report.features.includes('shader-f16')) {
-    return `precision 'f16' needs the adapter feature 'shader-f16', which ${report.description || report.device || 'this adapter'} does not have: use precision 'f32' (the default)`;
+    return (
+      `precision 'f16' needs the adapter feature 'shader-f16', ` +
+      `which ${report.description || report.device || 'this adapter'} ` +
+      `does not have: use precision 'f32' (the default)`
+    );
   }
   return null;
 }
@@ -131,7 +135,10 @@ export function tileCandidates(limits: Record<string, number>): TileConfig[] {
   return TILE_SHAPES.filter((c) => tileFits(c, limits));
 }
 
-/** The untuned tile for a GEMM with `rows` output rows (channels): the smallest tile row count that covers them, else 64×64. */
+/**
+ * The untuned tile for a GEMM with `rows` output rows (channels): the smallest tile row count that covers them, else
+ * 64×64.
+ */
 export function defaultTile(p: KernelPolicy, rows: number): TileConfig {
   const tiles = p.tiles;
   const byRows = (r: number) => tiles.find((c) => c.wgM * c.tm === r);
@@ -181,7 +188,13 @@ function describeRest(p: KernelPolicy): Record<string, { variant: string; config
             config: { tiles: p.tiles.map(tileShort), untuned: 'the smallest tile covering M (8, 16, 32), else 64x64' },
           }
         : {
-            variant: `matmul/${p.matmul === 'subgroup' ? 'subgroup_tile (subgroup_wide when N > 128)' : p.matmul === 'register' ? 'register_tile' : p.matmul}`,
+            variant: `matmul/${
+              p.matmul === 'subgroup'
+                ? 'subgroup_tile (subgroup_wide when N > 128)'
+                : p.matmul === 'register'
+                  ? 'register_tile'
+                  : p.matmul
+            }`,
           },
     reduce: { variant: p.plan === 'software' ? 'split over chunks, serial tails' : 'workgroup trees' },
     batchnorm: { variant: 'norm/bn_*', config: { lanes: p.plan === 'software' ? 'few (CPU)' : 'many (GPU)' } },

@@ -84,8 +84,10 @@ function describeOutOfMemory(f: OutOfMemoryFacts): string {
   if (f.kind === 'device') return `the GPU ran out of memory: ${f.message}`;
   const parts = CATEGORIES.filter((c) => (f.byCategory[c] ?? 0) > 0).map((c) => `${c} ${fmtBytes(f.byCategory[c]!)}`);
   return (
-    `${f.what}: out of GPU memory: a new ${fmtBytes(f.requestedBytes)} buffer would exceed the engine's limit of ${fmtBytes(f.limitBytes)} ` +
-    `(in use: ${fmtBytes(f.liveBytes)}${parts.length ? ` — ${parts.join(', ')}` : ''}; waiting for the GPU: ${fmtBytes(f.pendingBytes)})`
+    `${f.what}: out of GPU memory: a new ${fmtBytes(f.requestedBytes)} ` +
+    `buffer would exceed the engine's limit of ${fmtBytes(f.limitBytes)} ` +
+    `(in use: ${fmtBytes(f.liveBytes)}${parts.length ? ` — ${parts.join(', ')}` : ''}; ` +
+    `waiting for the GPU: ${fmtBytes(f.pendingBytes)})`
   );
 }
 
@@ -135,7 +137,8 @@ export class BufferPool {
     if (size > this.maxBufferSize) size = Math.ceil(bytes / 4) * 4;
     if (bytes > this.maxBufferSize) {
       throw new RangeError(
-        `${what}: needs a buffer of ${fmtBytes(bytes)}, above this adapter's largest storage binding of ${fmtBytes(this.maxBufferSize)}. ` +
+        `${what}: needs a buffer of ${fmtBytes(bytes)}, above this adapter's ` +
+          `largest storage binding of ${fmtBytes(this.maxBufferSize)}. ` +
           'Use a smaller batch or input size.',
       );
     }

@@ -58,7 +58,10 @@ export interface TuneClock {
 const FILE_VERSION = 2;
 
 export function tileName(c: TileConfig): string {
-  return `${c.wgM * c.tm}x${c.wgN * c.tn} (threads ${c.wgM}x${c.wgN}, ${c.tm}x${c.tn} each, k-step ${c.tk}${c.bufs === 2 ? ', double-buffered' : ''})`;
+  return (
+    `${c.wgM * c.tm}x${c.wgN * c.tn} (threads ${c.wgM}x${c.wgN}, ${c.tm}x${c.tn} ` +
+    `each, k-step ${c.tk}${c.bufs === 2 ? ', double-buffered' : ''})`
+  );
 }
 
 /** The template values of shaders/gemm/tile_core.wgsl for a tile. */
@@ -179,7 +182,8 @@ export class Tuner {
     } catch (e) {
       this.choices.clear();
       this.warn(
-        `the tuning cache ${this.file} is unusable (${(e as Error).message}): ignored, kernels are re-timed and the file rewritten`,
+        `the tuning cache ${this.file} is unusable (${(e as Error).message}): ` +
+          `ignored, kernels are re-timed and the file rewritten`,
       );
     }
   }

@@ -73,7 +73,10 @@ export class UniformLayout<S extends Spec> {
       const decl = `  ${size}${f.name}: ${wtype(f.type)},`;
       return f.doc ? `${decl.padEnd(40)} // ${f.doc}` : decl;
     });
-    return `// ${this.name}: declared once in TypeScript, defineUniforms('${this.name}', …) (src/runtime/uniforms.ts)\nstruct ${this.name} {\n${lines.join('\n')}\n}`;
+    return (
+      `// ${this.name}: declared once in TypeScript, defineUniforms('${this.name}', ` +
+      `…) (src/runtime/uniforms.ts)\nstruct ${this.name} {\n${lines.join('\n')}\n}`
+    );
   }
 
   /** The block's words for these values (every field named; u32 values wrap like >>> 0). */

@@ -101,13 +101,15 @@ export function checkpointFromBytes(bytes: Uint8Array, path: string, opts: { ver
     decoded = decodeSafetensors(bytes);
   } catch (e) {
     throw new CheckpointError(
-      `checkpoint ${path} is not a valid safetensors file (${(e as Error).message}); it may be truncated or corrupted — use an earlier checkpoint`,
+      `checkpoint ${path} is not a valid safetensors file (${(e as Error).message}); ` +
+        `it may be truncated or corrupted — use an earlier checkpoint`,
     );
   }
   const meta = decoded.metadata ?? {};
   if (meta.format !== CHECKPOINT_FORMAT)
     throw new CheckpointError(
-      `checkpoint ${path} has format '${meta.format ?? 'none'}', expected '${CHECKPOINT_FORMAT}' (is it a SegAN checkpoint written by dawngrad?)`,
+      `checkpoint ${path} has format '${meta.format ?? 'none'}', expected ` +
+        `'${CHECKPOINT_FORMAT}' (is it a SegAN checkpoint written by dawngrad?)`,
     );
   const entries: [string, Entry][] = [];
   for (const [name, t] of Object.entries(decoded.tensors)) {
@@ -117,7 +119,8 @@ export function checkpointFromBytes(bytes: Uint8Array, path: string, opts: { ver
   }
   if (opts.verify && meta.sha256 !== checksum(entries))
     throw new CheckpointError(
-      `checkpoint ${path} is corrupted: its SHA-256 does not match the one recorded when it was written — use an earlier checkpoint`,
+      `checkpoint ${path} is corrupted: its SHA-256 does not match ` +
+        `the one recorded when it was written — use an earlier checkpoint`,
     );
   let config: TrainConfig;
   let progress: Progress;

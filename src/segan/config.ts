@@ -53,8 +53,8 @@ export const PRESETS: Record<
  * `segan train` options a preset sets beyond the optimizer (an option given on the command line wins).
  * cpu: the recipe for a 2-core CPU adapter and a time budget (--max-minutes), chosen by the
  * measurements in docs/segan.md: a 1/8-width model (more steps per minute beat capacity there), flips
- * and half of the crops centred on tumour, enough epochs for the budget to end the run,  (the 3-D validation after every epoch keeps best.safetensors; on a large
- * dataset, whose epochs are long, add --val-every).
+ * and half of the crops centred on tumour, enough epochs for the budget to end the run,  (the 3-D validation after
+ * every epoch keeps best.safetensors; on a large dataset, whose epochs are long, add --val-every).
  */
 export const PRESET_OPTIONS: Record<PresetName, Record<string, number | boolean>> = {
   paper: {},

@@ -12,7 +12,9 @@ import { hd95, type Vec3 } from './distance.ts';
 
 /** A batch of 0 slices would never advance through a case (an endless loop that once ended in a crash). */
 function checkBatch(fn: string, batch: number): void {
-  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`${fn}: batch must be an integer ≥ 1, got ${batch}`);
+  if (!Number.isInteger(batch) || batch < 1) {
+    throw new RangeError(`${fn}: batch must be an integer ≥ 1, got ${batch}`);
+  }
 }
 
 /** Planes [n, C, size, size] mirrored left-right and/or up-down (its own inverse), as a copy. */

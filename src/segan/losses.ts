@@ -1,6 +1,7 @@
 // SegAN's losses.
 //   masked(x, m)      each image channel times the label map: x ∘ m, m: [N, 1, H, W] (broadcast)
-//   multiScaleL1      ℓ = (1/L) Σ_i w_i · mean|f_i(x∘S(x)) − f_i(x∘y)| over the critic's L scales (times a scale)
+//   multiScaleL1      ℓ = (1/L) Σ_i w_i · mean|f_i(x∘S(x)) − f_i(x∘y)| over the critic's L scales
+//                     (times a scale)
 //   diceLoss          soft Dice, 1 − mean over samples and classes of 2Σpy / (Σp² + Σy²)
 // and the training-time score beside them:
 //   hardDice          2|P∩G| / (|P| + |G|) with P = p > 0.5 (the progress line's Dice; no gradient)

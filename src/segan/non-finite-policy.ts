@@ -70,7 +70,9 @@ export class NonFiniteStepPolicy {
         : `${f.which} ${f.culprit}`,
     );
     const where = `at step ${at.step} (epoch ${at.epoch})`;
-    const advice = `The last good checkpoint is ${lastCheckpoint ?? '(none yet)'}; resume from it with a lower learning rate (--resume … --lr …)${this.onNan === 'stop' ? ', or use --on-nan skip to skip such batches' : ''}.`;
+    const advice =
+      `The last good checkpoint is ${lastCheckpoint ?? '(none yet)'}; resume from it with a lower learning ` +
+      `rate (--resume … --lr …)${this.onNan === 'stop' ? ', or use --on-nan skip to skip such batches' : ''}.`;
     if (this.onNan === 'stop' || !guarded) {
       const first = skipped[0];
       const value = first.which === 'critic' ? critic : segmentor;
@@ -79,7 +81,8 @@ export class NonFiniteStepPolicy {
           ? `the ${first.which} loss became ${value}`
           : `the ${first.which} ${first.culprit} became non-finite (NaN or infinity; the loss was ${value})`;
       throw new NonFiniteLossError(
-        `${head} ${where}${skipped.length > 1 ? ` (also: ${what.slice(1).join(', ')})` : ''}; the update was not applied and training stopped. ${advice}`,
+        `${head} ${where}${skipped.length > 1 ? ` (also: ${what.slice(1).join(', ')})` : ''}; ` +
+          `the update was not applied and training stopped. ${advice}`,
       );
     }
     this.skipped++;
@@ -87,7 +90,8 @@ export class NonFiniteStepPolicy {
     onSkip({ type: 'skip', epoch: at.epoch, step: at.step, what });
     if (this.inARow >= this.maxSkips) {
       throw new NonFiniteLossError(
-        `${this.inARow} steps in a row were skipped for non-finite values (the last ${where}: ${what.join(', ')}); training stopped. ${advice}`,
+        `${this.inARow} steps in a row were skipped for non-finite values ` +
+          `(the last ${where}: ${what.join(', ')}); training stopped. ${advice}`,
       );
     }
     return true;

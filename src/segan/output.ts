@@ -109,7 +109,8 @@ export function ensureFreeSpace(dir: string, bytes: number, what: string, free: 
   const need = bytes + 16 * 2 ** 20;
   if (avail < need) {
     throw new OutputError(
-      `not enough free space for ${what} in ${dir}: ${fmtBytes(avail, 'MiB')} free, about ${fmtBytes(need, 'MiB')} needed. Free some space or choose another folder (--runs).`,
+      `not enough free space for ${what} in ${dir}: ${fmtBytes(avail, 'MiB')} free, ` +
+        `about ${fmtBytes(need, 'MiB')} needed. Free some space or choose another folder (--runs).`,
     );
   }
 }

@@ -67,7 +67,9 @@ const b64gz = (a: Uint8Array) => gzipSync(a, { level: 9 }).toString('base64');
 /** The scores table (per case and region: Dice, HD95, precision, sensitivity; then mean and median). */
 function scoresTableHtml(cases: CaseScores[]): string {
   const regions = REGIONS.filter((r) => cases.some((c) => c.regions[r]));
-  const head = `<tr><th rowspan="2">case</th>${regions.map((r) => `<th colspan="4">${r}</th>`).join('')}</tr><tr>${regions.map(() => '<th>Dice</th><th>HD95 mm</th><th>prec</th><th>sens</th>').join('')}</tr>`;
+  const top = regions.map((r) => `<th colspan="4">${r}</th>`).join('');
+  const sub = regions.map(() => '<th>Dice</th><th>HD95 mm</th><th>prec</th><th>sens</th>').join('');
+  const head = `<tr><th rowspan="2">case</th>${top}</tr><tr>${sub}</tr>`;
   const cell = (v: number | undefined, mm = false) =>
     `<td>${v === undefined ? '–' : mm ? v.toFixed(1) : v.toFixed(3)}</td>`;
   const rows = cases.map(
@@ -80,9 +82,15 @@ function scoresTableHtml(cases: CaseScores[]): string {
         .join('')}</tr>`,
   );
   const sums = summarize(cases);
-  const stat = (label: string, key: 'mean' | 'median') =>
-    `<tr class="sum"><td>${label}</td>${regions.map((r) => (['dice', 'hd95', 'precision', 'sensitivity'] as const).map((m) => cell(sums.find((s) => s.region === r && s.metric === m)?.[key], m === 'hd95')).join('')).join('')}</tr>`;
-  return `<table id="scores"><thead>${head}</thead><tbody>${rows.join('')}${stat('mean', 'mean')}${stat('median', 'median')}</tbody></table>`;
+  const metrics = ['dice', 'hd95', 'precision', 'sensitivity'] as const;
+  const stat = (label: string, key: 'mean' | 'median') => {
+    const cells = regions.map((r) =>
+      metrics.map((m) => cell(sums.find((s) => s.region === r && s.metric === m)?.[key], m === 'hd95')).join(''),
+    );
+    return `<tr class="sum"><td>${label}</td>${cells.join('')}</tr>`;
+  };
+  const body = `${rows.join('')}${stat('mean', 'mean')}${stat('median', 'median')}`;
+  return `<table id="scores"><thead>${head}</thead><tbody>${body}</tbody></table>`;
 }
 
 /** The whole page. */
@@ -106,6 +114,11 @@ export function reportHtml(o: {
       prediction: b64gz(cropBytes(v.prediction, v.shape, b.lo, b.size)),
     };
   }
+  const n = o.cases.length;
+  const scored =
+    `${n} case${n === 1 ? '' : 's'}, scored in 3-D in each case's own grid ` +
+    '(HD95 in mm; BraTS conventions for empty regions).';
+  const scores = { checkpoint: o.checkpoint, cases: o.cases, summary: summarize(o.cases) };
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(o.title)}</title>
 <link rel="icon" href="data:,">
@@ -117,7 +130,7 @@ ${VIEWER_CSS}
 #status{color:#a00}
 </style></head><body>
 <h1>${escapeHtml(o.title)}</h1>
-<p>checkpoint <code>${escapeHtml(o.checkpoint)}</code>; ${o.cases.length} case${o.cases.length === 1 ? '' : 's'}, scored in 3-D in each case's own grid (HD95 in mm; BraTS conventions for empty regions).</p>
+<p>checkpoint <code>${escapeHtml(o.checkpoint)}</code>; ${scored}</p>
 ${scoresTableHtml(o.cases)}
 ${
   v
@@ -127,7 +140,7 @@ ${viewerControlsHtml(v.truth !== null)}
     : ''
 }
 <script>${VIEWER_SCRIPT}</script>
-<script type="application/json" id="scores-json">${scriptJson({ checkpoint: o.checkpoint, cases: o.cases, summary: summarize(o.cases) })}</script>
+<script type="application/json" id="scores-json">${scriptJson(scores)}</script>
 <script type="application/json" id="volume-json">${scriptJson(payload)}</script>
 <script>
 (async () => {

@@ -24,20 +24,33 @@ export const escapeHtml = (s: string) =>
 /** JSON safe inside <script>: no "</script" can close the element early. */
 export const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 
-export const VIEWER_CSS = `.planes{display:flex;gap:12px;flex-wrap:wrap}.plane{display:flex;flex-direction:column;gap:4px}
+export const VIEWER_CSS =
+  '.planes{display:flex;gap:12px;flex-wrap:wrap}' +
+  `.plane{display:flex;flex-direction:column;gap:4px}
 canvas{image-rendering:pixelated;background:#000;cursor:crosshair}
 .legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}`;
 
 /** The viewer's controls and canvases (ids: modality, overlay, opacity, axial/coronal/sagittal, slice-*). */
 export function viewerControlsHtml(hasTruth: boolean): string {
+  const options =
+    '<option value="prediction">prediction</option>' +
+    (hasTruth ? '<option value="truth">ground truth</option>' : '') +
+    '<option value="none">none</option>';
+  const legend =
+    '<span style="background:#e41a1c"></span>1 necrotic / non-enhancing core' +
+    '<span style="background:#4daf4a"></span>2 oedema' +
+    '<span style="background:#ffd92f"></span>4 enhancing';
+  const plane = (name: string) =>
+    `<div class="plane"><b>${name}</b><canvas id="${name}"></canvas>` +
+    `<input id="slice-${name}" type="range" min="0" value="0"></div>`;
   return `<div class="controls">modality <select id="modality"></select>
-overlay <select id="overlay"><option value="prediction">prediction</option>${hasTruth ? '<option value="truth">ground truth</option>' : ''}<option value="none">none</option></select>
+overlay <select id="overlay">${options}</select>
 opacity <input id="opacity" type="range" min="0" max="100" value="50">
-<span class="legend"><span style="background:#e41a1c"></span>1 necrotic / non-enhancing core<span style="background:#4daf4a"></span>2 oedema<span style="background:#ffd92f"></span>4 enhancing</span></div>
+<span class="legend">${legend}</span></div>
 <div class="planes">
-<div class="plane"><b>axial</b><canvas id="axial"></canvas><input id="slice-axial" type="range" min="0" value="0"></div>
-<div class="plane"><b>coronal</b><canvas id="coronal"></canvas><input id="slice-coronal" type="range" min="0" value="0"></div>
-<div class="plane"><b>sagittal</b><canvas id="sagittal"></canvas><input id="slice-sagittal" type="range" min="0" value="0"></div>
+${plane('axial')}
+${plane('coronal')}
+${plane('sagittal')}
 </div>`;
 }
 

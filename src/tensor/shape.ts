@@ -37,7 +37,8 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
     const db = b[b.length - rank + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
       throw new ShapeError(
-        `${op}: shapes ${fmtShape(a)} and ${fmtShape(b)} cannot be broadcast together (axis ${i - rank}: ${da} vs ${db})`,
+        `${op}: shapes ${fmtShape(a)} and ${fmtShape(b)} cannot ` +
+          `be broadcast together (axis ${i - rank}: ${da} vs ${db})`,
       );
     }
     out[i] = da === 1 ? db : da;

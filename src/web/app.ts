@@ -61,7 +61,8 @@ async function main(): Promise<void> {
   const page = JSON.parse($('dawngrad-case').textContent!) as PageCase;
   if (!navigator.gpu)
     throw new Error(
-      'this browser offers no WebGPU (navigator.gpu is missing): use Chrome or Edge 113+, or start Chromium with --enable-unsafe-webgpu',
+      'this browser offers no WebGPU (navigator.gpu is missing): use ' +
+        'Chrome or Edge 113+, or start Chromium with --enable-unsafe-webgpu',
     );
   say('loading: fetching the MRI volumes and the checkpoint');
   const urls = [...page.modalities.map((m) => page.files[m]!), ...(page.seg ? [page.seg] : [])];

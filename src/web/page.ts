@@ -6,7 +6,8 @@ import type { PageCase } from './app.ts';
 
 /** A small icon (so that the browser's favicon request does not fail). */
 export const FAVICON_SVG =
-  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="#333"/><circle cx="9" cy="7" r="3" fill="#ffd92f"/></svg>';
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" ' +
+  'cy="8" r="7" fill="#333"/><circle cx="9" cy="7" r="3" fill="#ffd92f"/></svg>';
 
 function shell(title: string, body: string): string {
   return `<!doctype html>
@@ -26,12 +27,14 @@ ${body}
 export function indexPage(o: { checkpoint: string; cases: { id: string; hasSeg: boolean }[] }): string {
   const items = o.cases.map(
     (c) =>
-      `<li><a href="/?case=${encodeURIComponent(c.id)}">${escapeHtml(c.id)}</a>${c.hasSeg ? '' : ' (no segmentation)'}</li>`,
+      `<li><a ` +
+      `href="/?case=${encodeURIComponent(c.id)}">${escapeHtml(c.id)}</a>${c.hasSeg ? '' : ' (no segmentation)'}</li>`,
   );
   return shell(
     'dawngrad: SegAN in the browser',
     `<h1>SegAN in the browser</h1>
-<p>Choose a case: this page will fetch its MRI volumes and the checkpoint <code>${escapeHtml(o.checkpoint)}</code> and segment it on this computer's GPU with WebGPU.</p>
+<p>Choose a case: this page will fetch its MRI volumes and the checkpoint ` +
+      `<code>${escapeHtml(o.checkpoint)}</code> and segment it on this computer's GPU with WebGPU.</p>
 <ul id="cases">${items.join('')}</ul>`,
   );
 }

@@ -52,7 +52,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const cases = (await findCases(root)).filter((c) => modalities.every((m) => c.files[m]));
   if (cases.length === 0)
     throw new ServeError(
-      `--data ${o.dataDir}: no BraTS case with ${modalities.join(', ')} volumes (the checkpoint's modalities; one folder per case, e.g. <case>/<case>_t1ce.nii.gz)`,
+      `--data ${o.dataDir}: no BraTS case with ${modalities.join(', ')} volumes (the ` +
+        `checkpoint's modalities; one folder per case, e.g. <case>/<case>_t1ce.nii.gz)`,
     );
   const checkpointBytes = readFileSync(o.checkpoint);
   const app = await buildBrowserApp({ minify: true });
