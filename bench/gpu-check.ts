@@ -125,7 +125,8 @@ async function correctness(e: Engine): Promise<Check[]> {
   const add = (family: string, c: string, err: number, tol = 2e-5) => {
     checks.push({ family, case: c, relErr: err, tol, ok: err <= tol });
     log(
-      `  ${err <= tol ? 'ok  ' : 'FAIL'} ${family.padEnd(16)} ${c.padEnd(40)} rel. error ${err.toExponential(2)} (≤ ${tol})`,
+      `  ${err <= tol ? 'ok  ' : 'FAIL'} ${family.padEnd(16)} ${c.padEnd(40)} ` +
+        `rel. error ${err.toExponential(2)} (≤ ${tol})`,
     );
   };
   const convCases: [number[], number[], number, number][] = [
@@ -369,7 +370,9 @@ async function convLayers(e: Engine, B: number, width: number, S: number): Promi
     w.dispose();
     const fmt = (v: number | null) => (v === null ? '   -   ' : v.toFixed(1).padStart(7));
     log(
-      `  ${name.padEnd(8)} x ${xs.join('×').padEnd(16)} w ${ws.join('×').padEnd(14)} forward ${fmt(row.forward)}  dX ${fmt(row.dX)}  dW ${fmt(row.dW)}${row.backward !== null ? `  dX+dW ${fmt(row.backward)}` : ''} GFLOP/s`,
+      `  ${name.padEnd(8)} x ${xs.join('×').padEnd(16)} w ${ws.join('×').padEnd(14)} ` +
+        `forward ${fmt(row.forward)}  dX ${fmt(row.dX)}  ` +
+        `dW ${fmt(row.dW)}${row.backward !== null ? `  dX+dW ${fmt(row.backward)}` : ''} GFLOP/s`,
     );
     rows.push(row);
   }
@@ -409,7 +412,9 @@ try {
   const adapter = { ...e.adapter, plan: e.runtime.policy.plan, kernels: describePolicy(e.runtime.policy) };
   result.adapter = adapter;
   log(
-    `GPU check on ${e.adapter.description || e.adapter.device} (${e.adapter.backend}, ${e.adapter.isSoftware ? 'software' : 'hardware'} adapter, plan ${e.runtime.policy.plan})${quick ? ', quick' : ''}`,
+    `GPU check on ${e.adapter.description || e.adapter.device} ` +
+      `(${e.adapter.backend}, ${e.adapter.isSoftware ? 'software' : 'hardware'} ` +
+      `adapter, plan ${e.runtime.policy.plan})${quick ? ', quick' : ''}`,
   );
   log('\n1. correctness against float64 references');
   const checks = await correctness(e);
@@ -429,7 +434,10 @@ try {
   const S = quick ? 64 : 160;
   result.matmul = await matmulSpeed(e, quick ? 256 : 4096);
   log(
-    `  SegAN conv layers at batch ${B}, width ${width}, ${S}×${S}${e.runtime.enableProfiling() ? ' (GPU timestamps)' : ' (wall clock: no timestamp-query)'}`,
+    `  SegAN conv layers at batch ${B}, ` +
+      `width ${width}, ${S}×${S}${
+        e.runtime.enableProfiling() ? ' (GPU timestamps)' : ' (wall clock: no timestamp-query)'
+      }`,
   );
   e.runtime.enableProfiling(false);
   result.convLayers = { batch: B, width, size: S, layers: await convLayers(e, B, width, S) };
@@ -473,7 +481,10 @@ try {
     if (theirs) runs.ratioOursOverTorch = ours / theirs;
     result.torch = runs;
     log(
-      `  PyTorch ${torch.version} (${device}, ${torch.python}): ${theirs ? `${theirs.toFixed(1)} ms` : JSON.stringify(runs.tf32Off)}${runs.tf32On ? `; TF32 on: ${((runs.tf32On as { ms?: number }).ms ?? NaN).toFixed(1)} ms` : ''}`,
+      `  PyTorch ${torch.version} ` +
+        `(${device}, ${torch.python}): ${
+          theirs ? `${theirs.toFixed(1)} ms` : JSON.stringify(runs.tf32Off)
+        }${runs.tf32On ? `; TF32 on: ${((runs.tf32On as { ms?: number }).ms ?? NaN).toFixed(1)} ms` : ''}`,
     );
     if (theirs) log(`  ours / PyTorch (fp32, TF32 off): ${(ours / theirs).toFixed(2)}×`);
   }
@@ -487,6 +498,7 @@ try {
 result.seconds = (performance.now() - t0) / 1000;
 writeFileSync(join(out, 'gpu-check.json'), JSON.stringify(result, null, 2) + '\n');
 log(
-  `\n${result.allCorrect ? 'all kernel families correct' : 'SOME CHECKS FAILED'}; wrote ${join(out, 'gpu-check.json')} in ${(result.seconds as number).toFixed(0)} s`,
+  `\n${result.allCorrect ? 'all kernel families correct' : 'SOME CHECKS FAILED'}; ` +
+    `wrote ${join(out, 'gpu-check.json')} in ${(result.seconds as number).toFixed(0)} s`,
 );
 process.exit(result.allCorrect ? 0 : 1);

@@ -113,7 +113,9 @@ export function table(rows: Row[]): string {
     '|---|---|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.suite} | ${r.case}${noteOf(r) ? ` (${noteOf(r)})` : ''} | ${r.ms.toFixed(2)} | ${rate(r)} | ${r.peerMs ? r.peerMs.toFixed(2) : '-'} | ${peerRate(r) || '-'} | ${r.peerMs ? `${(r.peerMs / r.ms).toFixed(2)}x` : '-'} |`,
+        `| ${r.suite} | ${r.case}${noteOf(r) ? ` (${noteOf(r)})` : ''} | ${r.ms.toFixed(2)} ` +
+        `| ${rate(r)} | ${r.peerMs ? r.peerMs.toFixed(2) : '-'} ` +
+        `| ${peerRate(r) || '-'} | ${r.peerMs ? `${(r.peerMs / r.ms).toFixed(2)}x` : '-'} |`,
     ),
   ];
   return lines.join('\n');
@@ -166,9 +168,12 @@ export function save(name: string, adapter: string, rows: Row[], extra: Record<s
   const runs = rows[0]?.runsMs?.length ?? 1;
   const how =
     runs > 1
-      ? ` Each figure is the median of ${runs} runs of the suite (each run: benny's median); every run's figure is in the JSON.`
+      ? ` Each figure is the median of ${runs} runs of the suite ` +
+        `(each run: benny's median); every run's figure is in the JSON.`
       : '';
-  const section = `${begin}\nAdapter: ${adapter}; commit ${payload.commit}; ${payload.date.slice(0, 10)}.${how}\n\n${table(rows)}\n${end}`;
+  const section =
+    `${begin}\nAdapter: ${adapter}; ` +
+    `commit ${payload.commit}; ${payload.date.slice(0, 10)}.${how}\n\n${table(rows)}\n${end}`;
   let text = existsSync(doc) ? readFileSync(doc, 'utf8') : '# Benchmarks\n';
   if (text.includes(begin) && text.includes(end))
     text = text.slice(0, text.indexOf(begin)) + section + text.slice(text.indexOf(end) + end.length);

@@ -294,7 +294,9 @@ export function encoderTable(rows: EncoderRow[]): string {
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.batch} | ${fmtW(r.width)} | ${fmtMs(r.oursMs)} | ${fmtMs(r.jaxMs)} | ${fmtMs(r.jaxJitMs)} | ${fmtMs(r.tfjsMs)} | ${fmtX(r.jaxMs, r.oursMs)} | ${fmtX(r.jaxJitMs, r.oursMs)} | ${fmtX(r.tfjsMs, r.oursMs)} |`,
+        `| ${r.batch} | ${fmtW(r.width)} | ${fmtMs(r.oursMs)} | ${fmtMs(r.jaxMs)} ` +
+        `| ${fmtMs(r.jaxJitMs)} | ${fmtMs(r.tfjsMs)} | ${fmtX(r.jaxMs, r.oursMs)} ` +
+        `| ${fmtX(r.jaxJitMs, r.oursMs)} | ${fmtX(r.tfjsMs, r.oursMs)} |`,
     ),
   ].join('\n');
 }
@@ -319,7 +321,9 @@ export function saveEncoder(adapter: string, rows: EncoderRow[]): string {
     name: 'jax',
     adapter,
     ...now,
-    what: 'SegAN encoder forward + backward (gradients of mean(out) w.r.t. every encoder parameter, BN running statistics updated), N×3×size×size; median ms of the timed runs',
+    what:
+      'SegAN encoder forward + backward (gradients of mean(out) w.r.t. every encoder ' +
+      'parameter, BN running statistics updated), N×3×size×size; median ms of the timed runs',
     peers: {
       jax: '@jax-js/jax, webgpu device, op by op',
       jaxJit: '@jax-js/jax, jit(grad(f))',
@@ -338,7 +342,9 @@ export function saveEncoder(adapter: string, rows: EncoderRow[]): string {
   const end = '<!-- bench:jax:end -->';
   const runs = [...new Set(merged.map((r) => `commit ${r.commit}, ${r.date.slice(0, 10)}`))].join('; ');
   const sizes = [...new Set(merged.map((r) => r.size))].map((v) => `3×${v}×${v}`).join(', ');
-  const section = `${begin}\nAdapter: ${adapter}; ${runs}. Input ${sizes}; ratios are peer ms / our ms (above 1: we are faster).\n\n${encoderTable(merged)}\n${end}`;
+  const section =
+    `${begin}\nAdapter: ${adapter}; ${runs}. Input ${sizes}; ratios are peer ` +
+    `ms / our ms (above 1: we are faster).\n\n${encoderTable(merged)}\n${end}`;
   let text = existsSync(doc) ? readFileSync(doc, 'utf8') : '# Benchmarks\n';
   if (text.includes(begin) && text.includes(end))
     text = text.slice(0, text.indexOf(begin)) + section + text.slice(text.indexOf(end) + end.length);
@@ -411,7 +417,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (f.json) console.log(JSON.stringify({ adapter, rows }));
   else
     console.log(
-      `${adapter}\nSegAN encoder forward + backward, 3×${size}×${size}, median of ${Number(f.reps ?? 3)}\n\n${encoderTable(rows)}`,
+      `${adapter}\nSegAN encoder forward + backward, 3×${size}×${size}, ` +
+        `median of ${Number(f.reps ?? 3)}\n\n${encoderTable(rows)}`,
     );
   if (f.save) log(`results: ${saveEncoder(adapter, rows)}`);
   process.exit(0); // TF.js / jax-js keep their devices (and Dawn's event loop) alive

@@ -101,7 +101,8 @@ export async function modelSuites(opts: {
             ms: t.ms,
           });
           console.log(
-            `D+G step (${label}): ours ${ours['D+G step'].toFixed(0)} ms, PyTorch ${py.version} on the CPU ${t.ms.toFixed(0)} ms (ours / PyTorch ${(ours['D+G step'] / t.ms).toFixed(2)}×)`,
+            `D+G step (${label}): ours ${ours['D+G step'].toFixed(0)} ms, PyTorch ${py.version} on ` +
+              `the CPU ${t.ms.toFixed(0)} ms (ours / PyTorch ${(ours['D+G step'] / t.ms).toFixed(2)}×)`,
           );
         } else console.log(`PyTorch peer failed: ${t.error}`);
       }

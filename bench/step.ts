@@ -125,7 +125,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (f.json) console.log(JSON.stringify(r));
   else
     console.log(
-      `${r.adapter}\nbatch ${r.batch}, width ${r.width}, ${r.size}x${r.size}, K=${r.classes}: ours ${r.oursMs.toFixed(0)} ms` +
+      `${r.adapter}\nbatch ${r.batch}, width ${r.width}, ${r.size}x${r.size}, ` +
+        `K=${r.classes}: ours ${r.oursMs.toFixed(0)} ms` +
         (r.tfjsMs ? `, TF.js ${r.tfjsMs.toFixed(0)} ms, ratio ${r.ratio!.toFixed(2)}x` : ''),
     );
   process.exit(0);

@@ -25,8 +25,10 @@ if (process.env.DAWNGRAD_RAW_STDERR === '1') {
     },
     detached: true,
   });
-  const DAWN_WARNING =
-    /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.\r?$/;
+  const DAWN_WARNING = new RegExp(
+    /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced /.source +
+      /from \d+ to \d+ to fit dynamic offset allocation limit\.\r?$/.source,
+  );
   let pending = '';
   proc.stderr.setEncoding('utf8');
   proc.stderr.on('data', (chunk) => {

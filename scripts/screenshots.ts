@@ -72,7 +72,8 @@ try {
   await page.waitForFunction('/^(done|error)/.test(window.dawngrad.status)', { timeout: 600_000 });
   console.log(
     await page.evaluate(
-      'JSON.stringify({ status: dawngrad.status, dice: dawngrad.dice, seconds: dawngrad.seconds, adapter: dawngrad.adapter })',
+      'JSON.stringify({ status: dawngrad.status, dice: dawngrad.dice, ' +
+        'seconds: dawngrad.seconds, adapter: dawngrad.adapter })',
     ),
   );
   await page.screenshot({ path: path.join(values.out!, 'serve.png'), fullPage: true });
