@@ -102,10 +102,7 @@ export const sigmoid = method(elementwise('sigmoid'), ew.unaryOp('sigmoid'));
 export const tanh = method(elementwise('tanh'), ew.unaryOp('tanh'));
 /** x for x > 0, else slope · x (slope defaults to 0.01, as PyTorch). `leakyRelu(x)`, `x.leakyRelu(0.2)` */
 export const leakyRelu = method(elementwise('leakyRelu'), ew.leakyRelu);
-/**
- * xᵖ, elementwise (PyTorch's rules: integer p for any sign, NaN for a negative base otherwise). `pow(x, 2)`,
- * `x.pow(0.5)`
- */
+/** xᵖ, elementwise (PyTorch's rules: integer p for any sign, NaN for a negative base otherwise). `pow(x, 2)`, `x.pow(0.5)` */
 export const pow = method(elementwise('pow'), ew.pow);
 /** x limited to [lo, hi] (gradient 0 outside). `clamp(x, 0, 1)`, `x.clamp(-1, 1)` */
 export const clamp = method(elementwise('clamp'), ew.clamp);
@@ -129,10 +126,7 @@ export const ne = method(elementwise('ne'), ew.compare('ne'));
 
 const REDUCE_KERNELS = 'reduce/serial.wgsl, reduce/tree.wgsl, reduce/split_vec4.wgsl, reduce/split_seq.wgsl';
 
-/**
- * Sum over axes (all when omitted; negative count from the end), optionally keeping them as size 1. `sum(x)`,
- * `x.sum([0, 2], true)`
- */
+/** Sum over axes (all when omitted; negative count from the end), optionally keeping them as size 1. `sum(x)`, `x.sum([0, 2], true)` */
 export const sum = method(
   { arity: 1, forward: 'Σ over axes', derivative: 'g expanded back to x.shape', kernel: REDUCE_KERNELS },
   rd.sum,
@@ -160,10 +154,7 @@ export const sumTo = fn(
 
 // ---- movement (docs/kernels/elementwise.md: strided views) -----------------------------------------
 
-/**
- * Same values in a new shape (one axis may be −1); shares the buffer, no GPU work. `reshape(x, [2, -1])`,
- * `x.reshape([6])`
- */
+/** Same values in a new shape (one axis may be −1); shares the buffer, no GPU work. `reshape(x, [2, -1])`, `x.reshape([6])` */
 export const reshape = method(
   { arity: 1, forward: 'a view of the same storage', derivative: 'reshape(g, x.shape)', kernel: 'none' },
   mv.reshape,
@@ -211,10 +202,7 @@ export const matmul = method(
   },
   mm.matmul,
 );
-/**
- * 2-D convolution of NCHW x with w [Cout, Cin, kh, kw], optional bias and fused ReLU/LeakyReLU. `conv2d(x, w, b, {
- * stride: 2, padding: 1 })`
- */
+/** 2-D convolution of NCHW x with w [Cout, Cin, kh, kw], optional bias and fused ReLU/LeakyReLU. `conv2d(x, w, b, { stride: 2, padding: 1 })` */
 export const conv2d = fn(
   {
     arity: 3,
@@ -224,10 +212,7 @@ export const conv2d = fn(
   },
   cv.conv2d,
 );
-/**
- * Transposed 2-D convolution, w [Cin, Cout, kh, kw] (torch's conv_transpose2d). `convTranspose2d(x, w, b, { stride: 2
- * })`
- */
+/** Transposed 2-D convolution, w [Cin, Cout, kh, kw] (torch's conv_transpose2d). `convTranspose2d(x, w, b, { stride: 2 })` */
 export const convTranspose2d = fn(
   {
     arity: 3,
@@ -237,10 +222,7 @@ export const convTranspose2d = fn(
   },
   cv.convTranspose2d,
 );
-/**
- * Batch normalisation of NCHW (torch's batch_norm), optional fused ReLU/LeakyReLU. `batchNorm2d(x, mean, var, w, b, {
- * training: true })`
- */
+/** Batch normalisation of NCHW (torch's batch_norm), optional fused ReLU/LeakyReLU. `batchNorm2d(x, mean, var, w, b, { training: true })` */
 export const batchNorm2d = fn(
   {
     arity: 5,
@@ -273,10 +255,7 @@ export const l1Loss = method(
   },
   ls.l1Loss,
 );
-/**
- * scale · Σ|a − b| as a scalar, fused (one map, one sum); a weighted L1 term without a multiply. `absDiffSum(p, y,
- * 0.5)`
- */
+/** scale · Σ|a − b| as a scalar, fused (one map, one sum); a weighted L1 term without a multiply. `absDiffSum(p, y, 0.5)` */
 export const absDiffSum = fn(
   {
     arity: 2,
@@ -286,10 +265,7 @@ export const absDiffSum = fn(
   },
   ls.absDiffSum,
 );
-/**
- * Soft Dice loss 1 − mean(2Σp·y / (Σp² + Σy² + 1e−7)) over [N, C, ...], composed from primitives.
- * `diceLoss(p, y)`
- */
+/** Soft Dice loss 1 − mean(2Σp·y / (Σp² + Σy² + 1e−7)) over [N, C, ...], composed from primitives. `diceLoss(p, y)` */
 export const diceLoss = fn(
   {
     arity: 2,
