@@ -23,21 +23,24 @@ describe('npm run bundle', () => {
     expect(x.status, x.stderr).toBe(0);
   }, 300_000);
 
-  it('is at most 45 MiB and holds Node, Dawn for linux-x64 only, tsx, and no TF.js, jax-js, TypeScript or vitest', () => {
-    expect(statSync(tarball).size).toBeLessThanOrEqual(45 * 2 ** 20);
-    const app = join(ext, 'dawngrad', 'app');
-    expect(existsSync(join(ext, 'dawngrad', 'node', 'bin', 'node'))).toBe(true);
-    expect(existsSync(join(ext, 'dawngrad', 'lib', 'libvulkan.so.1'))).toBe(true);
-    expect(readdirSync(join(app, 'node_modules', 'webgpu', 'dist'))).toEqual(['linux-x64']);
-    const mods = readdirSync(join(app, 'node_modules'));
-    expect(mods).toEqual(
-      expect.arrayContaining(['tsx', 'webgpu', 'nifti-reader-js', 'gl-matrix', 'cli-progress', 'pngjs']),
-    );
-    for (const no of ['@tensorflow', '@jax-js', 'typescript', 'vitest', 'benny', 'fast-check'])
-      expect(mods, no).not.toContain(no);
-    expect(existsSync(join(ext, 'dawngrad', 'bin', 'segan'))).toBe(true);
-    expect(existsSync(join(ext, 'dawngrad', 'scripts', 'gpu-check.sh'))).toBe(true);
-  });
+  it(
+    'is at most 45 MiB and holds Node, Dawn for linux-x64 ' + 'only, tsx, and no TF.js, jax-js, TypeScript or vitest',
+    () => {
+      expect(statSync(tarball).size).toBeLessThanOrEqual(45 * 2 ** 20);
+      const app = join(ext, 'dawngrad', 'app');
+      expect(existsSync(join(ext, 'dawngrad', 'node', 'bin', 'node'))).toBe(true);
+      expect(existsSync(join(ext, 'dawngrad', 'lib', 'libvulkan.so.1'))).toBe(true);
+      expect(readdirSync(join(app, 'node_modules', 'webgpu', 'dist'))).toEqual(['linux-x64']);
+      const mods = readdirSync(join(app, 'node_modules'));
+      expect(mods).toEqual(
+        expect.arrayContaining(['tsx', 'webgpu', 'nifti-reader-js', 'gl-matrix', 'cli-progress', 'pngjs']),
+      );
+      for (const no of ['@tensorflow', '@jax-js', 'typescript', 'vitest', 'benny', 'fast-check'])
+        expect(mods, no).not.toContain(no);
+      expect(existsSync(join(ext, 'dawngrad', 'bin', 'segan'))).toBe(true);
+      expect(existsSync(join(ext, 'dawngrad', 'scripts', 'gpu-check.sh'))).toBe(true);
+    },
+  );
 
   // Hiding /usr/bin/node and the network needs a mount and a network namespace: root (as CI runs).
   it.runIf(process.getuid?.() === 0)(
@@ -50,7 +53,8 @@ describe('npm run bundle', () => {
         'if node --version >/dev/null 2>&1; then echo "the system node still runs"; exit 9; fi',
         `'${b}/bin/segan' info --json > '${dir}/info.json'`,
         `'${b}/bin/segan' synth --out '${dir}/data' --cases 3 --shape 48x48x24`,
-        `XDG_CACHE_HOME='${dir}/cache' '${b}/bin/segan' train --data '${dir}/data' --runs '${dir}/runs' --run r --width 0.0625 --size 32 --crop 40x40x16 --batch 2 --max-steps 2 --val-cases Synth_003`,
+        `XDG_CACHE_HOME='${dir}/cache' '${b}/bin/segan' train --data '${dir}/data' --runs '${dir}/runs' ` +
+          `--run r --width 0.0625 --size 32 --crop 40x40x16 --batch 2 --max-steps 2 --val-cases Synth_003`,
         `'${b}/scripts/gpu-check.sh' --quick '${dir}/gc'`,
       ].join('\n');
       const r = await run('unshare', ['-m', '-n', 'sh', '-c', script], {

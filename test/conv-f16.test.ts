@@ -116,7 +116,8 @@ describe("precision 'f16'", () => {
   it("is refused in one line where the adapter lacks 'shader-f16'", () => {
     const report = { description: 'Some GPU', features: ['timestamp-query'] } as unknown as AdapterReport;
     expect(precisionProblem(report, 'f16')).toBe(
-      "precision 'f16' needs the adapter feature 'shader-f16', which Some GPU does not have: use precision 'f32' (the default)",
+      "precision 'f16' needs the adapter feature 'shader-f16', which " +
+        "Some GPU does not have: use precision 'f32' (the default)",
     );
     expect(precisionProblem(report, 'f32')).toBeNull();
     expect(precisionProblem({ ...report, features: ['shader-f16'] }, 'f16')).toBeNull();

@@ -34,7 +34,8 @@ type Case = {
 const CASES: Case[] = [
   { x: [2, 3, 7, 6], w: [5, 3, 3, 3], padding: [1, 1, 1, 1], bias: true, act: 'leakyRelu' },
   { x: [2, 3, 10, 10], w: [16, 3, 4, 4], stride: [2, 2], padding: [1, 1, 1, 1] }, // SegAN's first layer, K = 48
-  { x: [1, 2, 9, 9], w: [3, 2, 3, 3], dilation: [2, 2], padding: [2, 2, 2, 2] }, // dilated: dX falls back to transpose.wgsl
+  // dilated: dX falls back to transpose.wgsl
+  { x: [1, 2, 9, 9], w: [3, 2, 3, 3], dilation: [2, 2], padding: [2, 2, 2, 2] },
   { x: [2, 9, 6, 7], w: [1, 9, 3, 2], stride: [2, 1], padding: [0, 2, 1, 0], bias: true }, // Cout 1, K = 54
 ];
 

@@ -246,7 +246,8 @@ describe('the cached weight layout', () => {
     const reused = rt.stats.dispatches - before;
     const fresh = rt.stats.dispatches;
     conv2d(x, e.randn([5, 3, 4, 4], { seed: 6 }), null, { stride: 2, padding: 1 }).dispose();
-    expect(reused, 'a second conv with the same weight skips the layout pass').toBe(rt.stats.dispatches - fresh - 2); // - randn, - layout
+    // - randn, - layout
+    expect(reused, 'a second conv with the same weight skips the layout pass').toBe(rt.stats.dispatches - fresh - 2);
     // an optimizer step (a kernel binding the weight read_write)
     e.tidy(() => conv2d(x, w, null, { stride: 2, padding: 1 }).sum().backward());
     const sgd = new SGD([w], { lr: 0.5 });

@@ -216,7 +216,8 @@ describe('device and runtime rules', () => {
   it('pipelines are cached by kernel variant, not by shape', async () => {
     const e = engine();
     // The same ops on new shapes that take the same kernels (elementwise with a broadcast column,
-    // a one-pass sum of at most 512 elements; sizes not a multiple of 4, which would take the vec4 variants): no new pipeline.
+    // a one-pass sum of at most 512 elements; sizes not a multiple of 4, which would take the vec4 variants): no new
+    // pipeline.
     // Shapes and strides travel in uniforms.
     const run = async (shape: [number, number]) => {
       const a = e.rand(shape, { seed: 1 });
@@ -320,27 +321,30 @@ fn main() {
     buf.dispose();
   });
 
-  it('a compile error inside an open batch, and a pipeline the adapter refuses, are KernelCompileErrors too', async () => {
-    const e = engine();
-    const pending = add(e.ones([4]), 1); // a batch is open: its error scopes are pushed
-    const broken = e.runtime.kernels.compile(
-      'broken_in_batch',
-      '@compute @workgroup_size(1) fn main() { let x: f32 = 1u; }',
-    );
-    e.runtime.dispatch(broken, [], null, [1]);
-    await expect(e.flush()).rejects.toThrow(/kernel 'broken_in_batch'/);
-    pending.dispose();
-    // valid WGSL, but more invocations per workgroup than any adapter allows: refused at pipeline creation
-    const tooWide = e.runtime.kernels.compile('too_wide', '@compute @workgroup_size(1024, 1024) fn main() {}');
-    e.runtime.dispatch(tooWide, [], null, [1]);
-    const err = await e.flush().then(
-      () => null,
-      (x: Error) => x,
-    );
-    expect(err).toBeInstanceOf(KernelCompileError);
-    expect(err?.message).toMatch(/kernel 'too_wide' .*the pipeline could not be created on this adapter:\n.*/s);
-    expect(await sum(e.ones([5])).item()).toBe(5);
-  });
+  it(
+    'a compile error inside an open batch, and a pipeline ' + 'the adapter refuses, are KernelCompileErrors too',
+    async () => {
+      const e = engine();
+      const pending = add(e.ones([4]), 1); // a batch is open: its error scopes are pushed
+      const broken = e.runtime.kernels.compile(
+        'broken_in_batch',
+        '@compute @workgroup_size(1) fn main() { let x: f32 = 1u; }',
+      );
+      e.runtime.dispatch(broken, [], null, [1]);
+      await expect(e.flush()).rejects.toThrow(/kernel 'broken_in_batch'/);
+      pending.dispose();
+      // valid WGSL, but more invocations per workgroup than any adapter allows: refused at pipeline creation
+      const tooWide = e.runtime.kernels.compile('too_wide', '@compute @workgroup_size(1024, 1024) fn main() {}');
+      e.runtime.dispatch(tooWide, [], null, [1]);
+      const err = await e.flush().then(
+        () => null,
+        (x: Error) => x,
+      );
+      expect(err).toBeInstanceOf(KernelCompileError);
+      expect(err?.message).toMatch(/kernel 'too_wide' .*the pipeline could not be created on this adapter:\n.*/s);
+      expect(await sum(e.ones([5])).item()).toBe(5);
+    },
+  );
 
   it('a validation error becomes a thrown error naming the op that caused it and its batch', async () => {
     const e = engine();
@@ -402,7 +406,8 @@ fn main() { out[0] = 1.0; }`;
     const r = await tsx('test/fixtures/no-adapter.ts', { DAWNGRAD_ADAPTER: 'no-such-gpu' });
     expect(r.status).toBe(3);
     expect(r.stdout).toMatch(/adapter 'no-such-gpu'/);
-    expect(r.stdout).toMatch(/Dawn said:[\s\S]*Available adapters:\n\s+\* backend: '\w+', name: '[^']+'/); // Dawn's own list
+    // Dawn's own list
+    expect(r.stdout).toMatch(/Dawn said:[\s\S]*Available adapters:\n\s+\* backend: '\w+', name: '[^']+'/);
     expect(r.stdout).toMatch(/DAWNGRAD_ADAPTER/);
   });
 });
@@ -448,7 +453,11 @@ describe('environment faults', () => {
       }
       expect(err).toBeInstanceOf(GpuOutOfMemoryError);
       expect(String((err as Error).message)).toMatch(
-        /out of GPU memory: a new 1\.0 MiB buffer would exceed the engine's limit of 4\.\d MiB \(in use: 4\.0 MiB — parameters 3\.0 MiB, activations 1\.0 MiB.*Use a smaller batch/,
+        new RegExp(
+          /out of GPU memory: a new 1\.0 MiB buffer would exceed the engine's limit of /.source +
+            /4\.\d MiB \(in use: 4\.0 MiB — parameters 3\.0 MiB, activations 1\.0 MiB.*Use a /.source +
+            /smaller batch/.source,
+        ),
       );
       // the engine states facts and names no command-line flag (segan adds its own: src/cli/run.ts)
       expect((err as Error).message).not.toMatch(/--/);

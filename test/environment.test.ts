@@ -111,37 +111,49 @@ describe('an output folder that cannot be written', () => {
     expect(readFileSync(file, 'utf8')).toBe('x');
   });
 
-  it('a folder without write permission fails at once with EACCES (run as an unprivileged user when testing as root)', async () => {
-    const locked = join(dir, 'locked');
-    mkdirSync(locked);
-    chmodSync(locked, 0o555);
-    chmodSync(dir, 0o755); // mkdtemp makes 0700: the unprivileged user must reach `locked`
-    const asRoot = process.getuid?.() === 0;
-    // root ignores permissions, so the CLI runs as `nobody`; that needs the checkout to be readable
-    const uid = asRoot ? 65534 : undefined;
-    if (asRoot && (await segan(['help'], { uid })).status !== 0) {
-      // CI must run the case: there a checkout nobody cannot read is a set-up error, not a reason to pass
-      if (process.env.CI === 'true')
-        throw new Error(
-          'user nobody (65534) cannot run the CLI from this checkout: make the checkout world-readable (chmod -R o+rX) so the EACCES case can run as an unprivileged user',
-        );
-      console.warn('skipped the EACCES case: user nobody (65534) cannot run the CLI from this checkout');
-      return;
-    }
-    const r = await segan(['train', ...smallRun, '--runs', locked, '--run', 'x'], { uid });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(
-      /^segan train: --runs\/--run: the run folder .*locked\/x cannot be created: .*locked is not writable \(permission denied, EACCES\)\. Choose another folder \(--runs \/ --run\) or fix its permissions\./,
-    );
-    expect(readdirSync(locked)).toEqual([]);
-  });
+  it(
+    'a folder without write permission fails at once with ' +
+      'EACCES (run as an unprivileged user when testing as root)',
+    async () => {
+      const locked = join(dir, 'locked');
+      mkdirSync(locked);
+      chmodSync(locked, 0o555);
+      chmodSync(dir, 0o755); // mkdtemp makes 0700: the unprivileged user must reach `locked`
+      const asRoot = process.getuid?.() === 0;
+      // root ignores permissions, so the CLI runs as `nobody`; that needs the checkout to be readable
+      const uid = asRoot ? 65534 : undefined;
+      if (asRoot && (await segan(['help'], { uid })).status !== 0) {
+        // CI must run the case: there a checkout nobody cannot read is a set-up error, not a reason to pass
+        if (process.env.CI === 'true')
+          throw new Error(
+            'user nobody (65534) cannot run the CLI from this checkout: make the checkout ' +
+              'world-readable (chmod -R o+rX) so the EACCES case can run as an unprivileged user',
+          );
+        console.warn('skipped the EACCES case: user nobody (65534) cannot run the CLI from this checkout');
+        return;
+      }
+      const r = await segan(['train', ...smallRun, '--runs', locked, '--run', 'x'], { uid });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          /^segan train: --runs\/--run: the run folder .*locked\/x cannot be created: /.source +
+            /.*locked is not writable \(permission denied, EACCES\)\. Choose another folder /.source +
+            /\(--runs \/ --run\) or fix its permissions\./.source,
+        ),
+      );
+      expect(readdirSync(locked)).toEqual([]);
+    },
+  );
 });
 
 describe('a full disk', () => {
   it('is checked before every checkpoint: too little free space stops the run with the sizes', () => {
     const MiB = 2 ** 20;
     expect(() => ensureFreeSpace('/runs/a', 30 * MiB, 'checkpoint step 8', () => 10 * MiB)).toThrow(
-      /not enough free space for checkpoint step 8 in \/runs\/a: 10\.0 MiB free, about 46 MiB needed\. Free some space or choose another folder \(--runs\)\./,
+      new RegExp(
+        /not enough free space for checkpoint step 8 in \/runs\/a: 10\.0 MiB free, about /.source +
+          /46 MiB needed\. Free some space or choose another folder \(--runs\)\./.source,
+      ),
     );
     expect(() => ensureFreeSpace('/runs/a', 30 * MiB, 'checkpoint step 8', () => 100 * MiB)).not.toThrow();
     expect(() =>
@@ -161,29 +173,38 @@ describe('a full disk', () => {
     expect(estimate).toBeLessThan(real + 2 ** 21);
   });
 
-  it('ENOSPC while writing a checkpoint: the run stops naming the file, the temporary file is gone, the previous checkpoint loads', async () => {
-    const ck = await checkpointedRun('full-ckpt');
-    const ckDir = join(dir, 'full-ckpt', 'checkpoints');
-    // the next checkpoint's temporary file is a link to /dev/full: every write to it fails with ENOSPC
-    const tmp = join(ckDir, `step-0000008.safetensors.tmp-${process.pid}`);
-    symlinkSync('/dev/full', tmp);
-    const before = readFileSync(join(ckDir, 'latest.safetensors'));
-    const err = await train(engine(), {
-      ...base,
-      runDir: join(dir, 'full-ckpt'),
-      config,
-      resume: ck,
-      maxSteps: 6,
-    }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(OutputError);
-    expect(String((err as Error).message)).toMatch(
-      /^cannot write .*step-0000008\.safetensors: no space left on the device \(ENOSPC\)\. Training stopped at step 8; the last complete checkpoint is .*step-0000004\.safetensors; resume with --resume .*step-0000004\.safetensors once that is fixed\.$/,
-    );
-    expect(existsSync(tmp)).toBe(false);
-    expect(existsSync(join(ckDir, 'step-0000008.safetensors'))).toBe(false);
-    expect(readFileSync(join(ckDir, 'latest.safetensors')).equals(before)).toBe(true);
-    expect(loadCheckpoint(ck).progress.globalStep).toBe(4);
-  });
+  it(
+    'ENOSPC while writing a checkpoint: the run stops naming the ' +
+      'file, the temporary file is gone, the previous checkpoint loads',
+    async () => {
+      const ck = await checkpointedRun('full-ckpt');
+      const ckDir = join(dir, 'full-ckpt', 'checkpoints');
+      // the next checkpoint's temporary file is a link to /dev/full: every write to it fails with ENOSPC
+      const tmp = join(ckDir, `step-0000008.safetensors.tmp-${process.pid}`);
+      symlinkSync('/dev/full', tmp);
+      const before = readFileSync(join(ckDir, 'latest.safetensors'));
+      const err = await train(engine(), {
+        ...base,
+        runDir: join(dir, 'full-ckpt'),
+        config,
+        resume: ck,
+        maxSteps: 6,
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OutputError);
+      expect(String((err as Error).message)).toMatch(
+        new RegExp(
+          /^cannot write .*step-0000008\.safetensors: no space left on the device /.source +
+            /\(ENOSPC\)\. Training stopped at step 8; the last complete checkpoint is /.source +
+            /.*step-0000004\.safetensors; resume with --resume .*step-0000004\.safetensors /.source +
+            /once that is fixed\.$/.source,
+        ),
+      );
+      expect(existsSync(tmp)).toBe(false);
+      expect(existsSync(join(ckDir, 'step-0000008.safetensors'))).toBe(false);
+      expect(readFileSync(join(ckDir, 'latest.safetensors')).equals(before)).toBe(true);
+      expect(loadCheckpoint(ck).progress.globalStep).toBe(4);
+    },
+  );
 
   it('ENOSPC while appending the metrics: the same clear stop', async () => {
     const ck = await checkpointedRun('full-metrics');
@@ -199,7 +220,11 @@ describe('a full disk', () => {
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OutputError);
     expect(String((err as Error).message)).toMatch(
-      /^cannot write .*metrics\.jsonl: no space left on the device \(ENOSPC\)\. Training stopped at step 6; the last complete checkpoint is .*step-0000004\.safetensors/,
+      new RegExp(
+        /^cannot write .*metrics\.jsonl: no space left on the device \(ENOSPC\)\. /.source +
+          /Training stopped at step 6; the last complete checkpoint is /.source +
+          /.*step-0000004\.safetensors/.source,
+      ),
     );
     expect(loadCheckpoint(ck).progress.globalStep).toBe(4);
   });
@@ -227,36 +252,47 @@ describe('the GPU', () => {
     }
     expect(err).toBeInstanceOf(GpuError);
     expect(String((err as Error).message)).toMatch(
-      /the GPU device was lost \(destroyed.*Training stopped at step \d+; the last complete checkpoint is .*step-0000004\.safetensors; resume with --resume/,
+      new RegExp(
+        /the GPU device was lost \(destroyed.*Training stopped at step \d+; the last /.source +
+          /complete checkpoint is .*step-0000004\.safetensors; resume with --resume/.source,
+      ),
     );
     expect(Date.now() - t0).toBeLessThan(60_000);
     expect(loadCheckpoint(join(runDir, 'checkpoints', 'latest.safetensors')).progress.globalStep).toBe(4);
   });
 
-  it('out of GPU memory in the middle of training stops the run with what held the memory and the last checkpoint', async () => {
-    // a limit 10 % below what a training step needs (measured on a fresh engine): the model, its
-    // optimizers and the checkpoint load fit, the next step does not
-    const ck = await checkpointedRun('oom');
-    const probe = await createEngine({ seed: 1 });
-    const r0 = await train(probe, { ...base, runDir: join(dir, 'oom-probe'), config, maxSteps: 2 });
-    const high = probe.memory().highWaterBytes;
-    await probe.close();
-    expect(r0.progress.globalStep).toBe(2);
-    const e = await createEngine({ seed: 1, memoryLimit: Math.round(high * 0.9) });
-    let err: unknown;
-    try {
-      await train(e, { ...base, runDir: join(dir, 'oom'), config, resume: ck });
-    } catch (x) {
-      err = x;
-    } finally {
-      await e.close();
-    }
-    expect(err).toBeInstanceOf(GpuOutOfMemoryError);
-    expect(String((err as Error).message)).toMatch(
-      /out of GPU memory: a new .* buffer would exceed the engine's limit of .* \(in use: .*parameters .*optimizer .*\)\. Use a smaller batch or input size.* Training stopped at step 4; the last complete checkpoint is .*step-0000004\.safetensors/,
-    );
-    expect(loadCheckpoint(ck).progress.globalStep).toBe(4);
-  });
+  it(
+    'out of GPU memory in the middle of training stops the ' + 'run with what held the memory and the last checkpoint',
+    async () => {
+      // a limit 10 % below what a training step needs (measured on a fresh engine): the model, its
+      // optimizers and the checkpoint load fit, the next step does not
+      const ck = await checkpointedRun('oom');
+      const probe = await createEngine({ seed: 1 });
+      const r0 = await train(probe, { ...base, runDir: join(dir, 'oom-probe'), config, maxSteps: 2 });
+      const high = probe.memory().highWaterBytes;
+      await probe.close();
+      expect(r0.progress.globalStep).toBe(2);
+      const e = await createEngine({ seed: 1, memoryLimit: Math.round(high * 0.9) });
+      let err: unknown;
+      try {
+        await train(e, { ...base, runDir: join(dir, 'oom'), config, resume: ck });
+      } catch (x) {
+        err = x;
+      } finally {
+        await e.close();
+      }
+      expect(err).toBeInstanceOf(GpuOutOfMemoryError);
+      expect(String((err as Error).message)).toMatch(
+        new RegExp(
+          /out of GPU memory: a new .* buffer would exceed the engine's limit of .* \(in /.source +
+            /use: .*parameters .*optimizer .*\)\. Use a smaller batch or input size.* /.source +
+            /Training stopped at step 4; the last complete checkpoint is /.source +
+            /.*step-0000004\.safetensors/.source,
+        ),
+      );
+      expect(loadCheckpoint(ck).progress.globalStep).toBe(4);
+    },
+  );
 
   it('segan train with DAWNGRAD_MEMORY_LIMIT too small: exit 1 and the out-of-memory message', async () => {
     const r = await segan(['train', ...smallRun, '--runs', join(dir, 'runs'), '--run', 'tiny-memory'], {
@@ -264,7 +300,11 @@ describe('the GPU', () => {
     });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(
-      /^segan train: .*out of GPU memory: .*limit of 256(\.0)? KiB.*Use a smaller batch or input size, or a narrower model \(segan train: --batch, --size, --width\)/,
+      new RegExp(
+        /^segan train: .*out of GPU memory: .*limit of 256(\.0)? KiB.*Use a smaller /.source +
+          /batch or input size, or a narrower model \(segan train: --batch, --size, /.source +
+          /--width\)/.source,
+      ),
     );
   });
 });

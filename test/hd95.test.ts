@@ -118,22 +118,26 @@ describe('scores with HD95', () => {
   const truth = vol(shape, (x, y, z) =>
     (x >= 2 && x <= 6 && y >= 2 && y <= 6 && z >= 1 && z <= 4 ? (x === 4 && y === 4 ? 4 : 2) : 0) > 0 ? true : false,
   );
-  it('scoreCase adds hd95 beside dice when the grid is known; summary has mean, sd and median; table and CSV show it', () => {
-    const labels = new Uint8Array(truth.length).map((_, i) => (truth[i] ? 2 : 0));
-    const shifted = new Uint8Array(truth.length);
-    for (let i = 0; i < truth.length; i++) if (labels[i] && (i % 10) + 1 < 10) shifted[i + 1] = 2;
-    const a = scoreCase('A', labels, labels, 1, false, { shape, spacing: [1, 1, 3] });
-    const b = scoreCase('B', shifted, labels, 1, false, { shape, spacing: [1, 1, 3] });
-    expect(a.regions.whole).toEqual({ dice: 1, precision: 1, sensitivity: 1, hd95: 0 });
-    expect(b.regions.whole!.hd95).toBeCloseTo(1, 12);
-    const cases: CaseScores[] = [a, b];
-    const hd = summarize(cases).find((s) => s.region === 'whole' && s.metric === 'hd95')!;
-    expect(hd).toMatchObject({ mean: 0.5, sd: 0.5, median: 0.5 });
-    expect(scoresTable(cases)).toMatch(/whole HD95/);
-    expect(scoresTable(cases).split('\n').at(-1)).toMatch(/^median/);
-    expect(scoresCsv(cases).split('\n')[0]).toBe('case,region,dice,precision,sensitivity,hd95');
-    expect(scoresCsv(cases).split('\n')[2]).toMatch(/^B,whole,.*,1$/);
-    // without a grid: no hd95 (and the CSV column stays empty)
-    expect(scoreCase('C', labels, labels, 1).regions.whole!.hd95).toBeUndefined();
-  });
+  it(
+    'scoreCase adds hd95 beside dice when the grid is known; ' +
+      'summary has mean, sd and median; table and CSV show it',
+    () => {
+      const labels = new Uint8Array(truth.length).map((_, i) => (truth[i] ? 2 : 0));
+      const shifted = new Uint8Array(truth.length);
+      for (let i = 0; i < truth.length; i++) if (labels[i] && (i % 10) + 1 < 10) shifted[i + 1] = 2;
+      const a = scoreCase('A', labels, labels, 1, false, { shape, spacing: [1, 1, 3] });
+      const b = scoreCase('B', shifted, labels, 1, false, { shape, spacing: [1, 1, 3] });
+      expect(a.regions.whole).toEqual({ dice: 1, precision: 1, sensitivity: 1, hd95: 0 });
+      expect(b.regions.whole!.hd95).toBeCloseTo(1, 12);
+      const cases: CaseScores[] = [a, b];
+      const hd = summarize(cases).find((s) => s.region === 'whole' && s.metric === 'hd95')!;
+      expect(hd).toMatchObject({ mean: 0.5, sd: 0.5, median: 0.5 });
+      expect(scoresTable(cases)).toMatch(/whole HD95/);
+      expect(scoresTable(cases).split('\n').at(-1)).toMatch(/^median/);
+      expect(scoresCsv(cases).split('\n')[0]).toBe('case,region,dice,precision,sensitivity,hd95');
+      expect(scoresCsv(cases).split('\n')[2]).toMatch(/^B,whole,.*,1$/);
+      // without a grid: no hd95 (and the CSV column stays empty)
+      expect(scoreCase('C', labels, labels, 1).regions.whole!.hd95).toBeUndefined();
+    },
+  );
 });

@@ -709,92 +709,100 @@ describe('guarded steps: step({ skipNonFinite: true })', () => {
     g.params[k].grad = e.tensor(grad, g.params[k].shape);
   }
   for (const [name, make] of kinds) {
-    it(`${name}: a finite step equals an unguarded one bitwise; a non-finite one changes nothing, even the step counts`, async () => {
-      const e = engine();
-      const prob = problem(21);
-      const a = upload(e, prob);
-      const b = upload(e, prob);
-      const optA = make(a.params);
-      const optB = make(b.params);
-      // step 1: both finite
-      trainStep(e, a, optA);
-      optB.zeroGrad();
-      backward(e, b);
-      const loss = e.tensor([1.5], [1]);
-      const flag1 = optB.step({ skipNonFinite: true, check: [loss] })!;
-      expect(await readNonFiniteFlag(flag1)).toBeNull();
-      expect(Array.from(await flag1.toArray())).toEqual([0, 0]);
-      const afterA = await read(a.params);
-      const afterB = await read(b.params);
-      afterB.forEach((x, k) => expect(Array.from(bits(x)), `parameter ${k}`).toEqual(Array.from(bits(afterA[k]))));
-      const state1 = await optB.state();
-      // step 2 in B: a NaN in parameter 1's gradient, an Inf in parameter 0's: nothing changes, and
-      // the reported slot is the first offender (check.length + 0)
-      optB.zeroGrad();
-      backward(e, b);
-      await poison(e, b, 1, 2, NaN);
-      await poison(e, b, 0, 5, -Infinity);
-      const flag2 = optB.step({ skipNonFinite: true, check: [loss] })!;
-      expect(await readNonFiniteFlag(flag2)).toBe(1);
-      expect((await flag2.toArray())[0]).toBe(1);
-      const still = await read(b.params);
-      still.forEach((x, k) =>
-        expect(Array.from(bits(x)), `parameter ${k} after a skipped step`).toEqual(Array.from(bits(afterB[k]))),
-      );
-      const state2 = await optB.state();
-      for (const key of Object.keys(state1.buffers))
-        expect(Array.from(bits(state2.buffers[key])), key).toEqual(Array.from(bits(state1.buffers[key])));
-      // step 3 in B = step 2 in A: the skipped step left no trace (Adam's bias correction included)
-      trainStep(e, a, optA);
-      optB.zeroGrad();
-      backward(e, b);
-      expect(await readNonFiniteFlag(optB.step({ skipNonFinite: true })!)).toBeNull();
-      const endA = await read(a.params);
-      const endB = await read(b.params);
-      endB.forEach((x, k) =>
-        expect(Array.from(bits(x)), `parameter ${k} after the next step`).toEqual(Array.from(bits(endA[k]))),
-      );
-      for (const t of [loss, flag1, flag2]) t.dispose();
-      optA.dispose();
-      optB.dispose();
-      freeGpu(a);
-      freeGpu(b);
-    });
+    it(
+      `${name}: a finite step equals an unguarded one bitwise; ` +
+        `a non-finite one changes nothing, even the step counts`,
+      async () => {
+        const e = engine();
+        const prob = problem(21);
+        const a = upload(e, prob);
+        const b = upload(e, prob);
+        const optA = make(a.params);
+        const optB = make(b.params);
+        // step 1: both finite
+        trainStep(e, a, optA);
+        optB.zeroGrad();
+        backward(e, b);
+        const loss = e.tensor([1.5], [1]);
+        const flag1 = optB.step({ skipNonFinite: true, check: [loss] })!;
+        expect(await readNonFiniteFlag(flag1)).toBeNull();
+        expect(Array.from(await flag1.toArray())).toEqual([0, 0]);
+        const afterA = await read(a.params);
+        const afterB = await read(b.params);
+        afterB.forEach((x, k) => expect(Array.from(bits(x)), `parameter ${k}`).toEqual(Array.from(bits(afterA[k]))));
+        const state1 = await optB.state();
+        // step 2 in B: a NaN in parameter 1's gradient, an Inf in parameter 0's: nothing changes, and
+        // the reported slot is the first offender (check.length + 0)
+        optB.zeroGrad();
+        backward(e, b);
+        await poison(e, b, 1, 2, NaN);
+        await poison(e, b, 0, 5, -Infinity);
+        const flag2 = optB.step({ skipNonFinite: true, check: [loss] })!;
+        expect(await readNonFiniteFlag(flag2)).toBe(1);
+        expect((await flag2.toArray())[0]).toBe(1);
+        const still = await read(b.params);
+        still.forEach((x, k) =>
+          expect(Array.from(bits(x)), `parameter ${k} after a skipped step`).toEqual(Array.from(bits(afterB[k]))),
+        );
+        const state2 = await optB.state();
+        for (const key of Object.keys(state1.buffers))
+          expect(Array.from(bits(state2.buffers[key])), key).toEqual(Array.from(bits(state1.buffers[key])));
+        // step 3 in B = step 2 in A: the skipped step left no trace (Adam's bias correction included)
+        trainStep(e, a, optA);
+        optB.zeroGrad();
+        backward(e, b);
+        expect(await readNonFiniteFlag(optB.step({ skipNonFinite: true })!)).toBeNull();
+        const endA = await read(a.params);
+        const endB = await read(b.params);
+        endB.forEach((x, k) =>
+          expect(Array.from(bits(x)), `parameter ${k} after the next step`).toEqual(Array.from(bits(endA[k]))),
+        );
+        for (const t of [loss, flag1, flag2]) t.dispose();
+        optA.dispose();
+        optB.dispose();
+        freeGpu(a);
+        freeGpu(b);
+      },
+    );
   }
 
-  it('flags NaN, +Inf and -Inf in a checked tensor (slot 0) but not the largest finite floats, nor stale data past the end', async () => {
-    const e = engine();
-    const g = upload(e, problem(22));
-    const opt = new Adam(g.params, { lr: 0.01 });
-    // leave a freed pooled buffer full of NaN: a smaller tensor may get it, with NaN past its end
-    const junk = e.full([1000], NaN);
-    await junk.toArray();
-    junk.dispose();
-    await e.flush();
-    const cases: [string, number[], number | null][] = [
-      ['NaN', [0, NaN, 1], 0],
-      ['+Inf', [Infinity, 0, 0], 0],
-      ['-Inf', [0, 0, -Infinity], 0],
-      ['max float', [3.4028234663852886e38, -3.4028234663852886e38, 1e-45], null],
-    ];
-    for (const [what, vals, want] of cases) {
-      const before = await read(g.params);
-      opt.zeroGrad();
-      backward(e, g);
-      const check = e.tensor(vals, [vals.length]);
-      const short = e.zeros([997]);
-      const flag = opt.step({ skipNonFinite: true, check: [short, check] })!;
-      expect(await readNonFiniteFlag(flag), what).toBe(want === null ? null : want + 1);
-      const after = await read(g.params);
-      const changed = after.some((x, k) => x.some((v, i) => v !== before[k][i]));
-      expect(changed, `${what}: parameters ${want === null ? 'updated' : 'untouched'}`).toBe(want === null);
-      for (const t of [check, short, flag]) t.dispose();
-    }
-    await expect(readNonFiniteFlag(e.zeros([3]))).rejects.toThrow(/2-element flag tensor/);
-    expect(() => opt.step({ check: [1 as unknown as Tensor] })).toThrow(/check\[0\] is not a Tensor/);
-    opt.dispose();
-    freeGpu(g);
-  });
+  it(
+    'flags NaN, +Inf and -Inf in a checked tensor (slot 0) but ' +
+      'not the largest finite floats, nor stale data past the end',
+    async () => {
+      const e = engine();
+      const g = upload(e, problem(22));
+      const opt = new Adam(g.params, { lr: 0.01 });
+      // leave a freed pooled buffer full of NaN: a smaller tensor may get it, with NaN past its end
+      const junk = e.full([1000], NaN);
+      await junk.toArray();
+      junk.dispose();
+      await e.flush();
+      const cases: [string, number[], number | null][] = [
+        ['NaN', [0, NaN, 1], 0],
+        ['+Inf', [Infinity, 0, 0], 0],
+        ['-Inf', [0, 0, -Infinity], 0],
+        ['max float', [3.4028234663852886e38, -3.4028234663852886e38, 1e-45], null],
+      ];
+      for (const [what, vals, want] of cases) {
+        const before = await read(g.params);
+        opt.zeroGrad();
+        backward(e, g);
+        const check = e.tensor(vals, [vals.length]);
+        const short = e.zeros([997]);
+        const flag = opt.step({ skipNonFinite: true, check: [short, check] })!;
+        expect(await readNonFiniteFlag(flag), what).toBe(want === null ? null : want + 1);
+        const after = await read(g.params);
+        const changed = after.some((x, k) => x.some((v, i) => v !== before[k][i]));
+        expect(changed, `${what}: parameters ${want === null ? 'updated' : 'untouched'}`).toBe(want === null);
+        for (const t of [check, short, flag]) t.dispose();
+      }
+      await expect(readNonFiniteFlag(e.zeros([3]))).rejects.toThrow(/2-element flag tensor/);
+      expect(() => opt.step({ check: [1 as unknown as Tensor] })).toThrow(/check\[0\] is not a Tensor/);
+      opt.dispose();
+      freeGpu(g);
+    },
+  );
 
   it('an unguarded step() returns null and binds no flag of its own', () => {
     const e = engine();

@@ -76,7 +76,8 @@ describe('reductions against float64', () => {
     // The plan depends on the adapter kind: run a hardware GPU's plan here.
     const e = engine();
     await withPolicy(e, 'hardware', async () => {
-      // vec4 rows split into partials (≥ 1 Mi elements: one long row with a tail of 3; 3 rows), and a tree per output (300 rows)
+      // vec4 rows split into partials (≥ 1 Mi elements: one long row with a tail of 3; 3 rows), and a tree per output
+      // (300 rows)
       for (const [shape, axis] of [
         [[1_200_003], 0],
         [[3, 400_000], 1],

@@ -75,21 +75,24 @@ describe('report.html', () => {
     expect(html).toContain('<link rel="icon" href="data:,">');
   });
 
-  it("its table holds scores.json's numbers (Dice to 3 decimals, HD95 to 1) and the embedded copy is scores.json's", () => {
-    const embedded = JSON.parse(
-      /<script type="application\/json" id="scores-json">([\s\S]*?)<\/script>/.exec(html)![1],
-    );
-    expect(embedded.cases).toEqual(scores.cases);
-    const table = /<table id="scores">([\s\S]*?)<\/table>/.exec(html)![1];
-    for (const c of scores.cases) {
-      const row = new RegExp(`<tr><td class="case">${c.case}</td>(.*?)</tr>`).exec(table)![1];
-      const cells = [...row.matchAll(/<td>(.*?)<\/td>/g)].map((m) => m[1]);
-      expect(cells[0]).toBe(c.regions.whole.dice.toFixed(3));
-      expect(cells[1]).toBe(c.regions.whole.hd95.toFixed(1));
-    }
-    const mean = scores.summary.find((s) => s.region === 'whole' && s.metric === 'dice')!.mean;
-    expect(table).toContain(`<tr class="sum"><td>mean</td><td>${mean.toFixed(3)}</td>`);
-  });
+  it(
+    "its table holds scores.json's numbers (Dice to 3 " + "decimals, HD95 to 1) and the embedded copy is scores.json's",
+    () => {
+      const embedded = JSON.parse(
+        /<script type="application\/json" id="scores-json">([\s\S]*?)<\/script>/.exec(html)![1],
+      );
+      expect(embedded.cases).toEqual(scores.cases);
+      const table = /<table id="scores">([\s\S]*?)<\/table>/.exec(html)![1];
+      for (const c of scores.cases) {
+        const row = new RegExp(`<tr><td class="case">${c.case}</td>(.*?)</tr>`).exec(table)![1];
+        const cells = [...row.matchAll(/<td>(.*?)<\/td>/g)].map((m) => m[1]);
+        expect(cells[0]).toBe(c.regions.whole.dice.toFixed(3));
+        expect(cells[1]).toBe(c.regions.whole.hd95.toFixed(1));
+      }
+      const mean = scores.summary.find((s) => s.region === 'whole' && s.metric === 'dice')!.mean;
+      expect(table).toContain(`<tr class="sum"><td>mean</td><td>${mean.toFixed(3)}</td>`);
+    },
+  );
 
   it('embeds the chosen case: every modality, the truth and the prediction, unpacking to the cropped grid', () => {
     const vol = JSON.parse(/<script type="application\/json" id="volume-json">([\s\S]*?)<\/script>/.exec(html)![1]);

@@ -105,7 +105,8 @@ describe('missingDrivers() names what is absent', () => {
     return d;
   };
   const mesa = (version: string) =>
-    `Package: libc6\nVersion: 2.36\n\nPackage: mesa-vulkan-drivers\nStatus: install ok installed\nVersion: ${version}\n`;
+    `Package: libc6\nVersion: 2.36\n\nPackage: mesa-vulkan-drivers\nStatus: ` +
+    `install ok installed\nVersion: ${version}\n`;
 
   it('an empty machine: the loader and a driver', async () => {
     const { missingDrivers } = await import('../src/device/gpu.ts');
@@ -146,7 +147,8 @@ describe('missingDrivers() names what is absent', () => {
       libDirs: [lib],
     });
     expect(m).toEqual([
-      'the Vulkan driver file that VK_DRIVER_FILES names: /nonexistent/icd.json (unset VK_DRIVER_FILES to use the installed drivers)',
+      'the Vulkan driver file that VK_DRIVER_FILES names: /nonexistent/icd.json ' +
+        '(unset VK_DRIVER_FILES to use the installed drivers)',
     ]);
   });
 

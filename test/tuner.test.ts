@@ -41,44 +41,48 @@ const maxRelDiff = (a: Float32Array, b: Float32Array) => {
 };
 
 describe('the tuner', () => {
-  it('queues the shapes of a conv on first use, times them at the next readback and keeps the fastest in its cache file', async () => {
-    const file = path.join(tmp(), 'tune.json');
-    const e = await createEngine({ plan: 'hardware', tune: 'on', tuneCache: file });
-    try {
-      const untuned = await withPortable(e);
-      const x = e.randn([2, 4, 12, 12], { seed: 1, requiresGrad: true });
-      const w = e.randn([6, 4, 4, 4], { seed: 2, requiresGrad: true });
-      const y = conv2d(x, w, null, { stride: 2, padding: 1 });
-      e.tidy(() => y.sum().backward());
-      expect(e.runtime.tuner.pendingCount).toBe(3); // forward, dX, dW
-      await y.toArray(); // sync point: tuning runs here
-      expect(e.runtime.tuner.pendingCount).toBe(0);
-      const families = [...e.runtime.tuner.recorded.keys()].map((k) => k.split('|')[0]).sort();
-      expect(families).toEqual(['conv2d.dW', 'conv2d.dX', 'conv2d.forward']);
-      const saved = JSON.parse(readFileSync(file, 'utf8'));
-      expect(saved.version).toBe(2);
-      expect(saved.adapter).toBe(adapterKey(e.adapter));
-      for (const c of Object.values(saved.choices)) expect(TILE_SHAPES).toContainEqual(c);
-      for (const t of [x, w, y, x.grad!, w.grad!]) t.dispose();
-      // tuned kernels give the same values (within float32 rounding of another summation order)
-      const tuned = await convStep(e);
-      tuned.forEach((v, i) => expect(maxRelDiff(v, untuned[i])).toBeLessThan(1e-5));
-    } finally {
-      await e.close();
-    }
-    // a later engine reads the choices: nothing is queued for the same shapes
-    const f = await createEngine({ plan: 'hardware', tune: 'on', tuneCache: file });
-    try {
-      expect(f.runtime.tuner.recorded.size).toBe(3);
-      const x = f.randn([2, 4, 12, 12], { seed: 1 });
-      const w = f.randn([6, 4, 4, 4], { seed: 2 });
-      conv2d(x, w, null, { stride: 2, padding: 1 });
-      expect(f.runtime.tuner.pendingCount).toBe(0);
-      await f.flush();
-    } finally {
-      await f.close();
-    }
-  });
+  it(
+    'queues the shapes of a conv on first use, times them at ' +
+      'the next readback and keeps the fastest in its cache file',
+    async () => {
+      const file = path.join(tmp(), 'tune.json');
+      const e = await createEngine({ plan: 'hardware', tune: 'on', tuneCache: file });
+      try {
+        const untuned = await withPortable(e);
+        const x = e.randn([2, 4, 12, 12], { seed: 1, requiresGrad: true });
+        const w = e.randn([6, 4, 4, 4], { seed: 2, requiresGrad: true });
+        const y = conv2d(x, w, null, { stride: 2, padding: 1 });
+        e.tidy(() => y.sum().backward());
+        expect(e.runtime.tuner.pendingCount).toBe(3); // forward, dX, dW
+        await y.toArray(); // sync point: tuning runs here
+        expect(e.runtime.tuner.pendingCount).toBe(0);
+        const families = [...e.runtime.tuner.recorded.keys()].map((k) => k.split('|')[0]).sort();
+        expect(families).toEqual(['conv2d.dW', 'conv2d.dX', 'conv2d.forward']);
+        const saved = JSON.parse(readFileSync(file, 'utf8'));
+        expect(saved.version).toBe(2);
+        expect(saved.adapter).toBe(adapterKey(e.adapter));
+        for (const c of Object.values(saved.choices)) expect(TILE_SHAPES).toContainEqual(c);
+        for (const t of [x, w, y, x.grad!, w.grad!]) t.dispose();
+        // tuned kernels give the same values (within float32 rounding of another summation order)
+        const tuned = await convStep(e);
+        tuned.forEach((v, i) => expect(maxRelDiff(v, untuned[i])).toBeLessThan(1e-5));
+      } finally {
+        await e.close();
+      }
+      // a later engine reads the choices: nothing is queued for the same shapes
+      const f = await createEngine({ plan: 'hardware', tune: 'on', tuneCache: file });
+      try {
+        expect(f.runtime.tuner.recorded.size).toBe(3);
+        const x = f.randn([2, 4, 12, 12], { seed: 1 });
+        const w = f.randn([6, 4, 4, 4], { seed: 2 });
+        conv2d(x, w, null, { stride: 2, padding: 1 });
+        expect(f.runtime.tuner.pendingCount).toBe(0);
+        await f.flush();
+      } finally {
+        await f.close();
+      }
+    },
+  );
 
   it('tunes the workgroup matmul too: the tuned product still matches the untuned one', async () => {
     const file = path.join(tmp(), 'tune.json');
@@ -122,37 +126,40 @@ describe('the tuner', () => {
     }
   });
 
-  it('DAWNGRAD_TUNE=off (the default on CPU adapters) never times and writes nothing; force ignores the cache', async () => {
-    const dir = tmp();
-    const file = path.join(dir, 'tune.json');
-    const e = await createEngine({ plan: 'hardware', tune: 'off', tuneCache: file });
-    try {
-      await convStep(e);
-      expect(e.runtime.tuner.pendingCount).toBe(0);
-      expect(existsSync(file)).toBe(false);
-      if (e.adapter.isSoftware) {
-        const d = await createEngine({ plan: 'hardware', tuneCache: file });
-        expect(d.runtime.tuner.mode).toBe('off');
-        await d.close();
+  it(
+    'DAWNGRAD_TUNE=off (the default on CPU adapters) never ' + 'times and writes nothing; force ignores the cache',
+    async () => {
+      const dir = tmp();
+      const file = path.join(dir, 'tune.json');
+      const e = await createEngine({ plan: 'hardware', tune: 'off', tuneCache: file });
+      try {
+        await convStep(e);
+        expect(e.runtime.tuner.pendingCount).toBe(0);
+        expect(existsSync(file)).toBe(false);
+        if (e.adapter.isSoftware) {
+          const d = await createEngine({ plan: 'hardware', tuneCache: file });
+          expect(d.runtime.tuner.mode).toBe('off');
+          await d.close();
+        }
+      } finally {
+        await e.close();
       }
-    } finally {
-      await e.close();
-    }
-    const on = await createEngine({ plan: 'hardware', tune: 'on', tuneCache: file });
-    await convStep(on);
-    await on.close();
-    const force = await createEngine({ plan: 'hardware', tune: 'force', tuneCache: file });
-    try {
-      expect(force.runtime.tuner.recorded.size).toBe(0);
-      const x = force.randn([2, 4, 12, 12], { seed: 1 });
-      conv2d(x, force.randn([6, 4, 4, 4], { seed: 2 }), null, { stride: 2, padding: 1 });
-      expect(force.runtime.tuner.pendingCount).toBe(1);
-      await force.flush();
-      expect(force.runtime.tuner.pendingCount).toBe(0);
-    } finally {
-      await force.close();
-    }
-  });
+      const on = await createEngine({ plan: 'hardware', tune: 'on', tuneCache: file });
+      await convStep(on);
+      await on.close();
+      const force = await createEngine({ plan: 'hardware', tune: 'force', tuneCache: file });
+      try {
+        expect(force.runtime.tuner.recorded.size).toBe(0);
+        const x = force.randn([2, 4, 12, 12], { seed: 1 });
+        conv2d(x, force.randn([6, 4, 4, 4], { seed: 2 }), null, { stride: 2, padding: 1 });
+        expect(force.runtime.tuner.pendingCount).toBe(1);
+        await force.flush();
+        expect(force.runtime.tuner.pendingCount).toBe(0);
+      } finally {
+        await force.close();
+      }
+    },
+  );
 });
 
 async function withPortable(e: Engine): Promise<Float32Array[]> {

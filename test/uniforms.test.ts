@@ -23,20 +23,24 @@ describe('UniformLayout', () => {
     k: 'i32',
   });
 
-  it('aligns like WGSL: scalars 4 bytes, vec4u and arrays 16, a nested struct takes its rounded size, the block rounds to 16', () => {
-    expect(inner.words).toBe(4);
-    expect(outer.fields.map((f) => [f.name, f.offset])).toEqual([
-      ['head', 0],
-      ['x', 4],
-      ['v', 8],
-      ['arr', 12],
-      ['k', 20],
-    ]);
-    expect(outer.words).toBe(24);
-    expect(outer.wgsl()).toMatch(
-      /@size\(16\) head: Inner,\n {2}x: f32,\n {2}v: vec4u,\n {2}arr: array<vec4u, 2>,\n {2}k: i32,/,
-    );
-  });
+  it(
+    'aligns like WGSL: scalars 4 bytes, vec4u and arrays 16, a ' +
+      'nested struct takes its rounded size, the block rounds to 16',
+    () => {
+      expect(inner.words).toBe(4);
+      expect(outer.fields.map((f) => [f.name, f.offset])).toEqual([
+        ['head', 0],
+        ['x', 4],
+        ['v', 8],
+        ['arr', 12],
+        ['k', 20],
+      ]);
+      expect(outer.words).toBe(24);
+      expect(outer.wgsl()).toMatch(
+        /@size\(16\) head: Inner,\n {2}x: f32,\n {2}v: vec4u,\n {2}arr: array<vec4u, 2>,\n {2}k: i32,/,
+      );
+    },
+  );
 
   it('packs by name; a missing, unknown or oversized field is an error', () => {
     const w = outer.pack({ head: { a: 7, b: 1.5, c: 2 ** 32 + 3 }, x: -2, v: [1, 2], arr: [9, 8, 7, 6, 5], k: -1 });

@@ -9,6 +9,7 @@ it('docs/reliability.md lists exactly what src/cli/commands.ts and src/device/en
   expect(m, 'the table markers are missing').not.toBeNull();
   expect(
     m![1],
-    'regenerate it: npx tsx -e "import(\'./src/cli/checks-table.ts\').then((m) => process.stdout.write(m.checksTable()))"',
+    "regenerate it: npx tsx -e \"import('./src/cli/checks-table.ts').then((m) " +
+      '=> process.stdout.write(m.checksTable()))"',
   ).toBe(checksTable());
 });

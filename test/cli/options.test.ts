@@ -186,27 +186,30 @@ describe('every option of every command, with bad values', () => {
     });
   }
 
-  it('a typo is answered with the option it resembles; help lists every option with its range and default', async () => {
-    expect((await segan(['train', '--widht', '2'])).err).toBe(
-      "segan train: unknown option --widht (did you mean --width?); see 'segan help train'\n",
-    );
-    expect((await segan(['trian'])).err).toMatch(/^segan: unknown command 'trian' \(did you mean 'train'\?\)/);
-    expect((await segan(['help', 'nope'])).code).toBe(2);
-    for (const spec of COMMANDS) {
-      const r = await segan(['help', spec.name]);
-      expect(r.code).toBe(0);
-      for (const o of spec.options) {
-        expect(r.out).toContain(`--${o.name}`);
-        if (o.type !== 'flag') expect(r.out).toContain(allowed(o));
-        if (o.default !== undefined && o.type !== 'flag')
-          expect(r.out).toContain(`default ${Array.isArray(o.default) ? o.default.join('x') : o.default}`);
+  it(
+    'a typo is answered with the option it resembles; ' + 'help lists every option with its range and default',
+    async () => {
+      expect((await segan(['train', '--widht', '2'])).err).toBe(
+        "segan train: unknown option --widht (did you mean --width?); see 'segan help train'\n",
+      );
+      expect((await segan(['trian'])).err).toMatch(/^segan: unknown command 'trian' \(did you mean 'train'\?\)/);
+      expect((await segan(['help', 'nope'])).code).toBe(2);
+      for (const spec of COMMANDS) {
+        const r = await segan(['help', spec.name]);
+        expect(r.code).toBe(0);
+        for (const o of spec.options) {
+          expect(r.out).toContain(`--${o.name}`);
+          if (o.type !== 'flag') expect(r.out).toContain(allowed(o));
+          if (o.default !== undefined && o.type !== 'flag')
+            expect(r.out).toContain(`default ${Array.isArray(o.default) ? o.default.join('x') : o.default}`);
+        }
+        if (spec.name !== 'help') expect((await segan([spec.name, '--help'])).out).toBe(r.out);
       }
-      if (spec.name !== 'help') expect((await segan([spec.name, '--help'])).out).toBe(r.out);
-    }
-    const overview = (await segan(['help'])).out;
-    for (const spec of COMMANDS) expect(overview).toContain(`  ${spec.name}`);
-    for (const v of ENV_VARS) expect(overview).toContain(v.name);
-  });
+      const overview = (await segan(['help'])).out;
+      for (const spec of COMMANDS) expect(overview).toContain(`  ${spec.name}`);
+      for (const v of ENV_VARS) expect(overview).toContain(v.name);
+    },
+  );
 
   it("the issue's examples, word for word", async () => {
     const t = (argv: string[]) => segan(argv).then((r) => r.err.trim());
@@ -292,40 +295,43 @@ describe('every option of every command, with bad values', () => {
 });
 
 describe('environment variables', () => {
-  it('a bad DAWNGRAD_* value exits 2 naming the variable before anything opens; an unknown one is a warning', async () => {
-    const cases: [string, string][] = [
-      ['DAWNGRAD_BACKEND', 'vulkn'],
-      ['DAWNGRAD_MEMORY_LIMIT', 'lots'],
-      ['DAWNGRAD_MEMORY_LIMIT', '-5GiB'],
-      ['DAWNGRAD_CACHE_MAX', '0'],
-      ['DAWNGRAD_MATMUL', 'fast'],
-      ['DAWNGRAD_PROFILE', 'yes'],
-      ['DAWNGRAD_POLL', 'busy'],
-    ];
-    const before = snapshot();
-    for (const [k, v] of cases) {
-      const old = process.env[k];
-      process.env[k] = v;
-      try {
-        const r = await segan(['info']);
-        expect(r.code, `${k}=${v}`).toBe(2);
-        expect(r.err).toBe(
-          `segan info: ${k} must be ${ENV_VARS.find((x) => x.name === k)!.accepts} (got '${v}'); fix or unset it\n`,
-        );
-      } finally {
-        if (old === undefined) delete process.env[k];
-        else process.env[k] = old;
+  it(
+    'a bad DAWNGRAD_* value exits 2 naming the variable ' + 'before anything opens; an unknown one is a warning',
+    async () => {
+      const cases: [string, string][] = [
+        ['DAWNGRAD_BACKEND', 'vulkn'],
+        ['DAWNGRAD_MEMORY_LIMIT', 'lots'],
+        ['DAWNGRAD_MEMORY_LIMIT', '-5GiB'],
+        ['DAWNGRAD_CACHE_MAX', '0'],
+        ['DAWNGRAD_MATMUL', 'fast'],
+        ['DAWNGRAD_PROFILE', 'yes'],
+        ['DAWNGRAD_POLL', 'busy'],
+      ];
+      const before = snapshot();
+      for (const [k, v] of cases) {
+        const old = process.env[k];
+        process.env[k] = v;
+        try {
+          const r = await segan(['info']);
+          expect(r.code, `${k}=${v}`).toBe(2);
+          expect(r.err).toBe(
+            `segan info: ${k} must be ${ENV_VARS.find((x) => x.name === k)!.accepts} (got '${v}'); fix or unset it\n`,
+          );
+        } finally {
+          if (old === undefined) delete process.env[k];
+          else process.env[k] = old;
+        }
       }
-    }
-    expect(snapshot()).toBe(before);
-    expect(checkEnvironment({ DAWNGRAD_BAKEND: 'vulkan' }).warnings[0]).toMatch(
-      /^DAWNGRAD_BAKEND is not a dawngrad setting and is ignored/,
-    );
-    expect(checkEnvironment({ DAWNGRAD_FUZZ_SEED: '1', DAWNGRAD_MEMORY_LIMIT: '6GiB' })).toEqual({
-      errors: [],
-      warnings: [],
-    });
-  });
+      expect(snapshot()).toBe(before);
+      expect(checkEnvironment({ DAWNGRAD_BAKEND: 'vulkan' }).warnings[0]).toMatch(
+        /^DAWNGRAD_BAKEND is not a dawngrad setting and is ignored/,
+      );
+      expect(checkEnvironment({ DAWNGRAD_FUZZ_SEED: '1', DAWNGRAD_MEMORY_LIMIT: '6GiB' })).toEqual({
+        errors: [],
+        warnings: [],
+      });
+    },
+  );
 });
 
 describe('fuzz: random argument vectors', () => {
@@ -359,46 +365,51 @@ describe('fuzz: random argument vectors', () => {
     .tuple(fc.constantFrom(...runnable.map((c) => c.name)), fc.array(token, { maxLength: 10 }))
     .map(([c, rest]) => [c, ...rest]);
 
-  it('400 vectors (seed 20261207): either accepted with every value in range, or refused with one line and exit 2; no files', async () => {
-    const before = snapshot();
-    let accepted = 0;
-    let refused = 0;
-    await fc.assert(
-      fc.asyncProperty(argv, async (args) => {
-        let values: Awaited<ReturnType<typeof parseCommandLine>> | null = null;
-        try {
-          values = await parseCommandLine(args);
-        } catch (e) {
-          // only UsageError, with one line that names the command; the CLI then exits 2 with it
-          expect(e).toBeInstanceOf(UsageError);
-          const msg = (e as Error).message;
-          expect(msg).toMatch(/^segan [\w-]+: /);
-          expect(msg).not.toContain('\n');
-          const r = await segan(args);
-          expectRefused(r, args[0], null, args.join(' '));
-          refused++;
-          return;
-        }
-        accepted++;
-        if (values.values.help) return;
-        // accepted: every given value is in its declared range (parse it again from its canonical text)
-        const spec = values.spec;
-        for (const name of values.values.given) {
-          const o = spec.options.find((x) => x.name === name)!;
-          const v = values.values[name];
-          if (o.type === 'flag') expect(v).toBe(true);
-          else {
-            const text = Array.isArray(v) ? v.join(o.type === 'shape' ? 'x' : ',') : String(v);
-            await expect(
-              parseCommand({ ...spec, options: [o], check: undefined }, [`--${name}`, text]),
-            ).resolves.toBeTruthy();
+  it(
+    '400 vectors (seed 20261207): either accepted with every ' +
+      'value in range, or refused with one line and exit 2; no files',
+    async () => {
+      const before = snapshot();
+      let accepted = 0;
+      let refused = 0;
+      await fc.assert(
+        fc.asyncProperty(argv, async (args) => {
+          let values: Awaited<ReturnType<typeof parseCommandLine>> | null = null;
+          try {
+            values = await parseCommandLine(args);
+          } catch (e) {
+            // only UsageError, with one line that names the command; the CLI then exits 2 with it
+            expect(e).toBeInstanceOf(UsageError);
+            const msg = (e as Error).message;
+            expect(msg).toMatch(/^segan [\w-]+: /);
+            expect(msg).not.toContain('\n');
+            const r = await segan(args);
+            expectRefused(r, args[0], null, args.join(' '));
+            refused++;
+            return;
           }
-        }
-      }),
-      { seed: 20261207, numRuns: 400 },
-    );
-    expect(snapshot()).toBe(before);
-    console.log(`fuzz: ${accepted} accepted, ${refused} refused`);
-    expect(refused).toBeGreaterThan(200);
-  }, 120_000);
+          accepted++;
+          if (values.values.help) return;
+          // accepted: every given value is in its declared range (parse it again from its canonical text)
+          const spec = values.spec;
+          for (const name of values.values.given) {
+            const o = spec.options.find((x) => x.name === name)!;
+            const v = values.values[name];
+            if (o.type === 'flag') expect(v).toBe(true);
+            else {
+              const text = Array.isArray(v) ? v.join(o.type === 'shape' ? 'x' : ',') : String(v);
+              await expect(
+                parseCommand({ ...spec, options: [o], check: undefined }, [`--${name}`, text]),
+              ).resolves.toBeTruthy();
+            }
+          }
+        }),
+        { seed: 20261207, numRuns: 400 },
+      );
+      expect(snapshot()).toBe(before);
+      console.log(`fuzz: ${accepted} accepted, ${refused} refused`);
+      expect(refused).toBeGreaterThan(200);
+    },
+    120_000,
+  );
 });

@@ -68,55 +68,68 @@ function tree(dir: string): string {
 }
 
 describe('run folders', () => {
-  it('an existing run is never overwritten by accident; --overwrite replaces it; names cannot escape --runs', async () => {
-    const first = await segan(['train', ...tiny, '--run', 'a', '--max-steps', '2']);
-    expect(first.status, first.stderr).toBe(0);
-    const run = path.join(runs, 'a');
-    const before = tree(run);
-    const again = await segan(['train', ...tiny, '--run', 'a', '--max-steps', '1']);
-    expect(again.status).toBe(2);
-    expect(again.stderr).toBe(
-      `segan train: run folder ${run} already exists; continue it with --resume ${run}/checkpoints/latest.safetensors, choose another --run, or add --overwrite to replace it\n`,
-    );
-    expect(tree(run)).toBe(before);
-    // a failed command (a bad value) leaves it as it was too
-    expect((await segan(['train', ...tiny, '--run', 'a', '--batch', '0'])).status).toBe(2);
-    expect(tree(run)).toBe(before);
-    for (const name of ['../escape', 'x/y', '..', '/abs']) {
-      const r = await segan(['train', ...tiny, '--run', name]);
-      expect(r.status, name).toBe(2);
-      expect(r.stderr).toMatch(/^segan train: --run must be a single folder name/);
-    }
-    expect(fs.readdirSync(tmp).sort()).toEqual(['data', 'runs', 'xdg-cache']);
-    const over = await segan(['train', ...tiny, '--run', 'a', '--max-steps', '1', '--overwrite']);
-    expect(over.status, over.stderr).toBe(0);
-    expect(fs.readdirSync(path.join(run, 'checkpoints')).sort()).toEqual([
-      'latest.safetensors',
-      'step-0000001.safetensors',
-    ]);
-    expect(loadCheckpoint(path.join(run, 'checkpoints', 'latest.safetensors')).progress.globalStep).toBe(1);
-  }, 180_000);
+  it(
+    'an existing run is never overwritten by accident; ' + '--overwrite replaces it; names cannot escape --runs',
+    async () => {
+      const first = await segan(['train', ...tiny, '--run', 'a', '--max-steps', '2']);
+      expect(first.status, first.stderr).toBe(0);
+      const run = path.join(runs, 'a');
+      const before = tree(run);
+      const again = await segan(['train', ...tiny, '--run', 'a', '--max-steps', '1']);
+      expect(again.status).toBe(2);
+      expect(again.stderr).toBe(
+        `segan train: run folder ${run} already exists; continue it with ` +
+          `--resume ${run}/checkpoints/latest.safetensors, choose another --run, or add --overwrite to replace ` +
+          `it\n`,
+      );
+      expect(tree(run)).toBe(before);
+      // a failed command (a bad value) leaves it as it was too
+      expect((await segan(['train', ...tiny, '--run', 'a', '--batch', '0'])).status).toBe(2);
+      expect(tree(run)).toBe(before);
+      for (const name of ['../escape', 'x/y', '..', '/abs']) {
+        const r = await segan(['train', ...tiny, '--run', name]);
+        expect(r.status, name).toBe(2);
+        expect(r.stderr).toMatch(/^segan train: --run must be a single folder name/);
+      }
+      expect(fs.readdirSync(tmp).sort()).toEqual(['data', 'runs', 'xdg-cache']);
+      const over = await segan(['train', ...tiny, '--run', 'a', '--max-steps', '1', '--overwrite']);
+      expect(over.status, over.stderr).toBe(0);
+      expect(fs.readdirSync(path.join(run, 'checkpoints')).sort()).toEqual([
+        'latest.safetensors',
+        'step-0000001.safetensors',
+      ]);
+      expect(loadCheckpoint(path.join(run, 'checkpoints', 'latest.safetensors')).progress.globalStep).toBe(1);
+    },
+    180_000,
+  );
 
-  it("--precision f16 trains with float16 conv operands where the adapter has 'shader-f16', else says so in one line", async () => {
-    const info = JSON.parse((await segan(['info', '--json'])).stdout) as { features: string[] };
-    const r = await segan(['train', ...tiny, '--run', 'half', '--max-steps', '2', '--precision', 'f16']);
-    if (info.features.includes('shader-f16')) {
-      expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/training SegAN \(code preset, float16 conv operands\)/);
-      const metrics = fs
-        .readFileSync(path.join(runs, 'half', 'metrics.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l));
-      expect(metrics.filter((m) => m.step !== undefined).length).toBeGreaterThan(0);
-      for (const m of metrics)
-        for (const v of Object.values(m)) if (typeof v === 'number') expect(Number.isFinite(v)).toBe(true);
-    } else {
-      expect(r.status).toBe(1);
-      expect(r.stderr).toMatch(/^segan train: --precision f16: precision 'f16' needs the adapter feature 'shader-f16'/);
-      expect(fs.existsSync(path.join(runs, 'half'))).toBe(false);
-    }
-  }, 180_000);
+  it(
+    "--precision f16 trains with float16 conv operands where the adapter has 'shader-f16', else says so in one " +
+      'line',
+    async () => {
+      const info = JSON.parse((await segan(['info', '--json'])).stdout) as { features: string[] };
+      const r = await segan(['train', ...tiny, '--run', 'half', '--max-steps', '2', '--precision', 'f16']);
+      if (info.features.includes('shader-f16')) {
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stdout).toMatch(/training SegAN \(code preset, float16 conv operands\)/);
+        const metrics = fs
+          .readFileSync(path.join(runs, 'half', 'metrics.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
+        expect(metrics.filter((m) => m.step !== undefined).length).toBeGreaterThan(0);
+        for (const m of metrics)
+          for (const v of Object.values(m)) if (typeof v === 'number') expect(Number.isFinite(v)).toBe(true);
+      } else {
+        expect(r.status).toBe(1);
+        expect(r.stderr).toMatch(
+          /^segan train: --precision f16: precision 'f16' needs the adapter feature 'shader-f16'/,
+        );
+        expect(fs.existsSync(path.join(runs, 'half'))).toBe(false);
+      }
+    },
+    180_000,
+  );
 
   it("--resume continues the run's own plan; an explicit option overrides it, is printed and recorded", async () => {
     const run = path.join(runs, 'plan');
@@ -255,12 +268,19 @@ describe('a dataset on a read-only file system', () => {
       const ck = path.join(runs, 'ro', 'checkpoints', 'latest.safetensors');
       const bin = path.join(ROOT, 'bin/segan.mjs');
       const q = (a: string[]) => a.map((x) => `'${x}'`).join(' ');
+      const segan = (args: string[], status: number) => `'${process.execPath}' '${bin}' ${q(args)} || exit ${status}`;
       const script = [
         `mount --bind -o ro '${data}' '${data}'`,
         `touch '${data}/probe' 2>/dev/null && { echo 'the mount is writable'; exit 9; }`,
-        `'${process.execPath}' '${bin}' ${q(['train', ...tiny, '--run', 'ro-mount', '--max-steps', '1', '--cache', path.join(tmp, 'ro-cache')])} || exit 11`,
-        `'${process.execPath}' '${bin}' ${q(['eval', '--data', data, '--checkpoint', ck, '--cases', 'Synth_004', '--out', path.join(tmp, 'ro-eval')])} || exit 12`,
-        `'${process.execPath}' '${bin}' ${q(['predict', '--checkpoint', ck, '--case', path.join(data, 'Synth_003'), '--out', path.join(tmp, 'ro.nii.gz')])} || exit 13`,
+        segan(['train', ...tiny, '--run', 'ro-mount', '--max-steps', '1', '--cache', path.join(tmp, 'ro-cache')], 11),
+        segan(
+          ['eval', '--data', data, '--checkpoint', ck, '--cases', 'Synth_004', '--out', path.join(tmp, 'ro-eval')],
+          12,
+        ),
+        segan(
+          ['predict', '--checkpoint', ck, '--case', path.join(data, 'Synth_003'), '--out', path.join(tmp, 'ro.nii.gz')],
+          13,
+        ),
       ].join('\n');
       const r = spawnSync('unshare', ['-m', 'sh', '-c', script], {
         cwd: tmp,
@@ -276,17 +296,21 @@ describe('a dataset on a read-only file system', () => {
 });
 
 describe('once a crash, now a refusal', () => {
-  it('segan eval --batch 0 (a segmentation fault before): exit 2 naming --batch, no signal; predictSlices refuses batch 0', async () => {
-    const ck = path.join(runs, 'a', 'checkpoints', 'latest.safetensors');
-    const r = await segan(['eval', '--data', data, '--checkpoint', ck, '--batch', '0']);
-    expect(r.signal).toBeNull();
-    expect(r.status).toBe(2);
-    expect(r.stderr).toBe('segan eval: --batch must be an integer from 1 to 1024 (got 0)\n');
-    const { predictSlices } = await import('../../src/segan/infer.ts');
-    await expect(predictSlices(null as never, null as never, null as never, 0)).rejects.toThrow(
-      /predictSlices: batch must be an integer ≥ 1, got 0/,
-    );
-  });
+  it(
+    'segan eval --batch 0 (a segmentation fault before): exit 2 naming --batch, no signal; predictSlices ' +
+      'refuses batch 0',
+    async () => {
+      const ck = path.join(runs, 'a', 'checkpoints', 'latest.safetensors');
+      const r = await segan(['eval', '--data', data, '--checkpoint', ck, '--batch', '0']);
+      expect(r.signal).toBeNull();
+      expect(r.status).toBe(2);
+      expect(r.stderr).toBe('segan eval: --batch must be an integer from 1 to 1024 (got 0)\n');
+      const { predictSlices } = await import('../../src/segan/infer.ts');
+      await expect(predictSlices(null as never, null as never, null as never, 0)).rejects.toThrow(
+        /predictSlices: batch must be an integer ≥ 1, got 0/,
+      );
+    },
+  );
 });
 
 describe("Dawn's native warnings", () => {

@@ -80,19 +80,23 @@ describe('augmentations of training crops', () => {
     expect(bits(all({ rotate: 30, scale: 0.2 }, 1))).not.toBe(bits(a));
   });
 
-  it('intensity: background stays 0, the brain changes, crops and labels do not (augmentations draw from their own stream)', () => {
-    const plain = all();
-    const aug = all({ intensity: 0.3 });
-    let changed = 0;
-    plain.forEach((b, i) => {
-      expect(Buffer.from(aug[i].label.buffer).equals(Buffer.from(b.label.buffer))).toBe(true);
-      b.image.forEach((v, j) => {
-        if (v === 0) expect(aug[i].image[j]).toBe(0);
-        else if (aug[i].image[j] !== v) changed++;
+  it(
+    'intensity: background stays 0, the brain changes, crops ' +
+      'and labels do not (augmentations draw from their own stream)',
+    () => {
+      const plain = all();
+      const aug = all({ intensity: 0.3 });
+      let changed = 0;
+      plain.forEach((b, i) => {
+        expect(Buffer.from(aug[i].label.buffer).equals(Buffer.from(b.label.buffer))).toBe(true);
+        b.image.forEach((v, j) => {
+          if (v === 0) expect(aug[i].image[j]).toBe(0);
+          else if (aug[i].image[j] !== v) changed++;
+        });
       });
-    });
-    expect(changed).toBeGreaterThan(0);
-  });
+      expect(changed).toBeGreaterThan(0);
+    },
+  );
 
   it('affineSampleMatrix: no turn and no zoom is the integer crop; 90° turns the crop about its centre', () => {
     const S = 24;

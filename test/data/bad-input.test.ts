@@ -155,7 +155,10 @@ const BAD: BadInput[] = [
       editNifti(f, (b) => void b.writeInt16LE(16, 46));
       return f;
     },
-    read: /truncated: the header declares 12×10×16 int16 \(4192 bytes with the header\) but the decompressed data ends after 2272 bytes/,
+    read: new RegExp(
+      /truncated: the header declares 12×10×16 int16 \(4192 bytes with the header\) /.source +
+        /but the decompressed data ends after 2272 bytes/.source,
+    ),
     load: /truncated: the header declares 12×10×16 int16/,
     inspect: /unreadable t1c: .*: truncated: the header declares 12×10×16 int16/,
     inspectNamesFile: true,
@@ -255,7 +258,10 @@ const BAD: BadInput[] = [
       );
       return f;
     },
-    read: /not a NIfTI file: the header size field is .* expected 348 \(NIfTI-1\) or 540 \(NIfTI-2\); first bytes "\\x89PNG/,
+    read: new RegExp(
+      /not a NIfTI file: the header size field is .* expected 348 \(NIfTI-1\) or 540 /.source +
+        /\(NIfTI-2\); first bytes "\\x89PNG/.source,
+    ),
     load: /not a NIfTI file/,
     inspect: /unreadable t1c: .*: not a NIfTI file/,
     inspectNamesFile: true,
@@ -394,7 +400,8 @@ describe('bad input: `segan inspect --data DIR` exits 1 and prints the problem',
 
 describe('bad input: nothing is written when the data is bad', () => {
   beforeAll(async () => {
-    // a tiny SegAN checkpoint (width 1/16, 16×16 crops of a 16×16×8 volume crop), made on this machine's WebGPU adapter
+    // a tiny SegAN checkpoint (width 1/16, 16×16 crops of a 16×16×8 volume crop), made on this machine's WebGPU
+    // adapter
     const { createEngine } = await import('../../src/index.ts');
     const { makeConfig } = await import('../../src/segan/config.ts');
     const { SeganModel } = await import('../../src/segan/model.ts');
@@ -466,32 +473,35 @@ describe('bad input: nothing is written when the data is bad', () => {
     expect(fs.existsSync(runs)).toBe(false);
   });
 
-  it('`segan train` on a case with a missing modality: fails naming the case, writes no config or checkpoint', async () => {
-    const k = BAD.findIndex((b) => b.name === 'missing modality file');
-    const { root, dir, id } = built[k];
-    const runs = path.join(tmp, 'runs-bad');
-    const r = await segan([
-      'train',
-      '--data',
-      root,
-      '--runs',
-      runs,
-      '--run',
-      'r',
-      '--epochs',
-      '1',
-      '--width',
-      '0.0625',
-      '--size',
-      '16',
-      '--crop',
-      '16x16x8',
-      '--cache',
-      path.join(tmp, 'cache-train'),
-    ]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^segan train: --data ${root}: .*${dir}: case ${id} has no t2 volume\n$`));
-    // the run folder is made only once the run has started
-    expect(fs.existsSync(runs)).toBe(false);
-  });
+  it(
+    '`segan train` on a case with a missing modality: ' + 'fails naming the case, writes no config or checkpoint',
+    async () => {
+      const k = BAD.findIndex((b) => b.name === 'missing modality file');
+      const { root, dir, id } = built[k];
+      const runs = path.join(tmp, 'runs-bad');
+      const r = await segan([
+        'train',
+        '--data',
+        root,
+        '--runs',
+        runs,
+        '--run',
+        'r',
+        '--epochs',
+        '1',
+        '--width',
+        '0.0625',
+        '--size',
+        '16',
+        '--crop',
+        '16x16x8',
+        '--cache',
+        path.join(tmp, 'cache-train'),
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^segan train: --data ${root}: .*${dir}: case ${id} has no t2 volume\n$`));
+      // the run folder is made only once the run has started
+      expect(fs.existsSync(runs)).toBe(false);
+    },
+  );
 });

@@ -53,52 +53,57 @@ describe(`BraTS 2018 dev cases ${HAS_BRATS ? '' : SKIP_NOTE}`, () => {
       expect(t1c.sclSlope).toBe(zeroSlope ? 0 : 1);
       expect(t1c.scaled).toBe(false);
       lines.push(
-        `  ${id.padEnd(22)} t1ce ${t1c.datatype} qform ${t1c.qformCode} sform ${t1c.sformCode} scl_slope ${t1c.sclSlope}  seg ${seg.datatype}`,
+        `  ${id.padEnd(22)} t1ce ${t1c.datatype} qform ${t1c.qformCode} ` +
+          `sform ${t1c.sformCode} scl_slope ${t1c.sclSlope}  seg ${seg.datatype}`,
       );
     }
     console.log(`BraTS headers:\n${lines.join('\n')}`);
   });
 
-  it.skipIf(!HAS_BRATS)('loads every case: 240×240×155, LPS kept as is, labels ⊆ {0,1,2,4} with tumour', async () => {
-    const lines: string[] = [];
-    for (const [n, id] of IDS.entries()) {
-      // the first case with the default modalities, the others with FLAIR only (keeps the test quick)
-      const c = await loadCase(path.join(BRATS_DEV, id), n === 0 ? {} : { modalities: ['flair'] });
-      expect(c.id).toBe(id);
-      expect(c.modalities).toEqual(n === 0 ? ['t1c', 't2', 'flair'] : ['flair']);
-      expect(c.shape).toEqual([240, 240, 155]);
-      expect(c.images).toHaveLength(n === 0 ? 3 : 1);
-      expect(c.transform.identity).toBe(true); // BraTS is already in the canonical orientation
-      expect(c.transform.sourceOrientation).toBe('LPS');
-      expect(c.reference.path.endsWith(n === 0 ? `${id}_t1ce.nii.gz` : `${id}_flair.nii.gz`)).toBe(true);
-      for (const img of c.images) {
-        expect(img).toBeInstanceOf(Float32Array);
-        expect(img.length).toBe(240 * 240 * 155);
+  it.skipIf(!HAS_BRATS)(
+    'loads every case: 240×240×155, LPS kept as is, ' + 'labels ⊆ {0,1,2,4} with tumour',
+    async () => {
+      const lines: string[] = [];
+      for (const [n, id] of IDS.entries()) {
+        // the first case with the default modalities, the others with FLAIR only (keeps the test quick)
+        const c = await loadCase(path.join(BRATS_DEV, id), n === 0 ? {} : { modalities: ['flair'] });
+        expect(c.id).toBe(id);
+        expect(c.modalities).toEqual(n === 0 ? ['t1c', 't2', 'flair'] : ['flair']);
+        expect(c.shape).toEqual([240, 240, 155]);
+        expect(c.images).toHaveLength(n === 0 ? 3 : 1);
+        expect(c.transform.identity).toBe(true); // BraTS is already in the canonical orientation
+        expect(c.transform.sourceOrientation).toBe('LPS');
+        expect(c.reference.path.endsWith(n === 0 ? `${id}_t1ce.nii.gz` : `${id}_flair.nii.gz`)).toBe(true);
+        for (const img of c.images) {
+          expect(img).toBeInstanceOf(Float32Array);
+          expect(img.length).toBe(240 * 240 * 155);
+        }
+        const hist = new Uint32Array(256);
+        for (const l of c.seg!) hist[l]++;
+        const counts = new Map<number, number>();
+        hist.forEach((k, l) => k && counts.set(l, k));
+        const labels = [...counts.keys()];
+        expect(labels.every((l) => [0, 1, 2, 4].includes(l))).toBe(true);
+        const tumour = c.seg!.length - (counts.get(0) ?? 0);
+        expect(tumour).toBeGreaterThan(10_000); // whole tumour: tens of thousands of mm³
+        expect(tumour).toBeLessThan(0.05 * c.seg!.length);
+        const [whole, core, enh] = regionMasks(c.seg!, ['whole', 'core', 'enhancing']);
+        const ones = (m: Uint8Array) => {
+          let k = 0;
+          for (let i = 0; i < m.length; i++) k += m[i];
+          return k;
+        };
+        expect(ones(whole)).toBe(tumour);
+        expect(ones(core)).toBe((counts.get(1) ?? 0) + (counts.get(4) ?? 0));
+        expect(ones(enh)).toBe(counts.get(4) ?? 0);
+        lines.push(
+          `  ${id.padEnd(22)} ${labels.map((l) => `${l}:${counts.get(l)}`).join('  ')}   ` +
+            `whole ${ones(whole)} core ${ones(core)} enhancing ${ones(enh)}`,
+        );
       }
-      const hist = new Uint32Array(256);
-      for (const l of c.seg!) hist[l]++;
-      const counts = new Map<number, number>();
-      hist.forEach((k, l) => k && counts.set(l, k));
-      const labels = [...counts.keys()];
-      expect(labels.every((l) => [0, 1, 2, 4].includes(l))).toBe(true);
-      const tumour = c.seg!.length - (counts.get(0) ?? 0);
-      expect(tumour).toBeGreaterThan(10_000); // whole tumour: tens of thousands of mm³
-      expect(tumour).toBeLessThan(0.05 * c.seg!.length);
-      const [whole, core, enh] = regionMasks(c.seg!, ['whole', 'core', 'enhancing']);
-      const ones = (m: Uint8Array) => {
-        let k = 0;
-        for (let i = 0; i < m.length; i++) k += m[i];
-        return k;
-      };
-      expect(ones(whole)).toBe(tumour);
-      expect(ones(core)).toBe((counts.get(1) ?? 0) + (counts.get(4) ?? 0));
-      expect(ones(enh)).toBe(counts.get(4) ?? 0);
-      lines.push(
-        `  ${id.padEnd(22)} ${labels.map((l) => `${l}:${counts.get(l)}`).join('  ')}   whole ${ones(whole)} core ${ones(core)} enhancing ${ones(enh)}`,
-      );
-    }
-    console.log(`BraTS label counts:\n${lines.join('\n')}`);
-  });
+      console.log(`BraTS label counts:\n${lines.join('\n')}`);
+    },
+  );
 });
 
 describe('case discovery and regions (synthetic)', () => {

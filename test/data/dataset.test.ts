@@ -284,54 +284,58 @@ describe('dataset on synthetic cases', () => {
 });
 
 describe(`dataset on the BraTS 2018 dev cases ${HAS_BRATS ? '' : SKIP_NOTE}`, () => {
-  it.skipIf(!HAS_BRATS)('caches, reuses, serves 160×160 crops and puts predictions back into 240×240×155', async () => {
-    const cacheDir = path.join(tmp, 'brats-cache');
-    const t0 = performance.now();
-    const ds = await openDataset(BRATS_DEV, { cacheDir, seed: 1 });
-    const buildMs = performance.now() - t0;
-    expect(ds.cache.built).toHaveLength(5);
-    expect(ds.valCases).toHaveLength(1);
-    expect(ds.numSlices('train')).toBe(4 * 128);
-    ds.close();
-    const reads = niftiStats.reads;
-    const t1 = performance.now();
-    const again = await openDataset(BRATS_DEV, { cacheDir, seed: 1 });
-    const reuseMs = performance.now() - t1;
-    expect(niftiStats.reads).toBe(reads);
-    expect(again.cache.reused).toHaveLength(5);
-    const first = again.batches('train', 16, { epoch: 0, flip: true }).next().value as Batch;
-    expect(first.count).toBe(16);
-    expect(first.image.length).toBe(16 * 3 * 160 * 160);
-    expect(first.label.length).toBe(16 * 3 * 160 * 160);
-    // putBack of the ground truth's centre crop reproduces the seg file inside the crop (all BraTS tumour lies there)
-    const id = again.valCases[0];
-    const cs = again.caseSlices(id);
-    const back = again.putBack(id, cs.raw);
-    const seg = await readNifti(again.caseEntry(id).sources.at(-1)!.path);
-    expect(back.length).toBe(240 * 240 * 155);
-    let diff = 0;
-    let tumour = 0;
-    for (let i = 0; i < back.length; i++) {
-      const x = i % 240;
-      const y = Math.floor(i / 240) % 240;
-      const z = Math.floor(i / 57600);
-      const inside = x >= 40 && x < 200 && y >= 40 && y < 200 && z >= 13 && z < 141;
-      if (back[i] !== (inside ? seg.data[i] : 0)) diff++;
-      if (seg.data[i] > 0) tumour++;
-    }
-    expect(diff).toBe(0);
-    // written with the reference header, it has the original file's geometry
-    const ref = await again.referenceHeader(id);
-    const out = path.join(tmp, `${id}_pred.nii.gz`);
-    await writeNifti(out, back, { like: ref });
-    const w = await readNifti(out);
-    expect(w.shape).toEqual([240, 240, 155]);
-    expect(w.datatype).toBe('uint8');
-    expect(Array.from(w.affine)).toEqual(Array.from(ref.affine));
-    expect([w.qformCode, w.sformCode]).toEqual([ref.qformCode, ref.sformCode]);
-    console.log(
-      `BraTS dataset: build ${(buildMs / 1000).toFixed(1)} s, reopen ${reuseMs.toFixed(0)} ms; val case ${id}: tumour ${tumour} voxels, ${back.reduce((n, v) => n + (v > 0 ? 1 : 0), 0)} put back`,
-    );
-    again.close();
-  });
+  it.skipIf(!HAS_BRATS)(
+    'caches, reuses, serves 160×160 crops ' + 'and puts predictions back into 240×240×155',
+    async () => {
+      const cacheDir = path.join(tmp, 'brats-cache');
+      const t0 = performance.now();
+      const ds = await openDataset(BRATS_DEV, { cacheDir, seed: 1 });
+      const buildMs = performance.now() - t0;
+      expect(ds.cache.built).toHaveLength(5);
+      expect(ds.valCases).toHaveLength(1);
+      expect(ds.numSlices('train')).toBe(4 * 128);
+      ds.close();
+      const reads = niftiStats.reads;
+      const t1 = performance.now();
+      const again = await openDataset(BRATS_DEV, { cacheDir, seed: 1 });
+      const reuseMs = performance.now() - t1;
+      expect(niftiStats.reads).toBe(reads);
+      expect(again.cache.reused).toHaveLength(5);
+      const first = again.batches('train', 16, { epoch: 0, flip: true }).next().value as Batch;
+      expect(first.count).toBe(16);
+      expect(first.image.length).toBe(16 * 3 * 160 * 160);
+      expect(first.label.length).toBe(16 * 3 * 160 * 160);
+      // putBack of the ground truth's centre crop reproduces the seg file inside the crop (all BraTS tumour lies there)
+      const id = again.valCases[0];
+      const cs = again.caseSlices(id);
+      const back = again.putBack(id, cs.raw);
+      const seg = await readNifti(again.caseEntry(id).sources.at(-1)!.path);
+      expect(back.length).toBe(240 * 240 * 155);
+      let diff = 0;
+      let tumour = 0;
+      for (let i = 0; i < back.length; i++) {
+        const x = i % 240;
+        const y = Math.floor(i / 240) % 240;
+        const z = Math.floor(i / 57600);
+        const inside = x >= 40 && x < 200 && y >= 40 && y < 200 && z >= 13 && z < 141;
+        if (back[i] !== (inside ? seg.data[i] : 0)) diff++;
+        if (seg.data[i] > 0) tumour++;
+      }
+      expect(diff).toBe(0);
+      // written with the reference header, it has the original file's geometry
+      const ref = await again.referenceHeader(id);
+      const out = path.join(tmp, `${id}_pred.nii.gz`);
+      await writeNifti(out, back, { like: ref });
+      const w = await readNifti(out);
+      expect(w.shape).toEqual([240, 240, 155]);
+      expect(w.datatype).toBe('uint8');
+      expect(Array.from(w.affine)).toEqual(Array.from(ref.affine));
+      expect([w.qformCode, w.sformCode]).toEqual([ref.qformCode, ref.sformCode]);
+      console.log(
+        `BraTS dataset: build ${(buildMs / 1000).toFixed(1)} s, reopen ${reuseMs.toFixed(0)} ms; val ` +
+          `case ${id}: tumour ${tumour} voxels, ${back.reduce((n, v) => n + (v > 0 ? 1 : 0), 0)} put back`,
+      );
+      again.close();
+    },
+  );
 });

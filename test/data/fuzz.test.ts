@@ -156,7 +156,10 @@ async function writeAndRead(
   return fs.readFileSync(f);
 }
 
-/** BraTS bases: t1 (int16), seg (uint8) and flair (float32) cropped to 32×32×16 around the tumour; t1 also as NIfTI-2 LE/BE. */
+/**
+ * BraTS bases: t1 (int16), seg (uint8) and flair (float32) cropped to 32×32×16 around the tumour; t1 also as NIfTI-2
+ * LE/BE.
+ */
 async function bratsBases(): Promise<Base[]> {
   const id = 'Brats18_CBICA_ABM_1';
   const dir = path.join(BRATS_DEV, id);
@@ -636,7 +639,9 @@ function makeCase(i: number, bases: Base[], r: Rand, dir: string): Case {
       } else {
         const src = base.img ? base.img.bytes : base.gz;
         gzBytes = t === 1 ? Buffer.concat([src, junk]) : Buffer.concat([src, gzip1(junk)]);
-        what = `${base.img ? 'img ' : ''}${t === 1 ? `${junk.length} junk bytes after the gzip stream` : 'a second gzip member'}`;
+        what = `${base.img ? 'img ' : ''}${
+          t === 1 ? `${junk.length} junk bytes after the gzip stream` : 'a second gzip member'
+        }`;
       }
       break;
     }
@@ -837,7 +842,9 @@ async function fuzz(label: string, bases: Base[], count: number, seed: number): 
       }
       if (res.peakRss > RSS_CEILING || res.peakArrayBuffers > ARRAY_BUFFER_CEILING) {
         res.failures.push(
-          `${c.name}: RSS ${(res.peakRss / 2 ** 20).toFixed(0)} MiB (ceiling ${RSS_CEILING / 2 ** 20}), ArrayBuffers ${(res.peakArrayBuffers / 2 ** 20).toFixed(0)} MiB (ceiling ${ARRAY_BUFFER_CEILING / 2 ** 20})`,
+          `${c.name}: RSS ${(res.peakRss / 2 ** 20).toFixed(0)} MiB ` +
+            `(ceiling ${RSS_CEILING / 2 ** 20}), ArrayBuffers ${(res.peakArrayBuffers / 2 ** 20).toFixed(0)} ` +
+            `MiB (ceiling ${ARRAY_BUFFER_CEILING / 2 ** 20})`,
         );
         break;
       }
@@ -854,10 +861,13 @@ async function fuzz(label: string, bases: Base[], count: number, seed: number): 
 function report(label: string, res: RunResult, count: number): string {
   const pad = (s: string, n: number) => s.padEnd(n);
   const lines = [
-    `fuzz (${label}): ${count} mutated files: ${res.loaded} loaded, ${res.rejected} rejected with NiftiError, ${res.failures.length} failures; ` +
-      `${(res.totalMs / 1000).toFixed(1)} s in all, slowest call ${res.maxCallMs.toFixed(0)} ms (limit ${CALL_LIMIT_MS} ms), ` +
+    `fuzz (${label}): ${count} mutated files: ${res.loaded} loaded, ${res.rejected} ` +
+      `rejected with NiftiError, ${res.failures.length} failures; ` +
+      `${(res.totalMs / 1000).toFixed(1)} s in all, slowest ` +
+      `call ${res.maxCallMs.toFixed(0)} ms (limit ${CALL_LIMIT_MS} ms), ` +
       `peak RSS ${(res.peakRss / 2 ** 20).toFixed(0)} MiB (ceiling ${RSS_CEILING / 2 ** 20} MiB), ` +
-      `peak ArrayBuffers ${(res.peakArrayBuffers / 2 ** 20).toFixed(0)} MiB (ceiling ${ARRAY_BUFFER_CEILING / 2 ** 20} MiB); seed ${SEED}`,
+      `peak ArrayBuffers ${(res.peakArrayBuffers / 2 ** 20).toFixed(0)} ` +
+      `MiB (ceiling ${ARRAY_BUFFER_CEILING / 2 ** 20} MiB); seed ${SEED}`,
     `  slowest: ${res.slowest}`,
     '  by mutation (loaded / rejected):',
     ...Object.entries(res.byKind).map(([k, [l, j]]) => `    ${pad(k, 14)} ${String(l).padStart(4)} / ${j}`),
@@ -883,40 +893,47 @@ describe('readNifti fuzzing', () => {
     expect(res.peakArrayBuffers).toBeLessThan(ARRAY_BUFFER_CEILING);
   }, 120_000);
 
-  it('a header declaring the largest allowed volume over a short gzip stream: refused quickly, memory stays bounded', async () => {
-    // 2^28 uint8 voxels declared (MAX_VOXELS: a 1 GiB Float32Array), 400 kB of incompressible data present:
-    // large enough that the up-front "maximal deflate could not hold it" check lets it through.
-    const r = mulberry32(SEED);
-    const like = createNiftiHeader(
-      [1024, 1024, 256],
-      affineFromRows([
-        [1, 0, 0, 0],
-        [0, 1, 0, 0],
-        [0, 0, 1, 0],
-      ]),
-    );
-    const hdr = Buffer.from(niftiHeaderBytes(like, 'uint8'));
-    const body = Buffer.from(Array.from({ length: 400_000 }, () => randInt(r, 256)));
-    const f = path.join(tmp, 'declared-max.nii.gz');
-    fs.writeFileSync(f, gzip1(Buffer.concat([hdr, body])));
-    const rss0 = process.memoryUsage.rss();
-    const s = performance.now();
-    const out = await withTimeout(readNifti(f), CALL_LIMIT_MS);
-    const ms = performance.now() - s;
-    const grew = process.memoryUsage.rss() - rss0;
-    console.log(
-      `declared 1024×1024×256 uint8 over 400 kB of gzip data: ${'timeout' in out ? 'timeout' : out.ok ? 'loaded' : (out.e as Error).message.slice(f.length + 2)} in ${ms.toFixed(0)} ms, RSS +${(grew / 2 ** 20).toFixed(1)} MiB`,
-    );
-    expect('timeout' in out).toBe(false);
-    expect('ok' in out && !out.ok && out.e instanceof NiftiError).toBe(true);
-    const msg = (out as { e: Error }).e.message;
-    expect(msg.startsWith(`${f}: `)).toBe(true);
-    expect(msg).toMatch(/truncated: the header declares 1024×1024×256 uint8/);
-    expect(grew).toBeLessThan(64 * 2 ** 20);
-  });
+  it(
+    'a header declaring the largest allowed volume over a ' +
+      'short gzip stream: refused quickly, memory stays bounded',
+    async () => {
+      // 2^28 uint8 voxels declared (MAX_VOXELS: a 1 GiB Float32Array), 400 kB of incompressible data present:
+      // large enough that the up-front "maximal deflate could not hold it" check lets it through.
+      const r = mulberry32(SEED);
+      const like = createNiftiHeader(
+        [1024, 1024, 256],
+        affineFromRows([
+          [1, 0, 0, 0],
+          [0, 1, 0, 0],
+          [0, 0, 1, 0],
+        ]),
+      );
+      const hdr = Buffer.from(niftiHeaderBytes(like, 'uint8'));
+      const body = Buffer.from(Array.from({ length: 400_000 }, () => randInt(r, 256)));
+      const f = path.join(tmp, 'declared-max.nii.gz');
+      fs.writeFileSync(f, gzip1(Buffer.concat([hdr, body])));
+      const rss0 = process.memoryUsage.rss();
+      const s = performance.now();
+      const out = await withTimeout(readNifti(f), CALL_LIMIT_MS);
+      const ms = performance.now() - s;
+      const grew = process.memoryUsage.rss() - rss0;
+      console.log(
+        `declared 1024×1024×256 uint8 over 400 kB of gzip ` +
+          `data: ${'timeout' in out ? 'timeout' : out.ok ? 'loaded' : (out.e as Error).message.slice(f.length + 2)} ` +
+          `in ${ms.toFixed(0)} ms, RSS +${(grew / 2 ** 20).toFixed(1)} MiB`,
+      );
+      expect('timeout' in out).toBe(false);
+      expect('ok' in out && !out.ok && out.e instanceof NiftiError).toBe(true);
+      const msg = (out as { e: Error }).e.message;
+      expect(msg.startsWith(`${f}: `)).toBe(true);
+      expect(msg).toMatch(/truncated: the header declares 1024×1024×256 uint8/);
+      expect(grew).toBeLessThan(64 * 2 ** 20);
+    },
+  );
 
   it.skipIf(!HAS_BRATS || !HAS_EDGE)(
-    `real inputs (BraTS crop + nifti-edge): ${REAL_CASES} mutated files${HAS_BRATS && HAS_EDGE ? '' : ` (skipped: shared data not found at ${SHARED_DATA})`}`,
+    `real inputs (BraTS crop + nifti-edge): ${REAL_CASES} mutated ` +
+      `files${HAS_BRATS && HAS_EDGE ? '' : ` (skipped: shared data not found at ${SHARED_DATA})`}`,
     async () => {
       const bases = [...(await bratsBases()), ...edgeBases()];
       const res = await fuzz('real', bases, REAL_CASES, SEED);

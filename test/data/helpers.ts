@@ -20,7 +20,8 @@ export const SKIP_NOTE = `(skipped: shared data not found at ${SHARED_DATA})`;
 // instead of passing with its real-file tests skipped. Elsewhere they skip and say so.
 if ((!HAS_BRATS || !HAS_EDGE) && process.env.CI === 'true')
   throw new Error(
-    `the shared real data is missing: ${!HAS_BRATS ? BRATS_DEV : NIFTI_EDGE} (CI=true: tests on real files must run; put ../shared/data beside the checkout)`,
+    `the shared real data is missing: ${!HAS_BRATS ? BRATS_DEV : NIFTI_EDGE} ` +
+      `(CI=true: tests on real files must run; put ../shared/data beside the checkout)`,
   );
 if (!HAS_BRATS || !HAS_EDGE) console.warn(`data tests: ${SHARED_DATA} is missing; tests on real files are skipped`);
 

@@ -65,8 +65,10 @@ describe(`nifti-edge files ${HAS_EDGE ? '' : SKIP_NOTE}`, () => {
       const want = EDGE[f];
       try {
         const v = await readNifti(p);
+        const shape = v.shape.join('×').padEnd(11);
         table.push(
-          `  ok    ${f.padEnd(42)} NIfTI-${v.version} ${v.littleEndian ? 'LE' : 'BE'} ${v.datatype.padEnd(7)} ${v.shape.join('×').padEnd(11)} ${orientationCode(v.affine)} (${v.affineSource})`,
+          `  ok    ${f.padEnd(42)} NIfTI-${v.version} ${v.littleEndian ? 'LE' : 'BE'} ${v.datatype.padEnd(7)} ` +
+            `${shape} ${orientationCode(v.affine)} (${v.affineSource})`,
         );
         expect(want, `${f} read but should fail`).toBe('ok');
         expect(v.data.length).toBe(v.shape[0] * v.shape[1] * v.shape[2]);

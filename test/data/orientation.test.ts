@@ -57,47 +57,51 @@ describe('orientation', () => {
     expect(CANONICAL).toBe('LPS');
   });
 
-  it('toCanonical then fromCanonical is the identity for all 48 axis orders and flips, and world positions are kept', () => {
-    const shape: Shape3 = [5, 4, 3];
-    const n = 60;
-    const data = Float32Array.from({ length: n }, (_, i) => i + 1);
-    const seen = new Set<string>();
-    for (const { affine, name } of signedPermutations()) {
-      seen.add(name);
-      const c = toCanonical({ data, shape, affine, voxelSize: [1, 2, 3] });
-      expect(c.orientation, name).toBe('LPS');
-      expect(orientationCode(c.affine)).toBe('LPS');
-      expect(c.transform.sourceOrientation).toBe(name);
-      expect(c.transform.identity).toBe(name === 'LPS');
-      expect(c.shape[0] * c.shape[1] * c.shape[2]).toBe(n);
-      // every voxel lands where the canonical affine says the same world point is
-      const [X, Y] = c.shape;
-      for (let idx = 0; idx < n; idx += 7) {
-        const v = c.data[idx] - 1; // the source linear index this canonical voxel came from
-        const si = v % 5;
-        const sj = Math.floor(v / 5) % 4;
-        const sk = Math.floor(v / 20);
-        const ci = idx % X;
-        const cj = Math.floor(idx / X) % Y;
-        const ck = Math.floor(idx / (X * Y));
-        const w1 = worldOf(affine, si, sj, sk);
-        const w2 = worldOf(c.affine, ci, cj, ck);
-        w1.forEach((w, a) => expect(w2[a]).toBeCloseTo(w, 9));
-        expect(c.data[idx]).toBe(data[v]);
+  it(
+    'toCanonical then fromCanonical is the identity for all ' +
+      '48 axis orders and flips, and world positions are kept',
+    () => {
+      const shape: Shape3 = [5, 4, 3];
+      const n = 60;
+      const data = Float32Array.from({ length: n }, (_, i) => i + 1);
+      const seen = new Set<string>();
+      for (const { affine, name } of signedPermutations()) {
+        seen.add(name);
+        const c = toCanonical({ data, shape, affine, voxelSize: [1, 2, 3] });
+        expect(c.orientation, name).toBe('LPS');
+        expect(orientationCode(c.affine)).toBe('LPS');
+        expect(c.transform.sourceOrientation).toBe(name);
+        expect(c.transform.identity).toBe(name === 'LPS');
+        expect(c.shape[0] * c.shape[1] * c.shape[2]).toBe(n);
+        // every voxel lands where the canonical affine says the same world point is
+        const [X, Y] = c.shape;
+        for (let idx = 0; idx < n; idx += 7) {
+          const v = c.data[idx] - 1; // the source linear index this canonical voxel came from
+          const si = v % 5;
+          const sj = Math.floor(v / 5) % 4;
+          const sk = Math.floor(v / 20);
+          const ci = idx % X;
+          const cj = Math.floor(idx / X) % Y;
+          const ck = Math.floor(idx / (X * Y));
+          const w1 = worldOf(affine, si, sj, sk);
+          const w2 = worldOf(c.affine, ci, cj, ck);
+          w1.forEach((w, a) => expect(w2[a]).toBeCloseTo(w, 9));
+          expect(c.data[idx]).toBe(data[v]);
+        }
+        const back = fromCanonical(c.data, c.transform);
+        expect(firstDifference(back, data)).toBe(-1);
+        // a label map in another type maps back too
+        const labels = Uint8Array.from(data, (x) => x % 5);
+        expect(Array.from(fromCanonical(reorientToCanonical(labels, c.transform), c.transform))).toEqual(
+          Array.from(labels),
+        );
+        expect(c.voxelSize).toEqual(
+          [0, 1, 2].map((a) => Math.hypot(c.affine[a * 4], c.affine[a * 4 + 1], c.affine[a * 4 + 2])),
+        );
       }
-      const back = fromCanonical(c.data, c.transform);
-      expect(firstDifference(back, data)).toBe(-1);
-      // a label map in another type maps back too
-      const labels = Uint8Array.from(data, (x) => x % 5);
-      expect(Array.from(fromCanonical(reorientToCanonical(labels, c.transform), c.transform))).toEqual(
-        Array.from(labels),
-      );
-      expect(c.voxelSize).toEqual(
-        [0, 1, 2].map((a) => Math.hypot(c.affine[a * 4], c.affine[a * 4 + 1], c.affine[a * 4 + 2])),
-      );
-    }
-    expect(seen.size).toBe(48);
-  });
+      expect(seen.size).toBe(48);
+    },
+  );
 
   it('keeps a volume that is already LPS unchanged (same array)', () => {
     const m = new Float64Array(16);

@@ -131,7 +131,9 @@ describe('preprocessing', () => {
       const tumourAll = count(c.seg!);
       expect(tumourIn).toBe(tumourAll);
       console.log(
-        `preprocess ${c.id}: ${p.stats.map((s) => `${s.modality} p2=${s.lowValue} p98=${s.highValue} brain=${s.brainVoxels}`).join('; ')}`,
+        `preprocess ${c.id}: ${p.stats
+          .map((s) => `${s.modality} p2=${s.lowValue} p98=${s.highValue} brain=${s.brainVoxels}`)
+          .join('; ')}`,
       );
     },
   );

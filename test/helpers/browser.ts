@@ -11,7 +11,8 @@ export const CHROMIUM = process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chrom
 export async function launchChromium(): Promise<{ browser: Browser; close(): Promise<void> }> {
   if (!fs.existsSync(CHROMIUM))
     throw new Error(
-      `no Chromium at ${CHROMIUM}: run 'sudo bash scripts/setup.sh --browser' (installs Debian's chromium) or set PUPPETEER_EXECUTABLE_PATH`,
+      `no Chromium at ${CHROMIUM}: run 'sudo bash scripts/setup.sh --browser' ` +
+        `(installs Debian's chromium) or set PUPPETEER_EXECUTABLE_PATH`,
     );
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'dawngrad-chromium-'));
   const browser = await puppeteer.launch({

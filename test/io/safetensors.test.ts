@@ -180,7 +180,8 @@ describe('safetensors byte layout (hand-made fixture)', () => {
     expect(Array.from(t.data as Int32Array)).toEqual([1, 2, 3, -1]);
     // Offsets listed out of order, metadata last.
     const b2 = handMade(
-      '{"b":{"dtype":"U8","shape":[1],"data_offsets":[1,2]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"__metadata__":{}}',
+      '{"b":{"dtype":"U8","shape":[1],"data_offsets":[1,2]},' +
+        '"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"__metadata__":{}}',
       [10, 20],
     );
     const d2 = decodeSafetensors(b2);
@@ -356,13 +357,15 @@ describe('files', () => {
         { framework: 'dawngrad' },
       ),
     );
-    const script = `
+    const script =
+      `
 import sys, numpy as np
 from safetensors.numpy import load_file, save_file
 d = load_file(sys.argv[1])
 assert d["w.0"].dtype == np.float32 and d["w.0"].tolist() == [[0,1,2],[3,4,5]]
 assert d["lab"].tolist() == [0,2,4] and d["idx"].tolist() == [-7] and d["empty"].shape == (0,4)
-save_file({"w.0": d["w.0"], "lab": d["lab"], "idx": d["idx"], "empty": d["empty"]}, sys.argv[2], metadata={"framework": "dawngrad"})
+save_file({"w.0": d["w.0"], "lab": d["lab"], "idx": d["idx"], "empty": d["empty"]}, sys.argv[2], ` +
+      `metadata={"framework": "dawngrad"})
 `;
     const r = spawnSync(python!, ['-c', script, ours, theirs], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
