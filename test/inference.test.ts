@@ -173,40 +173,44 @@ describe('eval and predict', () => {
     180_000,
   );
 
-  it("predictLoadedCase (the browser's path: a case in memory, no dataset, no cache) writes predict's labels", async () => {
-    const opts = ['--tta', '--postprocess', '--min-component', '5', '--min-enhancing', '50'];
-    const file = path.join(tmp, 'pred-loaded.nii.gz');
-    const p = await segan([
-      'predict',
-      '--checkpoint',
-      ckpt,
-      '--case',
-      path.join(data, 'Synth_003'),
-      '--out',
-      file,
-      ...opts,
-    ]);
-    expect(p.status, p.stderr).toBe(0);
-    const fromPredict = Uint8Array.from((await readNifti(file)).data as ArrayLike<number>);
-    const c = loadCheckpoint(ckpt);
-    const engine = await createEngine();
-    try {
-      const model = new SeganModel(engine, c.config);
-      restore(c, model, null);
-      const loaded = await loadCase((await findCases(data)).find((x) => x.id === 'Synth_003')!);
-      const r = await predictLoadedCase(engine, model.S, loaded, c.config.model.classes, c.config.batch, {
-        tta: true,
-        postprocess: { minComponent: 5, minEnhancing: 50 },
-      });
-      expect(r.shape).toEqual([44, 40, 20]);
-      expect(r.labels.length).toBe(fromPredict.length);
-      let differ = 0;
-      for (let i = 0; i < r.labels.length; i++) if (r.labels[i] !== fromPredict[i]) differ++;
-      expect(differ).toBe(0); // same kernels, same adapter: bit-identical probabilities
-      expect(new Set(r.labels).size).toBeGreaterThan(1); // a model that predicts something, not an empty map
-      model.dispose();
-    } finally {
-      await engine.close();
-    }
-  }, 180_000);
+  it(
+    "predictLoadedCase (the browser's path: a case in " + "memory, no dataset, no cache) writes predict's labels",
+    async () => {
+      const opts = ['--tta', '--postprocess', '--min-component', '5', '--min-enhancing', '50'];
+      const file = path.join(tmp, 'pred-loaded.nii.gz');
+      const p = await segan([
+        'predict',
+        '--checkpoint',
+        ckpt,
+        '--case',
+        path.join(data, 'Synth_003'),
+        '--out',
+        file,
+        ...opts,
+      ]);
+      expect(p.status, p.stderr).toBe(0);
+      const fromPredict = Uint8Array.from((await readNifti(file)).data as ArrayLike<number>);
+      const c = loadCheckpoint(ckpt);
+      const engine = await createEngine();
+      try {
+        const model = new SeganModel(engine, c.config);
+        restore(c, model, null);
+        const loaded = await loadCase((await findCases(data)).find((x) => x.id === 'Synth_003')!);
+        const r = await predictLoadedCase(engine, model.S, loaded, c.config.model.classes, c.config.batch, {
+          tta: true,
+          postprocess: { minComponent: 5, minEnhancing: 50 },
+        });
+        expect(r.shape).toEqual([44, 40, 20]);
+        expect(r.labels.length).toBe(fromPredict.length);
+        let differ = 0;
+        for (let i = 0; i < r.labels.length; i++) if (r.labels[i] !== fromPredict[i]) differ++;
+        expect(differ).toBe(0); // same kernels, same adapter: bit-identical probabilities
+        expect(new Set(r.labels).size).toBeGreaterThan(1); // a model that predicts something, not an empty map
+        model.dispose();
+      } finally {
+        await engine.close();
+      }
+    },
+    180_000,
+  );
 });
