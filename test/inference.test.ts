@@ -61,14 +61,9 @@ describe('postprocessLabels', () => {
 });
 
 describe('inference options', () => {
-  it('--min-component / --min-enhancing without --postprocess are refused (they would do nothing)', async () => {
+  it('--min-component / --min-enhancing with --no-postprocess are refused (they would do nothing)', async () => {
     const { parseCommandLine } = await import('../src/cli/run.ts');
     const ck = path.join(ROOT, 'package.json'); // any existing file: the check comes before the checkpoint is read
-    await expect(
-      parseCommandLine(['predict', '--checkpoint', ck, '--case', ROOT, '--out', 'x.nii.gz', '--min-enhancing', '100']),
-    ).rejects.toThrow(
-      /^segan predict: --min-enhancing only applies with --postprocess; add --postprocess \(or drop --min-enhancing\)$/,
-    );
     await expect(
       parseCommandLine([
         'predict',
@@ -80,9 +75,14 @@ describe('inference options', () => {
         'x.nii.gz',
         '--min-enhancing',
         '100',
-        '--postprocess',
+        '--no-postprocess',
       ]),
-    ).resolves.toBeTruthy();
+    ).rejects.toThrow(
+      /^segan predict: --min-enhancing only applies with --postprocess; drop --no-postprocess \(or --min-enhancing\)$/,
+    );
+    await expect(
+      parseCommandLine(['predict', '--checkpoint', ck, '--case', ROOT, '--out', 'x.nii.gz', '--min-enhancing', '100']),
+    ).resolves.toMatchObject({ values: { tta: true, postprocess: true, 'min-enhancing': 100 } });
   });
 });
 

@@ -115,13 +115,14 @@ describe('segan serve: the server', () => {
       ],
       [['--port', '70000'], /^segan serve: --port /],
       [['--host', '192.0.2.1'], /^segan serve: --host 192\.0\.2\.1: not an address of this machine$/],
-      [['--min-component', '9'], /^segan serve: --min-component only applies with --postprocess/],
+      [['--min-component', '9', '--no-postprocess'], /^segan serve: --min-component only applies with --postprocess/],
     ];
     for (const [over, want] of cases) {
       const args = { data: t.data, checkpoint: t.checkpoint } as Record<string, string>;
       const extra: string[] = [];
       for (let i = 0; i < over.length; i += 2) {
         if (over[i] === '--data' || over[i] === '--checkpoint') args[over[i].slice(2)] = over[i + 1];
+        else if (over[i] === '--no-postprocess') extra.push(over[i--]);
         else extra.push(over[i], over[i + 1]);
       }
       const r = await t.segan(['serve', '--data', args.data, '--checkpoint', args.checkpoint, ...extra], 60_000);

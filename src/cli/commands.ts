@@ -422,11 +422,14 @@ const INFERENCE: OptionSpec[] = [
   {
     name: 'tta',
     type: 'flag',
+    // on by default: measured in docs/segan.md ("Inference defaults, measured")
+    default: true,
     help: 'test-time augmentation: average the predictions of the slices mirrored left-right, up-down and both',
   },
   {
     name: 'postprocess',
     type: 'flag',
+    default: true,
     help:
       'drop tumour components under --min-component voxels; relabel ' +
       'an enhancing tumour under --min-enhancing voxels as core',
@@ -458,7 +461,7 @@ function checkInference(cmd: string, v: Values): void {
   for (const flag of ['min-component', 'min-enhancing']) {
     if (given?.has(flag))
       throw new UsageError(
-        `segan ${cmd}: --${flag} only applies with --postprocess; add --postprocess (or drop --${flag})`,
+        `segan ${cmd}: --${flag} only applies with --postprocess; drop --no-postprocess (or --${flag})`,
       );
   }
 }

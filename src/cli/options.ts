@@ -325,7 +325,12 @@ export function commandHelp(spec: CommandSpec): string {
       o.defaultText ??
       (o.default === undefined ? null : Array.isArray(o.default) ? o.default.join('x') : String(o.default));
     const what = `${o.help}${o.required ? ' (required)' : ''}`;
-    const accepts = o.type === 'flag' ? '' : `${allowed(o)}${dflt !== null ? `; default ${dflt}` : ''}`;
+    const accepts =
+      o.type === 'flag'
+        ? o.default === true
+          ? `on unless --no-${o.name}`
+          : ''
+        : `${allowed(o)}${dflt !== null ? `; default ${dflt}` : ''}`;
     lines.push(head.length > 27 ? `${head}\n${' '.repeat(29)}${what}` : `${head.padEnd(28)} ${what}`);
     if (accepts) lines.push(`${' '.repeat(29)}${accepts}`);
   }
