@@ -8,6 +8,7 @@ import type { Browser, Page } from 'puppeteer-core';
 import { readNifti } from '../src/data/nifti.ts';
 import { launchChromium, watchPage } from './helpers/browser.ts';
 import { ROOT, trainTiny, type Trained } from './helpers/trained.ts';
+import { argv } from './helpers/argv.ts';
 
 let t: Trained;
 let chromium: Awaited<ReturnType<typeof launchChromium>>;
@@ -35,17 +36,8 @@ describe('report.html from segan eval, opened from disk', () => {
   let out = '';
   beforeAll(async () => {
     out = path.join(t.tmp, 'eval');
-    const r = await t.segan([
-      'eval',
-      '--data',
-      t.data,
-      '--checkpoint',
-      t.checkpoint,
-      '--out',
-      out,
-      '--report-case',
-      'Synth_002',
-    ]);
+    const r = await t.segan(argv`eval --data ${t.data} --checkpoint ${t.checkpoint} --out ${out}
+      --report-case Synth_002`);
     expect(r.status, r.stderr).toBe(0);
   }, 180_000);
 
@@ -161,15 +153,8 @@ describe('segan serve: the segmentor runs in the page on navigator.gpu', () => {
     expect(got.status).toBe('done');
 
     const file = path.join(t.tmp, 'predict.nii.gz');
-    const p = await t.segan([
-      'predict',
-      '--checkpoint',
-      t.checkpoint,
-      '--case',
-      path.join(t.data, 'Synth_001'),
-      '--out',
-      file,
-    ]);
+    const p = await t.segan(argv`predict --checkpoint ${t.checkpoint} --case ${path.join(t.data, 'Synth_001')}
+      --out ${file}`);
     expect(p.status, p.stderr).toBe(0);
     const want = (await readNifti(file)).data;
     expect(got.labels.length).toBe(want.length);
@@ -178,17 +163,8 @@ describe('segan serve: the segmentor runs in the page on navigator.gpu', () => {
     expect(same / want.length).toBeGreaterThanOrEqual(0.999);
 
     // the page's Dice is eval's Dice for that case
-    const e = await t.segan([
-      'eval',
-      '--data',
-      t.data,
-      '--checkpoint',
-      t.checkpoint,
-      '--cases',
-      'Synth_001',
-      '--out',
-      path.join(t.tmp, 'eval-1'),
-    ]);
+    const e = await t.segan(argv`eval --data ${t.data} --checkpoint ${t.checkpoint} --cases Synth_001
+      --out ${path.join(t.tmp, 'eval-1')}`);
     expect(e.status, e.stderr).toBe(0);
     const scores = JSON.parse(fs.readFileSync(path.join(t.tmp, 'eval-1', 'scores.json'), 'utf8'));
     for (const r of ['whole', 'core', 'enhancing'])

@@ -13,6 +13,7 @@ import { allowed, parseCommand, UsageError, type CommandSpec, type OptionSpec } 
 import { parseCommandLine, run } from '../../src/cli/run.ts';
 import { checkEnvironment, ENV_VARS } from '../../src/device/env.ts';
 import { tempDir, writeSyntheticCase } from '../data/helpers.ts';
+import { argv } from '../helpers/argv.ts';
 
 const tmp = tempDir('cli-options');
 const data = path.join(tmp, 'data');
@@ -264,21 +265,8 @@ describe('every option of every command, with bad values', () => {
   });
 
   it('tiny settings stay valid (parsed, not run)', async () => {
-    const { values } = await parseCommandLine([
-      'train',
-      '--data',
-      data,
-      '--width',
-      '0.0625',
-      '--size',
-      '32',
-      '--crop',
-      '40x40x16',
-      '--batch',
-      '2',
-      '--max-steps',
-      '2',
-    ]);
+    const { values } = await parseCommandLine(argv`train --data ${data} --width 0.0625 --size 32 --crop 40x40x16
+      --batch 2 --max-steps 2`);
     expect([values.width, values.size, values.crop, values.batch, values['max-steps'], values.epochs]).toEqual([
       0.0625,
       32,

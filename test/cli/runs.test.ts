@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../../src/segan/checkpoint.ts';
 import { writeSyntheticCases } from '../../src/segan/synth-cases.ts';
 import { tempDir } from '../data/helpers.ts';
+import { argv } from '../helpers/argv.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const tmp = tempDir('cli-runs');
@@ -33,26 +34,8 @@ function segan(args: string[], env: Record<string, string> = {}) {
 }
 
 // 3 training cases × 16 slices / batch 4 = 12 steps per epoch
-const tiny = [
-  '--data',
-  data,
-  '--runs',
-  runs,
-  '--width',
-  '0.0625',
-  '--size',
-  '32',
-  '--crop',
-  '40x40x16',
-  '--classes',
-  '1',
-  '--batch',
-  '4',
-  '--val-cases',
-  'Synth_004',
-  '--log-every',
-  '1',
-];
+const tiny = argv`--data ${data} --runs ${runs} --width 0.0625 --size 32 --crop 40x40x16 --classes 1 --batch 4
+  --val-cases Synth_004 --log-every 1`;
 
 /** Files under a folder with their sizes and modification times. */
 function tree(dir: string): string {
@@ -133,20 +116,8 @@ describe('run folders', () => {
 
   it("--resume continues the run's own plan; an explicit option overrides it, is printed and recorded", async () => {
     const run = path.join(runs, 'plan');
-    const a = await segan([
-      'train',
-      ...tiny,
-      '--run',
-      'plan',
-      '--epochs',
-      '2',
-      '--max-steps',
-      '3',
-      '--checkpoint-every',
-      '2',
-      '--keep-checkpoints',
-      '2',
-    ]);
+    const a = await segan(argv`train ${tiny} --run plan --epochs 2 --max-steps 3 --checkpoint-every 2
+      --keep-checkpoints 2`);
     expect(a.status, a.stderr).toBe(0);
     const latest = path.join(run, 'checkpoints', 'latest.safetensors');
     // no --data, --epochs, --run: all from the run; it ends after its own 2 epochs (24 steps), not the default 10
@@ -190,13 +161,8 @@ describe('run folders', () => {
     expect(
       (await segan(['train', ...tiny, '--run', 'dup', '--checkpoint-every', '4', '--max-steps', '6'])).status,
     ).toBe(0);
-    const again = await segan([
-      'train',
-      '--resume',
-      path.join(dup, 'checkpoints', 'step-0000004.safetensors'),
-      '--max-steps',
-      '2',
-    ]);
+    const again = await segan(argv`train --resume ${path.join(dup, 'checkpoints', 'step-0000004.safetensors')}
+      --max-steps 2`);
     expect(again.status, again.stderr).toBe(0);
     const dupSteps = fs
       .readFileSync(path.join(dup, 'metrics.jsonl'), 'utf8')
@@ -223,27 +189,11 @@ describe('data stays untouched; the cache lives outside it', () => {
     const t = await segan(['train', ...tiny, '--run', 'ro', '--max-steps', '1']);
     expect(t.status, t.stderr).toBe(0);
     const ck = path.join(runs, 'ro', 'checkpoints', 'latest.safetensors');
-    const e = await segan([
-      'eval',
-      '--data',
-      data,
-      '--checkpoint',
-      ck,
-      '--cases',
-      'Synth_004',
-      '--out',
-      path.join(tmp, 'eval'),
-    ]);
+    const e = await segan(argv`eval --data ${data} --checkpoint ${ck} --cases Synth_004
+      --out ${path.join(tmp, 'eval')}`);
     expect(e.status, e.stderr).toBe(0);
-    const p = await segan([
-      'predict',
-      '--checkpoint',
-      ck,
-      '--case',
-      path.join(data, 'Synth_004'),
-      '--out',
-      path.join(tmp, 'seg.nii.gz'),
-    ]);
+    const p = await segan(argv`predict --checkpoint ${ck} --case ${path.join(data, 'Synth_004')}
+      --out ${path.join(tmp, 'seg.nii.gz')}`);
     expect(p.status, p.stderr).toBe(0);
     expect(tree(data)).toBe(before);
     const cache = path.join(xdg, 'dawngrad');

@@ -18,6 +18,7 @@ import { inspectDataDir } from '../../src/data/inspect.ts';
 import { NiftiError, readNifti, writeNifti } from '../../src/data/nifti.ts';
 import { tempDir, writeSyntheticCase } from './helpers.ts';
 import { run } from '../helpers/spawn.ts';
+import { argv } from '../helpers/argv.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const SEGAN = path.join(REPO, 'bin', 'segan.mjs');
@@ -479,25 +480,8 @@ describe('bad input: nothing is written when the data is bad', () => {
       const k = BAD.findIndex((b) => b.name === 'missing modality file');
       const { root, dir, id } = built[k];
       const runs = path.join(tmp, 'runs-bad');
-      const r = await segan([
-        'train',
-        '--data',
-        root,
-        '--runs',
-        runs,
-        '--run',
-        'r',
-        '--epochs',
-        '1',
-        '--width',
-        '0.0625',
-        '--size',
-        '16',
-        '--crop',
-        '16x16x8',
-        '--cache',
-        path.join(tmp, 'cache-train'),
-      ]);
+      const r = await segan(argv`train --data ${root} --runs ${runs} --run r --epochs 1 --width 0.0625 --size 16
+        --crop 16x16x8 --cache ${path.join(tmp, 'cache-train')}`);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`^segan train: --data ${root}: .*${dir}: case ${id} has no t2 volume\n$`));
       // the run folder is made only once the run has started
