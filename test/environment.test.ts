@@ -5,46 +5,30 @@ import {
   chmodSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
-  rmSync,
   symlinkSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { run } from './helpers/spawn.ts';
 import { createEngine, GpuError, GpuOutOfMemoryError } from '../src/index.ts';
-import { makeConfig } from '../src/segan/config.ts';
 import { loadCheckpoint } from '../src/segan/checkpoint.ts';
 import { checkpointBytes, ensureFreeSpace, OutputError } from '../src/segan/output.ts';
 import { train } from '../src/segan/train.ts';
 import { SeganModel } from '../src/segan/model.ts';
-import { writeSyntheticCases } from '../src/segan/synth-cases.ts';
 import { useEngine } from './helpers/engine.ts';
+import { argv } from './helpers/argv.ts';
+import { syntheticCases, tinyConfig } from './helpers/training.ts';
 
 const engine = useEngine();
 const root = fileURLToPath(new URL('..', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'dawngrad-env-'));
-const data = join(dir, 'data');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-beforeAll(async () => {
-  await writeSyntheticCases(data, { cases: 3, seed: 5, shape: [48, 48, 24], phantom: { tumourSize: 'typical' } });
-});
+const { dir, data } = syntheticCases('env', 3, 5);
 
-const config = makeConfig({
-  lr: 1e-3,
-  epochs: 3,
-  batch: 4,
-  size: 32,
-  volumeCrop: [40, 40, 16],
-  seed: 9,
-  model: { inChannels: 3, classes: 1, width: 1 / 16, skip: 'add', slope: 0.2, seed: 9 },
-});
+const config = tinyConfig({ epochs: 3, classes: 1, seed: 9 });
 const base = {
   dataDir: data,
   cacheDir: join(dir, 'cache'),
@@ -62,26 +46,8 @@ const segan = (args: string[], opts: { uid?: number; env?: Record<string, string
     env: { ...process.env, ...opts.env },
     ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}),
   });
-const smallRun = [
-  '--data',
-  data,
-  '--width',
-  '0.0625',
-  '--size',
-  '32',
-  '--crop',
-  '40x40x16',
-  '--classes',
-  '1',
-  '--batch',
-  '4',
-  '--epochs',
-  '1',
-  '--val-cases',
-  'Synth_003',
-  '--cache',
-  join(dir, 'cache'),
-];
+const smallRun = argv`--data ${data} --width 0.0625 --size 32 --crop 40x40x16 --classes 1 --batch 4 --epochs 1
+  --val-cases Synth_003 --cache ${join(dir, 'cache')}`;
 
 /** A finished 4-step run with checkpoints at step 4, to resume from. */
 async function checkpointedRun(name: string): Promise<string> {

@@ -14,7 +14,8 @@ import { SeganModel } from '../src/segan/model.ts';
 import { createEngine } from '../src/index.ts';
 import { regionFromLabels, scoreMasks } from '../src/segan/metrics.ts';
 import { writeSyntheticCases } from '../src/segan/synth-cases.ts';
-import { run } from './helpers/spawn.ts';
+import { argv } from './helpers/argv.ts';
+import { seganIn } from './helpers/trained.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -65,18 +66,8 @@ describe('inference options', () => {
     const { parseCommandLine } = await import('../src/cli/run.ts');
     const ck = path.join(ROOT, 'package.json'); // any existing file: the check comes before the checkpoint is read
     await expect(
-      parseCommandLine([
-        'predict',
-        '--checkpoint',
-        ck,
-        '--case',
-        ROOT,
-        '--out',
-        'x.nii.gz',
-        '--min-enhancing',
-        '100',
-        '--no-postprocess',
-      ]),
+      parseCommandLine(argv`predict --checkpoint ${ck} --case ${ROOT} --out x.nii.gz --min-enhancing 100
+        --no-postprocess`),
     ).rejects.toThrow(
       /^segan predict: --min-enhancing only applies with --postprocess; drop --no-postprocess \(or --min-enhancing\)$/,
     );
@@ -89,35 +80,12 @@ describe('inference options', () => {
 describe('eval and predict', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dawngrad-infer-'));
   const data = path.join(tmp, 'data');
-  const env = { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'xdg') };
-  const segan = (args: string[]) =>
-    run(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], { cwd: tmp, env, timeout: 180_000 });
+  const segan = seganIn(tmp);
   let ckpt = '';
   beforeAll(async () => {
     await writeSyntheticCases(data, { cases: 4, seed: 21, shape: [44, 40, 20] });
-    const r = await segan([
-      'train',
-      '--data',
-      data,
-      '--runs',
-      path.join(tmp, 'runs'),
-      '--run',
-      'm',
-      '--width',
-      '0.0625',
-      '--size',
-      '32',
-      '--crop',
-      '40x40x16',
-      '--classes',
-      '3',
-      '--batch',
-      '4',
-      '--val-cases',
-      'Synth_004',
-      '--max-steps',
-      '3',
-    ]);
+    const r = await segan(argv`train --data ${data} --runs ${path.join(tmp, 'runs')} --run m --width 0.0625 --size 32
+      --crop 40x40x16 --classes 3 --batch 4 --val-cases Synth_004 --max-steps 3`);
     expect(r.status, r.stderr).toBe(0);
     ckpt = path.join(tmp, 'runs', 'm', 'checkpoints', 'latest.safetensors');
   }, 180_000);
@@ -134,32 +102,13 @@ describe('eval and predict', () => {
     'with %j the Dice eval reports is the Dice of the label map predict writes',
     async (opts) => {
       const out = path.join(tmp, `eval-${opts.length}`);
-      const e = await segan([
-        'eval',
-        '--data',
-        data,
-        '--checkpoint',
-        ckpt,
-        '--cases',
-        'Synth_004',
-        '--out',
-        out,
-        ...opts,
-      ]);
+      const e = await segan(argv`eval --data ${data} --checkpoint ${ckpt} --cases Synth_004 --out ${out} ${opts}`);
       expect(e.status, e.stderr).toBe(0);
       const scores = JSON.parse(fs.readFileSync(path.join(out, 'scores.json'), 'utf8'));
       expect(scores.inference.extent).toBe(opts[1]);
       const file = path.join(tmp, `pred-${opts.length}.nii.gz`);
-      const p = await segan([
-        'predict',
-        '--checkpoint',
-        ckpt,
-        '--case',
-        path.join(data, 'Synth_004'),
-        '--out',
-        file,
-        ...opts,
-      ]);
+      const p = await segan(argv`predict --checkpoint ${ckpt} --case ${path.join(data, 'Synth_004')} --out ${file}
+        ${opts}`);
       expect(p.status, p.stderr).toBe(0);
       const pred = Uint8Array.from((await readNifti(file)).data as ArrayLike<number>);
       const truth = Uint8Array.from(
@@ -178,16 +127,8 @@ describe('eval and predict', () => {
     async () => {
       const opts = ['--tta', '--postprocess', '--min-component', '5', '--min-enhancing', '50'];
       const file = path.join(tmp, 'pred-loaded.nii.gz');
-      const p = await segan([
-        'predict',
-        '--checkpoint',
-        ckpt,
-        '--case',
-        path.join(data, 'Synth_003'),
-        '--out',
-        file,
-        ...opts,
-      ]);
+      const p = await segan(argv`predict --checkpoint ${ckpt} --case ${path.join(data, 'Synth_003')} --out ${file}
+        ${opts}`);
       expect(p.status, p.stderr).toBe(0);
       const fromPredict = Uint8Array.from((await readNifti(file)).data as ArrayLike<number>);
       const c = loadCheckpoint(ckpt);

@@ -1,38 +1,25 @@
 // Crash safety of training: exact resume, checkpoints that survive SIGKILL, clear errors for corrupt
 // checkpoints. Small synthetic data and a tiny model keep this within seconds.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { makeConfig } from '../src/segan/config.ts';
 import { loadCheckpoint, CheckpointError } from '../src/segan/checkpoint.ts';
 import { train } from '../src/segan/train.ts';
 import type { SkipRecord } from '../src/segan/non-finite-policy.ts';
 import type { Tensor } from '../src/index.ts';
-import { writeSyntheticCases } from '../src/segan/synth-cases.ts';
 import { useEngine } from './helpers/engine.ts';
 import { run as runCli } from './helpers/spawn.ts';
+import { argv } from './helpers/argv.ts';
+import { syntheticCases, tinyConfig } from './helpers/training.ts';
 
 const engine = useEngine();
 const root = fileURLToPath(new URL('..', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'dawngrad-rel-'));
-const data = join(dir, 'data');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-beforeAll(async () => {
-  await writeSyntheticCases(data, { cases: 4, seed: 3, shape: [48, 48, 24], phantom: { tumourSize: 'typical' } });
-});
+const { dir, data } = syntheticCases('rel', 4, 3);
 
-const config = makeConfig({
-  lr: 1e-3,
-  epochs: 3,
-  batch: 4,
-  size: 32,
-  volumeCrop: [40, 40, 16],
-  seed: 9,
-  model: { inChannels: 3, classes: 3, width: 1 / 16, skip: 'add', slope: 0.2, seed: 9 },
-});
+const config = tinyConfig({ epochs: 3, classes: 3, seed: 9 });
 const base = {
   dataDir: data,
   cacheDir: join(dir, 'cache'),
@@ -91,36 +78,9 @@ describe('checkpoints', () => {
     const run = join(dir, 'killed');
     const child = spawn(
       process.execPath,
-      [
-        join(root, 'bin/segan.mjs'),
-        'train',
-        '--data',
-        data,
-        '--runs',
-        dir,
-        '--run',
-        'killed',
-        '--width',
-        '0.0625',
-        '--size',
-        '32',
-        '--crop',
-        '40x40x16',
-        '--classes',
-        '1',
-        '--batch',
-        '4',
-        '--epochs',
-        '50',
-        '--checkpoint-every',
-        '1',
-        '--log-every',
-        '1',
-        '--val-cases',
-        'Synth_004',
-        '--cache',
-        join(dir, 'cache2'),
-      ],
+      argv`${join(root, 'bin/segan.mjs')} train --data ${data} --runs ${dir} --run killed --width 0.0625 --size 32
+        --crop 40x40x16 --classes 1 --batch 4 --epochs 50 --checkpoint-every 1 --log-every 1 --val-cases Synth_004
+        --cache ${join(dir, 'cache2')}`,
       { cwd: root, stdio: 'ignore' },
     );
     // wait for a few checkpoints, then kill at an arbitrary moment (often mid-write: one per step)
@@ -328,40 +288,9 @@ describe('numerical faults and long runs', () => {
       model.dispose();
       const r = await runCli(
         process.execPath,
-        [
-          join(root, 'bin/segan.mjs'),
-          'train',
-          '--data',
-          data,
-          '--runs',
-          dir,
-          '--run',
-          'nan-skip',
-          '--width',
-          '0.0625',
-          '--size',
-          '32',
-          '--crop',
-          '40x40x16',
-          '--classes',
-          '3',
-          '--batch',
-          '4',
-          '--epochs',
-          '3',
-          '--log-every',
-          '1',
-          '--val-cases',
-          'Synth_004',
-          '--cache',
-          join(dir, 'cache'),
-          '--resume',
-          poisoned,
-          '--on-nan',
-          'skip',
-          '--max-skips',
-          '2',
-        ],
+        argv`${join(root, 'bin/segan.mjs')} train --data ${data} --runs ${dir} --run nan-skip --width 0.0625 --size 32
+          --crop 40x40x16 --classes 3 --batch 4 --epochs 3 --log-every 1 --val-cases Synth_004
+          --cache ${join(dir, 'cache')} --resume ${poisoned} --on-nan skip --max-skips 2`,
         { cwd: root, timeout: 120_000 },
       );
       expect(r.status).toBe(1);
@@ -422,36 +351,9 @@ describe('numerical faults and long runs', () => {
     const run = join(dir, 'sigint');
     const child = spawn(
       process.execPath,
-      [
-        join(root, 'bin/segan.mjs'),
-        'train',
-        '--data',
-        data,
-        '--runs',
-        dir,
-        '--run',
-        'sigint',
-        '--width',
-        '0.0625',
-        '--size',
-        '32',
-        '--crop',
-        '40x40x16',
-        '--classes',
-        '1',
-        '--batch',
-        '4',
-        '--epochs',
-        '50',
-        '--checkpoint-every',
-        '1000',
-        '--log-every',
-        '1',
-        '--val-cases',
-        'Synth_004',
-        '--cache',
-        join(dir, 'cache3'),
-      ],
+      argv`${join(root, 'bin/segan.mjs')} train --data ${data} --runs ${dir} --run sigint --width 0.0625 --size 32
+        --crop 40x40x16 --classes 1 --batch 4 --epochs 50 --checkpoint-every 1000 --log-every 1 --val-cases Synth_004
+        --cache ${join(dir, 'cache3')}`,
       { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] },
     );
     let out = '';

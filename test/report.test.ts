@@ -5,20 +5,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBytes } from '../src/segan/report.ts';
 import { writeSyntheticCases } from '../src/segan/synth-cases.ts';
-import { run } from './helpers/spawn.ts';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+import { argv } from './helpers/argv.ts';
+import { seganIn } from './helpers/trained.ts';
 
 describe('report.html', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dawngrad-report-'));
   const data = path.join(tmp, 'data');
-  const env = { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'xdg') };
-  const segan = (args: string[]) =>
-    run(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], { cwd: tmp, env, timeout: 180_000 });
+  const segan = seganIn(tmp);
   let html = '';
   let scores: {
     cases: { case: string; regions: Record<string, { dice: number; hd95: number }> }[];
@@ -26,42 +22,13 @@ describe('report.html', () => {
   };
   beforeAll(async () => {
     await writeSyntheticCases(data, { cases: 4, seed: 31, shape: [44, 40, 20] });
-    const t = await segan([
-      'train',
-      '--data',
-      data,
-      '--runs',
-      path.join(tmp, 'runs'),
-      '--run',
-      'm',
-      '--width',
-      '0.0625',
-      '--size',
-      '32',
-      '--crop',
-      '40x40x16',
-      '--batch',
-      '4',
-      '--val-cases',
-      'Synth_004',
-      '--max-steps',
-      '2',
-    ]);
+    const t = await segan(argv`train --data ${data} --runs ${path.join(tmp, 'runs')} --run m --width 0.0625 --size 32
+      --crop 40x40x16 --batch 4 --val-cases Synth_004 --max-steps 2`);
     expect(t.status, t.stderr).toBe(0);
     const out = path.join(tmp, 'eval');
-    const e = await segan([
-      'eval',
-      '--data',
-      data,
-      '--checkpoint',
-      path.join(tmp, 'runs', 'm', 'checkpoints', 'latest.safetensors'),
-      '--cases',
-      'Synth_003,Synth_004',
-      '--report-case',
-      'Synth_004',
-      '--out',
-      out,
-    ]);
+    const e = await segan(argv`eval --data ${data}
+      --checkpoint ${path.join(tmp, 'runs', 'm', 'checkpoints', 'latest.safetensors')} --cases Synth_003,Synth_004
+      --report-case Synth_004 --out ${out}`);
     expect(e.status, e.stderr).toBe(0);
     expect(e.stdout).toContain('report.html (open it in a browser; the viewer shows Synth_004)');
     html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');

@@ -2,42 +2,28 @@
 // segan eval's code (per-case Dice and HD95, averaged over cases), every --val-every steps and after
 // each epoch; checkpoints/best.safetensors keeps the best mean Dice, and segan eval of that checkpoint
 // reproduces the validation numbers exactly.
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeConfig } from '../src/segan/config.ts';
+import { describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../src/segan/checkpoint.ts';
 import { train } from '../src/segan/train.ts';
 import type { EpochMetrics } from '../src/segan/training-log.ts';
-import { writeSyntheticCases } from '../src/segan/synth-cases.ts';
 import { useEngine } from './helpers/engine.ts';
 import { run } from './helpers/spawn.ts';
+import { argv } from './helpers/argv.ts';
+import { syntheticCases, tinyConfig } from './helpers/training.ts';
 
 const engine = useEngine();
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'dawngrad-val-'));
-const data = join(dir, 'data');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-beforeAll(async () => {
-  await writeSyntheticCases(data, { cases: 5, seed: 4, shape: [48, 48, 24], phantom: { tumourSize: 'typical' } });
-});
+const { dir, data } = syntheticCases('val', 5, 4);
 
 describe('3-D validation and the best checkpoint', () => {
   it(
     'validates every N steps and after each epoch, keeps ' +
       'best.safetensors, and segan eval of it gives the same Dice',
     async () => {
-      const config = makeConfig({
-        lr: 1e-3,
-        epochs: 2,
-        batch: 4,
-        size: 32,
-        volumeCrop: [40, 40, 16],
-        seed: 5,
-        model: { inChannels: 3, classes: 3, width: 1 / 16, skip: 'add', slope: 0.2, seed: 5 },
-      });
+      const config = tinyConfig({ epochs: 2, classes: 3, seed: 5 });
       const runDir = join(dir, 'run');
       const val = ['Synth_004', 'Synth_005'];
       const result = await train(engine(), {
@@ -80,24 +66,8 @@ describe('3-D validation and the best checkpoint', () => {
       const out = join(dir, 'eval');
       const r = await run(
         process.execPath,
-        [
-          join(ROOT, 'bin/segan.mjs'),
-          'eval',
-          '--data',
-          data,
-          '--checkpoint',
-          bestFile,
-          '--cases',
-          val.join(','),
-          '--out',
-          out,
-          '--cache',
-          join(dir, 'cache'),
-          '--batch',
-          '4',
-          '--extent',
-          'crop',
-        ],
+        argv`${join(ROOT, 'bin/segan.mjs')} eval --data ${data} --checkpoint ${bestFile} --cases ${val.join(',')}
+          --out ${out} --cache ${join(dir, 'cache')} --batch 4 --extent crop`,
         { cwd: dir, timeout: 120_000 },
       );
       expect(r.status, r.stderr).toBe(0);

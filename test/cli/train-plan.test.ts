@@ -6,13 +6,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { foldSplits } from '../../src/data/case-split.ts';
 import { writeSyntheticCases } from '../../src/segan/synth-cases.ts';
-import { run } from '../helpers/spawn.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { argv } from '../helpers/argv.ts';
+import { seganIn } from '../helpers/trained.ts';
 
 describe('foldSplits', () => {
   const ids = Array.from({ length: 11 }, (_, i) => `Case_${String(i).padStart(2, '0')}`);
@@ -36,38 +34,22 @@ describe('foldSplits', () => {
   });
 });
 
-describe('segan train --folds N --fold K', () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dawngrad-folds-'));
+/** A temp folder: data/ with synthetic cases (written before the block's tests), runs/, and segan run there. */
+function workspace(name: string, cases: { cases: number; seed: number; shape: [number, number, number] }) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `dawngrad-${name}-`));
   const data = path.join(tmp, 'data');
   const runs = path.join(tmp, 'runs');
   beforeAll(async () => {
-    await writeSyntheticCases(data, { cases: 5, seed: 9, shape: [48, 48, 24] });
+    await writeSyntheticCases(data, cases);
   }, 60_000);
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-  const segan = (args: string[]) =>
-    run(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], {
-      cwd: tmp,
-      env: { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'xdg') },
-      timeout: 180_000,
-    });
-  const tiny = [
-    '--data',
-    data,
-    '--runs',
-    runs,
-    '--width',
-    '0.0625',
-    '--size',
-    '32',
-    '--crop',
-    '40x40x16',
-    '--classes',
-    '1',
-    '--batch',
-    '4',
-    '--max-steps',
-    '1',
-  ];
+  return { tmp, data, runs, segan: seganIn(tmp) };
+}
+
+describe('segan train --folds N --fold K', () => {
+  const { data, runs, segan } = workspace('folds', { cases: 5, seed: 9, shape: [48, 48, 24] });
+  const tiny = argv`--data ${data} --runs ${runs} --width 0.0625 --size 32 --crop 40x40x16 --classes 1 --batch 4
+    --max-steps 1`;
 
   it('writes splits.json (nnU-Net layout) and validates on fold K', async () => {
     const r = await segan(['train', ...tiny, '--run', 'f2', '--folds', '5', '--fold', '2']);
@@ -95,30 +77,12 @@ describe('segan train --folds N --fold K', () => {
   }, 180_000);
 
   it('augmentation flags go into the run plan; on resume one of them changes and the rest stay', async () => {
-    const r = await segan([
-      'train',
-      ...tiny,
-      '--run',
-      'aug',
-      '--tumour-crops',
-      '0.5',
-      '--rotate',
-      '10',
-      '--checkpoint-every',
-      '1',
-    ]);
+    const r = await segan(argv`train ${tiny} --run aug --tumour-crops 0.5 --rotate 10 --checkpoint-every 1`);
     expect(r.status, r.stderr).toBe(0);
     const cfg = JSON.parse(fs.readFileSync(path.join(runs, 'aug', 'config.json'), 'utf8'));
     expect(cfg.run.augment).toEqual({ tumourCrops: 0.5, rotate: 10, scale: 0, intensity: 0 });
-    const again = await segan([
-      'train',
-      '--resume',
-      path.join(runs, 'aug', 'checkpoints', 'latest.safetensors'),
-      '--scale',
-      '0.1',
-      '--max-steps',
-      '1',
-    ]);
+    const again = await segan(argv`train --resume ${path.join(runs, 'aug', 'checkpoints', 'latest.safetensors')}
+      --scale 0.1 --max-steps 1`);
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toContain('changed on the command line: --scale 0.1 (was 0)');
     const after = JSON.parse(fs.readFileSync(path.join(runs, 'aug', 'config.json'), 'utf8'));
@@ -127,16 +91,8 @@ describe('segan train --folds N --fold K', () => {
 
   it('--max-minutes: the whole command ends within its budget, with a checkpoint, metrics and exit 0', async () => {
     const t0 = Date.now();
-    const r = await segan([
-      'train',
-      ...tiny.filter((a, i) => a !== '--max-steps' && tiny[i - 1] !== '--max-steps'),
-      '--run',
-      'budget',
-      '--epochs',
-      '1000',
-      '--max-minutes',
-      '0.3',
-    ]);
+    const r = await segan(argv`train ${tiny.filter((a, i) => a !== '--max-steps' && tiny[i - 1] !== '--max-steps')}
+      --run budget --epochs 1000 --max-minutes 0.3`);
     const wall = (Date.now() - t0) / 1000;
     console.log(`--max-minutes 0.3: the command took ${wall.toFixed(1)} s`);
     expect(r.status, r.stderr).toBe(0);
@@ -167,19 +123,7 @@ describe('segan train --folds N --fold K', () => {
 });
 
 describe('segan train --preset cpu and --modalities', () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dawngrad-recipe-'));
-  const data = path.join(tmp, 'data');
-  const runs = path.join(tmp, 'runs');
-  beforeAll(async () => {
-    await writeSyntheticCases(data, { cases: 3, seed: 4, shape: [40, 40, 16] });
-  }, 60_000);
-  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-  const segan = (args: string[]) =>
-    run(process.execPath, [path.join(ROOT, 'bin/segan.mjs'), ...args], {
-      cwd: tmp,
-      env: { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'xdg') },
-      timeout: 180_000,
-    });
+  const { tmp, data, runs, segan } = workspace('recipe', { cases: 3, seed: 4, shape: [40, 40, 16] });
   const plan = async (args: string[]) => {
     const { parseCommandLine } = await import('../../src/cli/run.ts');
     const { planTraining } = await import('../../src/cli/train-plan.ts');
@@ -240,55 +184,18 @@ describe('segan train --preset cpu and --modalities', () => {
   );
 
   it('a four-modality model trains, and eval and predict read the modalities from its checkpoint', async () => {
-    const r = await segan([
-      'train',
-      '--data',
-      data,
-      '--runs',
-      runs,
-      '--run',
-      'm4',
-      '--modalities',
-      't1,t1c,t2,flair',
-      '--width',
-      '0.0625',
-      '--size',
-      '32',
-      '--crop',
-      '32x32x16',
-      '--batch',
-      '4',
-      '--val-cases',
-      'Synth_003',
-      '--max-steps',
-      '2',
-    ]);
+    const r = await segan(argv`train --data ${data} --runs ${runs} --run m4 --modalities t1,t1c,t2,flair
+      --width 0.0625 --size 32 --crop 32x32x16 --batch 4 --val-cases Synth_003 --max-steps 2`);
     expect(r.status, r.stderr).toBe(0);
     const ckpt = path.join(runs, 'm4', 'checkpoints', 'latest.safetensors');
     const { loadCheckpoint } = await import('../../src/segan/checkpoint.ts');
     const c = loadCheckpoint(ckpt);
     expect([c.config.modalities, c.config.model.inChannels]).toEqual([['t1', 't1c', 't2', 'flair'], 4]);
-    const e = await segan([
-      'eval',
-      '--data',
-      data,
-      '--checkpoint',
-      ckpt,
-      '--cases',
-      'Synth_003',
-      '--out',
-      path.join(tmp, 'ev'),
-    ]);
+    const e = await segan(argv`eval --data ${data} --checkpoint ${ckpt} --cases Synth_003
+      --out ${path.join(tmp, 'ev')}`);
     expect(e.status, e.stderr).toBe(0);
-    const p = await segan([
-      'predict',
-      '--checkpoint',
-      ckpt,
-      '--case',
-      path.join(data, 'Synth_002'),
-      '--out',
-      path.join(tmp, 'p.nii.gz'),
-    ]);
+    const p = await segan(argv`predict --checkpoint ${ckpt} --case ${path.join(data, 'Synth_002')}
+      --out ${path.join(tmp, 'p.nii.gz')}`);
     expect(p.status, p.stderr).toBe(0);
   }, 180_000);
 });
