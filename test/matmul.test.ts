@@ -8,6 +8,19 @@ import { matmulRef } from './helpers/reference.ts';
 
 const engine = useEngine();
 
+/** a @ b against the float64 reference: the values, and the gradients unless noGrad. */
+function checkMatmul(name: string, sa: number[], sb: number[], opts: { atol?: number; noGrad?: boolean } = {}) {
+  return checkOp(engine(), {
+    name,
+    inputs: [{ shape: sa }, { shape: sb }],
+    gpu: (a, b) => matmul(a, b),
+    ref: matmulRef,
+    rtol: 1e-4,
+    atol: opts.atol ?? 1e-4,
+    ...(opts.noGrad ? { noGrad: true } : {}),
+  });
+}
+
 const SHAPES: [number[], number[]][] = [
   [
     [3, 4],
@@ -64,14 +77,7 @@ describe.each([
   };
   it.for(SHAPES)('%j x %j', async ([sa, sb], ctx) => {
     use(ctx);
-    await checkOp(engine(), {
-      name: `matmul-${kind}`,
-      inputs: [{ shape: sa }, { shape: sb }],
-      gpu: (a, b) => matmul(a, b),
-      ref: matmulRef,
-      rtol: 1e-4,
-      atol: 1e-4,
-    });
+    await checkMatmul(`matmul-${kind}`, sa, sb);
   });
 
   it.for([
@@ -101,15 +107,7 @@ describe.each([
     ], // N % 4 == 1 and K % 4 == 2: both zero-padded
   ] as number[][][])('edges of the tiles: %j x %j', async ([sa, sb], ctx) => {
     use(ctx);
-    await checkOp(engine(), {
-      name: `matmul-${kind}-edges`,
-      inputs: [{ shape: sa }, { shape: sb }],
-      gpu: matmul,
-      ref: matmulRef,
-      rtol: 1e-4,
-      atol: 1e-4,
-      noGrad: true,
-    });
+    await checkMatmul(`matmul-${kind}-edges`, sa, sb, { noGrad: true });
   });
 
   it('an infinity in A or B reaches only the outputs it belongs to', async (ctx) => {
@@ -134,15 +132,7 @@ describe.each([
 
   it('a larger product matches float64', async (ctx) => {
     use(ctx);
-    await checkOp(engine(), {
-      name: 'matmul-big',
-      inputs: [{ shape: [129, 200] }, { shape: [200, 131] }],
-      gpu: matmul,
-      ref: matmulRef,
-      rtol: 1e-4,
-      atol: 1e-3,
-      noGrad: true,
-    });
+    await checkMatmul('matmul-big', [129, 200], [200, 131], { atol: 1e-3, noGrad: true });
   });
 });
 
@@ -173,14 +163,7 @@ describe.each(TILE_SHAPES.map((c) => [tileName(c), c] as const))('matmul with th
     ], // broadcast right operand
   ] as number[][][])('%j x %j (values and gradients)', async ([sa, sb]) => {
     restore = setPolicy(engine(), (p) => ({ ...p, matmul: 'workgroup', tiles: [tile] }));
-    await checkOp(engine(), {
-      name: `matmul-${tileName(tile)}`,
-      inputs: [{ shape: sa }, { shape: sb }],
-      gpu: (a, b) => matmul(a, b),
-      ref: matmulRef,
-      rtol: 1e-4,
-      atol: 1e-4,
-    });
+    await checkMatmul(`matmul-${tileName(tile)}`, sa, sb);
   });
   it.for([
     [
@@ -193,14 +176,6 @@ describe.each(TILE_SHAPES.map((c) => [tileName(c), c] as const))('matmul with th
     ], // past 128 rows and columns, K several steps
   ] as number[][][])('%j x %j', async ([sa, sb]) => {
     restore = setPolicy(engine(), (p) => ({ ...p, matmul: 'workgroup', tiles: [tile] }));
-    await checkOp(engine(), {
-      name: `matmul-${tileName(tile)}`,
-      inputs: [{ shape: sa }, { shape: sb }],
-      gpu: matmul,
-      ref: matmulRef,
-      rtol: 1e-4,
-      atol: 1e-3,
-      noGrad: true,
-    });
+    await checkMatmul(`matmul-${tileName(tile)}`, sa, sb, { atol: 1e-3, noGrad: true });
   });
 });
