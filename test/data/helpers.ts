@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mat4 } from 'gl-matrix';
 import { createNiftiHeader, writeNifti, type NiftiDatatype } from '../../src/data/nifti.ts';
 import { mulberry32 } from '../../src/data/rng.ts';
 
@@ -32,25 +31,8 @@ export function tempDir(tag: string): string {
 /** A gl-matrix affine from row-major rows. */
 export function affineFromRows(rows: number[][]): Float64Array {
   const m = new Float64Array(16);
-  mat4.set(
-    m,
-    rows[0][0],
-    rows[1][0],
-    rows[2][0],
-    0,
-    rows[0][1],
-    rows[1][1],
-    rows[2][1],
-    0,
-    rows[0][2],
-    rows[1][2],
-    rows[2][2],
-    0,
-    rows[0][3],
-    rows[1][3],
-    rows[2][3],
-    1,
-  );
+  for (let c = 0; c < 4; c++) for (let r = 0; r < 3; r++) m[4 * c + r] = rows[r][c]; // gl-matrix is column-major
+  m[15] = 1;
   return m;
 }
 
