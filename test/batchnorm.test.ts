@@ -70,6 +70,14 @@ function bnRef(x: Arr, rm: Arr | null, rv: Arr | null, w: Arr | null, b: Arr | n
 }
 
 /** Running statistics after one training step (PyTorch: unbiased variance in the running average). */
+/** Running statistics of C channels: seeded float64 start values and the float32 tensors the kernel updates. */
+function runningStats(C: number, seed: number) {
+  const e = engine();
+  const rm0 = Float64Array.from(values(C, seed, -1, 1));
+  const rv0 = Float64Array.from(values(C, seed + 1, 0.5, 2));
+  return { rm0, rv0, rm: e.tensor(Float32Array.from(rm0), [C]), rv: e.tensor(Float32Array.from(rv0), [C]) };
+}
+
 function runningRef(
   x: Arr,
   rm: Float64Array,
@@ -314,14 +322,11 @@ describe('batchNorm2d', () => {
     const e = engine();
     const C = 3;
     const shape = [2, C, 3, 5];
-    const rm0 = Float64Array.from(values(C, 15, -1, 1));
-    const rv0 = Float64Array.from(values(C, 16, 0.5, 2));
+    const { rm0, rv0, rm, rv } = runningStats(C, 15);
     const data = values(size(shape), 17, -3, 1);
     const plane = 15;
     data[1 * plane + 4] = NaN; // sample 0, channel 1
     data[(C + 2) * plane + 7] = Infinity; // sample 1, channel 2
-    const rm = e.tensor(Float32Array.from(rm0), [C]);
-    const rv = e.tensor(Float32Array.from(rv0), [C]);
     const x = e.tensor(Float32Array.from(data), shape);
     batchNorm2d(x, rm, rv, null, null, { training: true, momentum: 0.3 }).dispose();
     const expected = runningRef({ data, shape }, rm0, rv0, 0.3);
@@ -338,11 +343,8 @@ describe('batchNorm2d', () => {
     const e = engine();
     const C = 3;
     const shape = [2, C, 3, 5];
-    const rm0 = Float64Array.from(values(C, 11, -1, 1));
-    const rv0 = Float64Array.from(values(C, 12, 0.5, 2));
+    const { rm0, rv0, rm, rv } = runningStats(C, 11);
     const xs = [values(size(shape), 13, -3, 1), values(size(shape), 14, 0, 5)];
-    const rm = e.tensor(Float32Array.from(rm0), [C]);
-    const rv = e.tensor(Float32Array.from(rv0), [C]);
     const rmBuffer = rm.buffer();
     const rvBuffer = rv.buffer();
     let expected: { rm: Float64Array; rv: Float64Array } = { rm: rm0, rv: rv0 };
