@@ -105,6 +105,26 @@ function dispatchForwardSg(
   );
 }
 
+/** The grid of a plain (not transposed) convolution: every output pixel, stride 1 in the output. */
+function forwardGrid(g: ConvGeometry, OH: number, OW: number): SgGrid {
+  return {
+    kh: g.kh,
+    kw: g.kw,
+    sh: g.sh,
+    sw: g.sw,
+    ph: g.pt,
+    pw: g.pl,
+    dh: g.dh,
+    dw: g.dw,
+    OH,
+    OW,
+    outSh: 1,
+    outSw: 1,
+    ry: 0,
+    rx: 0,
+  };
+}
+
 export function launchForward(
   e: Engine,
   x: Tensor,
@@ -132,65 +152,12 @@ export function launchForward(
       forced,
     );
     const { wt, coutPad } = transposedWeight(e, w, 0, undefined, undefined, 4);
-    dispatchTiledForward(
-      e,
-      y,
-      x,
-      wt,
-      coutPad,
-      bias,
-      {
-        kh: g.kh,
-        kw: g.kw,
-        sh: g.sh,
-        sw: g.sw,
-        ph: g.pt,
-        pw: g.pl,
-        dh: g.dh,
-        dw: g.dw,
-        OH,
-        OW,
-        outSh: 1,
-        outSw: 1,
-        ry: 0,
-        rx: 0,
-      },
-      act,
-      slope,
-      'conv2d',
-      c,
-    );
+    dispatchTiledForward(e, y, x, wt, coutPad, bias, forwardGrid(g, OH, OW), act, slope, 'conv2d', c);
     return y;
   }
   if (useSubgroups(e) && sgForwardFits(g.kw, g.sw, g.pl, g.dw) && N * OH * Math.ceil(OW / 4) <= 64 * 65535) {
     const { wt, coutPad } = transposedWeight(e, w, 0, undefined, undefined, coTileFwd(e, Cout));
-    dispatchForwardSg(
-      e,
-      y,
-      x,
-      wt,
-      coutPad,
-      bias,
-      {
-        kh: g.kh,
-        kw: g.kw,
-        sh: g.sh,
-        sw: g.sw,
-        ph: g.pt,
-        pw: g.pl,
-        dh: g.dh,
-        dw: g.dw,
-        OH,
-        OW,
-        outSh: 1,
-        outSw: 1,
-        ry: 0,
-        rx: 0,
-      },
-      act,
-      slope,
-      'conv2d',
-    );
+    dispatchForwardSg(e, y, x, wt, coutPad, bias, forwardGrid(g, OH, OW), act, slope, 'conv2d');
     return y;
   }
   const { wt, coutPad } = transposedWeight(e, w, 0);
