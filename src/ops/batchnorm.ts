@@ -149,6 +149,11 @@ function params(channels: number, f: Fields): Uint32Array {
   });
 }
 
+/** The fields of a per-chunk partial-sum pass (bn_stats_partial, bn_grad_partial). */
+function partialFields(p: BatchNormPlan, gridX: number): Fields {
+  return { batch: p.batch, units: p.units, chunks: p.chunks, lanesU: p.lanesU, lanesN: p.lanesN, gridX };
+}
+
 function variant(p: BatchNormPlan, act?: number): Record<string, string | number> {
   const d: Record<string, string | number> = { T: p.vec === 4 ? 'vec4f' : 'f32', VEC: p.vec };
   if (act !== undefined) d.ACT = act;
@@ -293,20 +298,7 @@ function launchStats(
     partials = rt.alloc(C * p.chunks * 16, 'scratch', `${op}.partials`);
     const g = grid1d(C * p.chunks);
     const k = rt.kernels.get('norm/bn_stats_partial', variant(p), `${op}.stats`);
-    rt.dispatch(
-      k,
-      [partials, x],
-      params(C, {
-        batch: p.batch,
-        units: p.units,
-        chunks: p.chunks,
-        lanesU: p.lanesU,
-        lanesN: p.lanesN,
-        gridX: g.gridX,
-      }),
-      g.workgroups,
-      op,
-    );
+    rt.dispatch(k, [partials, x], params(C, partialFields(p, g.gridX)), g.workgroups, op);
   }
   // Training without running statistics: two scratch buffers stand in (the kernel never touches
   // them; one buffer bound twice as writable storage is a validation error).
@@ -366,15 +358,7 @@ function batchNormBackward(
     rt.dispatch(
       k,
       [partials, gb, yb, xb, sb],
-      params(C, {
-        batch: p.batch,
-        units: p.units,
-        chunks: p.chunks,
-        lanesU: p.lanesU,
-        lanesN: p.lanesN,
-        gridX: gp.gridX,
-        slope: o.slope,
-      }),
+      params(C, { ...partialFields(p, gp.gridX), slope: o.slope }),
       gp.workgroups,
       bop,
     );
