@@ -22,15 +22,8 @@ import { loadCheckpoint, restore, saveCheckpoint, type Progress } from './checkp
 import { validateVolumes, writeOverlays } from './validate.ts';
 import { SeganModel } from './model.ts';
 import { SeganTrainer, type StepLosses } from './trainer.ts';
-import {
-  checkpointBytes,
-  describeOutputError,
-  ensureFreeSpace,
-  ensureWritableDir,
-  isOutputError,
-  OutputError,
-  writingTo,
-} from './output.ts';
+import { checkpointBytes, ensureFreeSpace, ensureWritableDir, writingTo } from './output.ts';
+import { withResumeHint } from './resume-hint.ts';
 import { NonFiniteStepPolicy, type OnNan, type SkipRecord } from './non-finite-policy.ts';
 import { TrainingLog, type EpochMetrics, type StepMetrics } from './training-log.ts';
 import { TimeBudget } from './time-budget.ts';
@@ -370,30 +363,6 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     skippedSteps: policy.skipped,
     dataset: { trainCases: ds.trainCases, valCases: ds.valCases, K: ds.K, M: ds.M, S: ds.S },
   };
-}
-
-/**
- * Failed writes (disk full, permissions), a lost device and GPU out-of-memory errors end the run:
- * say where it stopped and how to continue. Other errors pass through unchanged.
- */
-function withResumeHint(err: unknown, step: number, lastCheckpoint: string | null): unknown {
-  if (!(err instanceof Error)) return err;
-  const resume = lastCheckpoint
-    ? `the last complete checkpoint is ${lastCheckpoint}; resume with --resume ${lastCheckpoint}`
-    : 'no checkpoint was written yet';
-  if (isOutputError(err))
-    return new OutputError(
-      `${describeOutputError(err)}. Training stopped at step ${step}; ${resume} once that is fixed.`,
-      { cause: err },
-    );
-  if (err instanceof OutputError) {
-    err.message += ` Training stopped at step ${step}; ${resume} once that is fixed.`;
-    return err;
-  }
-  if (err.name === 'GpuError' || err.name === 'GpuOutOfMemoryError') {
-    err.message += ` Training stopped at step ${step}; ${resume}.`;
-  }
-  return err;
 }
 
 /** Delete all but the newest `keep` step-N checkpoints (latest and best are never touched). */
