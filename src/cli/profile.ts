@@ -5,10 +5,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createEngine } from '../index.ts';
 import { chromeTrace, profileTable, summarizeRecords } from '../runtime/profiler.ts';
-import { makeConfig } from '../segan/config.ts';
-import { SeganModel } from '../segan/model.ts';
-import { SeganTrainer } from '../segan/trainer.ts';
 import type { Values } from './options.ts';
+import { syntheticStep } from './synthetic-step.ts';
 
 export async function profileCommand(f: Values): Promise<number> {
   const B = f.batch as number;
@@ -18,15 +16,7 @@ export async function profileCommand(f: Values): Promise<number> {
   const out = resolve(String(f.out));
   const e = await createEngine({ seed: 1 });
   try {
-    const cfg = makeConfig({
-      model: { inChannels: 3, classes: K, width, skip: 'add', slope: 0.2, seed: 1 },
-      size,
-      batch: B,
-    });
-    const model = new SeganModel(e, cfg);
-    const trainer = new SeganTrainer(model, cfg);
-    const x = e.rand([B, 3, size, size], { seed: 2 });
-    const y = e.tidy(() => e.rand([B, K, size, size], { seed: 3 }).gt(0.7));
+    const { model, trainer, x, y } = syntheticStep(e, B, width, size, K);
     const step = async () => {
       const s = trainer.step(x, y);
       await e.flush();

@@ -6,11 +6,9 @@ import cliProgress from 'cli-progress';
 import { createEngine } from '../index.ts';
 import { envValue } from '../device/env.ts';
 import { tileName, type TuneResult } from '../runtime/tuner.ts';
-import { makeConfig } from '../segan/config.ts';
-import { SeganModel } from '../segan/model.ts';
-import { SeganTrainer } from '../segan/trainer.ts';
 import type { Io } from './run.ts';
 import type { Values } from './options.ts';
+import { syntheticStep } from './synthetic-step.ts';
 
 export async function tuneCommand(f: Values, io: Io): Promise<number> {
   if (envValue('DAWNGRAD_TUNE') === 'off') {
@@ -43,15 +41,7 @@ export async function tuneCommand(f: Values, io: Io): Promise<number> {
       );
       return 0;
     }
-    const cfg = makeConfig({
-      model: { inChannels: 3, classes: K, width, skip: 'add', slope: 0.2, seed: 1 },
-      size,
-      batch: B,
-    });
-    const model = new SeganModel(e, cfg);
-    const trainer = new SeganTrainer(model, cfg);
-    const x = e.rand([B, 3, size, size], { seed: 2 });
-    const y = e.tidy(() => e.rand([B, K, size, size], { seed: 3 }).gt(0.7));
+    const { model, trainer, x, y } = syntheticStep(e, B, width, size, K);
     // One step records every conv shape; the ones not in the cache are queued for timing.
     const before = tuner.recorded.size;
     const s = trainer.step(x, y);
