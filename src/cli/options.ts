@@ -220,7 +220,8 @@ export async function parseCommand(
       ]),
       allowPositionals: !!spec.positionals?.length,
       // --no-NAME turns a switch off: the way to leave out what a preset turns on (--preset cpu --no-flip)
-      allowNegative: true,
+      // (not where a spec declares a flag named no-X itself, as the benchmarks' --no-tfjs)
+      allowNegative: !spec.options.some((o) => o.name.startsWith('no-')),
       strict: true,
       tokens: true,
     });
@@ -264,7 +265,7 @@ export async function parseCommand(
     if (t.kind === 'option' && t.name !== 'help')
       out[t.name] =
         byName.get(t.name)!.type === 'flag'
-          ? !t.rawName.startsWith('--no-')
+          ? t.rawName !== `--no-${t.name}`
           : parseValue(cmd, byName.get(t.name)!, String(t.value));
   }
   for (const o of spec.options) {

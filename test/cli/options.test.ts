@@ -401,3 +401,21 @@ describe('fuzz: random argument vectors', () => {
     120_000,
   );
 });
+
+describe('switches: --NAME on, --no-NAME off', () => {
+  const spec = (options: OptionSpec[]): CommandSpec => ({ name: 'x', summary: 'x', options });
+  it('--no-NAME turns a switch off; given twice is refused', async () => {
+    const s = spec([{ name: 'flip', type: 'flag', help: 'h' }]);
+    expect((await parseCommand(s, ['--no-flip'])).flip).toBe(false);
+    expect((await parseCommand(s, ['--flip'])).flip).toBe(true);
+    await expect(parseCommand(s, ['--flip', '--no-flip'])).rejects.toThrow(/--flip is given twice/);
+  });
+  it("a flag declared as no-X (the benchmarks' --no-tfjs, --no-torch) is that flag, not a negation", async () => {
+    const s = spec([
+      { name: 'no-tfjs', type: 'flag', help: 'h' },
+      { name: 'reps', type: 'int', min: 1, help: 'h' },
+    ]);
+    const v = await parseCommand(s, ['--no-tfjs', '--reps', '2']);
+    expect([v['no-tfjs'], v.reps]).toEqual([true, 2]);
+  });
+});
