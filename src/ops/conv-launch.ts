@@ -5,7 +5,14 @@ import type { TileConfig } from '../runtime/tuner.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { fmtShape } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { CONV_FORWARD, CONV_TRANSPOSE, type ConvGeometry, type SgGrid } from './conv-layouts.ts';
+import {
+  CONV_FORWARD,
+  CONV_TRANSPOSE,
+  convGeometry,
+  gridGeometry,
+  type ConvGeometry,
+  type SgGrid,
+} from './conv-layouts.ts';
 import { dispatchTiledForward, shapeKey, useTiles } from './conv-tiled.ts';
 import { transposedWeight, type TapAxis } from './conv-weights.ts';
 import { chooseTile, output } from './util.ts';
@@ -60,14 +67,7 @@ function dispatchForwardSg(
     OH: g.OH,
     OW: g.OW,
     co_groups: coGroups,
-    kh: g.kh,
-    kw: g.kw,
-    sh: g.sh,
-    sw: g.sw,
-    ph: g.ph,
-    pw: g.pw,
-    dh: g.dh,
-    dw: g.dw,
+    ...gridGeometry(g),
     cout_pad: coutPad,
     act,
     slope,
@@ -108,14 +108,7 @@ function dispatchForwardSg(
 /** The grid of a plain (not transposed) convolution: every output pixel, stride 1 in the output. */
 function forwardGrid(g: ConvGeometry, OH: number, OW: number): SgGrid {
   return {
-    kh: g.kh,
-    kw: g.kw,
-    sh: g.sh,
-    sw: g.sw,
-    ph: g.pt,
-    pw: g.pl,
-    dh: g.dh,
-    dw: g.dw,
+    ...convGeometry(g),
     OH,
     OW,
     outSh: 1,
@@ -171,14 +164,7 @@ export function launchForward(
     OH,
     OW,
     co_groups: coGroups,
-    kh: g.kh,
-    kw: g.kw,
-    sh: g.sh,
-    sw: g.sw,
-    ph: g.pt,
-    pw: g.pl,
-    dh: g.dh,
-    dw: g.dw,
+    ...convGeometry(g),
     cout_pad: coutPad,
     act,
     slope,
@@ -346,14 +332,7 @@ export function launchTranspose(
     OH,
     OW,
     co_groups: coGroups,
-    kh: g.kh,
-    kw: g.kw,
-    sh: g.sh,
-    sw: g.sw,
-    ph: g.pt,
-    pw: g.pl,
-    dh: g.dh,
-    dw: g.dw,
+    ...convGeometry(g),
     cout_pad: coutPad,
     has_bias: bias ? 1 : 0,
     qh,

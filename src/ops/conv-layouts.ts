@@ -126,3 +126,16 @@ export interface SgGrid {
   ry: number;
   rx: number;
 }
+
+/** GEOMETRY's values: kernel size, stride, leading padding, dilation. */
+export type GeometryValues = Pick<SgGrid, 'kh' | 'kw' | 'sh' | 'sw' | 'ph' | 'pw' | 'dh' | 'dw'>;
+
+/** GEOMETRY's values of a convolution's kernel geometry (its leading padding: top and left). */
+export function convGeometry(g: ConvGeometry): GeometryValues {
+  return { kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.pt, pw: g.pl, dh: g.dh, dw: g.dw };
+}
+
+/** GEOMETRY's values of one forward-kernel dispatch's grid. */
+export function gridGeometry(g: SgGrid): GeometryValues {
+  return { kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.ph, pw: g.pw, dh: g.dh, dw: g.dw };
+}

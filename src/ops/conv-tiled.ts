@@ -8,7 +8,14 @@ import { tileTemplate, type TileConfig } from '../runtime/tuner.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { fmtShape } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { CONV_FORWARD, CONV_WEIGHT_GRAD, type ConvGeometry, type SgGrid } from './conv-layouts.ts';
+import {
+  CONV_FORWARD,
+  CONV_WEIGHT_GRAD,
+  convGeometry,
+  gridGeometry,
+  type ConvGeometry,
+  type SgGrid,
+} from './conv-layouts.ts';
 import { launchReduce } from './reduce.ts';
 
 // ---- the tiled kernels (hardware plan) ----------------------------------------------------------
@@ -89,14 +96,7 @@ export function dispatchTiledForward(
     OH: g.OH,
     OW: g.OW,
     co_groups: 0,
-    kh: g.kh,
-    kw: g.kw,
-    sh: g.sh,
-    sw: g.sw,
-    ph: g.ph,
-    pw: g.pw,
-    dh: g.dh,
-    dw: g.dw,
+    ...gridGeometry(g),
     cout_pad: coutPad,
     act,
     slope,
@@ -168,14 +168,7 @@ export function launchWeightGradTiled(
     OH,
     OW,
     taps,
-    kh: g.kh,
-    kw: g.kw,
-    sh: g.sh,
-    sw: g.sw,
-    ph: g.pt,
-    pw: g.pl,
-    dh: g.dh,
-    dw: g.dw,
+    ...convGeometry(g),
     rows_per_chunk: 0,
     pixels_per_chunk: perChunk,
   });

@@ -6,7 +6,7 @@ import type { TileConfig } from '../runtime/tuner.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { fmtShape } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { CONV_WEIGHT_GRAD, type ConvGeometry } from './conv-layouts.ts';
+import { CONV_WEIGHT_GRAD, convGeometry, type ConvGeometry } from './conv-layouts.ts';
 import { coTile, sgForwardFits, useSubgroups } from './conv-launch.ts';
 import { launchWeightGradTiled, shapeKey, useTiles } from './conv-tiled.ts';
 import { launchReduce } from './reduce.ts';
@@ -76,14 +76,7 @@ export function launchWeightGrad(
     OH,
     OW,
     taps,
-    kh: g.kh,
-    kw: g.kw,
-    sh: g.sh,
-    sw: g.sw,
-    ph: g.pt,
-    pw: g.pl,
-    dh: g.dh,
-    dw: g.dw,
+    ...convGeometry(g),
     rows_per_chunk: rowsPerChunk,
     pixels_per_chunk: 0,
   });
