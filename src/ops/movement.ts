@@ -1,7 +1,7 @@
 // Movement ops: reshape (a view, no copy), permute/transpose, slice and cat (materialised by the map
 // kernel with strided views: a permutation of strides, an offset, a window of the output).
 import { record } from '../autograd/graph.ts';
-import { launchMap } from '../runtime/map.ts';
+import { launchMap, type View } from '../runtime/map.ts';
 import {
   checkShape,
   contiguousStrides,
@@ -11,6 +11,7 @@ import {
   sizeOf,
   type Shape,
 } from '../tensor/shape.ts';
+import type { Engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { assertTensor, dense, output, sameEngine } from './util.ts';
 
@@ -47,12 +48,10 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   const shape = d.map((a) => x.shape[a]);
   const xs = contiguousStrides(x.shape);
   const y = output(e, shape, 'permute');
-  launchMap(
-    e.runtime,
+  copyView(
+    e,
     'permute',
-    'a',
-    ['a'],
-    [{ buffer: x.buffer('permute'), offset: 0, strides: d.map((a) => xs[a]) }],
+    { buffer: x.buffer('permute'), offset: 0, strides: d.map((a) => xs[a]) },
     dense(y, 'permute'),
     shape,
   );
@@ -86,26 +85,10 @@ export function slice(x: Tensor, axis: number, start: number, end?: number): Ten
   shape[ax] = t - s;
   const xs = contiguousStrides(x.shape);
   const y = output(e, shape, 'slice');
-  launchMap(
-    e.runtime,
-    'slice',
-    'a',
-    ['a'],
-    [{ buffer: x.buffer('slice'), offset: s * xs[ax], strides: xs }],
-    dense(y, 'slice'),
-    shape,
-  );
+  copyView(e, 'slice', { buffer: x.buffer('slice'), offset: s * xs[ax], strides: xs }, dense(y, 'slice'), shape);
   return record(y, 'slice', [x], (g) => {
     const dx = x.engine.zeros(x.shape);
-    launchMap(
-      e.runtime,
-      'slice.backward',
-      'a',
-      ['a'],
-      [dense(g, 'slice')],
-      { buffer: dx.buffer(), offset: s * xs[ax], strides: xs },
-      shape,
-    );
+    copyView(e, 'slice.backward', dense(g, 'slice'), { buffer: dx.buffer(), offset: s * xs[ax], strides: xs }, shape);
     return [dx];
   });
 }
@@ -131,18 +114,15 @@ export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
   let at = 0;
   for (const t of tensors) {
     starts.push(at);
-    launchMap(
-      e.runtime,
-      'cat',
-      'a',
-      ['a'],
-      [dense(t, 'cat')],
-      { buffer: y.buffer(), offset: at * ys[ax], strides: ys },
-      t.shape,
-    );
+    copyView(e, 'cat', dense(t, 'cat'), { buffer: y.buffer(), offset: at * ys[ax], strides: ys }, t.shape);
     at += t.shape[ax];
   }
   return record(y, 'cat', [...tensors], (g, needs) =>
     tensors.map((t, i) => (needs[i] ? slice(g, ax, starts[i], starts[i] + t.shape[ax]) : null)),
   );
+}
+
+/** Copy a strided view of `shape` elements into another (the map kernel with `a` as its expression). */
+function copyView(e: Engine, op: string, src: View, dst: View, shape: readonly number[]): void {
+  launchMap(e.runtime, op, 'a', ['a'], [src], dst, shape);
 }
