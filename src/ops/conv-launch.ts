@@ -9,7 +9,7 @@ import {
   CONV_FORWARD,
   CONV_TRANSPOSE,
   convGeometry,
-  gridGeometry,
+  packForward,
   type ConvGeometry,
   type SgGrid,
 } from './conv-layouts.ts';
@@ -54,32 +54,11 @@ function dispatchForwardSg(
   slope: number,
   op: string,
 ): void {
-  const [N, Cin, H, W] = x.shape;
+  const [N, Cin, , W] = x.shape;
   const [, Cout, outH, outW] = y.shape;
   const co = coTileFwd(e, Cout);
   const coGroups = coutPad / co;
-  const u = CONV_FORWARD.pack({
-    N,
-    Cin,
-    H,
-    W,
-    Cout,
-    OH: g.OH,
-    OW: g.OW,
-    co_groups: coGroups,
-    ...gridGeometry(g),
-    cout_pad: coutPad,
-    act,
-    slope,
-    has_bias: bias ? 1 : 0,
-    out_sh: g.outSh,
-    out_sw: g.outSw,
-    out_ry: g.ry,
-    out_rx: g.rx,
-    out_h: outH,
-    out_w: outW,
-    grid_x: 0,
-  });
+  const u = packForward(x.shape, y.shape, g, { coutPad, hasBias: Boolean(bias), act, slope, coGroups, gridX: 0 });
   // x: aligned vec4 runs when rows are vec4-aligned; else the run as scalars when it is shorter than
   // 4 loads per tap (3×3 stride 1: 6 < 12), else 4 scalar loads per tap.
   const run = 3 * g.sw + (g.kw - 1) * g.dw + 1;

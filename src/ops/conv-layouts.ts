@@ -139,3 +139,48 @@ export function convGeometry(g: ConvGeometry): GeometryValues {
 export function gridGeometry(g: SgGrid): GeometryValues {
   return { kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, ph: g.ph, pw: g.pw, dh: g.dh, dw: g.dw };
 }
+
+/** What a forward dispatch adds to its grid: wt's row length, bias, activation and its grid layout. */
+export interface ForwardLaunch {
+  coutPad: number;
+  hasBias: boolean;
+  act: number;
+  slope: number;
+  /** forward_sg: output-channel groups of the grid; tiled_forward: 0. */
+  coGroups: number;
+  /** tiled_forward: workgroups along x; forward_sg: 0. */
+  gridX: number;
+}
+
+/** CONV_FORWARD packed for one dispatch of grid g: x [N, Cin, H, W] into y [N, Cout, outH, outW]. */
+export function packForward(
+  xShape: readonly number[],
+  yShape: readonly number[],
+  g: SgGrid,
+  f: ForwardLaunch,
+): Uint32Array {
+  const [N, Cin, H, W] = xShape;
+  const [, Cout, outH, outW] = yShape;
+  return CONV_FORWARD.pack({
+    N,
+    Cin,
+    H,
+    W,
+    Cout,
+    OH: g.OH,
+    OW: g.OW,
+    co_groups: f.coGroups,
+    ...gridGeometry(g),
+    cout_pad: f.coutPad,
+    act: f.act,
+    slope: f.slope,
+    has_bias: f.hasBias ? 1 : 0,
+    out_sh: g.outSh,
+    out_sw: g.outSw,
+    out_ry: g.ry,
+    out_rx: g.rx,
+    out_h: outH,
+    out_w: outW,
+    grid_x: f.gridX,
+  });
+}

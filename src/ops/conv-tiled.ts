@@ -8,14 +8,7 @@ import { tileTemplate, type TileConfig } from '../runtime/tuner.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { fmtShape } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import {
-  CONV_FORWARD,
-  CONV_WEIGHT_GRAD,
-  convGeometry,
-  gridGeometry,
-  type ConvGeometry,
-  type SgGrid,
-} from './conv-layouts.ts';
+import { CONV_WEIGHT_GRAD, convGeometry, packForward, type ConvGeometry, type SgGrid } from './conv-layouts.ts';
 import { launchReduce } from './reduce.ts';
 
 // ---- the tiled kernels (hardware plan) ----------------------------------------------------------
@@ -83,32 +76,11 @@ export function dispatchTiledForward(
   op: string,
   c: TileConfig,
 ): void {
-  const [N, Cin, H, W] = x.shape;
+  const [N, Cin] = x.shape;
   const [, Cout, outH, outW] = y.shape;
   const tilesN = Math.ceil((N * g.OH * g.OW) / (c.wgN * c.tn));
   const gridX = Math.min(tilesN, e.runtime.report.limits.maxComputeWorkgroupsPerDimension ?? 65535);
-  const u = CONV_FORWARD.pack({
-    N,
-    Cin,
-    H,
-    W,
-    Cout,
-    OH: g.OH,
-    OW: g.OW,
-    co_groups: 0,
-    ...gridGeometry(g),
-    cout_pad: coutPad,
-    act,
-    slope,
-    has_bias: bias ? 1 : 0,
-    out_sh: g.outSh,
-    out_sw: g.outSw,
-    out_ry: g.ry,
-    out_rx: g.rx,
-    out_h: outH,
-    out_w: outW,
-    grid_x: gridX,
-  });
+  const u = packForward(x.shape, y.shape, g, { coutPad, hasBias: Boolean(bias), act, slope, coGroups: 0, gridX });
   const k = e.runtime.kernels.get('conv/tiled_forward', tileDefines(e, c), op);
   const elem = e.runtime.policy.precision === 'f16' ? 2 : 4;
   const cost = {
