@@ -159,17 +159,20 @@ export function launchWeightGradTiled(
     op,
     cost,
   );
-  if (chunks > 1) {
-    const cols = Cout * taps;
-    launchReduce(
-      rt,
-      'sum',
-      part,
-      { numOut: cols, redSize: chunks, outShape: [cols], outStrides: [1], redShape: [chunks], redStrides: [cols] },
-      dw.buffer(),
-      1,
-      op,
-    );
-    rt.release(part);
-  }
+  if (chunks > 1) sumPartials(e, part, chunks, Cout * taps, dw, op);
+}
+
+/** dw = Σ over chunks, in order, of the [chunks, cols] weight-gradient partials (a column reduction); frees them. */
+export function sumPartials(e: Engine, part: PooledBuffer, chunks: number, cols: number, dw: Tensor, op: string): void {
+  const rt = e.runtime;
+  launchReduce(
+    rt,
+    'sum',
+    part,
+    { numOut: cols, redSize: chunks, outShape: [cols], outStrides: [1], redShape: [chunks], redStrides: [cols] },
+    dw.buffer(),
+    1,
+    op,
+  );
+  rt.release(part);
 }

@@ -8,8 +8,7 @@ import { fmtShape } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { CONV_WEIGHT_GRAD, convGeometry, type ConvGeometry } from './conv-layouts.ts';
 import { coTile, sgForwardFits, useSubgroups } from './conv-launch.ts';
-import { launchWeightGradTiled, shapeKey, useTiles } from './conv-tiled.ts';
-import { launchReduce } from './reduce.ts';
+import { launchWeightGradTiled, shapeKey, sumPartials, useTiles } from './conv-tiled.ts';
 import { chooseTile, output } from './util.ts';
 
 /**
@@ -122,19 +121,6 @@ export function launchWeightGrad(
       cost,
     );
   }
-  if (chunks > 1) {
-    // Σ over chunks, in order: a column reduction of the [chunks, Cout·taps] partials.
-    const cols = Cout * taps;
-    launchReduce(
-      rt,
-      'sum',
-      part,
-      { numOut: cols, redSize: chunks, outShape: [cols], outStrides: [1], redShape: [chunks], redStrides: [cols] },
-      dw.buffer(),
-      1,
-      op,
-    );
-    rt.release(part);
-  }
+  if (chunks > 1) sumPartials(e, part, chunks, Cout * taps, dw, op);
   return dw;
 }
