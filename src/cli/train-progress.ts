@@ -17,18 +17,25 @@ const REGION_NAMES = ['whole', 'core', 'enhancing'];
 /** The training's progress on stderr (a bar on a terminal) and stdout (log and validation lines). */
 export class TrainProgress {
   private bar: cliProgress.SingleBar | null = null;
-  constructor(private readonly tty = process.stderr.isTTY) {}
+  /** `deadline`: the --max-minutes end (ms since the epoch); the ETA never runs past it. */
+  constructor(
+    private readonly tty = process.stderr.isTTY,
+    private readonly deadline?: number,
+  ) {}
 
   /** A log point (TrainOptions.onLog). */
   step(m: StepMetrics): void {
-    const eta = m.stepsPerSec > 0 ? (m.stepsTotal - m.step) / m.stepsPerSec : 0;
+    const bySteps = m.stepsPerSec > 0 ? (m.stepsTotal - m.step) / m.stepsPerSec : Infinity;
+    const byBudget = this.deadline !== undefined ? Math.max(0, (this.deadline - Date.now()) / 1000) : Infinity;
+    const eta = Math.min(bySteps, byBudget);
+    const etaText = Number.isFinite(eta) ? fmtTime(eta) + (byBudget < bySteps ? ' (budget)' : '') : '?';
     const payload = {
       epoch: m.epoch + 1,
       critic: m.critic.toFixed(4),
       seg: m.segmentor.toFixed(4),
       dice: m.dice.toFixed(3),
       speed: m.stepsPerSec.toFixed(2),
-      etaText: fmtTime(eta),
+      etaText,
     };
     if (this.tty) {
       if (!this.bar) {

@@ -45,7 +45,8 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
       throw new CommandError(`segan train: --precision f16: ${(e as Error).message}`, { cause: e });
     throw e;
   }
-  const progress = new TrainProgress();
+  const deadline = v['max-minutes'] !== undefined ? startedAt + (v['max-minutes'] as number) * 60_000 : undefined;
+  const progress = new TrainProgress(process.stderr.isTTY, deadline);
   const sigint = stopOnSigint();
   try {
     const on = engine.adapter.description || engine.adapter.device;
@@ -87,7 +88,7 @@ export async function trainCommand(v: Values & { given: Set<string> }): Promise<
       maxConsecutiveSkips: plan.maxSkips,
       onSkip: (r) => progress.skip(r),
       shouldStop: sigint.requested,
-      deadline: v['max-minutes'] !== undefined ? startedAt + (v['max-minutes'] as number) * 60_000 : undefined,
+      deadline,
       onLog: (m) => progress.step(m),
       onEpoch: (m) => progress.validation(m),
     });

@@ -21,7 +21,7 @@ import { configModalities, RUN_DEFAULTS, type TrainConfig } from './config.ts';
 import { loadCheckpoint, restore, saveCheckpoint, type Progress } from './checkpoint.ts';
 import { validateVolumes, writeOverlays } from './validate.ts';
 import { SeganModel } from './model.ts';
-import { SeganTrainer, type StepLosses } from './trainer.ts';
+import { SeganTrainer, type SkippedStep, type StepLosses } from './trainer.ts';
 import { checkpointBytes, ensureFreeSpace, ensureWritableDir, writingTo } from './output.ts';
 import { withResumeHint } from './resume-hint.ts';
 import { NonFiniteStepPolicy, type OnNan, type SkipRecord } from './non-finite-policy.ts';
@@ -194,19 +194,19 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     pruneCheckpoints(dir, keep);
   };
 
-  /** Read back the pending steps' losses and flags (a sync point): log them, or skip / stop by the policy. */
-  const flushMetrics = async () => {
+  /**
+   * Read back the pending steps' losses and flags (a sync point): log them, or skip / stop by the policy;
+   * `report`: also show the last one (onLog).
+   */
+  const flushMetrics = async (report = true) => {
     if (!pending.length) return;
     const batch = pending;
     pending = [];
-    const { stepsPerSec, now } = log.rate(stepsThisRun);
-    const disposeAll = () => {
-      for (const q of batch) for (const t of Object.values(q.losses)) t?.dispose();
-    };
-    for (const p of batch) {
-      let critic: number, segmentor: number, dice: number, skipped: boolean;
-      try {
-        [critic, segmentor, dice] = await Promise.all([
+    // read everything back first: the rate is measured when the steps are done, not when recorded
+    const read: { critic: number; segmentor: number; dice: number; found: (SkippedStep | null)[] }[] = [];
+    try {
+      for (const p of batch) {
+        const [critic, segmentor, dice] = await Promise.all([
           p.losses.critic.item(),
           p.losses.segmentor.item(),
           p.losses.dice.item(),
@@ -215,15 +215,18 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
           trainer.explainFlag('critic', p.losses.criticFlag),
           trainer.explainFlag('segmentor', p.losses.segmentorFlag),
         ]);
-        for (const t of Object.values(p.losses)) t?.dispose();
-        skipped = policy.judge(p, { critic, segmentor }, found, trainer.guard, lastCheckpoint, (r) => {
-          log.skip(r);
-          opts.onSkip?.(r);
-        });
-      } catch (err) {
-        disposeAll();
-        throw err;
+        read.push({ critic, segmentor, dice, found });
       }
+    } finally {
+      for (const q of batch) for (const t of Object.values(q.losses)) t?.dispose();
+    }
+    const { stepsPerSec, now } = log.rate(stepsThisRun, report); // over the steps since the last log point
+    for (const [i, p] of batch.entries()) {
+      const { critic, segmentor, dice, found } = read[i];
+      const skipped = policy.judge(p, { critic, segmentor }, found, trainer.guard, lastCheckpoint, (r) => {
+        log.skip(r);
+        opts.onSkip?.(r);
+      });
       if (skipped) continue;
       const m: StepMetrics = {
         type: 'step',
@@ -238,7 +241,7 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
         stepsTotal: config.epochs * stepsPerEpoch,
       };
       log.step(m);
-      if (p === batch[batch.length - 1]) opts.onLog?.(m);
+      if (report && p === batch[batch.length - 1]) opts.onLog?.(m);
     }
   };
 
@@ -305,13 +308,15 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
         stepsThisRun++;
         pending.push({ step: progress.globalStep, epoch, losses });
         // with a deadline, sync at least every 8 steps (the step time is measured at sync points)
-        if (progress.globalStep % logEvery === 0 || (opts.deadline !== undefined && budget.unsyncedSteps() >= 8)) {
-          await flushMetrics();
+        const logPoint = progress.globalStep % logEvery === 0;
+        if (logPoint || (opts.deadline !== undefined && budget.unsyncedSteps() >= 8)) {
+          await flushMetrics(logPoint);
           budget.synced();
         }
         if (progress.globalStep % checkpointEvery === 0) {
           await flushMetrics();
           await budget.timedSave(save);
+          log.rate(stepsThisRun); // the step rate leaves saves and validations out
         }
         if (
           opts.valEvery !== undefined &&
@@ -324,6 +329,7 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
             break outer;
           }
           lastVal = await budget.timedValidation(() => validate(epoch, false));
+          log.rate(stepsThisRun);
         }
         if (opts.shouldStop?.()) {
           stopped = 'interrupted';
@@ -343,6 +349,7 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
       }
       lastVal = await budget.timedValidation(() => validate(epoch, true));
       await budget.timedSave(save);
+      log.rate(stepsThisRun);
     }
     await flushMetrics();
     if (stopped !== 'done') {

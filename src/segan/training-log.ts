@@ -74,12 +74,17 @@ export class TrainingLog {
     return best;
   }
 
-  /** Steps per second since the previous call (`stepsThisRun`: steps recorded so far), and now. */
-  rate(stepsThisRun: number): { stepsPerSec: number; now: number } {
+  /**
+   * Steps per second since the previous call that advanced the window (`stepsThisRun`: steps done so
+   * far; call it after the readback that proves them done), and now.
+   */
+  rate(stepsThisRun: number, advance = true): { stepsPerSec: number; now: number } {
     const now = performance.now();
     const stepsPerSec = (stepsThisRun - this.lastRateSteps) / Math.max(1e-9, (now - this.lastRateTime) / 1000);
-    this.lastRateTime = now;
-    this.lastRateSteps = stepsThisRun;
+    if (advance) {
+      this.lastRateTime = now;
+      this.lastRateSteps = stepsThisRun;
+    }
     return { stepsPerSec, now };
   }
 

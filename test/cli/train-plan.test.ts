@@ -99,6 +99,14 @@ describe('segan train --folds N --fold K', () => {
     expect(wall).toBeLessThanOrEqual(18);
     expect(wall).toBeGreaterThan(10); // it used the budget, not a fraction of it
     expect(r.stdout).toMatch(/stopped within the --max-minutes 0\.3 budget/);
+    // the budget's extra sync points (every 8 steps) print nothing: a line per --log-every (10) steps, epoch end, stop
+    const logged = [...r.stdout.matchAll(/^epoch \d+ step (\d+)\/\d+ .* ETA (.*)$/gm)];
+    expect(logged.length).toBeGreaterThan(0);
+    const validated = new Set([...r.stdout.matchAll(/^validation at step (\d+)/gm)].map((m) => m[1]));
+    for (const [i, [, step, eta]] of logged.entries()) {
+      if (i < logged.length - 1 && !validated.has(step)) expect(Number(step) % 10, `a line at step ${step}`).toBe(0);
+      expect(eta).toMatch(/^\d+s \(budget\)$/); // --epochs 1000 would take longer than the budget
+    }
     expect(fs.existsSync(path.join(runs, 'budget', 'checkpoints', 'latest.safetensors'))).toBe(true);
     expect(fs.readFileSync(path.join(runs, 'budget', 'metrics.jsonl'), 'utf8')).toMatch(/"type":"step"/);
   }, 120_000);
