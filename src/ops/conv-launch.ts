@@ -6,11 +6,11 @@ import type { Engine } from '../tensor/engine.ts';
 import { fmtShape } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import {
-  CONV_FORWARD,
   CONV_TRANSPOSE,
   convGeometry,
   packForward,
   type ConvGeometry,
+  type ForwardDispatch,
   type SgGrid,
 } from './conv-layouts.ts';
 import { dispatchTiledForward, shapeKey, useTiles } from './conv-tiled.ts';
@@ -42,18 +42,8 @@ export function sgForwardFits(kw: number, sw: number, pw: number, dw: number): b
 }
 
 /** One forward_sg.wgsl dispatch: x [N, Cin, H, W] ⊛ wt [Cin·kh·kw, coutPad] into (part of) y. */
-function dispatchForwardSg(
-  e: Engine,
-  y: Tensor,
-  x: Tensor,
-  wt: Tensor,
-  coutPad: number,
-  bias: Tensor | null,
-  g: SgGrid,
-  act: number,
-  slope: number,
-  op: string,
-): void {
+function dispatchForwardSg(e: Engine, d: ForwardDispatch): void {
+  const { y, x, wt, coutPad, bias, g, act, slope, op } = d;
   const [N, Cin, , W] = x.shape;
   const [, Cout, outH, outW] = y.shape;
   const co = coTileFwd(e, Cout);
@@ -109,7 +99,7 @@ export function launchForward(
   OW: number,
   forced?: TileConfig,
 ): Tensor {
-  const [N, Cin, H, W] = x.shape;
+  const [N, Cin] = x.shape;
   const Cout = w.shape[0];
   const y = output(e, [N, Cout, OH, OW], 'conv2d');
   if (y.size === 0) return y;
@@ -123,38 +113,24 @@ export function launchForward(
       ([xs, ws], t) => launchForward(e, xs, ws, null, g, act, slope, OH, OW, t),
       forced,
     );
-    const { wt, coutPad } = transposedWeight(e, w, 0, undefined, undefined, 4);
-    dispatchTiledForward(e, y, x, wt, coutPad, bias, forwardGrid(g, OH, OW), act, slope, 'conv2d', c);
+    const wt = transposedWeight(e, w, 0, undefined, undefined, 4);
+    dispatchTiledForward(e, { y, x, ...wt, bias, g: forwardGrid(g, OH, OW), act, slope, op: 'conv2d' }, c);
     return y;
   }
   if (useSubgroups(e) && sgForwardFits(g.kw, g.sw, g.pl, g.dw) && N * OH * Math.ceil(OW / 4) <= 64 * 65535) {
-    const { wt, coutPad } = transposedWeight(e, w, 0, undefined, undefined, coTileFwd(e, Cout));
-    dispatchForwardSg(e, y, x, wt, coutPad, bias, forwardGrid(g, OH, OW), act, slope, 'conv2d');
+    const wt = transposedWeight(e, w, 0, undefined, undefined, coTileFwd(e, Cout));
+    dispatchForwardSg(e, { y, x, ...wt, bias, g: forwardGrid(g, OH, OW), act, slope, op: 'conv2d' });
     return y;
   }
   const { wt, coutPad } = transposedWeight(e, w, 0);
   const coGroups = coutPad / 8;
-  const u = CONV_FORWARD.pack({
-    N,
-    Cin,
-    H,
-    W,
-    Cout,
-    OH,
-    OW,
-    co_groups: coGroups,
-    ...convGeometry(g),
-    cout_pad: coutPad,
+  const u = packForward(x.shape, y.shape, forwardGrid(g, OH, OW), {
+    coutPad,
+    hasBias: Boolean(bias),
     act,
     slope,
-    has_bias: bias ? 1 : 0,
-    out_sh: 1,
-    out_sw: 1,
-    out_ry: 0,
-    out_rx: 0,
-    out_h: OH,
-    out_w: OW,
-    grid_x: 0,
+    coGroups,
+    gridX: 0,
   });
   const wg: [number, number, number] = [Math.ceil((OH * Math.ceil(OW / 4)) / 64), 1, N * coGroups];
   const cost = {
@@ -214,17 +190,8 @@ function transposePhases(g: ConvGeometry, OH: number, OW: number) {
  * dispatch per phase (sh·sw of them), each with its own reversed sub-kernel of the taps that reach it.
  * Null when the geometry does not fit.
  */
-function launchTransposeByPhases(
-  e: Engine,
-  x: Tensor,
-  w: Tensor,
-  bias: Tensor | null,
-  g: ConvGeometry,
-  OH: number,
-  OW: number,
-  op: string,
-  tile: TileConfig | null = null,
-): Tensor | null {
+function launchTransposeByPhases(e: Engine, call: TransposeCall, tile: TileConfig | null = null): Tensor | null {
+  const { x, w, bias, g, OH, OW, op } = call;
   const phases = transposePhases(g, OH, OW);
   if (!phases) return null;
   const { rows, cols } = phases;
@@ -253,30 +220,29 @@ function launchTransposeByPhases(
         ry: r.r,
         rx: c.r,
       };
-      if (tile) {
-        const { wt, coutPad } = transposedWeight(e, w, 1, r.axis, c.axis, 4);
-        dispatchTiledForward(e, y, x, wt, coutPad, bias, grid, 0, 0, op, tile);
-      } else {
-        const { wt, coutPad } = transposedWeight(e, w, 1, r.axis, c.axis, coTileFwd(e, w.shape[1]));
-        dispatchForwardSg(e, y, x, wt, coutPad, bias, grid, 0, 0, op);
-      }
+      const wt = transposedWeight(e, w, 1, r.axis, c.axis, tile ? 4 : coTileFwd(e, w.shape[1]));
+      const d = { y, x, ...wt, bias, g: grid, act: 0, slope: 0, op };
+      if (tile) dispatchTiledForward(e, d, tile);
+      else dispatchForwardSg(e, d);
     }
   }
   return y;
 }
 
-/** Transposed convolution of x [N, Cin_t, IH, IW] with w read as [Cin_t, Cout_t, kh, kw]. */
-export function launchTranspose(
-  e: Engine,
-  x: Tensor,
-  w: Tensor,
-  bias: Tensor | null,
-  g: ConvGeometry,
-  OH: number,
-  OW: number,
-  op: string,
-  forced?: TileConfig,
-): Tensor {
+/** A transposed convolution: x [N, Cin_t, IH, IW] with w read as [Cin_t, Cout_t, kh, kw] into y [N, Cout_t, OH, OW]. */
+export interface TransposeCall {
+  x: Tensor;
+  w: Tensor;
+  bias: Tensor | null;
+  g: ConvGeometry;
+  OH: number;
+  OW: number;
+  op: string;
+}
+
+/** Transposed convolution (TransposeCall); `forced`: that tile instead of the tuner's choice. */
+export function launchTranspose(e: Engine, call: TransposeCall, forced?: TileConfig): Tensor {
+  const { x, w, bias, g, OH, OW, op } = call;
   const [N, Cin, IH, IW] = x.shape;
   const Cout = w.shape[1];
   if (useTiles(e) && N * Cout * OH * OW > 0 && transposePhases(g, OH, OW)) {
@@ -286,14 +252,14 @@ export function launchTranspose(
       shapeKey(x, w, g, OH, OW),
       Cout,
       [x.shape, w.shape],
-      ([xs, ws], t) => launchTranspose(e, xs, ws, null, g, OH, OW, op, t),
+      ([xs, ws], t) => launchTranspose(e, { ...call, x: xs, w: ws, bias: null }, t),
       forced,
     );
-    const y = launchTransposeByPhases(e, x, w, bias, g, OH, OW, op, c);
+    const y = launchTransposeByPhases(e, call, c);
     if (y) return y;
   }
   if (useSubgroups(e) && N * Cout * OH * OW > 0) {
-    const y = launchTransposeByPhases(e, x, w, bias, g, OH, OW, op);
+    const y = launchTransposeByPhases(e, call);
     if (y) return y;
   }
   const y = output(e, [N, Cout, OH, OW], op);

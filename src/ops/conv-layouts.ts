@@ -1,6 +1,7 @@
 // The convolution kernels' uniform layouts and the geometry types their launchers share
 // (src/ops/conv.ts, src/ops/conv-tiled.ts).
 import { defineUniforms } from '../runtime/uniforms.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 
 // ---- uniform layouts (shaders/conv/*.wgsl say //#uniforms NAME) -------------------------------------
 
@@ -16,15 +17,20 @@ const GEOMETRY = {
   dw: 'u32',
 } as const;
 
-/** forward.wgsl and forward_sg.wgsl (forward.wgsl ignores the out_* fields: its grid is y's). */
-export const CONV_FORWARD = defineUniforms('ConvForward', {
+/** The input and output sizes of forward.wgsl, forward_sg.wgsl and the weight gradients. */
+const SIZES = {
   N: 'u32',
   Cin: 'u32',
-  H: 'u32',
+  H: { type: 'u32', doc: 'x: [N, Cin, H, W]' },
   W: 'u32',
   Cout: 'u32',
-  OH: 'u32',
+  OH: { type: 'u32', doc: 'the output grid (y or dy: [N, Cout, OH, OW])' },
   OW: 'u32',
+} as const;
+
+/** forward.wgsl and forward_sg.wgsl (forward.wgsl ignores the out_* fields: its grid is y's). */
+export const CONV_FORWARD = defineUniforms('ConvForward', {
+  ...SIZES,
   co_groups: { type: 'u32', doc: 'output-channel groups of the grid (forward.wgsl: ceil(Cout / 8))' },
   ...GEOMETRY,
   cout_pad: { type: 'u32', doc: "row length of wt (Cout padded to the kernel's channel tile)" },
@@ -62,13 +68,7 @@ export const CONV_TRANSPOSE = defineUniforms('ConvTranspose', {
 
 /** weight_grad.wgsl and weight_grad_sg.wgsl. */
 export const CONV_WEIGHT_GRAD = defineUniforms('ConvWeightGrad', {
-  N: 'u32',
-  Cin: 'u32',
-  H: { type: 'u32', doc: 'x: [N, Cin, H, W]' },
-  W: 'u32',
-  Cout: 'u32',
-  OH: { type: 'u32', doc: 'dy: [N, Cout, OH, OW]' },
-  OW: 'u32',
+  ...SIZES,
   taps: { type: 'u32', doc: 'Cin·kh·kw' },
   ...GEOMETRY,
   rows_per_chunk: { type: 'u32', doc: 'image rows (n, oy) per partial' },
@@ -152,6 +152,19 @@ export interface ForwardLaunch {
   gridX: number;
 }
 
+/** One forward-kernel dispatch: x [N, Cin, H, W] ⊛ wt [Cin·kh·kw, coutPad] over grid g into (part of) y. */
+export interface ForwardDispatch {
+  y: Tensor;
+  x: Tensor;
+  wt: Tensor;
+  coutPad: number;
+  bias: Tensor | null;
+  g: SgGrid;
+  act: number;
+  slope: number;
+  op: string;
+}
+
 /** CONV_FORWARD packed for one dispatch of grid g: x [N, Cin, H, W] into y [N, Cout, outH, outW]. */
 export function packForward(
   xShape: readonly number[],
@@ -182,5 +195,29 @@ export function packForward(
     out_h: outH,
     out_w: outW,
     grid_x: f.gridX,
+  });
+}
+
+/** CONV_WEIGHT_GRAD packed: x [N, Cin, H, W] and dy [N, Cout, OH, OW], split into partials by rows or pixels. */
+export function packWeightGrad(
+  xShape: readonly number[],
+  dyShape: readonly number[],
+  g: ConvGeometry,
+  chunk: { rowsPerChunk: number; pixelsPerChunk: number },
+): Uint32Array {
+  const [N, Cin, H, W] = xShape;
+  const [, Cout, OH, OW] = dyShape;
+  return CONV_WEIGHT_GRAD.pack({
+    N,
+    Cin,
+    H,
+    W,
+    Cout,
+    OH,
+    OW,
+    taps: Cin * g.kh * g.kw,
+    ...convGeometry(g),
+    rows_per_chunk: chunk.rowsPerChunk,
+    pixels_per_chunk: chunk.pixelsPerChunk,
   });
 }

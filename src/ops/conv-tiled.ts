@@ -8,7 +8,7 @@ import { tileTemplate, type TileConfig } from '../runtime/tuner.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { fmtShape } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { CONV_WEIGHT_GRAD, convGeometry, packForward, type ConvGeometry, type SgGrid } from './conv-layouts.ts';
+import { packForward, packWeightGrad, type ConvGeometry, type ForwardDispatch } from './conv-layouts.ts';
 import { launchReduce } from './reduce.ts';
 
 // ---- the tiled kernels (hardware plan) ----------------------------------------------------------
@@ -63,19 +63,8 @@ export function shapeKey(x: Tensor, w: Tensor, g: ConvGeometry, OH: number, OW: 
 }
 
 /** One tiled_forward.wgsl dispatch: x [N, Cin, H, W] ⊛ wt [Cin·kh·kw, coutPad] into (part of) y. */
-export function dispatchTiledForward(
-  e: Engine,
-  y: Tensor,
-  x: Tensor,
-  wt: Tensor,
-  coutPad: number,
-  bias: Tensor | null,
-  g: SgGrid,
-  act: number,
-  slope: number,
-  op: string,
-  c: TileConfig,
-): void {
+export function dispatchTiledForward(e: Engine, d: ForwardDispatch, c: TileConfig): void {
+  const { y, x, wt, coutPad, bias, g, act, slope, op } = d;
   const [N, Cin] = x.shape;
   const [, Cout, outH, outW] = y.shape;
   const tilesN = Math.ceil((N * g.OH * g.OW) / (c.wgN * c.tn));
@@ -109,7 +98,7 @@ export function launchWeightGradTiled(
   c: TileConfig,
 ): void {
   const rt = e.runtime;
-  const [N, Cin, H, W] = x.shape;
+  const [N, Cin] = x.shape;
   const [, Cout, OH, OW] = dy.shape;
   const taps = Cin * g.kh * g.kw;
   const pixels = N * OH * OW;
@@ -131,19 +120,7 @@ export function launchWeightGradTiled(
   chunks = Math.ceil(pixels / perChunk);
   const part: PooledBuffer =
     chunks === 1 ? dw.buffer() : rt.alloc(chunks * Cout * taps * 4, 'scratch', `${op}.partials`);
-  const u = CONV_WEIGHT_GRAD.pack({
-    N,
-    Cin,
-    H,
-    W,
-    Cout,
-    OH,
-    OW,
-    taps,
-    ...convGeometry(g),
-    rows_per_chunk: 0,
-    pixels_per_chunk: perChunk,
-  });
+  const u = packWeightGrad(x.shape, dy.shape, g, { rowsPerChunk: 0, pixelsPerChunk: perChunk });
   const elem = rt.policy.precision === 'f16' ? 2 : 4;
   const cost = {
     flops: 2 * pixels * Cout * taps,

@@ -6,7 +6,7 @@ import type { TileConfig } from '../runtime/tuner.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { fmtShape } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { CONV_WEIGHT_GRAD, convGeometry, type ConvGeometry } from './conv-layouts.ts';
+import { packWeightGrad, type ConvGeometry } from './conv-layouts.ts';
 import { coTile, sgForwardFits, useSubgroups } from './conv-launch.ts';
 import { launchWeightGradTiled, shapeKey, sumPartials, useTiles } from './conv-tiled.ts';
 import { chooseTile, output } from './util.ts';
@@ -23,7 +23,7 @@ export function launchWeightGrad(
   op: string,
   forced?: TileConfig,
 ): Tensor {
-  const [N, Cin, H, W] = x.shape;
+  const [N, Cin, , W] = x.shape;
   const [, Cout, OH, OW] = dy.shape;
   const taps = Cin * g.kh * g.kw;
   const dw = output(e, [Cout, Cin, g.kh, g.kw], op);
@@ -66,19 +66,7 @@ export function launchWeightGrad(
   chunks = Math.ceil(rows / rowsPerChunk);
   const part: PooledBuffer =
     chunks === 1 ? dw.buffer() : rt.alloc(chunks * Cout * taps * 4, 'scratch', `${op}.partials`);
-  const u = CONV_WEIGHT_GRAD.pack({
-    N,
-    Cin,
-    H,
-    W,
-    Cout,
-    OH,
-    OW,
-    taps,
-    ...convGeometry(g),
-    rows_per_chunk: rowsPerChunk,
-    pixels_per_chunk: 0,
-  });
+  const u = packWeightGrad(x.shape, dy.shape, g, { rowsPerChunk, pixelsPerChunk: 0 });
   const cost = {
     flops: 2 * N * OH * OW * Cout * taps,
     bytes: 4 * (x.size + dy.size + chunks * Cout * taps),

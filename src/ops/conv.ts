@@ -194,7 +194,7 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: C
   const y = launchForward(e, x, w, bias, g, act, slope, OH, OW);
   return recordConv(y, op, x, w, bias, (gy, needs) => {
     const dpre = activationGrad(e, gy, y, act, slope, op);
-    const dx = needs[0] ? launchTranspose(e, dpre, w, null, g, H, W, 'conv2d.dx') : null;
+    const dx = needs[0] ? launchTranspose(e, { x: dpre, w, bias: null, g, OH: H, OW: W, op: 'conv2d.dx' }) : null;
     const dwt = needs[1] ? launchWeightGrad(e, x, dpre, g, 'conv2d.dw') : null;
     return { dx, dw: dwt, dBiasFrom: dpre };
   });
@@ -221,7 +221,7 @@ export function convTranspose2d(
     );
   // The equivalent conv2d (whose input gradient this is) has padding ph on top and ph − oph at the bottom.
   const g: ConvGeometry = { kh, kw, sh, sw, pt: ph, pb: ph - oph, pl: pw, pr: pw - opw, dh, dw };
-  const y = launchTranspose(e, x, w, bias, g, OH, OW, op);
+  const y = launchTranspose(e, { x, w, bias, g, OH, OW, op });
   return recordConv(y, op, x, w, bias, (gy, needs) => {
     const dx = needs[0] ? launchForward(e, gy, w, null, g, 0, 0, IH, IW) : null;
     const dwt = needs[1] ? launchWeightGrad(e, gy, x, g, `${op}.dw`) : null;
