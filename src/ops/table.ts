@@ -55,6 +55,11 @@ function fn<F>(row: Omit<OpRow, 'method'>, impl: F): F {
   return impl;
 }
 
+/** A row's declaration: arity, forward, derivative (null: none) and kernel(s), as OpRow documents them. */
+function row(arity: number, forward: string, derivative: string | null, kernel: string): Omit<OpRow, 'method'> {
+  return { arity, forward, derivative, kernel };
+}
+
 /** An elementwise row: forward and derivative from the kernel table, kernel elementwise/map(_vec4).wgsl. */
 function elementwise(name: OpName): Omit<OpRow, 'method'> {
   const op = OPS[name];
@@ -127,66 +132,38 @@ export const ne = method(elementwise('ne'), ew.compare('ne'));
 const REDUCE_KERNELS = 'reduce/serial.wgsl, reduce/tree.wgsl, reduce/split_vec4.wgsl, reduce/split_seq.wgsl';
 
 /** Sum over axes (all when omitted; negative count from the end), optionally keeping them as size 1. `sum(x)`, `x.sum([0, 2], true)` */
-export const sum = method(
-  { arity: 1, forward: 'Σ over axes', derivative: 'g expanded back to x.shape', kernel: REDUCE_KERNELS },
-  rd.sum,
-);
+export const sum = method(row(1, 'Σ over axes', 'g expanded back to x.shape', REDUCE_KERNELS), rd.sum);
 /** Mean over axes (all when omitted), optionally keeping them as size 1. `mean(x, -1)`, `x.mean()` */
-export const mean = method(
-  { arity: 1, forward: 'Σ over axes / n', derivative: 'g / n expanded back to x.shape', kernel: REDUCE_KERNELS },
-  rd.mean,
-);
+export const mean = method(row(1, 'Σ over axes / n', 'g / n expanded back to x.shape', REDUCE_KERNELS), rd.mean);
 /** Maximum over axes (all when omitted); tied maxima share the gradient (torch.amax). `max(x)`, `x.max(1, true)` */
-export const max = method(
-  { arity: 1, forward: 'max over axes', derivative: 'g · [x == max] / count of ties', kernel: REDUCE_KERNELS },
-  rd.max,
-);
+export const max = method(row(1, 'max over axes', 'g · [x == max] / count of ties', REDUCE_KERNELS), rd.max);
 /** Broadcast x to a shape (materialised), optionally times a scale. `expand(b, [2, 3])`, `b.expand([4, 3])` */
-export const expand = method(
-  { arity: 1, forward: 'a (broadcast view)', derivative: 'sumTo(g, x.shape)', kernel: 'elementwise/map.wgsl' },
-  rd.expand,
-);
+export const expand = method(row(1, 'a (broadcast view)', 'sumTo(g, x.shape)', 'elementwise/map.wgsl'), rd.expand);
 /** Sum g over the axes broadcasting added or stretched, down to a shape (expand's adjoint). `sumTo(g, [1, 3])` */
-export const sumTo = fn(
-  { arity: 1, forward: 'Σ over broadcast axes', derivative: 'expand(g)', kernel: REDUCE_KERNELS },
-  rd.sumTo,
-);
+export const sumTo = fn(row(1, 'Σ over broadcast axes', 'expand(g)', REDUCE_KERNELS), rd.sumTo);
 
 // ---- movement (docs/kernels/elementwise.md: strided views) -----------------------------------------
 
 /** Same values in a new shape (one axis may be −1); shares the buffer, no GPU work. `reshape(x, [2, -1])`, `x.reshape([6])` */
-export const reshape = method(
-  { arity: 1, forward: 'a view of the same storage', derivative: 'reshape(g, x.shape)', kernel: 'none' },
-  mv.reshape,
-);
+export const reshape = method(row(1, 'a view of the same storage', 'reshape(g, x.shape)', 'none'), mv.reshape);
 /** Reorder axes: y.shape[i] = x.shape[dims[i]] (materialised). `permute(x, [0, 2, 1])`, `x.permute([1, 0])` */
 export const permute = method(
-  { arity: 1, forward: 'a (permuted strides)', derivative: 'permute(g, inverse)', kernel: 'elementwise/map.wgsl' },
+  row(1, 'a (permuted strides)', 'permute(g, inverse)', 'elementwise/map.wgsl'),
   mv.permute,
 );
 /** Swap two axes (default: the last two). `transpose(x)`, `x.transpose(0, 1)` */
 export const transpose = method(
-  { arity: 1, forward: 'permute with two axes swapped', derivative: 'transpose(g)', kernel: 'elementwise/map.wgsl' },
+  row(1, 'permute with two axes swapped', 'transpose(g)', 'elementwise/map.wgsl'),
   mv.transpose,
 );
 /** Elements start..end−1 along an axis (negative indices count from the end). `slice(x, 1, 0, 2)`, `x.slice(0, 1)` */
 export const slice = method(
-  {
-    arity: 1,
-    forward: 'a (offset window)',
-    derivative: 'g written into a zero tensor',
-    kernel: 'elementwise/map.wgsl',
-  },
+  row(1, 'a (offset window)', 'g written into a zero tensor', 'elementwise/map.wgsl'),
   mv.slice,
 );
 /** Join tensors along an axis; every other axis must match. `cat([a, b], 1)` */
 export const cat = fn(
-  {
-    arity: -1,
-    forward: 'each input written into its window',
-    derivative: 'slice(g) per input',
-    kernel: 'elementwise/map.wgsl',
-  },
+  row(-1, 'each input written into its window', 'slice(g) per input', 'elementwise/map.wgsl'),
   mv.cat,
 );
 
@@ -194,52 +171,47 @@ export const cat = fn(
 
 /** Batched matrix product with broadcast batch axes (torch.matmul; 1-D operands too). `matmul(a, b)`, `a.matmul(b)` */
 export const matmul = method(
-  {
-    arity: 2,
-    forward: 'C = A · B',
-    derivative: 'dA = g · Bᵀ; dB = Aᵀ · g',
-    kernel: 'matmul/*.wgsl (docs/kernels/matmul.md)',
-  },
+  row(2, 'C = A · B', 'dA = g · Bᵀ; dB = Aᵀ · g', 'matmul/*.wgsl (docs/kernels/matmul.md)'),
   mm.matmul,
 );
 /** 2-D convolution of NCHW x with w [Cout, Cin, kh, kw], optional bias and fused ReLU/LeakyReLU. `conv2d(x, w, b, { stride: 2, padding: 1 })` */
 export const conv2d = fn(
-  {
-    arity: 3,
-    forward: 'implicit GEMM + bias + activation',
-    derivative: 'dX = convTranspose(g); dW = weight_grad(x, g); db = Σ g',
-    kernel: 'conv/*.wgsl (docs/kernels/conv.md)',
-  },
+  row(
+    3,
+    'implicit GEMM + bias + activation',
+    'dX = convTranspose(g); dW = weight_grad(x, g); db = Σ g',
+    'conv/*.wgsl (docs/kernels/conv.md)',
+  ),
   cv.conv2d,
 );
 /** Transposed 2-D convolution, w [Cin, Cout, kh, kw] (torch's conv_transpose2d). `convTranspose2d(x, w, b, { stride: 2 })` */
 export const convTranspose2d = fn(
-  {
-    arity: 3,
-    forward: 'phase-decomposed gather',
-    derivative: 'dX = conv2d(g); dW = weight_grad(g, x); db = Σ g',
-    kernel: 'conv/*.wgsl (docs/kernels/conv.md)',
-  },
+  row(
+    3,
+    'phase-decomposed gather',
+    'dX = conv2d(g); dW = weight_grad(g, x); db = Σ g',
+    'conv/*.wgsl (docs/kernels/conv.md)',
+  ),
   cv.convTranspose2d,
 );
 /** Batch normalisation of NCHW (torch's batch_norm), optional fused ReLU/LeakyReLU. `batchNorm2d(x, mean, var, w, b, { training: true })` */
 export const batchNorm2d = fn(
-  {
-    arity: 5,
-    forward: 'Welford statistics, normalise, affine, activation',
-    derivative: 'dx, dγ, dβ from two per-channel reductions',
-    kernel: 'norm/bn_*.wgsl (docs/kernels/batchnorm.md)',
-  },
+  row(
+    5,
+    'Welford statistics, normalise, affine, activation',
+    'dx, dγ, dβ from two per-channel reductions',
+    'norm/bn_*.wgsl (docs/kernels/batchnorm.md)',
+  ),
   bn.batchNorm2d,
 );
 /** Resize NCHW (torch's interpolate: nearest or bilinear). `interpolate(x, { scaleFactor: 2, mode: 'bilinear' })` */
 export const interpolate = fn(
-  {
-    arity: 1,
-    forward: 'nearest or bilinear sampling',
-    derivative: 'a gather of each input pixel’s window',
-    kernel: 'resize/*.wgsl (docs/kernels/interpolate.md)',
-  },
+  row(
+    1,
+    'nearest or bilinear sampling',
+    'a gather of each input pixel’s window',
+    'resize/*.wgsl (docs/kernels/interpolate.md)',
+  ),
   rs.interpolate,
 );
 
@@ -247,31 +219,21 @@ export const interpolate = fn(
 
 /** Mean (default), sum or elementwise |input − target| (torch's l1_loss). `l1Loss(p, y)`, `p.l1Loss(y, 'sum')` */
 export const l1Loss = method(
-  {
-    arity: 2,
-    forward: "mean/sum: absDiffSum; 'none': abs(sub(a, b))",
-    derivative: '±sign(a − b) · g · scale',
-    kernel: 'elementwise/map.wgsl + reduce/*.wgsl',
-  },
+  row(
+    2,
+    "mean/sum: absDiffSum; 'none': abs(sub(a, b))",
+    '±sign(a − b) · g · scale',
+    'elementwise/map.wgsl + reduce/*.wgsl',
+  ),
   ls.l1Loss,
 );
 /** scale · Σ|a − b| as a scalar, fused (one map, one sum); a weighted L1 term without a multiply. `absDiffSum(p, y, 0.5)` */
 export const absDiffSum = fn(
-  {
-    arity: 2,
-    forward: 'scale · Σ abs(a − b)',
-    derivative: '±sign(a − b) · g · scale',
-    kernel: 'elementwise/map.wgsl + reduce/*.wgsl',
-  },
+  row(2, 'scale · Σ abs(a − b)', '±sign(a − b) · g · scale', 'elementwise/map.wgsl + reduce/*.wgsl'),
   ls.absDiffSum,
 );
 /** Soft Dice loss 1 − mean(2Σp·y / (Σp² + Σy² + 1e−7)) over [N, C, ...], composed from primitives. `diceLoss(p, y)` */
 export const diceLoss = fn(
-  {
-    arity: 2,
-    forward: 'mul, sum, add, div, mean, sub',
-    derivative: "the primitives' rules",
-    kernel: 'elementwise/map.wgsl + reduce/*.wgsl',
-  },
+  row(2, 'mul, sum, add, div, mean, sub', "the primitives' rules", 'elementwise/map.wgsl + reduce/*.wgsl'),
   dc.diceLoss,
 );
