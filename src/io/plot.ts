@@ -95,22 +95,28 @@ interface Frame {
   bottom: number;
 }
 
+/** A dark axis line from (x1, y1) to (x2, y2). */
+function axisLine(x1: number, y1: number, x2: number, y2: number): string {
+  return `<line x1="${n2(x1)}" y1="${n2(y1)}" x2="${n2(x2)}" y2="${n2(y2)}" stroke="#333333" stroke-width="1"/>`;
+}
+
+/** "no data" in the middle of an empty chart's frame. */
+function noData(f: Frame): string {
+  const [cx, cy] = [n2((f.left + f.right) / 2), n2((f.top + f.bottom) / 2)];
+  return `<text x="${cx}" y="${cy}" text-anchor="middle" fill="#999999">no data</text>`;
+}
+
 function yAxis(out: string[], f: Frame, y: Scale, label: string | undefined): void {
   for (const t of y.ticks) {
     const py = n2(y.map(t));
     out.push(`<line x1="${n2(f.left)}" y1="${py}" x2="${n2(f.right)}" y2="${py}" stroke="#e6e6e6" stroke-width="1"/>`);
-    out.push(
-      `<line x1="${n2(f.left - 5)}" y1="${py}" x2="${n2(f.left)}" y2="${py}" stroke="#333333" stroke-width="1"/>`,
-    );
+    out.push(axisLine(f.left - 5, y.map(t), f.left, y.map(t)));
     out.push(
       `<text x="${n2(f.left - 8)}" y="${py}" text-anchor="end" ` +
         `dominant-baseline="middle" fill="#333333">${escapeXml(formatTick(t))}</text>`,
     );
   }
-  out.push(
-    `<line x1="${n2(f.left)}" y1="${n2(f.top)}" x2="${n2(f.left)}" ` +
-      `y2="${n2(f.bottom)}" stroke="#333333" stroke-width="1"/>`,
-  );
+  out.push(axisLine(f.left, f.top, f.left, f.bottom));
   if (label) {
     const cy = n2((f.top + f.bottom) / 2);
     out.push(
@@ -213,27 +219,18 @@ export function lineChartSvg(series: LineSeries[], options: LineChartOptions = {
   yAxis(out, f, y, yLabel);
   for (const t of x.ticks) {
     const px = n2(x.map(t));
-    out.push(
-      `<line x1="${px}" y1="${n2(f.bottom)}" x2="${px}" y2="${n2(f.bottom + 5)}" stroke="#333333" stroke-width="1"/>`,
-    );
+    out.push(axisLine(x.map(t), f.bottom, x.map(t), f.bottom + 5));
     out.push(
       `<text x="${px}" y="${n2(f.bottom + 18)}" text-anchor="middle" fill="#333333">${escapeXml(formatTick(t))}</text>`,
     );
   }
-  out.push(
-    `<line x1="${n2(f.left)}" y1="${n2(f.bottom)}" x2="${n2(f.right)}" ` +
-      `y2="${n2(f.bottom)}" stroke="#333333" stroke-width="1"/>`,
-  );
+  out.push(axisLine(f.left, f.bottom, f.right, f.bottom));
   if (xLabel)
     out.push(
       `<text x="${n2((f.left + f.right) / 2)}" y="${n2(height - 12)}" ` +
         `text-anchor="middle" fill="#333333">${escapeXml(xLabel)}</text>`,
     );
-  if (empty)
-    out.push(
-      `<text x="${n2((f.left + f.right) / 2)}" y="${n2((f.top + f.bottom) / 2)}" ` +
-        `text-anchor="middle" fill="#999999">no data</text>`,
-    );
+  if (empty) out.push(noData(f));
 
   const markers = options.markers ?? series.every((s) => s.points.length <= 40);
   out.push(
@@ -317,15 +314,8 @@ export function barChartSvg(groups: BarGroup[], options: BarChartOptions = {}): 
   titleText(out, title, width);
   yAxis(out, f, y, yLabel);
   const base = log ? f.bottom : y.map(0);
-  out.push(
-    `<line x1="${n2(f.left)}" y1="${n2(base)}" x2="${n2(f.right)}" ` +
-      `y2="${n2(base)}" stroke="#333333" stroke-width="1"/>`,
-  );
-  if (empty)
-    out.push(
-      `<text x="${n2((f.left + f.right) / 2)}" y="${n2((f.top + f.bottom) / 2)}" ` +
-        `text-anchor="middle" fill="#999999">no data</text>`,
-    );
+  out.push(axisLine(f.left, base, f.right, base));
+  if (empty) out.push(noData(f));
 
   const inner = groupW * 0.8;
   const barW = inner / Math.max(1, names.length);
