@@ -13,9 +13,9 @@ import {
   type ForwardDispatch,
   type SgGrid,
 } from './conv-layouts.ts';
-import { dispatchTiledForward, shapeKey, useTiles } from './conv-tiled.ts';
+import { chooseConvTile, dispatchTiledForward, useTiles } from './conv-tiled.ts';
 import { transposedWeight, type TapAxis } from './conv-weights.ts';
-import { chooseTile, output } from './util.ts';
+import { output } from './util.ts';
 
 /**
  * Which kernels the convolutions use: the engine's policy (src/runtime/policy.ts). 'subgroup': the
@@ -104,15 +104,8 @@ export function launchForward(
   const y = output(e, [N, Cout, OH, OW], 'conv2d');
   if (y.size === 0) return y;
   if (useTiles(e)) {
-    const c = chooseTile(
-      e,
-      'conv2d.forward',
-      shapeKey(x, w, g, OH, OW),
-      Cout,
-      [x.shape, w.shape],
-      ([xs, ws], t) => launchForward(e, xs, ws, null, g, act, slope, OH, OW, t),
-      forced,
-    );
+    const relaunch = ([xs, ws]: Tensor[], t: TileConfig) => launchForward(e, xs, ws, null, g, act, slope, OH, OW, t);
+    const c = chooseConvTile(e, 'conv2d.forward', { a: x, b: w, g, OH, OW, rows: Cout }, relaunch, forced);
     const wt = transposedWeight(e, w, 0, undefined, undefined, 4);
     dispatchTiledForward(e, { y, x, ...wt, bias, g: forwardGrid(g, OH, OW), act, slope, op: 'conv2d' }, c);
     return y;
@@ -246,15 +239,9 @@ export function launchTranspose(e: Engine, call: TransposeCall, forced?: TileCon
   const [N, Cin, IH, IW] = x.shape;
   const Cout = w.shape[1];
   if (useTiles(e) && N * Cout * OH * OW > 0 && transposePhases(g, OH, OW)) {
-    const c = chooseTile(
-      e,
-      'conv2d.dX',
-      shapeKey(x, w, g, OH, OW),
-      Cout,
-      [x.shape, w.shape],
-      ([xs, ws], t) => launchTranspose(e, { ...call, x: xs, w: ws, bias: null }, t),
-      forced,
-    );
+    const relaunch = ([xs, ws]: Tensor[], t: TileConfig) =>
+      launchTranspose(e, { ...call, x: xs, w: ws, bias: null }, t);
+    const c = chooseConvTile(e, 'conv2d.dX', { a: x, b: w, g, OH, OW, rows: Cout }, relaunch, forced);
     const y = launchTransposeByPhases(e, call, c);
     if (y) return y;
   }

@@ -165,6 +165,13 @@ export interface ForwardDispatch {
   op: string;
 }
 
+/** SIZES' values: x [N, Cin, H, W] and the output grid y (or dy) [N, Cout, OH, OW]. */
+function sizes(xShape: readonly number[], yShape: readonly number[]) {
+  const [N, Cin, H, W] = xShape;
+  const [, Cout, OH, OW] = yShape;
+  return { N, Cin, H, W, Cout, OH, OW };
+}
+
 /** CONV_FORWARD packed for one dispatch of grid g: x [N, Cin, H, W] into y [N, Cout, outH, outW]. */
 export function packForward(
   xShape: readonly number[],
@@ -172,14 +179,8 @@ export function packForward(
   g: SgGrid,
   f: ForwardLaunch,
 ): Uint32Array {
-  const [N, Cin, H, W] = xShape;
-  const [, Cout, outH, outW] = yShape;
   return CONV_FORWARD.pack({
-    N,
-    Cin,
-    H,
-    W,
-    Cout,
+    ...sizes(xShape, yShape),
     OH: g.OH,
     OW: g.OW,
     co_groups: f.coGroups,
@@ -192,8 +193,8 @@ export function packForward(
     out_sw: g.outSw,
     out_ry: g.ry,
     out_rx: g.rx,
-    out_h: outH,
-    out_w: outW,
+    out_h: yShape[2],
+    out_w: yShape[3],
     grid_x: f.gridX,
   });
 }
@@ -205,17 +206,9 @@ export function packWeightGrad(
   g: ConvGeometry,
   chunk: { rowsPerChunk: number; pixelsPerChunk: number },
 ): Uint32Array {
-  const [N, Cin, H, W] = xShape;
-  const [, Cout, OH, OW] = dyShape;
   return CONV_WEIGHT_GRAD.pack({
-    N,
-    Cin,
-    H,
-    W,
-    Cout,
-    OH,
-    OW,
-    taps: Cin * g.kh * g.kw,
+    ...sizes(xShape, dyShape),
+    taps: xShape[1] * g.kh * g.kw,
     ...convGeometry(g),
     rows_per_chunk: chunk.rowsPerChunk,
     pixels_per_chunk: chunk.pixelsPerChunk,

@@ -10,6 +10,7 @@ import { fmtShape } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { packForward, packWeightGrad, type ConvGeometry, type ForwardDispatch } from './conv-layouts.ts';
 import { launchReduce } from './reduce.ts';
+import { chooseTile } from './util.ts';
 
 // ---- the tiled kernels (hardware plan) ----------------------------------------------------------
 
@@ -55,11 +56,23 @@ export function operand(e: Engine, t: Tensor, op: string): PooledBuffer {
 }
 
 /** A conv's shape as the tuner's key: inputs, geometry, output size. */
-export function shapeKey(x: Tensor, w: Tensor, g: ConvGeometry, OH: number, OW: number): string {
+function shapeKey(x: Tensor, w: Tensor, g: ConvGeometry, OH: number, OW: number): string {
   return (
     `${x.shape.join('x')}*${w.shape.join('x')} s${g.sh},${g.sw} p${g.pt},${g.pb},${g.pl},${g.pr} ` +
     `d${g.dh},${g.dw} o${OH}x${OW}${x.engine.runtime.policy.precision === 'f16' ? ' f16' : ''}`
   );
+}
+
+/** The tile of one conv kernel family for operands a (x) and b (w or dy): `forced`, else the tuner's. */
+export function chooseConvTile(
+  e: Engine,
+  family: string,
+  on: { a: Tensor; b: Tensor; g: ConvGeometry; OH: number; OW: number; rows: number },
+  launch: (inputs: Tensor[], c: TileConfig) => Tensor,
+  forced: TileConfig | undefined,
+): TileConfig {
+  const key = shapeKey(on.a, on.b, on.g, on.OH, on.OW);
+  return chooseTile(e, family, key, on.rows, [on.a.shape, on.b.shape], launch, forced);
 }
 
 /** One tiled_forward.wgsl dispatch: x [N, Cin, H, W] ⊛ wt [Cin·kh·kw, coutPad] into (part of) y. */

@@ -8,8 +8,8 @@ import { fmtShape } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { packWeightGrad, type ConvGeometry } from './conv-layouts.ts';
 import { coTile, sgForwardFits, useSubgroups } from './conv-launch.ts';
-import { launchWeightGradTiled, shapeKey, sumPartials, useTiles } from './conv-tiled.ts';
-import { chooseTile, output } from './util.ts';
+import { chooseConvTile, launchWeightGradTiled, sumPartials, useTiles } from './conv-tiled.ts';
+import { output } from './util.ts';
 
 /**
  * dW[co, (ci, ki, kj)] = Σ dy[n, co, oy, ox] · x[n, ci, oy·sh − pt + ki·dh, ox·sw − pl + kj·dw],
@@ -35,15 +35,8 @@ export function launchWeightGrad(
   }
   const rt = e.runtime;
   if (useTiles(e)) {
-    const c = chooseTile(
-      e,
-      'conv2d.dW',
-      shapeKey(x, dy, g, OH, OW),
-      Cout,
-      [x.shape, dy.shape],
-      ([xs, dys], t) => launchWeightGrad(e, xs, dys, g, op, t),
-      forced,
-    );
+    const relaunch = ([xs, dys]: Tensor[], t: TileConfig) => launchWeightGrad(e, xs, dys, g, op, t);
+    const c = chooseConvTile(e, 'conv2d.dW', { a: x, b: dy, g, OH, OW, rows: Cout }, relaunch, forced);
     launchWeightGradTiled(e, dw, x, dy, g, op, c);
     return dw;
   }
