@@ -14,7 +14,7 @@
 //
 // Tiling: thread owns 8 output channels × 4 pixels (8 vec4 accumulators over channels); per tap it
 // loads 4 input values and 2 vec4 of pre-transposed weights wt[(ci, ki, kj), co] (co padded to 8),
-// then 32 FMAs. No workgroup memory. FLOPs: 2·N·Cin·IH·IW·Cout·kh·kw (the useful ones).
+// then 32 FMAs. No workgroup memory. FLOPs: 2·N·Cin·H·W·Cout·kh·kw (x: [N, Cin, H, W]) (the useful ones).
 
 //#uniforms ConvTranspose
 
@@ -41,7 +41,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (qy >= P.qh || oy >= P.OH) { return; }
   let ox = vec4u(q0, q0 + 1u, q0 + 2u, q0 + 3u) * P.sw + rx;
   let pixel_ok = ox < vec4u(P.OW);
-  let plane_in = P.IH * P.IW;
+  let plane_in = P.H * P.W;
   let c4 = P.cout_pad / 4u;
   var a0 = vec4f(0.0); var a1 = vec4f(0.0); var a2 = vec4f(0.0); var a3 = vec4f(0.0);
   var b0 = vec4f(0.0); var b1 = vec4f(0.0); var b2 = vec4f(0.0); var b3 = vec4f(0.0);
@@ -51,14 +51,14 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
       let num_y = i32(ry + P.ph) - i32(ki * P.dh);
       if (num_y % i32(P.sh) != 0) { continue; }     // uniform: the tap misses this phase
       let iy = i32(qy) + num_y / i32(P.sh);
-      if (iy < 0 || iy >= i32(P.IH)) { continue; }
-      let row = plane + u32(iy) * P.IW;
+      if (iy < 0 || iy >= i32(P.H)) { continue; }
+      let row = plane + u32(iy) * P.W;
       for (var kj = 0u; kj < P.kw; kj++) {
         let num_x = i32(rx + P.pw) - i32(kj * P.dw);
         if (num_x % i32(P.sw) != 0) { continue; }
         let ix = vec4i(vec4u(q0, q0 + 1u, q0 + 2u, q0 + 3u)) + vec4i(num_x / i32(P.sw));
-        let ok = pixel_ok & (ix >= vec4i(0)) & (ix < vec4i(i32(P.IW)));
-        let cx = vec4u(clamp(ix, vec4i(0), vec4i(i32(P.IW) - 1)));
+        let ok = pixel_ok & (ix >= vec4i(0)) & (ix < vec4i(i32(P.W)));
+        let cx = vec4u(clamp(ix, vec4i(0), vec4i(i32(P.W) - 1)));
         let v = select(vec4f(0.0), vec4f(x[row + cx.x], x[row + cx.y], x[row + cx.z], x[row + cx.w]), ok);
         let k = (ci * P.kh + ki) * P.kw + kj;
         let w0 = wt[k * c4 + co0 / 4u];

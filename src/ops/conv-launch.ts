@@ -258,8 +258,8 @@ export function launchTranspose(e: Engine, call: TransposeCall, forced?: TileCon
   const u = CONV_TRANSPOSE.pack({
     N,
     Cin,
-    IH,
-    IW,
+    H: IH,
+    W: IW,
     Cout,
     OH,
     OW,

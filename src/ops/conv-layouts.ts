@@ -17,7 +17,7 @@ const GEOMETRY = {
   dw: 'u32',
 } as const;
 
-/** The input and output sizes of forward.wgsl, forward_sg.wgsl and the weight gradients. */
+/** The input and output sizes every conv kernel reads but weight_layout.wgsl. */
 const SIZES = {
   N: 'u32',
   Cin: 'u32',
@@ -51,13 +51,7 @@ export const CONV_FORWARD = defineUniforms('ConvForward', {
 
 /** transpose.wgsl (a transposed conv in gather form, also conv2d's dX). */
 export const CONV_TRANSPOSE = defineUniforms('ConvTranspose', {
-  N: 'u32',
-  Cin: 'u32',
-  IH: { type: 'u32', doc: 'x: [N, Cin, IH, IW]' },
-  IW: 'u32',
-  Cout: 'u32',
-  OH: { type: 'u32', doc: 'y: [N, Cout, OH, OW]' },
-  OW: 'u32',
+  ...SIZES,
   co_groups: { type: 'u32', doc: 'ceil(Cout / 8)' },
   ...GEOMETRY,
   cout_pad: 'u32',

@@ -13,7 +13,7 @@
 import { record } from '../autograd/graph.ts';
 import { grid1d } from '../runtime/grid.ts';
 import { defineUniforms } from '../runtime/uniforms.ts';
-import { launchMap } from '../runtime/map.ts';
+import { launchMap, type View } from '../runtime/map.ts';
 import type { PooledBuffer } from '../runtime/pool.ts';
 import { coalesce } from '../runtime/strides.ts';
 import type { Runtime } from '../runtime/runtime.ts';
@@ -27,7 +27,7 @@ import {
   type Shape,
 } from '../tensor/shape.ts';
 import { Tensor } from '../tensor/tensor.ts';
-import { assertTensor, dense, output, sameEngine } from './util.ts';
+import { assertTensor, broadcastView, dense, output, sameEngine } from './util.ts';
 
 export type ReduceKind = 'sum' | 'max';
 
@@ -296,33 +296,16 @@ export function max(x: Tensor, axes?: number | readonly number[], keepdim = fals
   const { y, axes: ax } = reduce('max', 'max', x, axes, keepdim, false);
   return record(y, 'max', [x], (g) => {
     const e = x.engine;
-    const yk = keepShape(y, x.shape, ax);
-    const mask = output(e, x.shape, 'max.backward');
-    launchMap(
-      e.runtime,
-      'max.backward',
-      'select(0.0, 1.0, a == b)',
-      ['a', 'b'],
-      [dense(x, 'max'), { buffer: yk.buffer(), offset: 0, strides: broadcastStrides(yk.shape, x.shape) }],
-      dense(mask, 'max'),
-      x.shape,
-    );
+    const onX = (expr: string, names: string[], args: View[]) => {
+      const out = output(e, x.shape, 'max.backward');
+      launchMap(e.runtime, 'max.backward', expr, names, args, dense(out, 'max'), x.shape);
+      return out;
+    };
+    const spread = (t: Tensor) => broadcastView(keepShape(t, x.shape, ax), x.shape, 'max');
+    // dx = [x == max] · g / (the count of tied maxima in x's reduced slot)
+    const mask = onX('select(0.0, 1.0, a == b)', ['a', 'b'], [dense(x, 'max'), spread(y)]);
     const count = sum(mask, ax, true);
-    const gk = keepShape(g, x.shape, ax);
-    const dx = output(e, x.shape, 'max.backward');
-    launchMap(
-      e.runtime,
-      'max.backward',
-      'm * g / c',
-      ['m', 'g', 'c'],
-      [
-        dense(mask, 'max'),
-        { buffer: gk.buffer(), offset: 0, strides: broadcastStrides(gk.shape, x.shape) },
-        { buffer: count.buffer(), offset: 0, strides: broadcastStrides(count.shape, x.shape) },
-      ],
-      dense(dx, 'max'),
-      x.shape,
-    );
+    const dx = onX('m * g / c', ['m', 'g', 'c'], [dense(mask, 'max'), spread(g), spread(count)]);
     return [dx];
   });
 }
