@@ -95,6 +95,11 @@ interface Frame {
   bottom: number;
 }
 
+/** linearScale with about one tick per `spacing` pixels between p0 and p1 (at least 2). */
+function spacedScale(lo: number, hi: number, p0: number, p1: number, extend: boolean, spacing: number): Scale {
+  return linearScale(lo, hi, p0, p1, extend, Math.max(2, Math.round(Math.abs(p1 - p0) / spacing)));
+}
+
 /** A dark axis line from (x1, y1) to (x2, y2). */
 function axisLine(x1: number, y1: number, x2: number, y2: number): string {
   return `<line x1="${n2(x1)}" y1="${n2(y1)}" x2="${n2(x2)}" y2="${n2(y2)}" stroke="#333333" stroke-width="1"/>`;
@@ -195,24 +200,10 @@ export function lineChartSvg(series: LineSeries[], options: LineChartOptions = {
     top: title ? 40 : 16,
     bottom: height - (xLabel ? 48 : 32),
   };
-  const x = linearScale(
-    xlo,
-    xhi,
-    f.left,
-    f.right,
-    options.xMin === undefined && options.xMax === undefined,
-    Math.max(2, Math.round((f.right - f.left) / 90)),
-  );
+  const x = spacedScale(xlo, xhi, f.left, f.right, options.xMin === undefined && options.xMax === undefined, 90);
   const y = logY
     ? logScale(ylo, yhi, f.bottom, f.top)
-    : linearScale(
-        ylo,
-        yhi,
-        f.bottom,
-        f.top,
-        options.yMin === undefined && options.yMax === undefined,
-        Math.max(2, Math.round((f.bottom - f.top) / 50)),
-      );
+    : spacedScale(ylo, yhi, f.bottom, f.top, options.yMin === undefined && options.yMax === undefined, 50);
 
   const out = header(width, height);
   titleText(out, title, width);
@@ -301,14 +292,7 @@ export function barChartSvg(groups: BarGroup[], options: BarChartOptions = {}): 
   const f: Frame = { left: 72, right: 72 + plotW, top: title ? 40 : 16, bottom: height - 14 - labelH };
   const y = log
     ? logScale(lo, hi, f.bottom, f.top)
-    : linearScale(
-        Math.min(0, lo),
-        Math.max(0, hi),
-        f.bottom,
-        f.top,
-        true,
-        Math.max(2, Math.round((f.bottom - f.top) / 50)),
-      );
+    : spacedScale(Math.min(0, lo), Math.max(0, hi), f.bottom, f.top, true, 50);
 
   const out = header(width, height);
   titleText(out, title, width);
