@@ -137,7 +137,7 @@ describe('eval and predict', () => {
         const model = new SeganModel(engine, c.config);
         restore(c, model, null);
         const loaded = await loadCase((await findCases(data)).find((x) => x.id === 'Synth_003')!);
-        const r = await predictLoadedCase(engine, model.S, loaded, c.config.model.classes, c.config.batch, {
+        const r = await predictLoadedCase(engine, model.S, loaded, c.config, c.config.batch, {
           tta: true,
           postprocess: { minComponent: 5, minEnhancing: 50 },
         });

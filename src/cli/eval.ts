@@ -9,7 +9,7 @@ import { findCases } from '../data/brats.ts';
 import { loadCheckpoint, type LoadedCheckpoint } from '../segan/checkpoint.ts';
 import { predictCase, scoreCase } from '../segan/infer.ts';
 import { scoresCsv, scoresTable, summarize, type CaseScores } from '../segan/metrics.ts';
-import { configModalities } from '../segan/config.ts';
+import { configModalities, configNormalisation } from '../segan/config.ts';
 import { ensureWritableDir } from '../segan/output.ts';
 import type { Values } from './options.ts';
 import { naming } from './command-errors.ts';
@@ -41,6 +41,7 @@ export async function evalCommand(v: Values): Promise<number> {
     ...extent,
     seed: config.seed,
     modalities: configModalities(config),
+    normalise: configNormalisation(config),
   });
   return withRestoredModel('eval', ckptFile, ckpt, ds, async (engine, model) => {
     const scores: CaseScores[] = [];

@@ -6,7 +6,7 @@ import { writeNifti } from '../data/nifti.ts';
 import { findCases } from '../data/brats.ts';
 import { loadCheckpoint } from '../segan/checkpoint.ts';
 import { predictCase } from '../segan/infer.ts';
-import { configModalities } from '../segan/config.ts';
+import { configModalities, configNormalisation } from '../segan/config.ts';
 import { ensureWritableDir } from '../segan/output.ts';
 import type { Values } from './options.ts';
 import { naming } from './command-errors.ts';
@@ -32,6 +32,7 @@ export async function predictCommand(v: Values): Promise<number> {
     ...extent,
     requireSeg: false,
     modalities: configModalities(config),
+    normalise: configNormalisation(config),
   });
   return withRestoredModel('predict', ckptFile, ckpt, ds, async (engine, model) => {
     const { labels: grid } = await predictCase(

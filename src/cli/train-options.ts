@@ -1,5 +1,6 @@
 // `segan train`'s options and cross-checks (registered in src/cli/commands.ts).
 import { findCases, normaliseModalities } from '../data/brats.ts';
+import { DEFAULT_NORMALISATION, MEDIAN_SPAN, NORMALISATIONS } from '../data/preprocess.ts';
 import { CONFIG_DEFAULTS, DEFAULT_PRESET, PRESETS, RUN_DEFAULTS } from '../segan/config.ts';
 import { DEFAULT_MODEL } from '../segan/model.ts';
 import { opt, requireCases, RUN_NAME } from './option-kit.ts';
@@ -161,6 +162,16 @@ Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints 
       help:
         'input modalities in channel order, from t1, t1c, t2, ' +
         'flair (aliases t1n, t1ce, t2w, t2f); e.g. t1,t1c,t2,flair',
+    },
+    {
+      name: 'normalise',
+      type: 'enum',
+      meta: 'HOW',
+      values: [...NORMALISATIONS],
+      default: DEFAULT_NORMALISATION,
+      help:
+        "intensities to [0, 1] per volume inside the brain: 'percentile' (2nd–98th percentile → 0–1) or " +
+        `'median' (0 → 0, ${MEDIAN_SPAN} × the median → 1); eval and predict use the checkpoint's`,
     },
     {
       name: 'runs',

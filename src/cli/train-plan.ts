@@ -4,7 +4,15 @@
 import { normaliseModalities, DEFAULT_MODALITIES } from '../data/brats.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { configModalities, makeConfig, PRESET_OPTIONS, type PresetName, type TrainConfig } from '../segan/config.ts';
+import {
+  configModalities,
+  configNormalisation,
+  makeConfig,
+  PRESET_OPTIONS,
+  type PresetName,
+  type TrainConfig,
+} from '../segan/config.ts';
+import type { Normalisation } from '../data/preprocess.ts';
 import { loadCheckpoint, type LoadedCheckpoint } from '../segan/checkpoint.ts';
 import { UsageError, type Values } from './options.ts';
 import { CommandError } from './command-errors.ts';
@@ -37,6 +45,7 @@ const FIXED: [flag: string, get: (c: TrainConfig) => unknown][] = [
   ['size', (c) => c.size],
   ['seed', (c) => c.seed],
   ['modalities', (c) => configModalities(c).join(',')],
+  ['normalise', (c) => configNormalisation(c)],
 ];
 
 /** Options that may change on resume, and where they live in the config. */
@@ -137,6 +146,7 @@ export function planTraining(given_: Values & { given: Set<string> }, now = new 
     const modalities = normaliseModalities((v.modalities as string[] | undefined) ?? DEFAULT_MODALITIES);
     return makeConfig({
       modalities,
+      normalise: v.normalise as Normalisation,
       preset,
       ...(v.lr !== undefined ? { lr: v.lr as number } : {}),
       ...(v['lambda-dice'] !== undefined ? { lambdaDice: v['lambda-dice'] as number } : {}),

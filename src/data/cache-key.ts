@@ -2,14 +2,14 @@
 // files, and the entry recorded in the cache's index.json.
 //
 // <key> is a hash of everything that changes the preprocessed bytes (cache format version, modalities and
-// their order, crop size, percentiles, canonical orientation); region choices and label-3 meaning do
+// their order, crop size, normalisation, canonical orientation); region choices and label-3 meaning do
 // not change the bytes (labels are stored raw) and are not part of it. <source> is a hash of the case's
 // input file paths: two datasets with the same case IDs never share or evict each other's entries.
 import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Modality } from './brats.ts';
 import { CANONICAL, type OrientationTransform, type Shape3 } from './orientation.ts';
-import { DEFAULT_CROP, DEFAULT_PERCENTILES, type NormaliseStats } from './preprocess.ts';
+import { DEFAULT_CROP, DEFAULT_PERCENTILES, type NormaliseStats, type Normalisation } from './preprocess.ts';
 
 export const CACHE_FORMAT = 'dawngrad-brats-cache';
 /** Bump when the preprocessing or the file layout changes: every entry is rebuilt. */
@@ -28,6 +28,7 @@ export interface CacheOptions {
   modalities: readonly Modality[];
   cropShape?: Shape3;
   percentiles?: [number, number];
+  normalise?: Normalisation;
 }
 
 /** 12 hex digits identifying the preprocessing (see the top of this file). */
@@ -38,6 +39,8 @@ export function cacheKey(o: CacheOptions): string {
     modalities: [...o.modalities],
     cropShape: o.cropShape ?? DEFAULT_CROP,
     percentiles: o.percentiles ?? DEFAULT_PERCENTILES,
+    // only when not the default, so the keys of existing percentile caches stay as they were
+    ...(o.normalise && o.normalise !== 'percentile' ? { normalise: o.normalise } : {}),
     brain: '>0',
     orientation: CANONICAL,
     layout: 'Z,M,Y,X f32le + Z,Y,X u8',

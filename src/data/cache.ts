@@ -231,7 +231,11 @@ export class SliceCache {
 
     const stamps = await Promise.all(sources.map(stamp));
     const loaded = await loadCase(c, { modalities: o.modalities, requireSeg: o.requireSeg });
-    const p = preprocessCase(loaded, { cropShape: o.cropShape, percentiles: o.percentiles });
+    const p = preprocessCase(loaded, {
+      cropShape: o.cropShape,
+      percentiles: o.percentiles,
+      normalise: o.normalise,
+    });
     const [cx, cy, cz] = p.cropShape;
     const plane = cx * cy;
     const sliceTumour: number[] = [];

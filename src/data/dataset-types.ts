@@ -5,6 +5,7 @@ import type { CacheEntry } from './cache-key.ts';
 import type { NiftiHeader } from './nifti.ts';
 import type { Shape3 } from './orientation.ts';
 import type { Label3, Region } from './regions.ts';
+import type { Normalisation } from './preprocess.ts';
 
 export type Split = 'train' | 'val';
 
@@ -33,9 +34,10 @@ export interface DatasetOptions {
   cropSize?: number;
   /** Fraction of tumour-free slices kept in each training epoch (default 1: all). */
   skipEmpty?: number;
-  /** Preprocessing crop [X, Y, Z] (default 180×180×128) and percentiles (default [2, 98]). */
+  /** Preprocessing crop [X, Y, Z] (default 180×180×128), normalisation and its percentiles (preprocess.ts). */
   cropShape?: Shape3;
   percentiles?: [number, number];
+  normalise?: Normalisation;
   /** Cases without a segmentation are an error unless this is false (then their labels are 0). */
   requireSeg?: boolean;
   /** Called after each case is ready. */

@@ -65,7 +65,7 @@ export async function openDataset(dataDir: string, opts: DatasetOptions): Promis
   const cache = await SliceCache.open(opts.cacheDir, {
     maxBytes: opts.cacheMaxBytes ?? envValue<number>('DAWNGRAD_CACHE_MAX'),
   });
-  const key = cacheKey({ modalities, cropShape, percentiles: opts.percentiles });
+  const key = cacheKey({ modalities, cropShape, percentiles: opts.percentiles, normalise: opts.normalise });
   const entries = new Map<string, CacheEntry>();
   const built: string[] = [];
   const reused: string[] = [];
@@ -75,6 +75,7 @@ export async function openDataset(dataDir: string, opts: DatasetOptions): Promis
         modalities,
         cropShape,
         percentiles: opts.percentiles,
+        normalise: opts.normalise,
         requireSeg: opts.requireSeg ?? true,
       });
       entries.set(c.id, r.entry);

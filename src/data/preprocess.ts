@@ -1,8 +1,11 @@
 // Preprocessing of a loaded BraTS case for the 2-D SegAN pipeline (segan.md §4B):
 //   1. per volume, intensity normalisation inside the brain: the brain is the voxels > 0 of that
-//      modality (BraTS volumes are skull-stripped with background exactly 0); their 2nd and 98th
-//      percentiles (linear interpolation, as numpy.percentile) map to 0 and 1, values are clipped to
-//      [0, 1] and the background stays 0;
+//      modality (BraTS volumes are skull-stripped with background exactly 0). 'percentile' (the
+//      default): their 2nd and 98th percentiles (linear interpolation, as numpy.percentile) map to 0
+//      and 1. 'median': 0 stays 0 and MEDIAN_SPAN × their median maps to 1, so the bulk of the brain
+//      (healthy tissue) lands near 1/MEDIAN_SPAN whatever the tails hold: MR intensities have no
+//      offset, only an arbitrary gain per scan, and the tails (CSF, tumour, resampled rims) vary from
+//      site to site. Values are clipped to [0, 1] and the background stays 0;
 //   2. a centre crop of 180×180×128 voxels of the canonical (LPS) grid — 180×180 in-plane (x, y) and 128
 //      axial slices along z, the canonical axis 2 — zero-padded where a volume is smaller. The crop
 //      offset is recorded so predictions can be put back (uncropVolume).
@@ -12,12 +15,19 @@ import type { Shape3 } from './orientation.ts';
 
 export const DEFAULT_CROP: Shape3 = [180, 180, 128];
 export const DEFAULT_PERCENTILES: [number, number] = [2, 98];
+export type Normalisation = 'percentile' | 'median';
+export const NORMALISATIONS: readonly Normalisation[] = ['percentile', 'median'];
+export const DEFAULT_NORMALISATION: Normalisation = 'percentile';
+/** With 'median' normalisation, this many brain medians map to 1. */
+export const MEDIAN_SPAN = 3;
 
 export interface PreprocessOptions {
   /** Crop size [X, Y, Z] in the canonical grid (default 180×180×128). */
   cropShape?: Shape3;
-  /** Percentiles mapped to 0 and 1 (default [2, 98]). */
+  /** Percentiles mapped to 0 and 1 (default [2, 98]) with 'percentile' normalisation. */
   percentiles?: [number, number];
+  /** How intensities map to [0, 1] (default 'percentile'; see the top of this file). */
+  normalise?: Normalisation;
 }
 
 /** k-th smallest (0-based) of a[lo..hi], rearranging a (Hoare/Floyd–Rivest style quickselect). */
@@ -82,15 +92,17 @@ export interface NormaliseStats {
 }
 
 /**
- * Percentile normalisation inside the brain (voxels > 0): [p_low, p_high] → [0, 1], clipped; everything
- * else (background, NaN) is 0. When the brain is empty the output is all zero; when p_low == p_high the
- * brain becomes 1.
+ * Normalisation inside the brain (voxels > 0), [lowValue, highValue] → [0, 1], clipped; everything else
+ * (background, NaN) is 0. 'percentile': lowValue, highValue are the percentiles p_low, p_high; 'median':
+ * 0 and MEDIAN_SPAN × the median. When the brain is empty the output is all zero; when lowValue ==
+ * highValue the brain becomes 1.
  */
 export function normaliseIntensity(
   data: Float32Array,
-  opts: { percentiles?: [number, number] } = {},
+  opts: { percentiles?: [number, number]; normalise?: Normalisation } = {},
 ): { data: Float32Array; stats: NormaliseStats } {
   const [pl, ph] = opts.percentiles ?? DEFAULT_PERCENTILES;
+  const byMedian = (opts.normalise ?? DEFAULT_NORMALISATION) === 'median';
   if (!(pl < ph)) throw new Error(`percentiles [${pl}, ${ph}]: the first must be below the second`);
   let n = 0;
   for (let i = 0; i < data.length; i++) if (data[i] > 0) n++;
@@ -98,7 +110,7 @@ export function normaliseIntensity(
   if (n === 0) return { data: out, stats: { brainVoxels: 0, lowValue: 0, highValue: 0 } };
   const brain = new Float32Array(n);
   for (let i = 0, j = 0; i < data.length; i++) if (data[i] > 0) brain[j++] = data[i];
-  const [lo, hi] = percentiles(brain, [pl, ph]);
+  const [lo, hi] = byMedian ? [0, MEDIAN_SPAN * percentiles(brain, [50])[0]] : percentiles(brain, [pl, ph]);
   const range = hi - lo;
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
@@ -188,7 +200,7 @@ export function preprocessCase(c: LoadedCase, opts: PreprocessOptions = {}): Pre
   const image = new Float32Array(cz * M * plane);
   const stats: PreprocessedCase['stats'] = [];
   c.images.forEach((vol, m) => {
-    const { data, stats: s } = normaliseIntensity(vol, { percentiles: opts.percentiles });
+    const { data, stats: s } = normaliseIntensity(vol, { percentiles: opts.percentiles, normalise: opts.normalise });
     stats.push({ modality: c.modalities[m], ...s });
     const cropped = cropVolume(data, c.shape, offset, crop);
     for (let z = 0; z < cz; z++) image.set(cropped.subarray(z * plane, (z + 1) * plane), (z * M + m) * plane);

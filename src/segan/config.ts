@@ -1,6 +1,7 @@
 // Training configuration and the two presets (docs/segan.md explains where each number comes from).
 import { DEFAULT_MODEL, type ModelConfig } from './model.ts';
 import { DEFAULT_MODALITIES, type Modality } from '../data/brats.ts';
+import { DEFAULT_NORMALISATION, type Normalisation } from '../data/preprocess.ts';
 
 export type OptimizerName = 'adam' | 'rmsprop';
 
@@ -27,11 +28,18 @@ export interface TrainConfig {
   seed: number;
   /** The input modalities in channel order (absent in older checkpoints: the paper's T1c, T2, FLAIR). */
   modalities?: Modality[];
+  /** How each volume's intensities map to [0, 1] (absent in older checkpoints: 'percentile'). */
+  normalise?: Normalisation;
 }
 
 /** The modalities a model reads, in channel order. */
 export function configModalities(c: Pick<TrainConfig, 'modalities'>): Modality[] {
   return [...(c.modalities ?? DEFAULT_MODALITIES)];
+}
+
+/** The intensity normalisation a model was trained with (src/data/preprocess.ts). */
+export function configNormalisation(c: Pick<TrainConfig, 'normalise'>): Normalisation {
+  return c.normalise ?? DEFAULT_NORMALISATION;
 }
 
 export type PresetName = 'paper' | 'code' | 'cpu';

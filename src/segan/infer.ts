@@ -5,6 +5,7 @@ import type { CaseSlices, Dataset } from '../data/dataset-types.ts';
 import { readNiftiHeader } from '../data/nifti.ts';
 import { canonicalTransform, fromCanonical, type Shape3 } from '../data/orientation.ts';
 import { preprocessCase, uncropVolume } from '../data/preprocess.ts';
+import { configNormalisation, type TrainConfig } from './config.ts';
 import type { Engine } from '../tensor/engine.ts';
 import type { Segmentor } from './model.ts';
 import { labelsFromProbabilities, regionFromLabels, scoreMasks, REGIONS, type CaseScores } from './metrics.ts';
@@ -237,12 +238,13 @@ export async function predictLoadedCase(
   engine: Engine,
   S: Segmentor,
   c: LoadedCase,
-  classes: number,
+  config: Pick<TrainConfig, 'model' | 'normalise'>,
   batch: number,
   how: CaseInference,
 ): Promise<{ labels: Uint8Array; shape: [number, number, number]; changed: { component: number; enhancing: number } }> {
   const { cropShape, cropSize } = extentHolding([c.shape]);
-  const p = preprocessCase(c, { cropShape });
+  const p = preprocessCase(c, { cropShape, normalise: configNormalisation(config) });
+  const classes = config.model.classes;
   const shape = { Z: cropShape[2], M: c.images.length, K: classes === 1 ? 1 : 3, S: cropSize };
   const { labels } = await predictSlices(engine, S, { image: p.image, shape }, batch, { tta: how.tta });
   const grid = fromCanonical(uncropVolume(labels, p.canonicalShape, p.cropOffset, p.cropShape), c.transform);

@@ -17,7 +17,7 @@ import { openDataset } from '../data/dataset.ts';
 import type { Dataset } from '../data/dataset-types.ts';
 import { defaultCacheDir } from '../data/cache.ts';
 import type { Engine } from '../tensor/engine.ts';
-import { configModalities, RUN_DEFAULTS, type TrainConfig } from './config.ts';
+import { configModalities, configNormalisation, RUN_DEFAULTS, type TrainConfig } from './config.ts';
 import { loadCheckpoint, restore, saveCheckpoint, type Progress } from './checkpoint.ts';
 import { validateVolumes, writeOverlays } from './validate.ts';
 import { SeganModel } from './model.ts';
@@ -111,6 +111,7 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
       cropSize: config.size,
       cropShape: config.volumeCrop,
       modalities: configModalities(config),
+      normalise: configNormalisation(config),
     });
   } catch (e) {
     throw new DataError((e as Error).message, { cause: e });
@@ -175,6 +176,11 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     throw new Error(
       `only ${ds.numSlices('train')} training slices for batch ${B}: use a smaller --batch or more cases`,
     );
+  // where this command will end: the last epoch's last step, or sooner with maxSteps (progress lines, ETA)
+  const stepsTotal = Math.min(
+    config.epochs * stepsPerEpoch,
+    opts.maxSteps !== undefined ? progress.globalStep + opts.maxSteps : Infinity,
+  );
   let lastCheckpoint: string | null = opts.resume ?? null;
   let stepsThisRun = 0;
   let pending: { step: number; epoch: number; losses: StepLosses }[] = [];
@@ -238,7 +244,7 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
         lr: trainer.lrAt(p.epoch),
         stepsPerSec,
         elapsedSec: log.elapsedSec(now),
-        stepsTotal: config.epochs * stepsPerEpoch,
+        stepsTotal,
       };
       log.step(m);
       if (report && p === batch[batch.length - 1]) opts.onLog?.(m);

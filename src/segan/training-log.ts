@@ -18,6 +18,7 @@ export interface StepMetrics {
   lr: number;
   stepsPerSec: number;
   elapsedSec: number;
+  /** The step this command ends at: the last epoch's end, or sooner with --max-steps. */
   stepsTotal: number;
 }
 

@@ -95,14 +95,7 @@ async function main(): Promise<void> {
   restore(ckpt, model, null);
   say(`running: segmenting ${loaded.shape[2]} slices on the GPU`);
   const t0 = performance.now();
-  const pred = await predictLoadedCase(
-    engine,
-    model.S,
-    loaded,
-    ckpt.config.model.classes,
-    ckpt.config.batch,
-    page.inference,
-  );
+  const pred = await predictLoadedCase(engine, model.S, loaded, ckpt.config, ckpt.config.batch, page.inference);
   state.seconds = (performance.now() - t0) / 1000;
   const truth = loaded.seg ? fromCanonical(loaded.seg, loaded.transform) : null;
   if (truth) {

@@ -111,6 +111,15 @@ describe('segan train --folds N --fold K', () => {
     expect(fs.readFileSync(path.join(runs, 'budget', 'metrics.jsonl'), 'utf8')).toMatch(/"type":"step"/);
   }, 120_000);
 
+  it('--max-steps: the progress lines count to where this command stops, not to the last epoch', async () => {
+    const r = await segan(argv`train ${tiny.filter((a, i) => a !== '--max-steps' && tiny[i - 1] !== '--max-steps')}
+      --run steps --epochs 1000 --max-steps 6 --log-every 2`);
+    expect(r.status, r.stderr).toBe(0);
+    const totals = [...r.stdout.matchAll(/^epoch \d+ step \d+\/(\d+) /gm)].map((m) => Number(m[1]));
+    expect(totals.length).toBeGreaterThan(0);
+    expect(new Set(totals)).toEqual(new Set([6]));
+  }, 120_000);
+
   it.each([
     [['--folds', '5', '--fold', '5'], 'segan train: --fold 5 must be below --folds 5 (folds are numbered 0 … 4)'],
     [['--fold', '1'], 'segan train: --fold needs --folds N too (cross-validation: fold K of N)'],
@@ -205,5 +214,29 @@ describe('segan train --preset cpu and --modalities', () => {
     const p = await segan(argv`predict --checkpoint ${ckpt} --case ${path.join(data, 'Synth_002')}
       --out ${path.join(tmp, 'p.nii.gz')}`);
     expect(p.status, p.stderr).toBe(0);
+  }, 180_000);
+
+  it('--normalise median: the checkpoint keeps it, eval preprocesses with it, a resume cannot change it', async () => {
+    const cache = path.join(tmp, 'cache-median');
+    const r = await segan(argv`train --data ${data} --runs ${runs} --run med --normalise median --cache ${cache}
+      --width 0.0625 --size 32 --crop 32x32x16 --batch 4 --val-cases Synth_003 --max-steps 2`);
+    expect(r.status, r.stderr).toBe(0);
+    const ckpt = path.join(runs, 'med', 'checkpoints', 'latest.safetensors');
+    const { loadCheckpoint } = await import('../../src/segan/checkpoint.ts');
+    expect(loadCheckpoint(ckpt).config.normalise).toBe('median');
+    const evalCache = path.join(tmp, 'cache-median-eval');
+    const e = await segan(argv`eval --data ${data} --checkpoint ${ckpt} --cases Synth_003 --cache ${evalCache}
+      --out ${path.join(tmp, 'ev-med')}`);
+    expect(e.status, e.stderr).toBe(0);
+    // every cached volume was mapped by the median rule: 0 → 0 (a percentile mapping starts above 0)
+    for (const dir of [cache, evalCache]) {
+      const index = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8'));
+      const entries = Object.values(index.entries) as { stats: { lowValue: number; highValue: number }[] }[];
+      expect(entries.length).toBeGreaterThan(0);
+      for (const s of entries.flatMap((x) => x.stats)) expect([s.lowValue, s.highValue > 0]).toEqual([0, true]);
+    }
+    const again = await segan(argv`train --resume ${ckpt} --normalise percentile --max-steps 1`);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/^segan train: --normalise percentile cannot change when /);
   }, 180_000);
 });

@@ -4,6 +4,7 @@ import { loadCase } from '../../src/data/brats.ts';
 import {
   centerCropOffset,
   cropVolume,
+  MEDIAN_SPAN,
   normaliseIntensity,
   percentiles,
   preprocessCase,
@@ -63,6 +64,32 @@ describe('preprocessing', () => {
     expect(ones).toBeLessThanOrEqual(15);
     expect(normaliseIntensity(new Float32Array(10)).data.every((v) => v === 0)).toBe(true);
     expect(Array.from(normaliseIntensity(Float32Array.from([0, 5, 5, 5])).data)).toEqual([0, 1, 1, 1]);
+  });
+
+  it("'median': 0 stays 0, MEDIAN_SPAN brain medians map to 1; a scan's gain and tails leave the bulk", () => {
+    // brain 1..689 (median 345), negative and zero voxels are background
+    const data = Float32Array.from({ length: 1000 }, (_, i) => (i < 300 ? 0 : i < 310 ? -5 : i - 309));
+    const { data: out, stats } = normaliseIntensity(data, { normalise: 'median' });
+    const median = refPercentile(
+      data.filter((v) => v > 0),
+      50,
+    );
+    expect([stats.brainVoxels, stats.lowValue]).toEqual([690, 0]);
+    expect(stats.highValue).toBeCloseTo(MEDIAN_SPAN * median, 4);
+    for (let i = 0; i < 310; i++) expect(out[i]).toBe(0);
+    for (let i = 310; i < 1000; i++) expect(out[i]).toBeCloseTo(Math.min(1, data[i] / (MEDIAN_SPAN * median)), 6);
+    // the same brain scanned with 7× the gain, and with a tail of 50 very bright voxels (5 %) added: its median
+    // voxel still maps to 1/MEDIAN_SPAN (the percentile mapping moves it)
+    const brain = Float32Array.from({ length: 1001 }, (_, i) => 100 + i);
+    const mid = 500;
+    const scaled = brain.map((v) => 7 * v);
+    const tailed = Float32Array.from([...brain, ...Array.from({ length: 50 }, () => 5000)]);
+    expect(normaliseIntensity(scaled, { normalise: 'median' }).data[mid]).toBeCloseTo(1 / MEDIAN_SPAN, 6);
+    const withTail = normaliseIntensity(tailed, { normalise: 'median' }).data[mid];
+    expect(Math.abs(withTail - 1 / MEDIAN_SPAN)).toBeLessThan(0.02);
+    const byPercentile = normaliseIntensity(tailed).data[mid];
+    expect(Math.abs(byPercentile - normaliseIntensity(brain).data[mid])).toBeGreaterThan(0.3);
+    expect(normaliseIntensity(new Float32Array(10), { normalise: 'median' }).data.every((v) => v === 0)).toBe(true);
   });
 
   it('crops and un-crops, zero-padding where the crop is larger than the volume', () => {
