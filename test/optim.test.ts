@@ -3,7 +3,15 @@
 // and no new uniforms per step, skipped parameters, and bitwise-exact resume from state().
 import { describe, expect, it } from 'vitest';
 import { add, mul, sub, sum, type Engine, type Tensor } from '../src/index.ts';
-import { Adam, clampParameters, readNonFiniteFlag, RMSprop, SGD, type OptimizerState } from '../src/optim/index.ts';
+import {
+  Adam,
+  clampParameters,
+  ParameterAverage,
+  readNonFiniteFlag,
+  RMSprop,
+  SGD,
+  type OptimizerState,
+} from '../src/optim/index.ts';
 import { assertClose } from './helpers/check.ts';
 import { useEngine } from './helpers/engine.ts';
 import { values } from './helpers/random.ts';
@@ -852,5 +860,99 @@ describe('clampParameters', () => {
     for (const p of await read(g.params)) for (const x of p) expect(Math.abs(x)).toBeLessThanOrEqual(Math.fround(0.01));
     opt.dispose();
     freeGpu(g);
+  });
+});
+
+describe('ParameterAverage: an exponential moving average of tensors on the GPU', () => {
+  // awkward sizes: one element, a chunk of 256 plus one, a 3-D tensor
+  const AVG_SHAPES = [[1], [257], [3, 5, 7]];
+
+  /** float64 reference: avg = x₀ after the first update, then d·avg + (1 − d)·x with d = min(decay, (1+n)/(10+n)). */
+  function referenceAverage(history: Float64Array[][], decay: number): Float64Array[] {
+    let avg = history[0].map((x) => Float64Array.from(x));
+    for (let n = 1; n < history.length; n++) {
+      const d = Math.min(decay, (1 + n) / (10 + n));
+      avg = avg.map((a, k) => a.map((v, i) => d * v + (1 - d) * history[n][k][i]));
+    }
+    return avg;
+  }
+
+  it('matches the float64 rule over 40 updates (warm-up window, then the decay), recorded only', async () => {
+    const e = engine();
+    const ts = AVG_SHAPES.map((s, k) => e.tensor(Float32Array.from(values(sizeOf(s), 700 + k)), s));
+    const avg = new ParameterAverage(ts, 0.9);
+    const history: Float64Array[][] = [];
+    try {
+      await e.flush();
+      const submits = e.runtime.stats.submits;
+      let uniforms = 0;
+      for (let n = 0; n < 40; n++) {
+        const now = AVG_SHAPES.map((s, k) => Float32Array.from(values(sizeOf(s), 1000 * n + k, -3, 3)));
+        now.forEach((v, k) => e.runtime.write(ts[k].buffer('test'), v));
+        history.push(now.map((v) => Float64Array.from(v)));
+        const d0 = e.runtime.stats.dispatches;
+        avg.update();
+        // one averaging dispatch and one counter dispatch, whatever the number of tensors
+        expect(e.runtime.stats.dispatches - d0).toBe(2);
+        if (n === 2) uniforms = e.runtime.stats.uniformWrites;
+        if (n > 2) expect(e.runtime.stats.uniformWrites).toBe(uniforms);
+      }
+      expect(e.runtime.stats.submits).toBe(submits);
+      expect(avg.updates).toBe(40);
+      const got = await avg.state();
+      const want = referenceAverage(history, 0.9);
+      got.values.forEach((v, k) => assertClose(v, want[k], 1e-5, 1e-5, `average of tensor ${k}`));
+      // the tolerance catches a missing warm-up (a constant decay from the second update on)
+      const noWarmup = history[0].map((x) => Float64Array.from(x));
+      for (let n = 1; n < history.length; n++)
+        noWarmup.forEach((a, k) => a.forEach((v, i) => (a[i] = 0.9 * v + 0.1 * history[n][k][i])));
+      expect(() => assertClose(got.values[1], noWarmup[1], 1e-5, 1e-5, 'no warm-up')).toThrow();
+    } finally {
+      avg.dispose();
+      for (const t of ts) t.dispose();
+    }
+  });
+
+  it('withAverage() swaps the average in and the own values back; state() and load() round-trip', async () => {
+    const e = engine();
+    const ts = AVG_SHAPES.map((s, k) => e.tensor(Float32Array.from(values(sizeOf(s), 800 + k)), s));
+    const avg = new ParameterAverage(ts, 0.5);
+    const other = new ParameterAverage(ts, 0.5);
+    try {
+      // before any update the tensors keep their own values, and state() gives them
+      const own = await Promise.all(ts.map((t) => t.toArray()));
+      expect(await avg.withAverage(() => ts[1].toArray())).toEqual(own[1]);
+      expect((await avg.state()).values).toEqual(own);
+      avg.update();
+      const moved = AVG_SHAPES.map((s, k) => Float32Array.from(values(sizeOf(s), 900 + k)));
+      moved.forEach((v, k) => e.runtime.write(ts[k].buffer('test'), v));
+      avg.update();
+      const state = await avg.state();
+      const inside = await avg.withAverage(() => Promise.all(ts.map((t) => t.toArray())));
+      expect(inside).toEqual(state.values);
+      expect(inside[2]).not.toEqual(moved[2]);
+      expect(await Promise.all(ts.map((t) => t.toArray()))).toEqual(moved);
+      // the values come back even when the body throws
+      await expect(
+        avg.withAverage(async () => {
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await ts[0].toArray()).toEqual(moved[0]);
+      // a loaded state continues exactly where the original does
+      other.load(state);
+      expect(other.updates).toBe(2);
+      avg.update();
+      other.update();
+      expect((await other.state()).values).toEqual((await avg.state()).values);
+      expect(() => other.load({ updates: 1, values: state.values.slice(1) })).toThrow(/expected 3 tensors/);
+      expect(() => other.load({ updates: -1, values: state.values })).toThrow(/integer ≥ 0/);
+      expect(() => new ParameterAverage(ts, 1)).toThrow(/decay must be a number in \(0, 1\)/);
+      expect(() => new ParameterAverage([], 0.9)).toThrow(/non-empty/);
+    } finally {
+      avg.dispose();
+      other.dispose();
+      for (const t of ts) t.dispose();
+    }
   });
 });

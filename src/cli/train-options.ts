@@ -174,6 +174,17 @@ Checkpoints kept: latest, best (once it exists) and the last --keep-checkpoints 
         `'median' (0 → 0, ${MEDIAN_SPAN} × the median → 1); eval and predict use the checkpoint's`,
     },
     {
+      name: 'ema',
+      type: 'number',
+      meta: 'D',
+      min: 0,
+      max: 0.9999,
+      default: 0,
+      help:
+        "keep a moving average of the segmentor's weights (decay D per step, 0: none); validation, " +
+        'best.safetensors, eval and predict use it',
+    },
+    {
       name: 'runs',
       type: 'string',
       meta: 'DIR',

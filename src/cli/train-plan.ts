@@ -7,6 +7,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import {
   configModalities,
   configNormalisation,
+  configEma,
   makeConfig,
   PRESET_OPTIONS,
   type PresetName,
@@ -46,6 +47,7 @@ const FIXED: [flag: string, get: (c: TrainConfig) => unknown][] = [
   ['seed', (c) => c.seed],
   ['modalities', (c) => configModalities(c).join(',')],
   ['normalise', (c) => configNormalisation(c)],
+  ['ema', (c) => configEma(c)],
 ];
 
 /** Options that may change on resume, and where they live in the config. */
@@ -147,6 +149,7 @@ export function planTraining(given_: Values & { given: Set<string> }, now = new 
     return makeConfig({
       modalities,
       normalise: v.normalise as Normalisation,
+      ...((v.ema as number) > 0 ? { ema: v.ema as number } : {}),
       preset,
       ...(v.lr !== undefined ? { lr: v.lr as number } : {}),
       ...(v['lambda-dice'] !== undefined ? { lambdaDice: v['lambda-dice'] as number } : {}),

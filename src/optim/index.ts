@@ -7,3 +7,4 @@ export { Adam, type AdamOptions, type AdamHyper } from './adam.ts';
 export { RMSprop, type RMSpropOptions, type RMSpropHyper } from './rmsprop.ts';
 export { SGD, type SGDOptions, type SGDHyper } from './sgd.ts';
 export { clampParameters } from './clamp.ts';
+export { ParameterAverage, type AverageState } from './average.ts';

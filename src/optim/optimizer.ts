@@ -30,7 +30,7 @@ import { NONFINITE_PARAMS } from './nonfinite-flag.ts';
 import { unpackState, type OptimizerKind, type OptimizerState } from './optimizer-state.ts';
 
 /** optim/step_counter.wgsl's uniforms. */
-const STEP_COUNTER_PARAMS = defineUniforms('StepCounterParams', {
+export const STEP_COUNTER_PARAMS = defineUniforms('StepCounterParams', {
   count: { type: 'u32', doc: 'number of parameters' },
   mask: { type: { vec4u: 'MASK_VEC4S' }, doc: 'bit k % 32 of word k / 32: parameter k has a gradient' },
 });

@@ -1,8 +1,9 @@
 // Checkpoints in the safetensors format (loadable by PyTorch's safetensors.torch.load_file):
 // model tensors under their state-dict names (S.enc1.weight, C0.conv2_bn.running_mean, ...), the
-// optimizers' state under optS.* / optC.*, and in the metadata the training config, the progress
-// (epoch, step) and a SHA-256 of all tensor bytes, verified on load. Written to a temporary file,
-// flushed, then renamed: a crash mid-write leaves the previous checkpoint intact.
+// optimizers' state under optS.* / optC.*, the segmentor's weight average (runs with --ema) under
+// avgS.*, and in the metadata the training config, the progress (epoch, step) and a SHA-256 of all
+// tensor bytes, verified on load. Written to a temporary file, flushed, then renamed: a crash
+// mid-write leaves the previous checkpoint intact.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../io/atomic-write.ts';
@@ -27,6 +28,8 @@ export interface LoadedCheckpoint {
   progress: Progress;
   tensors: Map<string, { shape: number[]; data: Float32Array }>;
   optimizers: { S: OptimizerState<object>; C: OptimizerState<object> } | null;
+  /** The segmentor's weight average (its values are the avgS.* tensors), if the run kept one. */
+  average: { decay: number; updates: number } | null;
   /** The run's plan beyond the config (data folder, validation cases, checkpoint cadence, ...), if recorded. */
   run: Record<string, unknown> | null;
 }
@@ -69,6 +72,14 @@ export async function saveCheckpoint(
       for (const [k, v] of Object.entries(st.buffers))
         entries.push([`${prefix}.${k}`, { dtype: 'F32', shape: [v.length], data: v }]);
       meta[prefix] = JSON.stringify({ kind: st.kind, hyper: st.hyper, step: st.step, shapes: st.shapes });
+    }
+    if (trainer.average) {
+      const st = await trainer.average.state();
+      trainer.averageNames.forEach((name, k) => {
+        const t = trainer.average!.tensors[k];
+        entries.push([`avgS.${name}`, { dtype: 'F32', shape: [...t.shape], data: st.values[k] }]);
+      });
+      meta.average = JSON.stringify({ decay: st.decay, updates: st.updates });
     }
   }
   meta.sha256 = checksum(entries);
@@ -125,10 +136,12 @@ export function checkpointFromBytes(bytes: Uint8Array, path: string, opts: { ver
   let config: TrainConfig;
   let progress: Progress;
   let run: Record<string, unknown> | null;
+  let average: LoadedCheckpoint['average'];
   try {
     config = JSON.parse(meta.config) as TrainConfig;
     progress = JSON.parse(meta.progress) as Progress;
     run = meta.run ? (JSON.parse(meta.run) as Record<string, unknown>) : null;
+    average = meta.average ? (JSON.parse(meta.average) as { decay: number; updates: number }) : null;
   } catch {
     throw new CheckpointError(`checkpoint ${path}: unreadable config or progress metadata`);
   }
@@ -143,22 +156,46 @@ export function checkpointFromBytes(bytes: Uint8Array, path: string, opts: { ver
   }
   for (const [name, e] of entries)
     if (!name.startsWith('optS.') && !name.startsWith('optC.')) tensors.set(name, { shape: e.shape, data: e.data });
-  return { config, progress, tensors, optimizers: opt.optS && opt.optC ? { S: opt.optS, C: opt.optC } : null, run };
+  return {
+    config,
+    progress,
+    tensors,
+    optimizers: opt.optS && opt.optC ? { S: opt.optS, C: opt.optC } : null,
+    average,
+    run,
+  };
 }
 
-/** Put a checkpoint's tensors into a model (names and shapes must match) and its optimizer states. */
+/**
+ * Put a checkpoint's tensors into a model (names and shapes must match) and, with a trainer (resuming),
+ * its optimizer states and weight average. Without a trainer (inference) the segmentor gets the
+ * checkpoint's weight average when it has one: the weights its run validated.
+ */
 export function restore(ckpt: LoadedCheckpoint, model: SeganModel, trainer: SeganTrainer | null): void {
-  const S = new Map<string, { shape: number[]; data: Float32Array }>();
-  const C = model.critics.map(() => new Map<string, { shape: number[]; data: Float32Array }>());
+  type Values = Map<string, { shape: number[]; data: Float32Array }>;
+  const S: Values = new Map();
+  const avgS: Values = new Map();
+  const C = model.critics.map((): Values => new Map());
   for (const [name, v] of ckpt.tensors) {
     if (name.startsWith('S.')) S.set(name.slice(2), v);
+    if (name.startsWith('avgS.')) avgS.set(name.slice(5), v);
     const m = /^C(\d+)\.(.*)$/.exec(name);
     if (m && C[Number(m[1])]) C[Number(m[1])].set(m[2], v);
   }
-  model.S.loadState(S, 'segmentor');
+  const averaged = ckpt.average !== null && avgS.size > 0;
+  if (trainer === null && averaged) model.S.loadState(avgS, "segmentor's weight average");
+  else model.S.loadState(S, 'segmentor');
   model.critics.forEach((c, k) => c.loadState(C[k], `critic ${k}`));
   if (trainer && ckpt.optimizers) {
     trainer.optS.load(ckpt.optimizers.S);
     trainer.optC.load(ckpt.optimizers.C);
+  }
+  if (trainer?.average && averaged) {
+    const values = trainer.averageNames.map((name) => {
+      const v = avgS.get(name);
+      if (!v) throw new CheckpointError(`the checkpoint's weight average has no tensor '${name}'`);
+      return v.data;
+    });
+    trainer.average.load({ updates: ckpt.average!.updates, values });
   }
 }

@@ -30,6 +30,11 @@ export interface TrainConfig {
   modalities?: Modality[];
   /** How each volume's intensities map to [0, 1] (absent in older checkpoints: 'percentile'). */
   normalise?: Normalisation;
+  /**
+   * Decay of the exponential moving average of the segmentor's weights that validation, checkpoints'
+   * `avgS.*` tensors and inference use (absent or 0: none, the weights of the last step).
+   */
+  ema?: number;
 }
 
 /** The modalities a model reads, in channel order. */
@@ -40,6 +45,11 @@ export function configModalities(c: Pick<TrainConfig, 'modalities'>): Modality[]
 /** The intensity normalisation a model was trained with (src/data/preprocess.ts). */
 export function configNormalisation(c: Pick<TrainConfig, 'normalise'>): Normalisation {
   return c.normalise ?? DEFAULT_NORMALISATION;
+}
+
+/** The segmentor's weight-average decay (0: no average). */
+export function configEma(c: Pick<TrainConfig, 'ema'>): number {
+  return c.ema ?? 0;
 }
 
 export type PresetName = 'paper' | 'code' | 'cpu';

@@ -4,7 +4,7 @@
 import { accessSync, constants, existsSync, statfsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fmtBytes } from '../device/bytes.ts';
-import type { TrainConfig } from './config.ts';
+import { configEma, type TrainConfig } from './config.ts';
 import type { SeganModel } from './model.ts';
 
 /** File-system error codes that mean "the output cannot be written", with what to tell the user. */
@@ -122,5 +122,7 @@ export function checkpointBytes(model: SeganModel, config: TrainConfig): number 
   const params =
     model.S.parameters().reduce((a, t) => a + t.size, 0) + model.criticParameters().reduce((a, t) => a + t.size, 0);
   floats += params * (config.optimizer === 'adam' ? 2 : 1);
+  // the segmentor's weight average (avgS.*)
+  if (configEma(config) > 0) for (const t of model.S.stateDict().values()) floats += t.size;
   return floats * 4 + 2 ** 20; // + header and metadata
 }

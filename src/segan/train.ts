@@ -253,7 +253,9 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
 
   /** 3-D validation, scored as segan eval does; keeps checkpoints/best.safetensors; overlays after an epoch. */
   const validate = async (epoch: number, overlays: boolean) => {
-    const v = await validateVolumes(engine, model, ds, B, config.model.classes, opts.maxValCases);
+    // with a weight average (--ema), validation and the overlays see the average, as inference will
+    const withWeights = <T>(body: () => Promise<T>) => (trainer.average ? trainer.average.withAverage(body) : body());
+    const v = await withWeights(() => validateVolumes(engine, model, ds, B, config.model.classes, opts.maxValCases));
     const score = v.dice.reduce((a, b) => a + b, 0) / v.dice.length;
     const best = score > bestScore;
     if (best) {
@@ -280,7 +282,7 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     };
     log.validation(m);
     opts.onEpoch?.(m);
-    if (overlays) await writeOverlays(engine, model, ds, runDir, epoch, B, v.labels);
+    if (overlays) await withWeights(() => writeOverlays(engine, model, ds, runDir, epoch, B, v.labels));
     log.plot();
     return v.dice;
   };
@@ -366,7 +368,10 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     throw withResumeHint(err, progress.globalStep, lastCheckpoint);
   } finally {
     for (const p of pending) for (const t of Object.values(p.losses)) t?.dispose();
-    if (!engine.runtime.isClosed) model.dispose();
+    if (!engine.runtime.isClosed) {
+      trainer.dispose();
+      model.dispose();
+    }
   }
   return {
     progress,

@@ -3,15 +3,17 @@
 //           critic loss −ℓ; backward; optimizer step; clamp every critic parameter to [−c, c].
 //   G step: critics frozen (their parameters get no gradient); p = S(x);
 //           loss ℓ + λ·(1 − Dice(p, y)); backward; optimizer step.
+// With config.ema > 0, an exponential moving average of the segmentor's weights and running statistics
+// is updated after every step, on the GPU (optim/average.ts); validation and inference use it.
 // K = 3 classes use three critics (the paper's S3-3C), K = 1 one critic (S1-1C).
 // Both optimizer steps are guarded (unless the trainer is built with guard: false): the loss and every
 // gradient are checked on the GPU and a step with a NaN or an infinity is skipped there, leaving the
 // parameters and the optimizer state as they were; the returned flags say so at the next readback.
-import { Adam, RMSprop, clampParameters, readNonFiniteFlag } from '../optim/index.ts';
+import { Adam, ParameterAverage, RMSprop, clampParameters, readNonFiniteFlag } from '../optim/index.ts';
 import { mul, slice } from '../ops/index.ts';
 import type { Engine } from '../tensor/engine.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import type { TrainConfig } from './config.ts';
+import { configEma, type TrainConfig } from './config.ts';
 import type { SeganModel } from './model.ts';
 import { diceLoss, hardDice, maskedBy, multiScaleL1 } from './losses.ts';
 
@@ -51,6 +53,10 @@ export class SeganTrainer {
   readonly optS: SeganOptimizer;
   readonly optC: SeganOptimizer;
   readonly guard: boolean;
+  /** The moving average of S's state (parameters and running statistics), or null without config.ema. */
+  readonly average: ParameterAverage | null;
+  /** S's state-dict names, in the average's tensor order. */
+  readonly averageNames: string[];
   private namesS: string[];
   private namesC: string[];
   constructor(
@@ -71,6 +77,17 @@ export class SeganTrainer {
       namedC.map(([, t]) => t),
       config,
     );
+    const state = model.S.stateDict();
+    this.averageNames = [...state.keys()];
+    const ema = configEma(config);
+    this.average = ema > 0 ? new ParameterAverage([...state.values()], ema) : null;
+  }
+
+  /** Free the optimizers' state and the average (the model is its owner's to free). */
+  dispose(): void {
+    this.optS.dispose();
+    this.optC.dispose();
+    this.average?.dispose();
   }
 
   /**
@@ -145,10 +162,11 @@ export class SeganTrainer {
     });
   }
 
-  /** One D step then one G step on the same batch. */
+  /** One D step then one G step on the same batch, then the weight average's update. */
   step(x: Tensor, y: Tensor): StepLosses {
     const [critic, criticFlag] = this.stepCritic(x, y);
     const [segmentor, dice, segmentorFlag] = this.stepSegmentor(x, y);
+    this.average?.update();
     return { critic, segmentor, dice, criticFlag, segmentorFlag };
   }
 

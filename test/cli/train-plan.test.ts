@@ -240,3 +240,65 @@ describe('segan train --preset cpu and --modalities', () => {
     expect(again.stderr).toMatch(/^segan train: --normalise percentile cannot change when /);
   }, 180_000);
 });
+
+describe('segan train --ema D: a moving average of the segmentor that validation and inference use', () => {
+  const { tmp, data, runs, segan } = workspace('ema', { cases: 3, seed: 5, shape: [40, 40, 16] });
+  const tiny = argv`--data ${data} --runs ${runs} --ema 0.9 --width 0.0625 --size 32 --crop 32x32x16 --batch 4
+    --val-cases Synth_003`;
+
+  it('checkpoints keep it (avgS.*), a resume continues it bitwise and cannot change it, eval loads it', async () => {
+    const straight = await segan(['train', ...tiny, '--run', 'straight', '--max-steps', '3', '--val-every', '3']);
+    expect(straight.status, straight.stderr).toBe(0);
+    const first = await segan(['train', ...tiny, '--run', 'split', '--max-steps', '2']);
+    expect(first.status, first.stderr).toBe(0);
+    const resumed = await segan(
+      argv`train --resume ${path.join(runs, 'split', 'checkpoints', 'latest.safetensors')} --max-steps 1`,
+    );
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const { loadCheckpoint, restore } = await import('../../src/segan/checkpoint.ts');
+    const a = loadCheckpoint(path.join(runs, 'straight', 'checkpoints', 'latest.safetensors'));
+    const b = loadCheckpoint(path.join(runs, 'split', 'checkpoints', 'latest.safetensors'));
+    expect([a.config.ema, a.average?.updates, b.average?.updates]).toEqual([0.9, 3, 3]);
+    const avgNames = [...a.tensors.keys()].filter((n) => n.startsWith('avgS.'));
+    // every segmentor tensor, parameters and running statistics
+    expect(avgNames.map((n) => n.slice(3))).toEqual([...a.tensors.keys()].filter((n) => n.startsWith('S.')));
+    expect(avgNames.some((n) => n.endsWith('running_mean'))).toBe(true);
+    for (const n of avgNames) expect(b.tensors.get(n)!.data, n).toEqual(a.tensors.get(n)!.data);
+    // the average is not the last step's weights (else this test could not tell them apart)
+    const w = avgNames.find((n) => n.endsWith('.weight'))!;
+    expect(a.tensors.get(w)!.data).not.toEqual(a.tensors.get(w.slice(3))!.data);
+    // inference (restore without a trainer) puts the average into the segmentor
+    const { createEngine } = await import('../../src/index.ts');
+    const { SeganModel } = await import('../../src/segan/model.ts');
+    const engine = await createEngine();
+    try {
+      const model = new SeganModel(engine, a.config);
+      restore(a, model, null);
+      for (const [name, t] of model.S.stateDict())
+        expect(await t.toArray(), name).toEqual(a.tensors.get(`avgS.${name}`)!.data);
+      model.dispose();
+    } finally {
+      await engine.close();
+    }
+    // validation scored the average: eval of best.safetensors as validation sees it gives its numbers
+    const metrics = fs
+      .readFileSync(path.join(runs, 'straight', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    const val = metrics
+      .map((l) => JSON.parse(l))
+      .filter((m) => m.type === 'val')
+      .at(-1) as { dice: number[] };
+    const out = path.join(tmp, 'ev-ema');
+    const best = path.join(runs, 'straight', 'checkpoints', 'best.safetensors');
+    const e = await segan(argv`eval --data ${data} --checkpoint ${best}
+      --cases Synth_003 --out ${out} --extent crop --no-tta --no-postprocess --batch 4`);
+    expect(e.status, e.stderr).toBe(0);
+    const scores = JSON.parse(fs.readFileSync(path.join(out, 'scores.json'), 'utf8'));
+    expect(scores.cases[0].regions.whole.dice).toBeCloseTo(val.dice[0], 6);
+    const again = await segan(argv`train --resume ${path.join(runs, 'split', 'checkpoints', 'latest.safetensors')}
+      --ema 0.5 --max-steps 1`);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/^segan train: --ema 0.5 cannot change when /);
+  }, 240_000);
+});
