@@ -260,6 +260,33 @@ const CASES: Case[] = [
   },
 ];
 
+/**
+ * Runs `prepare(i)` then `act()` for i = 1 … times and checks that `act` only records: `dispatches`
+ * dispatches each time, no submit, and no new uniform buffer after the third time. Returns the submit
+ * count before the loop.
+ */
+async function expectRecordsOnly(
+  e: Engine,
+  times: number,
+  dispatches: number,
+  prepare: (i: number) => void,
+  act: () => void,
+): Promise<number> {
+  await e.flush();
+  const submits = e.runtime.stats.submits;
+  let uniforms = 0;
+  for (let i = 1; i <= times; i++) {
+    prepare(i);
+    const d0 = e.runtime.stats.dispatches;
+    act();
+    expect(e.runtime.stats.dispatches - d0).toBe(dispatches);
+    if (i === 3) uniforms = e.runtime.stats.uniformWrites;
+    if (i > 3) expect(e.runtime.stats.uniformWrites).toBe(uniforms);
+  }
+  expect(e.runtime.stats.submits).toBe(submits);
+  return submits;
+}
+
 describe('optimizers match float64 PyTorch update rules', () => {
   for (const c of CASES) {
     it(`${c.name}: 5 steps`, async () => {
@@ -555,20 +582,16 @@ describe('optimizer behaviour', () => {
     ]) {
       const opt = make(g.params);
       try {
-        await e.flush();
-        const submits = e.runtime.stats.submits;
-        let uniforms = 0;
-        for (let s = 1; s <= 6; s++) {
-          opt.zeroGrad();
-          backward(e, g);
-          const d0 = e.runtime.stats.dispatches;
-          opt.step();
-          // one step-counter dispatch plus one fused update for all parameters
-          expect(e.runtime.stats.dispatches - d0).toBe(2);
-          if (s === 3) uniforms = e.runtime.stats.uniformWrites;
-          if (s > 3) expect(e.runtime.stats.uniformWrites).toBe(uniforms);
-        }
-        expect(e.runtime.stats.submits).toBe(submits);
+        const submits = await expectRecordsOnly(
+          e,
+          6,
+          2, // one step-counter dispatch plus one fused update for all parameters
+          () => {
+            opt.zeroGrad();
+            backward(e, g);
+          },
+          () => opt.step(),
+        );
         await g.params[0].toArray();
         expect(e.runtime.stats.submits).toBe(submits + 1);
       } finally {
@@ -883,21 +906,17 @@ describe('ParameterAverage: an exponential moving average of tensors on the GPU'
     const avg = new ParameterAverage(ts, 0.9);
     const history: Float64Array[][] = [];
     try {
-      await e.flush();
-      const submits = e.runtime.stats.submits;
-      let uniforms = 0;
-      for (let n = 0; n < 40; n++) {
-        const now = AVG_SHAPES.map((s, k) => Float32Array.from(values(sizeOf(s), 1000 * n + k, -3, 3)));
-        now.forEach((v, k) => e.runtime.write(ts[k].buffer('test'), v));
-        history.push(now.map((v) => Float64Array.from(v)));
-        const d0 = e.runtime.stats.dispatches;
-        avg.update();
-        // one averaging dispatch and one counter dispatch, whatever the number of tensors
-        expect(e.runtime.stats.dispatches - d0).toBe(2);
-        if (n === 2) uniforms = e.runtime.stats.uniformWrites;
-        if (n > 2) expect(e.runtime.stats.uniformWrites).toBe(uniforms);
-      }
-      expect(e.runtime.stats.submits).toBe(submits);
+      await expectRecordsOnly(
+        e,
+        40,
+        2, // one averaging dispatch and one counter dispatch, whatever the number of tensors
+        (n) => {
+          const now = AVG_SHAPES.map((s, k) => Float32Array.from(values(sizeOf(s), 1000 * n + k, -3, 3)));
+          now.forEach((v, k) => e.runtime.write(ts[k].buffer('test'), v));
+          history.push(now.map((v) => Float64Array.from(v)));
+        },
+        () => avg.update(),
+      );
       expect(avg.updates).toBe(40);
       const got = await avg.state();
       const want = referenceAverage(history, 0.9);
