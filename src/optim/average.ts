@@ -12,6 +12,7 @@ import { defineUniforms } from '../runtime/uniforms.ts';
 import type { Engine } from '../tensor/engine.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { STEP_COUNTER_PARAMS } from './optimizer.ts';
+import { stateTensor } from './state-tensor.ts';
 
 /** optim/average.wgsl's uniforms. */
 const AVERAGE_PARAMS = defineUniforms('AverageParams', {
@@ -68,21 +69,15 @@ export class ParameterAverage {
       return at;
     });
     this.total = total;
-    this.avg = this.keep(this.engine.zeros([Math.max(total, 1)], { category: 'optimizer' }));
-    this.current = this.keep(this.engine.zeros([Math.max(total, 1)], { category: 'optimizer' }));
-    this.count = this.keep(this.engine.zeros([1], { category: 'optimizer' }));
-    this.neverSkip = this.keep(this.engine.zeros([1], { category: 'optimizer' }));
+    this.avg = stateTensor(this.engine.zeros([Math.max(total, 1)], { category: 'optimizer' }));
+    this.current = stateTensor(this.engine.zeros([Math.max(total, 1)], { category: 'optimizer' }));
+    this.count = stateTensor(this.engine.zeros([1], { category: 'optimizer' }));
+    this.neverSkip = stateTensor(this.engine.zeros([1], { category: 'optimizer' }));
   }
 
   /** update() calls so far (restored by load()). */
   get updates(): number {
     return this.updateCount;
-  }
-
-  private keep(t: Tensor): Tensor {
-    t.kept = true;
-    this.engine.untrack(t);
-    return t;
   }
 
   private assertLive(op: string): void {
@@ -177,9 +172,9 @@ export class ParameterAverage {
     // fresh upload buffers, so the uploads cannot overtake recorded work that still uses the old ones
     this.avg.dispose();
     this.count.dispose();
-    this.avg = this.keep(this.engine.tensor(flat, [flat.length], { category: 'optimizer' }));
+    this.avg = stateTensor(this.engine.tensor(flat, [flat.length], { category: 'optimizer' }));
     const n = Uint32Array.of(updates);
-    this.count = this.keep(this.engine.tensor(new Float32Array(n.buffer), [1], { category: 'optimizer' }));
+    this.count = stateTensor(this.engine.tensor(new Float32Array(n.buffer), [1], { category: 'optimizer' }));
     this.updateCount = updates;
   }
 

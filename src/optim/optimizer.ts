@@ -28,6 +28,7 @@ import { chunkTableWords, flatHeader, type FlatUpdate } from './flat-update.ts';
 import { checkHyper, type BaseHyper } from './hyper.ts';
 import { NONFINITE_PARAMS } from './nonfinite-flag.ts';
 import { unpackState, type OptimizerKind, type OptimizerState } from './optimizer-state.ts';
+import { stateTensor } from './state-tensor.ts';
 
 /** optim/step_counter.wgsl's uniforms. */
 export const STEP_COUNTER_PARAMS = defineUniforms('StepCounterParams', {
@@ -107,11 +108,11 @@ export abstract class Optimizer<H extends BaseHyper> {
     });
     this.total = total;
     this.synced = this.params.map(() => -1);
-    this.flatParams = this.keep(this.engine.zeros([Math.max(total, 1)], { category: 'optimizer' }));
-    this.steps = this.keep(this.engine.zeros([params.length], { category: 'optimizer' }));
-    this.neverSkip = this.keep(this.engine.zeros([1], { category: 'optimizer' }));
+    this.flatParams = stateTensor(this.engine.zeros([Math.max(total, 1)], { category: 'optimizer' }));
+    this.steps = stateTensor(this.engine.zeros([params.length], { category: 'optimizer' }));
+    this.neverSkip = stateTensor(this.engine.zeros([1], { category: 'optimizer' }));
     this.slots = this.slotNames(this.hyper).map(() =>
-      this.keep(this.engine.zeros([Math.max(total, 1)], { category: 'optimizer' })),
+      stateTensor(this.engine.zeros([Math.max(total, 1)], { category: 'optimizer' })),
     );
   }
 
@@ -145,12 +146,6 @@ export abstract class Optimizer<H extends BaseHyper> {
     return this.stepCount;
   }
 
-  private keep(t: Tensor): Tensor {
-    t.kept = true;
-    this.engine.untrack(t);
-    return t;
-  }
-
   private assertLive(op: string): void {
     if (this.disposed) throw new Error(`${this.name}.${op}: the optimizer was disposed`);
   }
@@ -165,7 +160,7 @@ export abstract class Optimizer<H extends BaseHyper> {
     if (hit) return hit;
     const u32 = chunkTableWords(runs);
     hit = {
-      table: this.keep(this.engine.tensor(new Float32Array(u32.buffer), [u32.length], { category: 'optimizer' })),
+      table: stateTensor(this.engine.tensor(new Float32Array(u32.buffer), [u32.length], { category: 'optimizer' })),
       count: u32.length / 4,
     };
     if (this.tables.size >= 8) {
@@ -342,8 +337,8 @@ export abstract class Optimizer<H extends BaseHyper> {
     this.releaseState();
     this.hyper = hyper;
     this.stepCount = step;
-    this.steps = this.keep(e.tensor(new Float32Array(counts.buffer), [counts.length], { category: 'optimizer' }));
-    this.slots = flat.map((data) => this.keep(e.tensor(data, [data.length], { category: 'optimizer' })));
+    this.steps = stateTensor(e.tensor(new Float32Array(counts.buffer), [counts.length], { category: 'optimizer' }));
+    this.slots = flat.map((data) => stateTensor(e.tensor(data, [data.length], { category: 'optimizer' })));
   }
 
   private releaseState(): void {
