@@ -10,7 +10,7 @@
 // or skips the step. The output folder is checked before anything is loaded, free space before every
 // checkpoint, and a failed write, a lost device or an out-of-memory error stops the run with the last
 // complete checkpoint named.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { startRunFolder, pruneCheckpoints } from './run-folder.ts';
 import { join } from 'node:path';
 import type { Augment } from '../data/augment.ts';
 import { openDataset } from '../data/dataset.ts';
@@ -22,7 +22,7 @@ import { loadCheckpoint, restore, saveCheckpoint, type Progress } from './checkp
 import { validateVolumes, writeOverlays } from './validate.ts';
 import { SeganModel } from './model.ts';
 import { SeganTrainer, type SkippedStep, type StepLosses } from './trainer.ts';
-import { checkpointBytes, ensureFreeSpace, ensureWritableDir, writingTo } from './output.ts';
+import { checkpointBytes, ensureFreeSpace, ensureWritableDir } from './output.ts';
 import { withResumeHint } from './resume-hint.ts';
 import { NonFiniteStepPolicy, type OnNan, type SkipRecord } from './non-finite-policy.ts';
 import { TrainingLog, type EpochMetrics, type StepMetrics } from './training-log.ts';
@@ -129,38 +129,21 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     progress = { ...ckpt.progress };
   }
   // The run has started: only now is the run folder touched (a failed start leaves it as it was).
-  const configFile = join(runDir, 'config.json');
-  const earlier = !opts.replaceRunDir && existsSync(configFile) ? readJson(configFile) : null;
-  if (opts.replaceRunDir) rmSync(runDir, { recursive: true, force: true });
-  mkdirSync(join(runDir, 'checkpoints'), { recursive: true });
-  mkdirSync(join(runDir, 'overlays'), { recursive: true });
-  const resumes = Array.isArray(earlier?.resumes) ? (earlier.resumes as unknown[]) : [];
-  if (ckpt)
-    resumes.push({
-      from: opts.resume,
-      step: progress.globalStep,
-      at: new Date().toISOString(),
-      overrides: opts.resumeOverrides ?? {},
-    });
-  writingTo(configFile, () =>
-    writeFileSync(
-      configFile,
-      JSON.stringify(
-        {
-          ...config,
-          data: { dir: opts.dataDir, train: ds.trainCases, val: ds.valCases },
-          run: opts.runPlan ?? {},
-          ...(resumes.length ? { resumes } : {}),
-        },
-        null,
-        2,
-      ) + '\n',
-    ),
-  );
-  if (opts.splits) {
-    const splitsFile = join(runDir, 'splits.json');
-    writingTo(splitsFile, () => writeFileSync(splitsFile, JSON.stringify(opts.splits, null, 1) + '\n'));
-  }
+  startRunFolder(runDir, {
+    replace: opts.replaceRunDir ?? false,
+    config,
+    data: { dir: opts.dataDir, train: ds.trainCases, val: ds.valCases },
+    runPlan: opts.runPlan ?? {},
+    resumed: ckpt
+      ? {
+          from: opts.resume,
+          step: progress.globalStep,
+          at: new Date().toISOString(),
+          overrides: opts.resumeOverrides ?? {},
+        }
+      : null,
+    splits: opts.splits,
+  });
   const log = new TrainingLog(runDir);
   // The best validation so far (mean Dice over regions); on resume, from the run's earlier metrics.
   let bestScore = -Infinity;
@@ -381,23 +364,4 @@ export async function train(engine: Engine, opts: TrainOptions): Promise<TrainRe
     skippedSteps: policy.skipped,
     dataset: { trainCases: ds.trainCases, valCases: ds.valCases, K: ds.K, M: ds.M, S: ds.S },
   };
-}
-
-/** Delete all but the newest `keep` step-N checkpoints (latest and best are never touched). */
-export function pruneCheckpoints(dir: string, keep: number): string[] {
-  const steps = readdirSync(dir)
-    .filter((f) => /^step-\d+\.safetensors$/.test(f))
-    .sort((a, b) => Number(a.slice(5, -12)) - Number(b.slice(5, -12)));
-  const gone = steps.slice(0, Math.max(0, steps.length - keep));
-  for (const f of gone) rmSync(join(dir, f), { force: true });
-  return gone;
-}
-
-function readJson(file: string): Record<string, unknown> | null {
-  try {
-    if (!statSync(file).isFile()) return null;
-    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
 }
